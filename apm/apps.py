@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ApmConfig(AppConfig):
+    name = "apm"
+    verbose_name = "APM"

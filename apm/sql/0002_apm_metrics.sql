@@ -1,0 +1,48 @@
+-- apm_metrics: raw points, range-partitioned by recorded_at, one partition a day.
+-- Every index leads with organization_id or a time column; the primary key
+-- includes the partition key.
+CREATE TABLE apm_metrics (
+    id           bigint GENERATED ALWAYS AS IDENTITY,
+    organization_id uuid NOT NULL,
+    service      varchar(100) NOT NULL,
+    metric_name  varchar(200) NOT NULL,
+    value        double precision NOT NULL,
+    unit         varchar(20) NOT NULL DEFAULT '',
+    tags         jsonb NOT NULL DEFAULT '{}'::jsonb,
+    recorded_at  timestamptz NOT NULL,
+    ingested_at  timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT apm_metrics_pkey PRIMARY KEY (recorded_at, id)
+) PARTITION BY RANGE (recorded_at);
+
+CREATE INDEX idx_apm_metrics_org_service_metric_time
+    ON apm_metrics (organization_id, service, metric_name, recorded_at);
+CREATE INDEX idx_apm_metrics_ingested_at ON apm_metrics (ingested_at);
+
+SELECT apply_tenant_rls('apm_metrics');
+SELECT apply_tenant_rls('apm_metric_aggregations');
+
+-- Daily partitions are created ahead by a beat job through this function.
+-- SECURITY DEFINER: only the owner may create partitions; the application
+-- role calls it. Returns the number of partitions created.
+CREATE FUNCTION apm_ensure_metric_partitions(from_day date, to_day date) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+  d date;
+  created integer := 0;
+  part text;
+BEGIN
+  IF to_day - from_day > 400 THEN
+    RAISE EXCEPTION 'apm_ensure_metric_partitions: at most 400 days at once (% to %)', from_day, to_day;
+  END IF;
+  d := from_day;
+  WHILE d <= to_day LOOP
+    part := 'apm_metrics_' || to_char(d, 'YYYYMMDD');
+    IF to_regclass('public.' || part) IS NULL THEN
+      EXECUTE format('CREATE TABLE %I PARTITION OF apm_metrics FOR VALUES FROM (%L) TO (%L)',
+                     part, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+      created := created + 1;
+    END IF;
+    d := d + 1;
+  END LOOP;
+  RETURN created;
+END $$;

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DbmonitorConfig(AppConfig):
+    name = "dbmonitor"
+    verbose_name = "Database monitoring"

@@ -1,0 +1,88 @@
+"""Test setup: the test database is created and migrated by the owner role; tests run as the application role.
+
+Superusers and table owners bypass row-level security, so every test
+connects as the application role (NOSUPERUSER, NOBYPASSRLS, owns nothing)
+and must set a tenant context to see rows, exactly like the portal.
+"""
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connections
+
+from wedsync_ops.tenancy.context import service_context
+
+
+def _use_role(db_settings: dict) -> None:
+    for target in (settings.DATABASES["default"], connections["default"].settings_dict):
+        target["USER"] = db_settings["USER"]
+        target["PASSWORD"] = db_settings.get("PASSWORD", "")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Create and migrate the test database as the owner role."""
+    _use_role(settings.DATABASE_OWNER)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """After migrating as owner, reconnect every test as the application role."""
+    conn = connections["default"]
+    with django_db_blocker.unblock():
+        with conn.cursor() as cur:
+            # Test-only: transactional tests end with a flush (TRUNCATE).
+            cur.execute(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+            )
+            for (table,) in cur.fetchall():
+                cur.execute(f'GRANT TRUNCATE ON public.{table} TO "{settings.DB_APP_ROLE}"')
+        conn.close()
+    _use_role(settings.DATABASE_APP)
+    with django_db_blocker.unblock():
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            user, is_super, bypass = cur.fetchone()
+        assert user == settings.DB_APP_ROLE and not is_super and not bypass, (user, is_super, bypass)
+    yield
+    conn.close()
+    _use_role(settings.DATABASE_OWNER)
+
+
+@pytest.fixture
+def as_service():
+    """A context manager: ``with as_service(): …`` runs a block in the service context."""
+    return service_context
+
+
+class World:
+    """Two organizations with their people, as the tests' cast.
+
+    ``org_a`` (rosewood-florals, Europe/London) with ``alice`` (admin);
+    ``org_b`` (bloom-and-vine, Australia/Sydney) with ``bob`` (member);
+    ``staff`` (is_staff). ``charlie`` is logged in but belongs to no organization.
+    """
+
+
+@pytest.fixture
+def world(db):
+    from wedsync_ops.tenancy.models import Organization, UserProfile
+
+    User = get_user_model()
+    w = World()
+    with service_context():
+        w.org_a = Organization.objects.create(slug="rosewood-florals", name="Rosewood Florals", timezone="Europe/London")
+        w.org_b = Organization.objects.create(slug="bloom-and-vine", name="Bloom & Vine", timezone="Australia/Sydney")
+        w.staff = User.objects.create_user("staff", "staff@example.com", "pw-staff-123", is_staff=True)
+        w.alice = User.objects.create_user("alice", "alice@example.com", "pw-alice-123")
+        w.bob = User.objects.create_user("bob", "bob@example.com", "pw-bob-123")
+        w.charlie = User.objects.create_user("charlie", "charlie@example.com", "pw-charlie-123")
+        UserProfile.objects.create(user=w.alice, organization=w.org_a, role=UserProfile.Role.ADMIN)
+        UserProfile.objects.create(user=w.bob, organization=w.org_b, role=UserProfile.Role.MEMBER)
+    return w
+
+
+SATURDAY = dt.datetime(2026, 6, 13, 12, 0, tzinfo=dt.UTC)  # a Saturday everywhere from UTC-12 to UTC+11
+WEDNESDAY = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)

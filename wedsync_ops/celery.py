@@ -1,0 +1,10 @@
+"""Celery application. Tasks are thin: they open a tenant context and call services."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wedsync_ops.settings")
+
+app = Celery("wedsync_ops")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,188 @@
+"""WedSync Ops settings: one module, every value from the environment.
+
+Values are parsed strictly (``DEBUG=yes`` is an error, not ``False``), and
+every secret can also be given as a file path in ``<NAME>_FILE``
+(django-environ's ``FileAwareEnv``). ``.env.example`` lists the variables.
+"""
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.FileAwareEnv()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a boolean strictly: ``true``/``false``/``1``/``0`` only.
+
+    Raises ImproperlyConfigured for anything else, so a typo such as
+    ``DEBUG=yes`` stops the process instead of silently meaning False.
+    """
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r}: use true, false, 1 or 0")
+
+
+DEBUG = env_bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
+if not DEBUG and SECRET_KEY.startswith("dev-only") and env_bool("REQUIRE_SECRET_KEY", False):
+    raise ImproperlyConfigured("SECRET_KEY must be set in production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "wedsync_ops.tenancy",
+    "apm",
+    "alerts",
+    "incidents",
+    "dbmonitor",
+    "wedsync_ops.pages",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Opens the request's transaction and sets app.role/app.org_id in it.
+    "wedsync_ops.tenancy.middleware.TenantContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "wedsync_ops.urls"
+WSGI_APPLICATION = "wedsync_ops.wsgi.application"
+ASGI_APPLICATION = "wedsync_ops.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+# The web server and workers connect as the application role (NOSUPERUSER,
+# NOBYPASSRLS, owns nothing). Migrations run as the owner role: set
+# WEDSYNC_DB_ROLE=owner (the Makefile does) to connect with DATABASE_OWNER_URL.
+DB_ROLE = env.str("WEDSYNC_DB_ROLE", default="app")
+if DB_ROLE not in ("app", "owner"):
+    raise ImproperlyConfigured(f"WEDSYNC_DB_ROLE={DB_ROLE!r}: use app or owner")
+_APP_URL = "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync"
+_OWNER_URL = "postgres://wedsync_owner:wedsync_owner@127.0.0.1:5432/wedsync"
+DATABASE_APP = env.db("DATABASE_URL", default=_APP_URL)
+DATABASE_OWNER = env.db("DATABASE_OWNER_URL", default=_OWNER_URL)
+DATABASES = {"default": dict(DATABASE_OWNER if DB_ROLE == "owner" else DATABASE_APP)}
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault("application_name", "wedsync-ops")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The name of the application role, granted privileges after each migrate.
+DB_APP_ROLE = DATABASE_APP["USER"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, Celery ----------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+# Publishing must fail fast when Redis is down: the outbox row is already
+# committed and the beat sweep delivers it once Redis is back.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BEAT_SCHEDULE = {
+    "apm-ensure-partitions": {"task": "apm.tasks.ensure_partitions", "schedule": crontab(minute=7)},
+    "apm-aggregate": {"task": "apm.tasks.aggregate", "schedule": 60.0},
+    "alerts-evaluate-rules": {"task": "alerts.tasks.evaluate_rules", "schedule": 60.0},
+    "alerts-deliver-pending": {"task": "alerts.tasks.deliver_pending", "schedule": 30.0},
+}
+
+# --- Auth, pages ------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- API --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "wedsync_ops.tenancy.auth.TenantTokenAuthentication",
+        "wedsync_ops.tenancy.auth.TenantSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "wedsync_ops.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WedSync Ops API",
+    "DESCRIPTION": "Ingest, inbound alert integrations and the operations portal's data.",
+    "VERSION": "1.0.0",
+}
+
+# Largest request body the ingest and integration endpoints accept (bytes).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+INTEGRATION_MAX_BODY_BYTES = env.int("INTEGRATION_MAX_BODY_BYTES", default=1024 * 1024)
+METRICS_MAX_BATCH = env.int("METRICS_MAX_BATCH", default=10_000)
+# Outbound notification HTTP timeout (s) and delivery retry policy.
+NOTIFY_HTTP_TIMEOUT_S = env.float("NOTIFY_HTTP_TIMEOUT_S", default=10.0)
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=6)
+NOTIFY_BACKOFF_BASE_S = env.float("NOTIFY_BACKOFF_BASE_S", default=30.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class TenancyConfig(AppConfig):
+    name = "wedsync_ops.tenancy"
+    label = "tenancy"
+    verbose_name = "Tenancy"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from .grants import grant_app_role
+
+        post_migrate.connect(grant_app_role, sender=self)

@@ -1,0 +1,100 @@
+"""DRF authentication classes that set the tenant context of the request's transaction.
+
+- ``TenantTokenAuthentication``: people, ``Authorization: Token <key>``
+  (``manage.py drf_create_token``).
+- ``TenantSessionAuthentication``: people in the browser.
+- ``ApiKeyAuthentication``: machines ingesting for one organization,
+  ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``; the context
+  becomes that organization's vendor context.
+"""
+
+import hashlib
+
+from django.db import connection
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from .context import ROLE_VENDOR, TenantContext, apply_user_context, set_tenant_context
+
+
+def hash_token(raw: str) -> str:
+    """SHA-256 hex digest of a secret token; only this is stored."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def bearer_token(request) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def set_token_lookup(token_hash: str) -> None:
+    """Let this transaction read the key/integration row whose hash is ``token_hash``.
+
+    The RLS policies on ``api_keys`` and ``alert_integrations`` show a row
+    to a caller that presents its hash (``app.token_hash``), and to nobody
+    else without a staff or service context.
+    """
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('app.token_hash', %s, true)", [token_hash])
+
+
+class TenantTokenAuthentication(authentication.TokenAuthentication):
+    """DRF token auth that then sets the user's tenant context."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        apply_user_context(user)
+        return user, token
+
+
+class TenantSessionAuthentication(authentication.SessionAuthentication):
+    """Session auth (the middleware has already set the context)."""
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """Organization API keys for ingest; sets the vendor context of the key's organization.
+
+    Raises AuthenticationFailed (401) for an unknown or revoked key.
+    """
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        raw = bearer_token(request) or request.META.get("HTTP_X_API_KEY")
+        if not raw:
+            return None
+        from .models import ApiKey
+
+        set_token_lookup(hash_token(raw))
+        key = ApiKey.objects.filter(key_hash=hash_token(raw), revoked_at__isnull=True).select_related(None).first()
+        set_token_lookup("")
+        if key is None:
+            raise exceptions.AuthenticationFailed("invalid or revoked API key")
+        set_tenant_context(TenantContext(role=ROLE_VENDOR, org_id=key.organization_id))
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        return (ApiKeyUser(key), key)
+
+    def authenticate_header(self, request):
+        return self.keyword
+
+
+class ApiKeyUser:
+    """The caller of an API-key request: an organization, not a person."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_anonymous = False
+
+    def __init__(self, key):
+        self.api_key = key
+        self.organization_id = key.organization_id
+        self.pk = None
+
+    def __str__(self):
+        return f"api-key:{self.api_key.prefix}"

@@ -1,0 +1,18 @@
+"""URL map: admin, login, /ops/ and /org/<slug>/ pages, /api/v1/, OpenAPI schema."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/", include("apm.urls")),
+    path("api/v1/", include("alerts.urls")),
+    path("api/v1/", include("incidents.urls")),
+    path("", include("dbmonitor.urls")),
+    path("", include("wedsync_ops.pages.urls")),
+]
