@@ -23,8 +23,18 @@ def _use_role(db_settings: dict) -> None:
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """Create and migrate the test database as the owner role."""
+    """Create and migrate the test database as the owner role.
+
+    ``WEDSYNC_TEST_DB`` names the test database (default ``test_wedsync``),
+    so that several test runs can share one PostgreSQL server.
+    """
+    import os
+
     _use_role(settings.DATABASE_OWNER)
+    name = os.environ.get("WEDSYNC_TEST_DB")
+    if name:
+        for target in (settings.DATABASES["default"], connections["default"].settings_dict):
+            target.setdefault("TEST", {})["NAME"] = name
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Notification outbox, channels (transports) and delivery."""
