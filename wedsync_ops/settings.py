@@ -128,11 +128,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY = False
+CELERY_IMPORTS = ["alerts.notifications.tasks"]
 CELERY_BEAT_SCHEDULE = {
     "apm-ensure-partitions": {"task": "apm.tasks.ensure_partitions", "schedule": crontab(minute=7)},
     "apm-aggregate": {"task": "apm.tasks.aggregate", "schedule": 60.0},
     "alerts-evaluate-rules": {"task": "alerts.tasks.evaluate_rules", "schedule": 60.0},
-    "alerts-deliver-pending": {"task": "alerts.tasks.deliver_pending", "schedule": 30.0},
+    "alerts-deliver-pending": {"task": "alerts.notifications.tasks.deliver_pending", "schedule": 30.0},
 }
 
 # --- Auth, pages ------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Admin of notification channels, deliveries and attempts. (The notifications helper implements.)"""

@@ -1,0 +1,1 @@
+"""Celery tasks of the notification outbox. (The notifications helper implements.)"""
