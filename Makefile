@@ -1,0 +1,22 @@
+# WedSync Ops. Two commands do all set-up on a fresh machine:
+#   make run    portal + worker + beat with demo data on http://127.0.0.1:8000/
+#   make test   the test suite against real PostgreSQL and Redis
+.PHONY: run test prepare seed lint bench-ingest
+
+PY := .venv/bin/python
+PORT ?= 8000
+
+prepare:
+	@bash scripts/prepare.sh
+
+seed: prepare
+	@DEMO_WEBHOOK_URL=$${DEMO_WEBHOOK_URL:-http://127.0.0.1:8025/hook} $(PY) manage.py seed_demo
+
+run: seed
+	@bash scripts/run.sh $(PORT)
+
+test: prepare
+	@bash scripts/test.sh
+
+lint:
+	@.venv/bin/ruff check .
