@@ -1,0 +1,22 @@
+"""Admin for monitoring events (staff-only rows: the request's staff context reads them)."""
+
+from django.contrib import admin, messages
+
+from .models import MonitoringEvent
+from .services import monitoring_events_resolve
+
+
+@admin.register(MonitoringEvent)
+class MonitoringEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "severity", "event_type", "message", "resolved", "resolved_at")
+    list_filter = ("severity", "resolved", "event_type")
+    search_fields = ("message",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "resolved_at")
+    actions = ["mark_resolved"]
+
+    @admin.action(description="Mark selected events resolved")
+    def mark_resolved(self, request, queryset):
+        """Resolve the selected unresolved events (``monitoring_events_resolve``) and report the count."""
+        count = monitoring_events_resolve(event_ids=queryset.values_list("id", flat=True))
+        self.message_user(request, f"{count} event(s) marked resolved.", messages.SUCCESS)
