@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""API routes of the alerts app (included under ``/api/v1/``)."""
 
-urlpatterns = []
+from django.urls import path
+
+from alerts.views import AlertmanagerWebhookView
+
+urlpatterns = [
+    path("integrations/alertmanager/", AlertmanagerWebhookView.as_view(), name="integration-alertmanager"),
+]

@@ -1,0 +1,306 @@
+"""Prometheus Alertmanager webhook, payload version "4": validation and processing.
+
+Alertmanager posts a group of alerts::
+
+    {"version": "4", "status": "firing", "groupKey": "{}:{alertname=\\"X\\"}", "truncatedAlerts": 0,
+     "alerts": [{"status": "firing" | "resolved", "labels": {str: str}, "annotations": {str: str},
+                 "startsAt": RFC 3339, "endsAt": RFC 3339 ("0001-01-01T00:00:00Z" while firing),
+                 "generatorURL": str, "fingerprint": 16 hex digits}], ...}
+
+The same group is re-sent on every ``group_interval`` change and
+``repeat_interval``, so processing is idempotent. ``parse_payload`` validates
+the whole payload before anything is written; ``alertmanager_receive``
+writes it through ``alerts.services`` in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+
+from alerts.fingerprint import labels_fingerprint
+from alerts.models import AlertHistory, AlertIntegration
+from alerts.services import alert_fire, alert_record_resolved, alert_resolve
+from wedsync_ops.choices import AlertPriority, AlertSeverity
+from wedsync_ops.tenancy.models import Organization
+
+SUPPORTED_VERSION = "4"
+ORGANIZATION_LABEL = "organization"
+MAX_GENERATOR_URL = 1000
+MAX_FINGERPRINT = 64
+
+_RFC3339 = re.compile(
+    r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[Tt](?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})"
+    r"(?:\.(?P<frac>\d+))?(?P<tz>[Zz]|[+-]\d{2}:\d{2})$"
+)
+
+# labels.severity -> alert_severity; anything else (or none) is a warning.
+SEVERITY_LABELS = {
+    "critical": AlertSeverity.CRITICAL,
+    "warning": AlertSeverity.WARNING,
+    "info": AlertSeverity.INFO,
+    "page": AlertSeverity.EMERGENCY,
+    "emergency": AlertSeverity.EMERGENCY,
+}
+# Priority when labels.priority is absent or not an alert_priority value.
+PRIORITY_BY_SEVERITY = {
+    AlertSeverity.EMERGENCY: AlertPriority.CRITICAL,
+    AlertSeverity.CRITICAL: AlertPriority.HIGH,
+    AlertSeverity.WARNING: AlertPriority.MEDIUM,
+    AlertSeverity.INFO: AlertPriority.LOW,
+}
+
+
+class PayloadError(ValueError):
+    """An invalid payload: ``field`` is a path such as ``alerts[0].startsAt``, ``reason`` says why."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """The API error body: ``{field: [reason]}`` (DRF's validation-error shape)."""
+        return {self.field: [self.reason]}
+
+
+@dataclass(frozen=True)
+class AlertmanagerAlert:
+    """One validated alert of a payload. ``ends_at`` None while firing (Go's zero time)."""
+
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None
+    generator_url: str
+    fingerprint: str
+
+    @property
+    def severity(self) -> str:
+        """From ``labels.severity``: critical, warning, info; page/emergency become emergency; else warning."""
+        return SEVERITY_LABELS.get(self.labels.get("severity", "").strip().lower(), AlertSeverity.WARNING)
+
+    @property
+    def priority(self) -> str:
+        """``labels.priority`` when it is an ``alert_priority`` value, else derived from the severity."""
+        label = self.labels.get("priority", "").strip().lower()
+        if label in AlertPriority.values:
+            return label
+        return PRIORITY_BY_SEVERITY[self.severity]
+
+    @property
+    def title(self) -> str:
+        """``annotations.summary``, else ``labels.alertname``, else ``alert <fingerprint>``."""
+        return (
+            self.annotations.get("summary", "").strip()
+            or self.labels.get("alertname", "").strip()
+            or f"alert {self.fingerprint}"
+        )
+
+
+@dataclass(frozen=True)
+class AlertmanagerPayload:
+    """A validated webhook payload: its ``groupKey`` and its alerts in order."""
+
+    group_key: str
+    alerts: tuple[AlertmanagerAlert, ...]
+    truncated_alerts: int = 0
+
+
+def parse_rfc3339(value, *, field: str, allow_zero: bool = False) -> dt.datetime | None:
+    """Parse an RFC 3339 timestamp (``Z`` or ``±hh:mm``, any fraction digits, cut to microseconds).
+
+    Returns an aware datetime; Go's zero time (year 1) gives None when
+    ``allow_zero``. Raises PayloadError naming ``field`` otherwise.
+    """
+    if not isinstance(value, str):
+        raise PayloadError(field, f"must be an RFC 3339 timestamp string, got {type(value).__name__}")
+    match = _RFC3339.match(value)
+    if match is None:
+        raise PayloadError(field, f"not an RFC 3339 timestamp: {value[:40]!r}")
+    parts = match.groupdict()
+    tz_text = parts["tz"]
+    if tz_text in ("Z", "z"):
+        tzinfo = dt.UTC
+    else:
+        sign = 1 if tz_text[0] == "+" else -1
+        hours, minutes = int(tz_text[1:3]), int(tz_text[4:6])
+        if hours > 23 or minutes > 59:
+            raise PayloadError(field, f"not an RFC 3339 time offset: {tz_text!r}")
+        tzinfo = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+    micro = int((parts["frac"] or "0")[:6].ljust(6, "0"))
+    try:
+        parsed = dt.datetime(
+            int(parts["y"]), int(parts["mo"]), int(parts["d"]),
+            int(parts["h"]), int(parts["mi"]), int(parts["s"]), micro, tzinfo=tzinfo,
+        )
+    except ValueError as exc:
+        raise PayloadError(field, f"not a valid time: {value[:40]!r} ({exc})") from None
+    if parsed.year == 1:
+        if allow_zero:
+            return None
+        raise PayloadError(field, "the zero time (year 1) is not a valid value here")
+    return parsed
+
+
+def _string_map(value, *, field: str, required: bool) -> dict[str, str]:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise PayloadError(field, f"must be an object of strings, got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise PayloadError(f"{field}.{key}", f"must be a string, got {type(item).__name__}")
+    return dict(value)
+
+
+def _parse_alert(raw, index: int) -> AlertmanagerAlert:
+    where = f"alerts[{index}]"
+    if not isinstance(raw, dict):
+        raise PayloadError(where, f"must be an object, got {type(raw).__name__}")
+    status = raw.get("status")
+    if status not in ("firing", "resolved"):
+        raise PayloadError(f"{where}.status", f"must be 'firing' or 'resolved', got {status!r}"[:200])
+    if "labels" not in raw:
+        raise PayloadError(f"{where}.labels", "this field is required")
+    labels = _string_map(raw["labels"], field=f"{where}.labels", required=True)
+    annotations = _string_map(raw.get("annotations"), field=f"{where}.annotations", required=False)
+    if "startsAt" not in raw:
+        raise PayloadError(f"{where}.startsAt", "this field is required")
+    starts_at = parse_rfc3339(raw["startsAt"], field=f"{where}.startsAt")
+    ends_at = None
+    if raw.get("endsAt") not in (None, ""):
+        ends_at = parse_rfc3339(raw["endsAt"], field=f"{where}.endsAt", allow_zero=True)
+    generator_url = raw.get("generatorURL") or ""
+    if not isinstance(generator_url, str):
+        raise PayloadError(f"{where}.generatorURL", f"must be a string, got {type(generator_url).__name__}")
+    if len(generator_url) > MAX_GENERATOR_URL:
+        generator_url = ""  # a cut URL is a broken link; the alert itself matters more
+    fingerprint = raw.get("fingerprint") or ""
+    if not isinstance(fingerprint, str) or len(fingerprint) > MAX_FINGERPRINT:
+        raise PayloadError(f"{where}.fingerprint", f"must be a string of at most {MAX_FINGERPRINT} characters")
+    return AlertmanagerAlert(
+        status=status,
+        labels=labels,
+        annotations=annotations,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        generator_url=generator_url,
+        fingerprint=fingerprint.lower() or labels_fingerprint(labels),
+    )
+
+
+def parse_payload(body: bytes) -> AlertmanagerPayload:
+    """Validate a whole webhook body (UTF-8 JSON) and return it parsed.
+
+    Checks: a JSON object; ``version`` == "4"; ``alerts`` a list of objects,
+    each with ``status`` firing|resolved, ``labels`` an object of strings,
+    ``annotations`` (optional) an object of strings, ``startsAt`` RFC 3339,
+    ``endsAt`` (optional) RFC 3339, ``generatorURL``/``fingerprint``
+    (optional) strings; ``groupKey`` (optional) a string. A missing
+    fingerprint is computed from the labels. A ``generatorURL`` longer than
+    1000 characters is dropped. Raises PayloadError at the first problem.
+    """
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PayloadError("body", "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError("body", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise PayloadError("body", f"must be a JSON object, got {type(data).__name__}")
+    version = data.get("version")
+    if version != SUPPORTED_VERSION:
+        got = repr(version)[:80]
+        raise PayloadError("version", f"must be \"{SUPPORTED_VERSION}\" (Alertmanager webhook v4), got {got}")
+    if "alerts" not in data:
+        raise PayloadError("alerts", "this field is required")
+    raw_alerts = data["alerts"]
+    if not isinstance(raw_alerts, list):
+        raise PayloadError("alerts", f"must be a list, got {type(raw_alerts).__name__}")
+    group_key = data.get("groupKey") or ""
+    if not isinstance(group_key, str):
+        raise PayloadError("groupKey", f"must be a string, got {type(group_key).__name__}")
+    truncated = data.get("truncatedAlerts") or 0
+    if not isinstance(truncated, int) or isinstance(truncated, bool) or truncated < 0:
+        raise PayloadError("truncatedAlerts", "must be a non-negative integer")
+    alerts = tuple(_parse_alert(raw, index) for index, raw in enumerate(raw_alerts))
+    return AlertmanagerPayload(group_key=group_key, alerts=alerts, truncated_alerts=truncated)
+
+
+def _organizations_by_slug(slugs: set[str]) -> dict[str, object]:
+    if not slugs:
+        return {}
+    return dict(Organization.objects.filter(slug__in=slugs).values_list("slug", "id"))
+
+
+def alertmanager_receive(*, integration: AlertIntegration, payload: AlertmanagerPayload, now: dt.datetime) -> dict:
+    """Store a validated payload; returns ``{"received": n, "created": x, "resolved": y}``.
+
+    Must run in a transaction with a service context (one machine may post
+    alerts of several organizations). The organization is the
+    integration's; for a platform-wide integration it is the one named by
+    the ``organization`` label's slug, and an unknown or missing slug keeps
+    the alert unassigned (organization NULL, staff only), never dropped.
+
+    - ``firing``: ``alerts.services.alert_fire`` (touches an open alert;
+      a firing redelivered after its resolution changes nothing).
+    - ``resolved``: resolves the open alert of that fingerprint (unless the
+      resolution is older than it: ``startsAt`` before the open alert's
+      start); with none open, keeps the resolution as a ``resolved`` row
+      unless an alert with the same (organization, fingerprint, startsAt)
+      exists already.
+
+    ``created`` counts new alert rows (firing or kept resolutions),
+    ``resolved`` the open alerts this payload resolved; a redelivery gives
+    0 and 0. Sets ``integration.last_received_at = now``.
+    """
+    source = AlertHistory.Source.ALERTMANAGER
+    if integration.organization_id is None:
+        slugs = {a.labels[ORGANIZATION_LABEL] for a in payload.alerts if a.labels.get(ORGANIZATION_LABEL)}
+        org_ids = _organizations_by_slug(slugs)
+    created = resolved = 0
+    for alert in payload.alerts:
+        if integration.organization_id is not None:
+            organization_id = integration.organization_id
+        else:
+            organization_id = org_ids.get(alert.labels.get(ORGANIZATION_LABEL, ""))
+        common = dict(
+            organization_id=organization_id,
+            fingerprint=alert.fingerprint,
+            source=source,
+            title=alert.title,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            severity=alert.severity,
+            priority=alert.priority,
+            starts_at=alert.starts_at,
+            now=now,
+            integration=integration,
+            group_key=payload.group_key,
+            generator_url=alert.generator_url,
+            description=alert.annotations.get("description", ""),
+        )
+        if alert.status == "firing":
+            _row, was_created = alert_fire(**common)
+            created += was_created
+            continue
+        open_alert = (
+            AlertHistory.objects.select_for_update()
+            .filter(
+                organization_id=organization_id, fingerprint=alert.fingerprint, status__in=AlertHistory.OPEN_STATUSES
+            )
+            .first()
+        )
+        if open_alert is not None and alert.starts_at >= open_alert.starts_at:
+            _row, changed = alert_resolve(alert=open_alert, ends_at=alert.ends_at, now=now)
+            resolved += changed
+        else:
+            _row, was_created = alert_record_resolved(ends_at=alert.ends_at, **common)
+            created += was_created
+    AlertIntegration.objects.filter(pk=integration.pk).update(last_received_at=now)
+    integration.last_received_at = now
+    return {"received": len(payload.alerts), "created": created, "resolved": resolved}

@@ -1,0 +1,80 @@
+"""Authentication of inbound integrations: ``Authorization: Bearer <integration token>``."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from alerts.models import AlertIntegration
+from wedsync_ops.tenancy.auth import bearer_token, hash_token, set_token_lookup
+
+
+class IntegrationCaller:
+    """The caller of an integration request: a machine, not a person (``request.user``)."""
+
+    is_authenticated = True
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_anonymous = False
+    pk = None
+
+    def __init__(self, integration: AlertIntegration):
+        self.integration = integration
+
+    def __str__(self):
+        return f"integration:{self.integration.token_prefix}"
+
+
+class IntegrationTokenAuthentication(authentication.BaseAuthentication):
+    """Authenticate an enabled ``AlertIntegration`` of ``kind`` by its bearer token.
+
+    The token's SHA-256 is presented to row-level security with
+    ``set_token_lookup`` (policy ``token_lookup`` on ``alert_integrations``),
+    so the lookup works without any tenant context and reads that one row.
+    ``request.auth`` becomes the integration. Raises AuthenticationFailed
+    (401) for an unknown, disabled or other-kind token; no header gives
+    None, which DRF answers 401 as well (``authenticate_header``).
+    Must run inside the request's transaction (TenantContextMiddleware).
+    """
+
+    kind: str = ""
+
+    def authenticate(self, request):
+        raw = bearer_token(request)
+        if raw is None:
+            return None
+        token_hash = hash_token(raw)
+        set_token_lookup(token_hash)
+        try:
+            integration = AlertIntegration.objects.filter(token_hash=token_hash, enabled=True, kind=self.kind).first()
+        finally:
+            set_token_lookup("")
+        if integration is None:
+            raise exceptions.AuthenticationFailed("invalid or disabled integration token")
+        return IntegrationCaller(integration), integration
+
+    def authenticate_header(self, request):
+        return f'Bearer realm="{self.kind or "integration"}"'
+
+
+class AlertmanagerTokenAuthentication(IntegrationTokenAuthentication):
+    """Integration tokens of kind ``alertmanager``."""
+
+    kind = AlertIntegration.Kind.ALERTMANAGER
+
+
+class IntegrationTokenScheme(OpenApiAuthenticationExtension):
+    """drf-spectacular: the integration bearer token, for the OpenAPI schema."""
+
+    target_class = "alerts.integrations.auth.IntegrationTokenAuthentication"
+    match_subclasses = True
+    name = "integrationToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An inbound integration token (`manage.py create_integration --kind <kind>`), "
+            "sent as `Authorization: Bearer wsi_…` (Alertmanager: `http_config.authorization.credentials`).",
+        }

@@ -1,0 +1,14 @@
+from django.db import migrations
+
+from wedsync_ops.db import run_sql_file
+
+
+class Migration(migrations.Migration):
+    dependencies = [("alerts", "0002_rls"), ("apm", "0002_apm_metrics_table"), ("tenancy", "0002_rls")]
+    operations = [
+        run_sql_file(
+            __file__,
+            "0003_alerts_rule_evaluation.sql",
+            reverse="DROP FUNCTION IF EXISTS alert_rule_evaluation(timestamptz);",
+        )
+    ]

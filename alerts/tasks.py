@@ -1,0 +1,14 @@
+"""Celery tasks of the alerts app. Thin: open a tenant context and call a service."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from alerts.evaluation import rules_evaluate
+from wedsync_ops.tenancy.context import service_context
+
+
+@shared_task(name="alerts.tasks.evaluate_rules")
+def evaluate_rules() -> dict:
+    """Beat, every minute: ``rules_evaluate(now=timezone.now())`` in a service context; returns its counts."""
+    with service_context():
+        return rules_evaluate(now=timezone.now())
