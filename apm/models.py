@@ -1,8 +1,5 @@
 """APM data: raw metric points and their per-bucket aggregations."""
 
-import uuid
-
-from django.contrib.postgres.functions import RandomUUID
 from django.db import models
 from django.db.models.functions import Now
 
@@ -12,10 +9,11 @@ from wedsync_ops.tenancy.models import Organization
 class ApmMetric(models.Model):
     """One metric point. Table ``apm_metrics``, range-partitioned by ``recorded_at`` (daily).
 
-    The table is created by raw SQL (``apm/sql/0001_apm_metrics.sql``): its
+    The table is created by raw SQL (``apm/sql/0002_apm_metrics.sql``): its
     real primary key is ``(recorded_at, id)`` as partitioning requires;
     Django addresses rows by ``id`` alone, which is unique by identity.
-    Rows are written with ``COPY`` (``apm.services.metrics_ingest``).
+    Rows are written with ``COPY`` into a staging table and one ``INSERT …
+    SELECT`` (``apm.services.metrics_copy``: COPY FROM refuses RLS tables).
     ``value`` is in ``unit`` (ms for latencies, by convention).
     """
 
@@ -47,7 +45,8 @@ class ApmMetricAggregation(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: idx_apm_aggregations_bucket_key leads with organization_id.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     service = models.CharField(max_length=100)
     metric_name = models.CharField(max_length=200)
     bucket_seconds = models.PositiveIntegerField(default=60)

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""APM API URLs, included under ``/api/v1/``."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("metrics/", views.MetricIngestView.as_view(), name="metrics-ingest"),
+]

@@ -1,0 +1,14 @@
+from django.db import migrations
+
+from wedsync_ops.db import run_sql_file
+
+
+class Migration(migrations.Migration):
+    dependencies = [("apm", "0002_apm_metrics_table")]
+    operations = [
+        run_sql_file(
+            __file__,
+            "0003_aggregate_metrics.sql",
+            reverse="DROP FUNCTION aggregate_metrics(interval); DROP TABLE apm_aggregation_watermarks;",
+        )
+    ]

@@ -1,0 +1,8 @@
+from django.db import migrations
+
+from wedsync_ops.db import run_sql_file
+
+
+class Migration(migrations.Migration):
+    dependencies = [("apm", "0003_aggregate_metrics")]
+    operations = [run_sql_file(__file__, "0004_ensure_partitions_concurrently.sql")]
