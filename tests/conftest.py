@@ -61,6 +61,33 @@ def django_db_setup(django_db_setup, django_db_blocker):
     _use_role(settings.DATABASE_OWNER)
 
 
+TEST_BROKER = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_settings():
+    """Session-wide test settings: a private Redis database as the broker, a fast password hasher.
+
+    Tasks queued by transactional tests go to Redis database 15, which only
+    the end-to-end test's worker reads, never a developer's ``make run`` worker.
+    """
+    from wedsync_ops.celery import app
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    previous = app.conf.broker_url
+    _switch_broker(app, TEST_BROKER)
+    yield
+    _switch_broker(app, previous)
+
+
+def _switch_broker(app, url: str) -> None:
+    """Point the Celery app at ``url``, dropping pooled connections to the old broker."""
+    app.conf.broker_url = url
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+
+
 @pytest.fixture
 def as_service():
     """A context manager: ``with as_service(): …`` runs a block in the service context."""

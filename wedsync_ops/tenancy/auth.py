@@ -8,6 +8,7 @@
   becomes that organization's vendor context.
 """
 
+import datetime as dt
 import hashlib
 
 from django.db import connection
@@ -15,6 +16,10 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .context import ROLE_VENDOR, TenantContext, apply_user_context, set_tenant_context
+
+
+# How fresh api_keys.last_used_at is kept (it is written at most this often).
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def hash_token(raw: str) -> str:
@@ -70,12 +75,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         from .models import ApiKey
 
         set_token_lookup(hash_token(raw))
-        key = ApiKey.objects.filter(key_hash=hash_token(raw), revoked_at__isnull=True).select_related(None).first()
+        key = ApiKey.objects.filter(key_hash=hash_token(raw), revoked_at__isnull=True).first()
         set_token_lookup("")
         if key is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         set_tenant_context(TenantContext(role=ROLE_VENDOR, org_id=key.organization_id))
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # At most one write a minute per key: concurrent ingests must not queue
+        # behind each other's row lock on api_keys until their transactions commit.
+        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return (ApiKeyUser(key), key)
 
     def authenticate_header(self, request):

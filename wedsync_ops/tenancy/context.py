@@ -92,11 +92,12 @@ def tenant_context(ctx: TenantContext, *, using: str = "default"):
     with transaction.atomic(using=using):
         previous = current_tenant_context(using=using)
         set_tenant_context(ctx, using=using)
-        try:
-            yield ctx
-        finally:
-            if connections[using].in_atomic_block and not connections[using].needs_rollback:
-                set_tenant_context(previous, using=using)
+        yield ctx
+        # Reached only on a normal exit. On an exception the savepoint rolls
+        # back, which undoes set_config(..., true) by itself; querying an
+        # aborted transaction here would only hide the real error.
+        if not connections[using].needs_rollback:
+            set_tenant_context(previous, using=using)
 
 
 def service_context(**kwargs):
