@@ -205,7 +205,9 @@ class NotificationChannel(models.Model):
     """
 
     id = _uuid_pk()
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="channels")
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="channels"
+    )
     kind = EnumField(enum_type="notification_channel", choices=NotificationChannelKind.choices)
     name = models.CharField(max_length=100)
     config = models.JSONField(default=dict, blank=True)
@@ -227,7 +229,9 @@ class NotificationDelivery(models.Model):
     Written in the transaction that changes the alert or incident, so a
     notification exists if and only if the change committed. Exactly one row
     per (channel, event, alert, incident). Delivered by
-    ``alerts.services.delivery_attempt`` with exponential back-off.
+    ``alerts.notifications.services.delivery_attempt`` with exponential
+    back-off. ``organization`` is the channel's (NULL for platform channels:
+    the ops team's deliveries are staff-only).
     """
 
     class Event(models.TextChoices):
@@ -264,7 +268,9 @@ class NotificationDelivery(models.Model):
         verbose_name_plural = "notification deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["channel", "event", "alert", "incident"], nulls_distinct=False, name="notification_delivery_once"
+                fields=["channel", "event", "alert", "incident"],
+                nulls_distinct=False,
+                name="notification_delivery_once",
             )
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_delivery_due")]

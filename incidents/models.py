@@ -29,7 +29,9 @@ class Incident(models.Model):
     OPEN_STATUSES = ("open", "acknowledged", "investigating")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents")
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents"
+    )
     title = models.CharField(max_length=500)
     description = models.TextField(blank=True)
     status = EnumField(enum_type="incident_status", choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
@@ -39,9 +41,15 @@ class Incident(models.Model):
         enum_type="wedding_impact_level", choices=WeddingImpactLevel.choices, default=WeddingImpactLevel.NONE
     )
     wedding = models.ForeignKey(Wedding, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents")
-    escalation_level = EnumField(enum_type="escalation_level", choices=EscalationLevel.choices, default=EscalationLevel.NONE)
-    commander = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    escalation_level = EnumField(
+        enum_type="escalation_level", choices=EscalationLevel.choices, default=EscalationLevel.NONE
+    )
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     detected_at = models.DateTimeField(db_default=Now())
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -82,7 +90,9 @@ class IncidentUpdate(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     message = models.TextField()
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     vendor_visible = models.BooleanField(default=False)
     created_at = models.DateTimeField(db_default=Now())
 

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+"""Incidents API URLs, included under ``/api/v1/``."""
 
-urlpatterns = []
+from rest_framework.routers import SimpleRouter
+
+from .api import IncidentViewSet
+
+router = SimpleRouter()
+router.register("incidents", IncidentViewSet, basename="incident")
+
+urlpatterns = router.urls

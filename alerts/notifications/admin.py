@@ -1,1 +1,144 @@
-"""Admin of notification channels, deliveries and attempts. (The notifications helper implements.)"""
+"""Admin of notification channels, deliveries (the outbox) and their attempts.
+
+Registered on import; ``alerts/admin.py`` imports this module. Staff see
+every attempt of a delivery inline (outcome, HTTP status, error, duration)
+and can send a test notification to a channel synchronously.
+"""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.text import Truncator
+
+from ..models import DeliveryAttempt, NotificationChannel, NotificationDelivery
+from .services import channel_send_test, deliveries_retry
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    """Channels with why a channel was disabled; actions: send a test notification, re-enable."""
+
+    list_display = ("name", "kind", "organization", "enabled", "disabled_reason", "created_at")
+    list_filter = ("kind", "enabled", "organization")
+    search_fields = ("name",)
+    list_select_related = ("organization",)
+    actions = ["send_test_notification", "enable_channels"]
+
+    @admin.action(description="Send a test notification (now, synchronously)")
+    def send_test_notification(self, request, queryset):
+        now = timezone.now()
+        for channel in queryset:
+            ok, message = channel_send_test(channel=channel, now=now)
+            self.message_user(request, message, messages.SUCCESS if ok else messages.ERROR)
+
+    @admin.action(description="Enable selected channels (clears the disabled reason)")
+    def enable_channels(self, request, queryset):
+        count = queryset.update(enabled=True, disabled_reason="")
+        self.message_user(request, f"Enabled {count} channel(s).", messages.SUCCESS)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    """Every attempt of the delivery, newest first; read-only."""
+
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ("attempted_at", "ok", "status_code", "duration_ms", "error")
+    readonly_fields = fields
+    ordering = ("-attempted_at", "-id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(admin.ModelAdmin):
+    """The outbox, read-only: status, attempts and the last attempt's outcome per row; every attempt inline."""
+
+    list_display = (
+        "created_at",
+        "event",
+        "channel",
+        "status",
+        "attempts",
+        "last_attempt",
+        "next_attempt_at",
+        "delivered_at",
+        "short_error",
+    )
+    list_filter = ("status", "event", "channel")
+    search_fields = ("payload__title", "last_error")
+    list_select_related = ("channel",)
+    ordering = ("-created_at",)
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry_now"]
+    readonly_fields = (
+        "organization",
+        "channel",
+        "event",
+        "alert",
+        "incident",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_until",
+        "last_error",
+        "delivered_at",
+        "created_at",
+    )
+
+    def get_queryset(self, request):
+        from django.db.models import OuterRef, Subquery
+
+        last = DeliveryAttempt.objects.filter(delivery=OuterRef("pk")).order_by("-attempted_at", "-id")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_ok=Subquery(last.values("ok")[:1]),
+                last_code=Subquery(last.values("status_code")[:1]),
+                last_ms=Subquery(last.values("duration_ms")[:1]),
+            )
+        )
+
+    @admin.display(description="last attempt")
+    def last_attempt(self, obj):
+        if obj.last_ok is None:
+            return "—"
+        outcome = "ok" if obj.last_ok else "failed"
+        code = f" HTTP {obj.last_code}" if obj.last_code else ""
+        return f"{outcome}{code} in {obj.last_ms:.0f} ms"
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return Truncator(obj.last_error).chars(80)
+
+    @admin.action(description="Retry now (failed or pending deliveries)")
+    def retry_now(self, request, queryset):
+        count = deliveries_retry(delivery_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now())
+        self.message_user(request, f"{count} deliveries queued for the next sweep.", messages.SUCCESS)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(admin.ModelAdmin):
+    """Every HTTP attempt (outcome, status code, duration in ms, error), read-only."""
+
+    list_display = ("attempted_at", "delivery", "ok", "status_code", "duration_ms", "error")
+    list_filter = ("ok", "status_code")
+    list_select_related = ("delivery", "delivery__channel")
+    ordering = ("-attempted_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

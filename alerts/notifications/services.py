@@ -1,14 +1,414 @@
-"""Notification outbox services. (Contract; the incidents/notifications helper implements.)"""
+"""Notification outbox services: enqueue in the changing transaction, deliver with claims and back-off.
+
+Life of a notification (``NotificationDelivery``):
+
+1. ``notifications_enqueue`` writes one ``pending`` row per channel in the
+   transaction that changed the alert or incident, and queues
+   ``deliver_notification`` once that transaction commits.
+2. ``delivery_attempt`` claims the row with a conditional UPDATE
+   (``pending`` and due, or ``sending`` whose claim expired because a worker
+   died mid-send), commits the claim, sends through the channel's transport
+   outside any transaction, then records a ``DeliveryAttempt`` and the
+   outcome: ``delivered``; ``pending`` again with exponential back-off; or
+   ``failed`` (attempts exhausted, or a permanent error, which also disables
+   the channel with ``disabled_reason``).
+3. ``deliveries_sweep`` (beat, every 30 s) attempts every due row, so rows
+   whose queue message was lost (Redis down at commit) still go out.
+
+Deliveries and attempts belong to the channel's organization
+(``organization_id`` of the channel: NULL for platform channels, so a
+vendor never sees the ops team's deliveries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from wedsync_ops.tenancy.context import service_context
+
+from ..models import AlertHistory, DeliveryAttempt, NotificationChannel, NotificationDelivery
+from .transports import TransportError, transport_for
+
+logger = logging.getLogger(__name__)
+
+Event = NotificationDelivery.Event
+Status = NotificationDelivery.Status
+
+# A claim outlives the longest send: connect + read timeouts, plus this margin (s).
+CLAIM_MARGIN_S = 60.0
+DEFAULT_PORTAL_BASE_URL = "http://127.0.0.1:8000"
 
 
-def notifications_enqueue(*, event: str, alert=None, incident=None) -> list:
+# --- payloads ---------------------------------------------------------------
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _portal_url(path: str) -> str:
+    base = getattr(settings, "PORTAL_BASE_URL", DEFAULT_PORTAL_BASE_URL).rstrip("/")
+    return base + path
+
+
+def _admin_url(viewname: str, pk, fallback: str) -> str:
+    try:
+        return _portal_url(reverse(viewname, args=[pk]))
+    except NoReverseMatch:
+        return _portal_url(fallback)
+
+
+def _org_slug(organization_id) -> str | None:
+    if organization_id is None:
+        return None
+    from wedsync_ops.tenancy.models import Organization
+
+    return Organization.objects.filter(pk=organization_id).values_list("slug", flat=True).first()
+
+
+def notification_payload(*, event: str, alert=None, incident=None) -> dict:
+    """The JSON body sent for ``event`` about ``incident`` (if given) else ``alert``.
+
+    Shape (all strings unless noted; times ISO 8601 with offset)::
+
+        {"event": "incident.opened", "kind": "incident" | "alert", "id": uuid,
+         "title", "status", "severity", "priority",
+         "organization": slug | None (None: unassigned / platform-wide),
+         "labels": {str: str}, "starts_at": time (incident: detected_at),
+         "ends_at": time | None (alerts),
+         "url": the ops page (admin change page) of the object,
+         "organization_url": "/org/<slug>/" page | None,
+         # incidents only:
+         "wedding_impact": "none" … "wedding_day_critical",
+         "wedding": {"id", "couple_name", "wedding_date" (local date), "venue_name",
+                     "ceremony_time" (local "HH:MM:SS") | None} | None,
+         # alerts only:
+         "alert_incident_id": uuid | None, "generator_url": str}
+
+    Absolute URLs start with ``settings.PORTAL_BASE_URL`` (default
+    ``http://127.0.0.1:8000``). Runs queries in the caller's context.
+    """
+    if incident is not None:
+        slug = _org_slug(incident.organization_id)
+        first_alert = AlertHistory.objects.filter(incident_id=incident.pk).order_by("starts_at")
+        labels = first_alert.values_list("labels", flat=True).first() or {}
+        wedding = None
+        if incident.wedding_id is not None:
+            w = incident.wedding
+            wedding = {
+                "id": str(w.pk),
+                "couple_name": w.couple_name,
+                "wedding_date": w.wedding_date.isoformat(),
+                "venue_name": w.venue_name,
+                "ceremony_time": w.ceremony_time.isoformat() if w.ceremony_time else None,
+            }
+        return {
+            "event": event,
+            "kind": "incident",
+            "id": str(incident.pk),
+            "title": incident.title,
+            "status": incident.status,
+            "severity": incident.severity,
+            "priority": incident.priority,
+            "organization": slug,
+            "labels": labels,
+            "starts_at": _iso(incident.detected_at),
+            "url": _admin_url("admin:incidents_incident_change", incident.pk, f"/api/v1/incidents/{incident.pk}/"),
+            "organization_url": _portal_url(f"/org/{slug}/") if slug else None,
+            "wedding_impact": incident.wedding_impact,
+            "wedding": wedding,
+        }
+    slug = _org_slug(alert.organization_id)
+    return {
+        "event": event,
+        "kind": "alert",
+        "id": str(alert.pk),
+        "title": alert.title,
+        "status": alert.status,
+        "severity": alert.severity,
+        "priority": alert.priority,
+        "organization": slug,
+        "labels": alert.labels,
+        "starts_at": _iso(alert.starts_at),
+        "ends_at": _iso(alert.ends_at),
+        "url": _admin_url("admin:alerts_alerthistory_change", alert.pk, "/admin/alerts/alerthistory/"),
+        "organization_url": _portal_url(f"/org/{slug}/") if slug else None,
+        "alert_incident_id": str(alert.incident_id) if alert.incident_id else None,
+        "generator_url": alert.generator_url,
+    }
+
+
+# --- enqueue ----------------------------------------------------------------
+
+_INSERT_DELIVERIES = """
+INSERT INTO notification_deliveries
+    (organization_id, channel_id, event, alert_id, incident_id, payload, status, attempts,
+     next_attempt_at, last_error, created_at)
+SELECT c.organization_id, c.id, %(event)s, %(alert_id)s, %(incident_id)s, %(payload)s::jsonb, 'pending', 0,
+       %(now)s, '', statement_timestamp()
+  FROM notification_channels c
+ WHERE c.enabled AND (c.organization_id IS NULL OR c.organization_id = %(org_id)s)
+ ORDER BY c.id
+ON CONFLICT ON CONSTRAINT notification_delivery_once DO NOTHING
+RETURNING id
+"""
+
+
+def notifications_enqueue(*, event: str, alert=None, incident=None, now: dt.datetime | None = None) -> list:
     """Write one ``NotificationDelivery`` per matching channel for ``event`` in the current transaction.
 
-    ``event`` is a ``NotificationDelivery.Event`` value. Channels: the enabled
-    channels of the alert's/incident's organization plus the platform
-    channels (organization NULL). Idempotent per (channel, event, alert,
-    incident). Queues delivery with ``transaction.on_commit``; if Redis is
-    down the rows stay pending and the ``deliver_pending`` beat sweep sends
-    them later. Returns the deliveries created.
+    ``event`` is a ``NotificationDelivery.Event`` value; ``alert`` an
+    ``AlertHistory`` and/or ``incident`` an ``Incident`` (at least one; the
+    payload describes the incident when given). Channels: the enabled
+    channels of the object's organization plus the platform channels
+    (organization NULL); an object without organization goes to platform
+    channels only. ``now`` (aware datetime, default ``timezone.now()``) is
+    the rows' first ``next_attempt_at``. Payload: ``notification_payload``.
+
+    Idempotent per (channel, event, alert, incident): backed by the unique
+    constraint ``notification_delivery_once`` with ``INSERT … ON CONFLICT DO
+    NOTHING``, so a repeat or a concurrent call adds nothing. The lookups
+    and inserts run in a service context (a vendor context cannot see
+    platform channels), restored to the caller's context afterwards.
+
+    Queues ``deliver_notification`` for each new row with
+    ``transaction.on_commit``; if publishing fails (Redis down) it is logged
+    and the rows stay ``pending`` for the ``deliver_pending`` sweep. A
+    rolled-back transaction leaves no row and queues nothing.
+    Returns the deliveries created (a list of NotificationDelivery).
+    Raises ValueError for an unknown event or when neither object is given.
     """
-    raise NotImplementedError
+    if event not in Event.values:
+        raise ValueError(f"event {event!r} is not one of {', '.join(Event.values)}")
+    if alert is None and incident is None:
+        raise ValueError("notifications_enqueue needs an alert or an incident")
+    now = now or timezone.now()
+    obj = incident if incident is not None else alert
+    with service_context():
+        payload = notification_payload(event=event, alert=alert, incident=incident)
+        with connection.cursor() as cur:
+            cur.execute(
+                _INSERT_DELIVERIES,
+                {
+                    "event": event,
+                    "alert_id": alert.pk if alert is not None else None,
+                    "incident_id": incident.pk if incident is not None else None,
+                    "payload": json.dumps(payload),
+                    "now": now,
+                    "org_id": obj.organization_id,
+                },
+            )
+            ids = [row[0] for row in cur.fetchall()]
+        deliveries = list(NotificationDelivery.objects.filter(pk__in=ids).select_related("channel")) if ids else []
+    if ids:
+        transaction.on_commit(lambda: _publish(ids), robust=True)
+    return deliveries
+
+
+def _publish(delivery_ids: list) -> int:
+    """Queue ``deliver_notification`` for each id; on a broker error log and stop (the sweep sends them).
+
+    Returns how many were queued.
+    """
+    from kombu.exceptions import OperationalError as KombuOperationalError
+    from redis.exceptions import RedisError
+
+    from .tasks import deliver_notification
+
+    queued = 0
+    for delivery_id in delivery_ids:
+        try:
+            deliver_notification.delay(str(delivery_id))
+        except (KombuOperationalError, RedisError, ConnectionError, OSError) as exc:
+            logger.warning(
+                "notification broker unavailable (%s); %d deliveries stay pending for the sweep",
+                exc,
+                len(delivery_ids) - queued,
+            )
+            break
+        queued += 1
+    return queued
+
+
+# --- delivery ---------------------------------------------------------------
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=settings.NOTIFY_BACKOFF_BASE_S * 2 ** max(attempts - 1, 0))
+
+
+def _due_q(now: dt.datetime) -> Q:
+    return Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(status=Status.SENDING, claimed_until__lt=now)
+
+
+def delivery_attempt(*, delivery_id, now: dt.datetime) -> NotificationDelivery | None:
+    """Claim, send and record one attempt of delivery ``delivery_id`` at ``now`` (aware datetime).
+
+    The claim is a conditional UPDATE (``pending`` with ``next_attempt_at <=
+    now``, or ``sending`` with ``claimed_until < now``: the worker died
+    mid-send) to ``sending``, ``claimed_until = now + 2 × NOTIFY_HTTP_TIMEOUT_S
+    + 60 s``, ``attempts + 1``; it commits before the send so that a second
+    worker's claim matches no row. Returns None when the row was not
+    claimed (not due, already taken, delivered or failed, or unknown id).
+
+    Each send records a ``DeliveryAttempt`` (ok, status_code, error,
+    duration_ms). Outcome: success → ``delivered`` (``delivered_at = now``);
+    temporary error → ``pending`` with ``next_attempt_at = now +
+    NOTIFY_BACKOFF_BASE_S × 2^(attempts−1)`` until ``NOTIFY_MAX_ATTEMPTS``,
+    then ``failed``; permanent error → ``failed`` and the channel disabled
+    with ``disabled_reason``. A channel disabled before the send fails the
+    delivery without sending. Runs its short transactions in a service
+    context; call it outside a transaction so the HTTP request holds no
+    locks. Returns the updated NotificationDelivery.
+    """
+    claim_until = now + dt.timedelta(seconds=2 * settings.NOTIFY_HTTP_TIMEOUT_S + CLAIM_MARGIN_S)
+    with service_context():
+        claimed = (
+            NotificationDelivery.objects.filter(pk=delivery_id)
+            .filter(_due_q(now))
+            .update(status=Status.SENDING, claimed_until=claim_until, attempts=F("attempts") + 1)
+        )
+        if claimed != 1:
+            return None
+        delivery = NotificationDelivery.objects.select_related("channel").get(pk=delivery_id)
+        channel = delivery.channel
+        if not channel.enabled:
+            NotificationDelivery.objects.filter(pk=delivery_id).update(
+                status=Status.FAILED,
+                claimed_until=None,
+                attempts=F("attempts") - 1,
+                last_error=f"channel disabled: {channel.disabled_reason or 'by staff'}",
+            )
+            delivery.refresh_from_db()
+            return delivery
+
+    started = time.monotonic()
+    ok, status_code, error, permanent = True, None, "", False
+    try:
+        info = transport_for(channel).notify(delivery)
+        status_code = info.get("status_code")
+    except TransportError as exc:
+        ok, status_code, error, permanent = False, exc.status_code, exc.message, exc.permanent
+    except Exception as exc:  # a bug in a transport must not leave the row "sending" until the claim expires
+        logger.exception("notification transport %s crashed", channel.kind)
+        ok, error = False, f"transport crashed: {exc!r}"
+    duration_ms = (time.monotonic() - started) * 1000.0
+
+    with service_context():
+        DeliveryAttempt.objects.create(
+            organization_id=delivery.organization_id,
+            delivery_id=delivery.pk,
+            attempted_at=now,
+            ok=ok,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+        )
+        ours = NotificationDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING, claimed_until=claim_until)
+        if ok:
+            changes = {"status": Status.DELIVERED, "delivered_at": now, "last_error": ""}
+        elif permanent:
+            changes = {"status": Status.FAILED, "last_error": error}
+            NotificationChannel.objects.filter(pk=channel.pk).update(
+                enabled=False, disabled_reason=f"{now:%Y-%m-%d %H:%M} UTC: {error}"[:500]
+            )
+        elif delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+            changes = {"status": Status.FAILED, "last_error": f"gave up after {delivery.attempts} attempts: {error}"}
+        else:
+            retry_at = now + _backoff(delivery.attempts)
+            changes = {"status": Status.PENDING, "last_error": error, "next_attempt_at": retry_at}
+        if ours.update(claimed_until=None, **changes) != 1:
+            logger.warning("delivery %s: claim lost during the send (took %.0f ms)", delivery.pk, duration_ms)
+        delivery.refresh_from_db()
+    return delivery
+
+
+def deliveries_sweep(*, now: dt.datetime, limit: int = 200) -> dict:
+    """Attempt every due delivery (oldest first, at most ``limit``): the beat sweep.
+
+    Due: ``pending`` with ``next_attempt_at <= now``, or ``sending`` whose
+    claim expired. Each is attempted with ``delivery_attempt`` (which claims
+    it, so a concurrent worker or sweep never sends one twice) at ``now``
+    plus the time the sweep has spent so far. Returns counts
+    ``{"due": n, "delivered": d, "retrying": r, "failed": f, "skipped": s}``
+    (skipped: claimed by someone else meanwhile).
+    """
+    with service_context():
+        due = NotificationDelivery.objects.filter(_due_q(now)).order_by("next_attempt_at", "created_at")
+        ids = list(due.values_list("pk", flat=True)[:limit])
+    counts = {"due": len(ids), "delivered": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    started = time.monotonic()
+    for delivery_id in ids:
+        at = now + dt.timedelta(seconds=time.monotonic() - started)
+        delivery = delivery_attempt(delivery_id=delivery_id, now=at)
+        if delivery is None:
+            counts["skipped"] += 1
+        elif delivery.status == Status.DELIVERED:
+            counts["delivered"] += 1
+        elif delivery.status == Status.FAILED:
+            counts["failed"] += 1
+        else:
+            counts["retrying"] += 1
+    return counts
+
+
+def channel_send_test(*, channel: NotificationChannel, now: dt.datetime) -> tuple[bool, str]:
+    """Send a test payload to ``channel`` synchronously; nothing is stored and the channel is not changed.
+
+    Payload: ``{"event": "test", "kind": "test", "id": <new uuid>, "title":
+    "Test notification from WedSync Ops", "status": "test", "severity":
+    "info", "priority": "low", "organization": slug | None, "labels": {},
+    "starts_at": now, "url": …}``. Returns ``(ok, message)`` where message
+    says what the receiver answered or why it failed (and whether that
+    error is permanent).
+    """
+    payload = {
+        "event": "test",
+        "kind": "test",
+        "id": str(uuid.uuid4()),
+        "title": "Test notification from WedSync Ops",
+        "status": "test",
+        "severity": "info",
+        "priority": "low",
+        "organization": _org_slug(channel.organization_id),
+        "labels": {},
+        "starts_at": _iso(now),
+        "url": _admin_url("admin:alerts_notificationchannel_change", channel.pk, "/admin/"),
+    }
+    started = time.monotonic()
+    try:
+        info = transport_for(channel).send(payload)
+    except TransportError as exc:
+        kind = "permanent" if exc.permanent else "temporary"
+        return False, f"{channel}: failed ({kind} error): {exc.message}"
+    ms = (time.monotonic() - started) * 1000.0
+    return True, f"{channel}: delivered, HTTP {info.get('status_code')} in {ms:.0f} ms"
+
+
+def deliveries_retry(*, delivery_ids: list, now: dt.datetime) -> int:
+    """Put failed or pending deliveries back in the queue at ``now`` with a fresh attempt budget (staff action).
+
+    ``delivery_ids``: NotificationDelivery ids; rows ``sending`` or
+    ``delivered`` are left alone. Sets ``status = pending``, ``attempts = 0``,
+    ``next_attempt_at = now`` (earlier ``DeliveryAttempt`` rows stay as
+    history) and queues them on commit. Returns how many rows changed.
+    """
+    with service_context():
+        ids = list(
+            NotificationDelivery.objects.filter(pk__in=delivery_ids, status__in=[Status.FAILED, Status.PENDING])
+            .values_list("pk", flat=True)
+        )
+        NotificationDelivery.objects.filter(pk__in=ids).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=now, claimed_until=None
+        )
+    if ids:
+        transaction.on_commit(lambda: _publish(ids), robust=True)
+    return len(ids)

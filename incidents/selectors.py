@@ -1,0 +1,79 @@
+"""Reads of incidents that several pages and the API share."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.http import Http404
+
+from .models import Incident
+
+# Most urgent first: wedding-day impact outranks everything, then priority.
+_IMPACT_RANK = Case(
+    When(wedding_impact="wedding_day_critical", then=Value(0)),
+    When(wedding_impact="high", then=Value(1)),
+    When(wedding_impact="medium", then=Value(2)),
+    When(wedding_impact="low", then=Value(3)),
+    default=Value(4),
+    output_field=IntegerField(),
+)
+
+
+def incidents_for_context() -> QuerySet[Incident]:
+    """Every incident the current tenant context can see (RLS decides), with organization and wedding joined."""
+    return Incident.objects.select_related("organization", "wedding")
+
+
+def open_incidents(*, organization_id: uuid.UUID | None = None) -> QuerySet[Incident]:
+    """Open incidents (open, acknowledged, investigating), most urgent first.
+
+    Order: wedding impact (``wedding_day_critical`` first, ``none`` last),
+    then priority (``p0`` first), then ``detected_at`` (oldest first), then
+    id. ``organization_id`` narrows to one organization; None: every
+    incident the current context can see (staff/service: all, including
+    platform-wide ones; a vendor: its own). A lazy queryset with
+    organization and wedding joined.
+    """
+    qs = incidents_for_context().filter(status__in=Incident.OPEN_STATUSES)
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id)
+    return qs.annotate(impact_rank=_IMPACT_RANK).order_by("impact_rank", "priority", "detected_at", "id")
+
+
+def get_incident_for_user(request, pk) -> Incident:
+    """The incident ``pk`` if the request's user may see it, else Http404.
+
+    Staff see every incident; a vendor user only their organization's (the
+    ORM filter and row-level security agree); anyone else (anonymous, a
+    user without organization) nothing. Another organization's incident, a
+    malformed id and an unknown id all answer the same 404.
+    """
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        raise Http404("No incident matches the given query.")
+    try:
+        pk = uuid.UUID(str(pk))
+    except ValueError:
+        raise Http404("No incident matches the given query.") from None
+    qs = incidents_for_context()
+    if not user.is_staff:
+        org_id = _user_organization_id(request, user)
+        if org_id is None:
+            raise Http404("No incident matches the given query.")
+        qs = qs.filter(organization_id=org_id)
+    try:
+        return qs.get(pk=pk)
+    except Incident.DoesNotExist:
+        raise Http404("No incident matches the given query.") from None
+
+
+def _user_organization_id(request, user) -> uuid.UUID | None:
+    tenant = getattr(request, "tenant", None)
+    if tenant is not None and tenant.role == "vendor" and tenant.user_id == user.pk:
+        return tenant.org_id
+    org_id = getattr(user, "organization_id", None)  # API-key callers
+    if org_id is not None:
+        return org_id
+    profile = getattr(user, "profile", None) if hasattr(user, "profile") else None
+    return profile.organization_id if profile is not None else None
