@@ -83,9 +83,10 @@ def test_settings():
 def _switch_broker(app, url: str) -> None:
     """Point the Celery app at ``url``, dropping pooled connections to the old broker."""
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    # Drop (without closing: kombu shares pools per address) the cached
+    # connection and producer pools so the next publish uses the new URL.
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture
