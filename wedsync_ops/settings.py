@@ -8,7 +8,6 @@ every secret can also be given as a file path in ``<NAME>_FILE``
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -129,12 +128,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_IMPORTS = ["alerts.notifications.tasks"]
-CELERY_BEAT_SCHEDULE = {
-    "apm-ensure-partitions": {"task": "apm.tasks.ensure_partitions", "schedule": crontab(minute=7)},
-    "apm-aggregate": {"task": "apm.tasks.aggregate", "schedule": 60.0},
-    "alerts-evaluate-rules": {"task": "alerts.tasks.evaluate_rules", "schedule": 60.0},
-    "alerts-deliver-pending": {"task": "alerts.notifications.tasks.deliver_pending", "schedule": 30.0},
-}
+CELERY_BEAT_SCHEDULE = {}
+for _app in ("apm", "alerts", "incidents", "dbmonitor"):
+    CELERY_BEAT_SCHEDULE.update(__import__(f"{_app}.beat", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE)
 
 # --- Auth, pages ------------------------------------------------------------
 LOGIN_URL = "login"

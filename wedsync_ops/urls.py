@@ -14,5 +14,9 @@ urlpatterns = [
     path("api/v1/", include("alerts.urls")),
     path("api/v1/", include("incidents.urls")),
     path("", include("dbmonitor.urls")),
+    path("", include("apm.page_urls")),
+    path("", include("alerts.page_urls")),
+    path("", include("incidents.page_urls")),
+    path("", include("dbmonitor.page_urls")),
     path("", include("wedsync_ops.pages.urls")),
 ]

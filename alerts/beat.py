@@ -1,0 +1,9 @@
+"""Celery beat entries of the alerts app, merged into settings.CELERY_BEAT_SCHEDULE.
+
+Plain data only: this module is imported by settings, before Django is set up.
+"""
+
+BEAT_SCHEDULE: dict = {
+    "alerts-evaluate-rules": {"task": "alerts.tasks.evaluate_rules", "schedule": 60.0},
+    "alerts-deliver-pending": {"task": "alerts.notifications.tasks.deliver_pending", "schedule": 30.0},
+}
