@@ -34,8 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--org", default=None, help="organization slug; omit for a platform-wide integration")
         parser.add_argument("--name", default=None, help="a name (default: '<Kind> (<org slug or platform>)')")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="the portal's public base URL")
+        parser.add_argument(
+            "--token-only", action="store_true", help="print only the token (for scripts: TOKEN=$(… --token-only))"
+        )
 
-    def handle(self, *args, kind, org, name, base_url, **options):
+    def handle(self, *args, kind, org, name, base_url, token_only=False, **options):
         if kind not in AlertIntegration.Kind.values:
             raise CommandError(f"--kind: unknown kind {kind!r}; use one of {', '.join(AlertIntegration.Kind.values)}")
         parts = urlsplit(base_url)
@@ -56,6 +59,9 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError("; ".join(f"--{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
         scope = f"organization {organization.slug}" if organization else "platform-wide (organization label)"
+        if token_only:
+            self.stdout.write(token)
+            return
         self.stdout.write(f"Created integration {integration.name!r} ({kind}, {scope}), id {integration.id}")
         self.stdout.write(f"URL:   {url}")
         self.stdout.write(f"Token: {token}")
