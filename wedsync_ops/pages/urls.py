@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Page URLs: ``/`` (``home``, settings.LOGIN_REDIRECT_URL), ``/ops/saturday/``, ``/org/<slug>/``."""
 
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("ops/saturday/", views.saturday, name="ops-saturday"),
+    path("org/<slug:slug>/", views.organization, name="org-home"),
+]

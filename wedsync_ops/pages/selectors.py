@@ -1,0 +1,397 @@
+"""Reads behind the server-rendered pages: the Saturday dashboard and an organization's page.
+
+Every selector takes ``now`` (an aware datetime) instead of reading the
+clock, so pages and tests agree on "today" (PostgreSQL's ``now()`` is the
+transaction start and cannot be frozen). Each runs a fixed number of
+queries, whatever the number of rows (joins and prefetches, no query per
+row). Row-level security applies as usual: the caller's transaction
+context decides what the database returns, and the organization page
+filters by organization explicitly as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import DateField, DateTimeField, F, Func, Prefetch, Value
+
+from alerts.models import AlertHistory, NotificationDelivery
+from incidents.models import Incident, IncidentUpdate
+from wedsync_ops.tenancy.models import Organization, Wedding
+
+logger = logging.getLogger(__name__)
+
+#: Latency p95 at or above this (ms) is marked "slow" on the pages: the
+#: platform-wide rule's weekday threshold (seed_demo creates that rule).
+SLOW_P95_MS = 800.0
+#: Latency p95 at or above this (ms) is marked "watch": the wedding-day threshold.
+WATCH_P95_MS = 400.0
+#: How far ahead (days, local dates) an organization's page lists weddings.
+UPCOMING_WEDDING_DAYS = 60
+#: Most rows a dashboard table shows.
+PANEL_LIMIT = 100
+RECENT_DELIVERIES = 25
+
+
+class LocalDate(Func):
+    """SQL ``(<timestamptz> AT TIME ZONE <zone>)::date``: the local date of an instant in a zone column."""
+
+    template = "((%(expressions)s))::date"
+    arg_joiner = " AT TIME ZONE "
+    output_field = DateField()
+
+
+@dataclass
+class Panel:
+    """One dashboard panel: ``rows`` when it loaded, else ``error`` (a short message for the page)."""
+
+    rows: Any = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def load_panel(name: str, loader: Callable[[], Any]) -> Panel:
+    """Run ``loader()`` in a savepoint and wrap its result in a Panel.
+
+    A failing panel (a database error, a contract not implemented yet) is
+    logged and shown as unavailable instead of taking the whole dashboard
+    down on a Saturday; the savepoint keeps the request's transaction usable.
+    """
+    try:
+        with transaction.atomic():
+            return Panel(rows=loader())
+    except Exception as exc:  # noqa: BLE001 - one broken panel must not blank the dashboard
+        logger.exception("page panel %s failed", name)
+        return Panel(error=f"{name} unavailable ({type(exc).__name__})")
+
+
+def local_moment(day: dt.date, time: dt.time | None, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """The aware datetime of local ``day`` + ``time`` in ``tz`` (None when ``time`` is None)."""
+    if time is None:
+        return None
+    return dt.datetime.combine(day, time, tzinfo=tz)
+
+
+def is_latency_metric(metric_name: str) -> bool:
+    """True for metrics whose values are durations (``…duration…``, ``…latency…``, ``…_ms``)."""
+    name = metric_name.lower()
+    return "duration" in name or "latency" in name or name.endswith("_ms")
+
+
+def p95_level(p95: float | None) -> str:
+    """``"slow"`` (≥ SLOW_P95_MS), ``"watch"`` (≥ WATCH_P95_MS), ``"ok"``, or ``"unknown"`` (None); p95 in ms."""
+    if p95 is None:
+        return "unknown"
+    if p95 >= SLOW_P95_MS:
+        return "slow"
+    if p95 >= WATCH_P95_MS:
+        return "watch"
+    return "ok"
+
+
+# --- weddings -----------------------------------------------------------------
+
+
+@dataclass
+class WeddingRow:
+    """A wedding as the pages show it; ``ceremony_at`` is aware in the organization's zone (or None)."""
+
+    wedding: Wedding
+    organization: Organization
+    ceremony_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, wedding: Wedding, organization: Organization) -> WeddingRow:
+        """The row of ``wedding`` of ``organization``, ceremony time made aware in the organization's zone."""
+        return cls(
+            wedding=wedding,
+            organization=organization,
+            ceremony_at=local_moment(wedding.wedding_date, wedding.ceremony_time, organization.tz),
+        )
+
+    @property
+    def ceremony_local(self) -> str:
+        """``"14:30 BST"`` style: the local ceremony time with the zone's abbreviation, or ``""``."""
+        if self.ceremony_at is None:
+            return ""
+        return f"{self.ceremony_at:%H:%M} {self.ceremony_at.tzname()}"
+
+    @property
+    def ceremony_utc(self) -> str:
+        """The ceremony time in UTC, ``"13:30 UTC"``, or ``""``."""
+        if self.ceremony_at is None:
+            return ""
+        return f"{self.ceremony_at.astimezone(dt.UTC):%H:%M} UTC"
+
+
+def weddings_today(*, now: dt.datetime, limit: int = PANEL_LIMIT) -> list[WeddingRow]:
+    """Non-cancelled weddings on each organization's LOCAL date at ``now``, by organization then ceremony.
+
+    One query (weddings joined to organizations). Returns at most ``limit``
+    WeddingRow, ceremony times aware in the organization's zone.
+    """
+    qs = (
+        Wedding.objects.select_related("organization")
+        .annotate(local_today=LocalDate(Value(now, output_field=DateTimeField()), F("organization__timezone")))
+        .filter(wedding_date=F("local_today"))
+        .exclude(status=Wedding.Status.CANCELLED)
+        .order_by("organization__name", "ceremony_time", "couple_name")[:limit]
+    )
+    return [WeddingRow.of(w, w.organization) for w in qs]
+
+
+def upcoming_weddings(
+    *, organization: Organization, now: dt.datetime, days: int = UPCOMING_WEDDING_DAYS
+) -> list[WeddingRow]:
+    """``organization``'s non-cancelled weddings from its local today to ``days`` days later, inclusive.
+
+    One query; dates are the organization's local dates.
+    """
+    today = now.astimezone(organization.tz).date()
+    qs = (
+        Wedding.objects.filter(
+            organization_id=organization.id,
+            wedding_date__gte=today,
+            wedding_date__lte=today + dt.timedelta(days=days),
+        )
+        .exclude(status=Wedding.Status.CANCELLED)
+        .order_by("wedding_date", "ceremony_time", "couple_name")
+    )
+    return [WeddingRow.of(w, organization) for w in qs]
+
+
+# --- wedding-day protocol -------------------------------------------------------
+
+
+@dataclass
+class ProtocolRow:
+    """An organization's wedding-day protocol at an instant: ``active``, ``reason`` (None when off)."""
+
+    organization_id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    local_date: dt.date | None
+    active: bool
+    reason: str | None
+    local_now: dt.datetime | None = None
+
+
+def organizations_in_wedding_day_mode(*, now: dt.datetime) -> list[ProtocolRow]:
+    """Organizations whose wedding-day protocol is on at ``now`` (SQL ``wedding_day_protocol``), by name.
+
+    One query over the organizations the context can see.
+    """
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT o.id, o.slug, o.name, o.timezone, (%s::timestamptz AT TIME ZONE o.timezone)::date, p.active, p.reason
+              FROM organizations o
+             CROSS JOIN LATERAL wedding_day_protocol(o.id, %s::timestamptz) p
+             WHERE p.active
+             ORDER BY o.name
+            """,
+            [now, now],
+        )
+        rows = [ProtocolRow(*r) for r in cur.fetchall()]
+    for row in rows:
+        row.local_now = now.astimezone(zoneinfo.ZoneInfo(row.timezone))
+    return rows
+
+
+def wedding_day_protocol(*, organization: Organization, now: dt.datetime) -> ProtocolRow:
+    """``organization``'s wedding-day protocol at ``now``: one call of SQL ``wedding_day_protocol``."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT active, reason FROM wedding_day_protocol(%s, %s::timestamptz)", [organization.id, now])
+        active, reason = cur.fetchone() or (False, None)
+    local_now = now.astimezone(organization.tz)
+    return ProtocolRow(
+        organization_id=organization.id,
+        slug=organization.slug,
+        name=organization.name,
+        timezone=organization.timezone,
+        local_date=local_now.date(),
+        active=bool(active),
+        reason=reason,
+        local_now=local_now,
+    )
+
+
+# --- incidents and alerts -------------------------------------------------------
+
+
+def open_incidents(*, organization_id: uuid.UUID | None = None, limit: int = PANEL_LIMIT) -> list[Incident]:
+    """Open incidents (open, acknowledged, investigating), most urgent priority first, newest first.
+
+    ``organization_id`` given: that organization's incidents only (platform
+    incidents with NULL organization excluded), each with
+    ``vendor_updates`` (its vendor-visible timeline, newest first; one
+    prefetch query). Otherwise every incident the context can see.
+    Organization and wedding come joined. At most ``limit`` rows.
+    """
+    qs = Incident.objects.filter(status__in=Incident.OPEN_STATUSES).select_related("organization", "wedding")
+    if organization_id is not None:
+        qs = qs.filter(organization_id=organization_id).prefetch_related(
+            Prefetch(
+                "updates",
+                queryset=IncidentUpdate.objects.filter(vendor_visible=True).order_by("-created_at"),
+                to_attr="vendor_updates",
+            )
+        )
+    return list(qs.order_by("priority", "-detected_at")[:limit])
+
+
+def open_alerts(*, limit: int = PANEL_LIMIT) -> list[AlertHistory]:
+    """Open alerts (firing, acknowledged, escalated, suppressed), most severe first, newest first.
+
+    Includes unassigned alerts (NULL organization), which only staff and
+    service contexts can see. Organization and incident come joined.
+    """
+    qs = (
+        AlertHistory.objects.filter(status__in=AlertHistory.OPEN_STATUSES)
+        .select_related("organization", "incident")
+        .order_by("-severity", "-starts_at")
+    )
+    return list(qs[:limit])
+
+
+def recent_deliveries(*, limit: int = RECENT_DELIVERIES) -> list[NotificationDelivery]:
+    """The newest notification deliveries (outbox rows), newest first, at most ``limit``.
+
+    Channel, alert and incident come joined with their organizations (a
+    delivery's own organization is its channel's: NULL for platform channels).
+    """
+    qs = NotificationDelivery.objects.select_related(
+        "channel", "alert__organization", "incident__organization"
+    ).order_by("-created_at")
+    return list(qs[:limit])
+
+
+# --- APM ------------------------------------------------------------------------
+
+
+@dataclass
+class P95Row:
+    """A latest-p95 row of ``apm.selectors.latest_p95_by_service`` with its page level (see p95_level)."""
+
+    organization_id: uuid.UUID
+    organization_slug: str
+    service: str
+    metric_name: str
+    p95: float | None
+    count: int | None
+    bucket_start: dt.datetime | None
+    level: str = field(default="unknown")
+
+
+def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = None) -> list[P95Row]:
+    """Latency metrics of ``apm.selectors.latest_p95_by_service`` (count metrics dropped), levelled.
+
+    With ``organization_id`` the rows are that organization's only (the
+    selector filters, and this filters again).
+    """
+    from apm import selectors as apm_selectors
+
+    rows = apm_selectors.latest_p95_by_service(organization_id=organization_id, now=now)
+    out = []
+    for r in rows:
+        if organization_id is not None and str(r["organization_id"]) != str(organization_id):
+            continue
+        if not is_latency_metric(r["metric_name"]):
+            continue
+        out.append(
+            P95Row(
+                organization_id=r["organization_id"],
+                organization_slug=r["organization_slug"],
+                service=r["service"],
+                metric_name=r["metric_name"],
+                p95=r["p95"],
+                count=r.get("count"),
+                bucket_start=r.get("bucket_start"),
+                level=p95_level(r["p95"]),
+            )
+        )
+    return out
+
+
+def database_summary() -> dict:
+    """``dbmonitor.selectors.database_summary()`` (staff-only data; see its contract for the shape)."""
+    from dbmonitor import selectors as db_selectors
+
+    return db_selectors.database_summary()
+
+
+# --- pages ------------------------------------------------------------------------
+
+
+@dataclass
+class SaturdayDashboard:
+    """Everything /ops/saturday/ shows, each part a Panel; ``now`` is the data's instant (aware, UTC)."""
+
+    now: dt.datetime
+    weddings: Panel
+    wedding_day_orgs: Panel
+    incidents: Panel
+    alerts: Panel
+    p95: Panel
+    database: Panel
+    deliveries: Panel
+    organization_count: int = 0
+
+
+def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
+    """The operations Saturday dashboard at ``now``: for staff (RLS shows every organization).
+
+    A fixed number of queries: one per panel plus one count.
+    """
+    return SaturdayDashboard(
+        now=now.astimezone(dt.UTC),
+        weddings=load_panel("weddings today", lambda: weddings_today(now=now)),
+        wedding_day_orgs=load_panel("wedding-day mode", lambda: organizations_in_wedding_day_mode(now=now)),
+        incidents=load_panel("open incidents", lambda: open_incidents()),
+        alerts=load_panel("firing alerts", lambda: open_alerts()),
+        p95=load_panel("latest p95", lambda: latest_latency_p95(now=now)),
+        database=load_panel("database", database_summary),
+        deliveries=load_panel("notifications", lambda: recent_deliveries()),
+        organization_count=Organization.objects.count(),
+    )
+
+
+@dataclass
+class OrganizationPage:
+    """Everything /org/<slug>/ shows for one organization; never staff-only data."""
+
+    organization: Organization
+    now: dt.datetime
+    local_now: dt.datetime
+    protocol: Panel
+    services: Panel
+    incidents: Panel
+    weddings: Panel
+
+
+def organization_page(*, organization: Organization, now: dt.datetime) -> OrganizationPage:
+    """An organization's status page at ``now``: services' latest p95, open incidents, weddings, protocol.
+
+    Every part is filtered by ``organization`` explicitly (a staff viewer's
+    context sees all rows), and no part reads staff-only tables.
+    """
+    return OrganizationPage(
+        organization=organization,
+        now=now.astimezone(dt.UTC),
+        local_now=now.astimezone(organization.tz),
+        protocol=load_panel("wedding-day mode", lambda: wedding_day_protocol(organization=organization, now=now)),
+        services=load_panel("services", lambda: latest_latency_p95(now=now, organization_id=organization.id)),
+        incidents=load_panel("incidents", lambda: open_incidents(organization_id=organization.id)),
+        weddings=load_panel("weddings", lambda: upcoming_weddings(organization=organization, now=now)),
+    )

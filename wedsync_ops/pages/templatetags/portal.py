@@ -1,0 +1,59 @@
+"""Template helpers of the portal pages: ``{% load portal %}``.
+
+Status is never told by colour alone (colour-blind safe): every badge
+carries a shape and a text label as well as its colour class.
+"""
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+# badge kind -> shape shown before the label (aria-hidden; the label says it in words)
+SHAPES = {"ok": "✓", "warn": "▲", "bad": "✖", "info": "●"}
+
+# a status/severity/priority value -> badge kind
+KINDS = {
+    # good
+    "ok": "ok", "healthy": "ok", "delivered": "ok", "resolved": "ok", "closed": "ok", "off": "ok",
+    # needs attention
+    "watch": "warn", "warning": "warn", "pending": "warn", "sending": "warn", "acknowledged": "warn",
+    "investigating": "warn", "medium": "warn", "p2": "warn", "on": "warn", "maintenance": "warn",
+    # bad
+    "slow": "bad", "critical": "bad", "emergency": "bad", "failed": "bad", "firing": "bad", "escalated": "bad",
+    "open": "bad", "high": "bad", "p0": "bad", "p1": "bad",
+    # neutral
+    "info": "info", "low": "info", "p3": "info", "unknown": "info", "unassigned": "info", "suppressed": "info",
+    "planned": "info", "confirmed": "ok", "completed": "ok", "cancelled": "info",
+}
+
+
+def badge_kind(value) -> str:
+    """The badge kind (``ok``/``warn``/``bad``/``info``) of a status, severity or priority value."""
+    return KINDS.get(str(value).lower(), "info")
+
+
+@register.simple_tag
+def badge(value, label=None):
+    """``{% badge status %}`` -> ``<span class="badge badge--bad"><span aria-hidden="true">✖</span> firing</span>``.
+
+    ``label`` overrides the text (defaults to the value). Escaped.
+    """
+    kind = badge_kind(value)
+    return format_html(
+        '<span class="badge badge--{}"><span class="badge__shape" aria-hidden="true">{}</span> {}</span>',
+        kind,
+        SHAPES[kind],
+        value if label is None else label,
+    )
+
+
+@register.filter
+def ms(value):
+    """A duration in ms for display: ``812.4`` -> ``"812 ms"``, ``None`` -> ``"–"``."""
+    if value is None:
+        return "–"
+    try:
+        return f"{float(value):,.0f} ms"
+    except (TypeError, ValueError):
+        return str(value)
