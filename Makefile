@@ -16,6 +16,7 @@ run: seed
 	@bash scripts/run.sh $(PORT)
 
 test: prepare
+	@bash scripts/peers.sh
 	@bash scripts/test.sh
 
 lint:
