@@ -109,6 +109,19 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
     body = page.inner_text("body")
     assert "WEDDING DAY: p95 checkout latency 2.4s > 1s" in body or "p95 checkout latency 2.4s > 1s" in body
     assert "Ana & Zara" in body
+    # The dashboard refreshes in place: a new alert appears without a reload.
+    _visit(page, base, "/ops/saturday/?refresh=2", "staff-saturday-live")
+    page.evaluate("window.__sameDocument = true")
+    from alerts.services import alert_fire
+
+    with service_context():
+        alert_fire(
+            organization_id=demo["org_a"].id, fingerprint="00000000live0001", source="alertmanager",
+            title="Gallery uploads failing (live)", labels={"alertname": "GalleryUploads"}, annotations={},
+            severity="warning", priority="medium", starts_at=timezone.now(), now=timezone.now(),
+        )
+    page.wait_for_selector("text=Gallery uploads failing (live)", timeout=15_000)
+    assert page.evaluate("window.__sameDocument") is True  # no full reload happened
     _visit(page, base, "/ops/db/", "staff-db")
     _visit(page, base, "/org/bloom-and-vine/", "staff-org-bloom")
     _visit(page, base, "/admin/", "staff-admin")

@@ -178,7 +178,7 @@ def test_saturday_dashboard_shows_the_wedding_day_incident_with_its_wedding_and_
 def test_saturday_dashboard_shows_delivery_status_p95_database_and_data_time(client, cast):
     html = get(client, cast.staff, "/ops/saturday/").content.decode()
     assert "data as of" in html and "22:30:00 UTC" in html
-    assert '<meta http-equiv="refresh" content="30">' in html
+    assert 'data-live data-refresh-seconds="30"' in html and "js/live.js" in html
 
     notifications = section(html, "notifications")
     delivered = next(row for row in notifications.split("<tr>") if "incident.opened" in row)

@@ -43,8 +43,16 @@ def saturday(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "pages/saturday.html",
-        {"d": dashboard, "refresh_seconds": REFRESH_SECONDS, "slow_ms": selectors.SLOW_P95_MS},
+        {"d": dashboard, "refresh_seconds": _refresh_seconds(request), "slow_ms": selectors.SLOW_P95_MS},
     )
+
+
+def _refresh_seconds(request: HttpRequest) -> int:
+    """The live-refresh period (s): ``?refresh=N`` for a wall screen or a test, 2 to 300, else 30."""
+    try:
+        return min(300, max(2, int(request.GET.get("refresh", REFRESH_SECONDS))))
+    except ValueError:
+        return REFRESH_SECONDS
 
 
 @login_required
