@@ -1,0 +1,103 @@
+"""Server time of every page at demo scale: ``.venv/bin/python bench/pages.py [--runs 20]``.
+
+Runs against the demo database (``make run`` or ``manage.py seed_demo`` fills
+it; the script seeds it when empty), in-process through Django's test client
+as the application role, so the figures are the server's own time: URL
+resolution, middleware (the tenant-context transaction), queries, templates.
+Prints per page median / p95 / max (ms), query count, and the ratio of the
+p95 to the 200 ms target; the login page (no data) is the baseline.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wedsync_ops.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from wedsync_ops.tenancy.context import service_context  # noqa: E402
+from wedsync_ops.tenancy.models import Organization  # noqa: E402
+
+TARGET_MS = 200.0
+STAFF_PAGES = ["/ops/saturday/", "/ops/db/", "/org/acme-weddings/", "/admin/", "/admin/alerts/alerthistory/",
+               "/admin/incidents/incident/", "/admin/apm/apmmetric/", "/admin/alerts/notificationdelivery/"]
+VENDOR_PAGES = ["/org/rosewood-florals/"]
+
+
+def measure(client: Client, path: str, runs: int) -> dict:
+    """Time ``runs`` GETs of ``path`` after two warm-ups; returns ms figures and the query count."""
+    for _ in range(2):
+        client.get(path)
+    times = []
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {
+        "status": response.status_code, "median": statistics.median(times),
+        "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], "max": times[-1],
+        "queries": len(queries),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="timed requests per page (default 20)")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    with service_context():
+        empty = not Organization.objects.exists()
+    if empty:
+        print("demo database is empty: running seed_demo (a minute or two)…", flush=True)
+        call_command("seed_demo")
+    with service_context():
+        orgs = Organization.objects.count()
+        from apm.models import ApmMetricAggregation
+
+        aggregations = ApmMetricAggregation.objects.count()
+    print(f"demo scale: {orgs} organizations, {aggregations} aggregation rows; {args.runs} runs per page\n")
+
+    User = get_user_model()
+    staff, vendor = Client(), Client()
+    staff.force_login(User.objects.get(username="ops"))
+    vendor.force_login(User.objects.get(username="rosewood"))
+
+    rows = [("anonymous", "/accounts/login/", measure(Client(), "/accounts/login/", args.runs))]
+    print(f"{'who':9} {'page':38} {'status':>6} {'median':>8} {'p95':>8} {'max':>8} {'queries':>7} {'p95/target':>10}")
+    for who, client, pages in (("staff", staff, STAFF_PAGES), ("vendor", vendor, VENDOR_PAGES)):
+        for path in pages:
+            rows.append((who, path, measure(client, path, args.runs)))
+    worst = 0.0
+    for who, path, m in rows:
+        ratio = m["p95"] / TARGET_MS
+        worst = max(worst, ratio) if path != "/accounts/login/" else worst
+        print(f"{who:9} {path:38} {m['status']:>6} {m['median']:>6.1f}ms {m['p95']:>6.1f}ms {m['max']:>6.1f}ms"
+              f" {m['queries']:>7} {ratio:>9.2f}x", flush=True)
+    base = rows[0][2]["median"]
+    print(f"\nbaseline (login page, no data): median {base:.1f} ms; worst page p95 is {worst:.2f}x the 200 ms target")
+    bad = [path for _, path, m in rows if m["status"] != 200]
+    if bad:
+        print(f"pages that did not answer 200: {', '.join(bad)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
