@@ -1,4 +1,4 @@
-"""Incidents and their timeline."""
+"""Incidents, their timeline, escalation policies and contacts, runbooks and post-incident analyses."""
 
 import uuid
 
@@ -26,6 +26,11 @@ class Incident(models.Model):
         P2 = "p2"
         P3 = "p3"
 
+    class Source(models.TextChoices):
+        MANUAL = "manual"
+        ALERT = "alert"
+        ERROR_PATTERN = "error_pattern"
+
     OPEN_STATUSES = ("open", "acknowledged", "investigating")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
@@ -50,6 +55,23 @@ class Incident(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    source = models.CharField(
+        max_length=20,
+        choices=Source.choices,
+        default=Source.MANUAL,
+        db_default=Source.ALERT,
+        help_text="How the incident was opened (rows written by SQL create_incident_from_alert get 'alert')",
+    )
+    source_ref = models.CharField(
+        max_length=200, blank=True, db_default="", help_text="error_pattern: the pattern's service:signature"
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_duplicates"
+    )
+    escalation_step = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Escalation steps taken so far (reset by reopening)"
+    )
+    last_escalated_at = models.DateTimeField(null=True, blank=True)
     detected_at = models.DateTimeField(db_default=Now())
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -84,6 +106,8 @@ class IncidentUpdate(models.Model):
         NOTIFICATION = "notification"
         ASSIGNMENT = "assignment"
         ALERT = "alert"
+        MERGE = "merge"
+        ANALYSIS = "analysis"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -102,3 +126,200 @@ class IncidentUpdate(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.message[:60]}"
+
+
+class EscalationPolicy(models.Model):
+    """Who is paged, and when, while an incident stays unacknowledged. Table ``escalation_policies``.
+
+    ``organization`` NULL: the platform default, used for organizations
+    without a policy of their own. ``wedding_day`` True: the variant used
+    while the organization's wedding-day protocol is on (shorter waits; the
+    wedding-day emergency contacts are paged at every step as well). The
+    ordered ``steps`` run ``repeat_count`` times in all (1: once).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="escalation_policies",
+        help_text="Empty: the platform default",
+    )
+    name = models.CharField(max_length=200)
+    wedding_day = models.BooleanField(default=False, help_text="The variant used while wedding-day protocol is on")
+    repeat_count = models.PositiveSmallIntegerField(default=1, help_text="How many times the steps run in all (1-10)")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "escalation_policies"
+        ordering = ["organization_id", "wedding_day", "name"]
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "wedding_day"],
+                condition=models.Q(enabled=True),
+                nulls_distinct=False,
+                name="escalation_policy_one_enabled",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(repeat_count__gte=1, repeat_count__lte=10), name="escalation_policy_repeat_1_10"
+            ),
+        ]
+
+    def __str__(self):
+        scope = "platform default" if self.organization_id is None else "organization"
+        return f"{self.name} ({scope}{', wedding day' if self.wedding_day else ''})"
+
+
+class EscalationStep(models.Model):
+    """One step of a policy: wait ``wait_minutes`` after the previous step (or detection), then page ``level``.
+
+    Table ``escalation_steps`` (same organization as its policy).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(help_text="Order within the policy, smallest first")
+    wait_minutes = models.PositiveIntegerField(default=5)
+    level = EnumField(enum_type="escalation_level", choices=EscalationLevel.choices, default=EscalationLevel.TEAM_LEAD)
+
+    class Meta:
+        db_table = "escalation_steps"
+        ordering = ["policy_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["policy", "position"], name="escalation_step_position")]
+
+    def __str__(self):
+        return f"after {self.wait_minutes} min: {self.level}"
+
+
+class EscalationContact(models.Model):
+    """A person paged at an escalation level. Table ``escalation_contacts``.
+
+    ``organization`` NULL: the platform's on-call people. Active hours
+    (``active_from``..``active_until``, local times in ``timezone``; a range
+    may wrap midnight; both empty: always) limit when the contact is paged;
+    ``wedding_day_emergency`` contacts are paged at every step while the
+    wedding-day protocol is on, whatever the hour.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="escalation_contacts"
+    )
+    name = models.CharField(max_length=200)
+    level = EnumField(enum_type="escalation_level", choices=EscalationLevel.choices, default=EscalationLevel.TEAM_LEAD)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164, e.g. +447700900123")
+    slack = models.CharField(max_length=100, blank=True, help_text="Slack member id or @handle")
+    wedding_day_emergency = models.BooleanField(default=False)
+    timezone = models.CharField(max_length=64, default="UTC")
+    active_from = models.TimeField(null=True, blank=True)
+    active_until = models.TimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "escalation_contacts"
+        ordering = ["level", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.level})"
+
+
+class Runbook(models.Model):
+    """A runbook: markdown ``content`` and its sanitized HTML. Table ``runbooks``.
+
+    Matched to alerts and incidents by the ``service`` and ``alertname``
+    labels (empty: any). ``version`` counts edits; every version's text is
+    kept in ``RunbookVersion``. ``organization`` NULL: a platform runbook.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200)
+    service = models.CharField(max_length=100, blank=True, help_text="Label 'service' it applies to; empty: any")
+    alertname = models.CharField(max_length=200, blank=True, help_text="Label 'alertname' it applies to; empty: any")
+    content = models.TextField(help_text="Markdown")
+    content_html = models.TextField(editable=False, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "runbooks"
+        ordering = ["title"]
+
+    def __str__(self):
+        return f"{self.title} (v{self.version})"
+
+
+class RunbookVersion(models.Model):
+    """One saved version of a runbook's markdown. Table ``runbook_versions``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    content = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "runbook_versions"
+        ordering = ["runbook_id", "-version"]
+        constraints = [models.UniqueConstraint(fields=["runbook", "version"], name="runbook_version_once")]
+
+    def __str__(self):
+        return f"{self.title} v{self.version}"
+
+
+class PostIncidentAnalysis(models.Model):
+    """The post-incident analysis of one incident. Table ``post_incident_analysis``.
+
+    ``impact_minutes``: detection to resolution, in minutes. ``timeline``:
+    a snapshot of ``incident_updates`` (list of ``{"at": ISO time, "kind",
+    "message", "author"}``). ``action_items``: list of ``{"description",
+    "owner", "due_date": "YYYY-MM-DD", "done": bool}``. A published analysis
+    is required before a p0 or p1 incident can close.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHED = "published"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="analysis")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    summary = models.TextField(blank=True)
+    weddings_affected = models.PositiveIntegerField(default=0)
+    organizations_affected = models.PositiveIntegerField(default=0)
+    impact_minutes = models.PositiveIntegerField(default=0)
+    impact_description = models.TextField(blank=True)
+    timeline = models.JSONField(default=list, blank=True)
+    root_cause = models.TextField(blank=True)
+    contributing_factors = models.TextField(blank=True)
+    action_items = models.JSONField(default=list, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "post_incident_analysis"
+        verbose_name_plural = "post-incident analyses"
+
+    def __str__(self):
+        return f"Analysis of {self.incident_id} ({self.status})"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 
-from .models import Incident
+from .models import Incident, IncidentUpdate, Runbook
 
 # Most urgent first: wedding-day impact outranks everything, then priority.
 _IMPACT_RANK = Case(
@@ -77,3 +77,59 @@ def _user_organization_id(request, user) -> uuid.UUID | None:
         return org_id
     profile = getattr(user, "profile", None) if hasattr(user, "profile") else None
     return profile.organization_id if profile is not None else None
+
+
+# --- runbooks ---------------------------------------------------------------
+
+
+def runbooks_matching(*, labels: dict, organization_id: uuid.UUID | None = None) -> list[Runbook]:
+    """Runbooks that match ``labels`` (``service`` and ``alertname``), best first.
+
+    A runbook matches when each of its non-empty ``service``/``alertname``
+    equals the label, and it has at least one of them set. Order: both set
+    (exact) before alertname only before service only; the organization's
+    own runbooks before platform ones; then title. Scope: the organization's
+    and platform runbooks the current context can see.
+    """
+    service = str((labels or {}).get("service", ""))
+    alertname = str((labels or {}).get("alertname", ""))
+    if not service and not alertname:
+        return []
+    scope = Q(organization__isnull=True) | (Q(organization_id=organization_id) if organization_id else Q(pk=None))
+    qs = (
+        Runbook.objects.filter(scope)
+        .filter(Q(service="") | Q(service=service))
+        .filter(Q(alertname="") | Q(alertname=alertname))
+        .exclude(service="", alertname="")
+    )
+
+    def rank(r: Runbook):
+        specificity = 0 if (r.service and r.alertname) else (1 if r.alertname else 2)
+        return (specificity, r.organization_id is None, r.title)
+
+    return sorted(qs, key=rank)
+
+
+def incident_labels(incident: Incident) -> dict:
+    """The labels of the incident's earliest linked alert (``{}`` without alerts)."""
+    from alerts.models import AlertHistory
+
+    return (
+        AlertHistory.objects.filter(incident_id=incident.pk)
+        .order_by("starts_at", "id")
+        .values_list("labels", flat=True)
+        .first()
+        or {}
+    )
+
+
+def runbook_for_incident(incident: Incident) -> Runbook | None:
+    """The best runbook for the incident's alert labels (see ``runbooks_matching``), or None."""
+    matches = runbooks_matching(labels=incident_labels(incident), organization_id=incident.organization_id)
+    return matches[0] if matches else None
+
+
+def incident_timeline(incident: Incident, *, vendor: bool) -> QuerySet[IncidentUpdate]:
+    """The timeline oldest first, author joined; ``vendor`` True: only vendor-visible entries."""
+    qs = IncidentUpdate.objects.filter(incident_id=incident.pk).select_related("author").order_by("created_at", "id")
+    return qs.filter(vendor_visible=True) if vendor else qs

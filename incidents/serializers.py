@@ -46,6 +46,10 @@ class IncidentSerializer(serializers.ModelSerializer):
             "wedding_impact",
             "wedding",
             "escalation_level",
+            "escalation_step",
+            "last_escalated_at",
+            "source",
+            "merged_into",
             "detected_at",
             "acknowledged_at",
             "resolved_at",
@@ -57,13 +61,46 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentDetailSerializer(IncidentSerializer):
-    """An incident with its timeline (``updates``, oldest first; vendors see only vendor-visible entries)."""
+    """An incident with its timeline (``updates``, oldest first; vendors see only vendor-visible entries),
+    ``source_alerts`` (``[{"id", "title", "status", "severity", "starts_at"}]``, oldest first) and
+    ``runbook`` (``{"id", "title", "version", "url"}`` of the matched runbook, or None)."""
 
     updates = serializers.SerializerMethodField()
+    source_alerts = serializers.SerializerMethodField()
+    runbook = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
-        fields = IncidentSerializer.Meta.fields + ["updates"]
+        fields = IncidentSerializer.Meta.fields + ["updates", "source_alerts", "runbook"]
         read_only_fields = fields
+
+    def get_source_alerts(self, incident) -> list[dict]:
+        from alerts.models import AlertHistory
+
+        rows = AlertHistory.objects.filter(incident_id=incident.pk).order_by("starts_at", "id")
+        return [
+            {
+                "id": str(a.pk),
+                "title": a.title,
+                "status": a.status,
+                "severity": a.severity,
+                "starts_at": a.starts_at.isoformat(),
+            }
+            for a in rows
+        ]
+
+    def get_runbook(self, incident) -> dict | None:
+        from .notify import portal_url
+        from .selectors import runbook_for_incident
+
+        rb = runbook_for_incident(incident)
+        if rb is None:
+            return None
+        return {
+            "id": str(rb.pk),
+            "title": rb.title,
+            "version": rb.version,
+            "url": portal_url(f"/ops/runbooks/{rb.pk}/"),
+        }
 
     def get_updates(self, incident) -> list[dict]:
         request = self.context.get("request")

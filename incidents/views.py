@@ -1,0 +1,336 @@
+"""Pages of the incidents app.
+
+Staff (``/ops/…``): the incident list, the incident page where an incident
+is worked end to end (acknowledge, investigate, resolve, close, reopen,
+assign, note, escalate, merge, post-incident analysis), runbooks and the
+reports page. Vendors (``/org/<slug>/incidents/…``): their organization's
+incidents and vendor-visible updates, status-page style.
+
+Views hold no logic: access through ``wedsync_ops.pages.access`` and
+``incidents.selectors``, changes through the services. A refused change
+re-renders the page with HTTP 400 and the field and reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from wedsync_ops.choices import IncidentStatus
+from wedsync_ops.pages.access import get_organization_for_user, staff_required
+
+from . import analysis as analysis_services
+from . import services
+from .charts import bar_chart
+from .escalation import escalation_plan_for, incident_escalate, wedding_day_on
+from .models import Incident, PostIncidentAnalysis, Runbook
+from .reports import PRIORITIES, incident_report
+from .selectors import incident_timeline, incidents_for_context, open_incidents, runbook_for_incident
+
+LIST_LIMIT = 200
+REPORT_DEFAULT_DAYS = 56
+
+
+def _get_incident(pk) -> Incident:
+    try:
+        return incidents_for_context().get(pk=uuid.UUID(str(pk)))
+    except (ValueError, Incident.DoesNotExist):
+        raise Http404("No incident matches the given query.") from None
+
+
+# --- staff ------------------------------------------------------------------
+
+
+@staff_required
+def ops_incident_list(request: HttpRequest) -> HttpResponse:
+    """``/ops/incidents/?status=open|all|<status>``: open incidents most urgent first (default), or by status."""
+    status = request.GET.get("status", "open")
+    if status == "open":
+        rows = open_incidents()
+    elif status == "all":
+        rows = incidents_for_context().order_by("-detected_at", "id")
+    elif status in IncidentStatus.values:
+        rows = incidents_for_context().filter(status=status).order_by("-detected_at", "id")
+    else:
+        return render(request, "incidents/ops_list.html", {"error": f"status: unknown value {status!r}"}, status=400)
+    return render(
+        request,
+        "incidents/ops_list.html",
+        {
+            "rows": list(rows[:LIST_LIMIT]),
+            "status": status,
+            "statuses": ["open", "all", *IncidentStatus.values],
+            "now": timezone.now(),
+        },
+    )
+
+
+def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
+    from alerts.models import AlertHistory
+
+    wedding_day = incident.wedding_impact == "wedding_day_critical" or wedding_day_on(
+        organization_id=incident.organization_id, at=now
+    )
+    plan = escalation_plan_for(organization_id=incident.organization_id, wedding_day=wedding_day)
+    analysis = PostIncidentAnalysis.objects.filter(incident_id=incident.pk).first()
+    staff = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+    return {
+        "incident": incident,
+        "timeline": list(incident_timeline(incident, vendor=False)),
+        "alerts": list(AlertHistory.objects.filter(incident_id=incident.pk).order_by("starts_at")),
+        "duplicates": list(Incident.objects.filter(merged_into_id=incident.pk).order_by("detected_at")),
+        "runbook": runbook_for_incident(incident),
+        "plan": plan,
+        "plan_steps": [{"n": i + 1, "wait": w, "level": lvl} for i, (w, lvl) in enumerate(plan.steps)],
+        "analysis": analysis,
+        "action_items_json": json.dumps(analysis.action_items, indent=2) if analysis else "[]",
+        "staff_users": list(staff),
+        "merge_candidates": list(open_incidents(organization_id=incident.organization_id).exclude(pk=incident.pk)[:50])
+        if incident.organization_id
+        else list(open_incidents().filter(organization__isnull=True).exclude(pk=incident.pk)[:50]),
+        "transitions": [
+            name
+            for name, (allowed_from, _to) in services.TRANSITIONS.items()
+            if incident.status in allowed_from and incident.merged_into_id is None
+        ],
+        "now": now,
+    }
+
+
+def _user_or_none(value: str, field: str):
+    if not value:
+        return None
+    user = get_user_model().objects.filter(username=value).first()
+    if user is None:
+        raise ValidationError({field: f"no user {value!r}"})
+    return user
+
+
+def _do(request, incident: Incident, action: str, now: dt.datetime) -> str:
+    """Run one page action; returns the success message. Raises ValidationError."""
+    by, post = request.user, request.POST
+    transitions = {
+        "acknowledge": services.incident_acknowledge,
+        "investigate": services.incident_investigate,
+        "resolve": services.incident_resolve,
+        "close": services.incident_close,
+        "reopen": services.incident_reopen,
+    }
+    if action in transitions:
+        transitions[action](incident=incident, by=by, now=now)
+        return f"Incident {incident.status}."
+    if action == "escalate":
+        done = incident_escalate(incident=incident, by=by, now=now, reason=post.get("reason", "").strip())
+        return f"Escalated to {done.escalation_level}."
+    if action == "assign":
+        services.incident_assign(
+            incident=incident,
+            by=by,
+            now=now,
+            assignee=_user_or_none(post.get("assignee", ""), "assignee"),
+            commander=_user_or_none(post.get("commander", ""), "commander"),
+        )
+        return "Assignment saved."
+    if action == "note":
+        services.incident_note_add(
+            incident=incident,
+            by=by,
+            now=now,
+            message=post.get("message", ""),
+            vendor_visible=post.get("vendor_visible") == "on",
+        )
+        return "Note added."
+    if action == "merge":
+        try:
+            into = incidents_for_context().get(pk=uuid.UUID(post.get("into", "")))
+        except (ValueError, Incident.DoesNotExist):
+            raise ValidationError({"into": "choose an incident to merge into"}) from None
+        services.incident_merge(duplicate=incident, into=into, by=by, now=now)
+        return f"Merged into {into.title}."
+    if action == "analysis_start":
+        analysis_services.analysis_start(incident=incident, by=by, now=now)
+        return "Post-incident analysis started."
+    if action in ("analysis_save", "analysis_publish"):
+        analysis = PostIncidentAnalysis.objects.filter(incident_id=incident.pk).first()
+        if analysis is None:
+            raise ValidationError({"analysis": "start the analysis first"})
+        if action == "analysis_save":
+            try:
+                items = json.loads(post.get("action_items", "[]") or "[]")
+            except json.JSONDecodeError as exc:
+                raise ValidationError({"action_items": f"not valid JSON: {exc.msg}"}) from None
+            fields = {
+                name: post.get(name, "")
+                for name in (
+                    "summary",
+                    "impact_description",
+                    "root_cause",
+                    "contributing_factors",
+                    "weddings_affected",
+                    "organizations_affected",
+                    "impact_minutes",
+                )
+            }
+            analysis_services.analysis_update(analysis=analysis, by=by, now=now, action_items=items, **fields)
+            return "Analysis saved."
+        analysis_services.analysis_publish(analysis=analysis, by=by, now=now)
+        return "Analysis published."
+    raise ValidationError({"action": f"unknown action {action!r}"})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def ops_incident_detail(request: HttpRequest, pk) -> HttpResponse:
+    """``/ops/incidents/<uuid>/``: the incident, its timeline, alerts, wedding, runbook, escalation and analysis.
+
+    POST ``action`` = acknowledge | investigate | resolve | close | reopen |
+    escalate (``reason``) | assign (``assignee``, ``commander``: usernames,
+    empty clears) | note (``message``, ``vendor_visible``) | merge (``into``:
+    uuid) | analysis_start | analysis_save (the analysis fields,
+    ``action_items`` as JSON) | analysis_publish. Success: 302 back to the
+    page; refused: 400 with the field and reason.
+    """
+    incident = _get_incident(pk)
+    now = timezone.now()
+    if request.method == "POST":
+        try:
+            message = _do(request, incident, request.POST.get("action", ""), now)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"action": exc.messages}
+            ctx = _detail_context(request, _get_incident(pk), now)
+            ctx["errors"] = {k: "; ".join(v) for k, v in errors.items()}
+            return render(request, "incidents/ops_detail.html", ctx, status=400)
+        messages.success(request, message)
+        return redirect("ops-incident-detail", pk=incident.pk)
+    return render(request, "incidents/ops_detail.html", _detail_context(request, incident, now))
+
+
+@staff_required
+def ops_runbook(request: HttpRequest, pk) -> HttpResponse:
+    """``/ops/runbooks/<uuid>/``: a runbook's sanitized HTML and its versions."""
+    try:
+        runbook = Runbook.objects.get(pk=uuid.UUID(str(pk)))
+    except (ValueError, Runbook.DoesNotExist):
+        raise Http404("No such runbook") from None
+    return render(
+        request,
+        "incidents/runbook.html",
+        {"runbook": runbook, "versions": list(runbook.versions.select_related("author").order_by("-version"))},
+    )
+
+
+def _parse_date(value: str | None, field: str, default: dt.date) -> dt.date:
+    if not value:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({field: "must be a date YYYY-MM-DD"}) from None
+
+
+def report_params(params, *, today: dt.date) -> tuple[dt.date, dt.date]:
+    """``since``/``until`` from query parameters (default: the last 8 weeks to today). Raises ValidationError."""
+    until = _parse_date(params.get("until"), "until", today)
+    since = _parse_date(params.get("since"), "since", until - dt.timedelta(days=REPORT_DEFAULT_DAYS - 1))
+    if until < since:
+        raise ValidationError({"until": "is before since"})
+    if (until - since).days >= 366:
+        raise ValidationError({"since": "the range is longer than 366 days"})
+    return since, until
+
+
+def _minutes(seconds):
+    return None if seconds is None else round(seconds / 60.0, 1)
+
+
+@staff_required
+def ops_reports(request: HttpRequest) -> HttpResponse:
+    """``/ops/incidents/reports/?since=&until=&organization=<slug>``: MTTA, MTTR and counts with SVG charts."""
+    from wedsync_ops.tenancy.models import Organization
+
+    org = None
+    try:
+        since, until = report_params(request.GET, today=timezone.now().date())
+        slug = request.GET.get("organization")
+        if slug:
+            org = Organization.objects.filter(slug=slug).first()
+            if org is None:
+                raise ValidationError({"organization": f"no organization {slug!r}"})
+    except ValidationError as exc:
+        return render(
+            request,
+            "incidents/reports.html",
+            {"errors": {k: "; ".join(v) for k, v in exc.message_dict.items()}},
+            status=400,
+        )
+    report = incident_report(since=since, until=until, organization_id=org.pk if org else None)
+    weeks = report["weeks"]
+    cats = [w["week"][5:] for w in weeks]
+    charts = [
+        bar_chart(
+            title="Incidents per week by priority",
+            categories=cats,
+            stacked=True,
+            y_label="incidents",
+            series=[(p, [w["by_priority"][p] for w in weeks]) for p in PRIORITIES],
+        ),
+        bar_chart(
+            title="MTTA per week: Saturdays beside other days",
+            categories=cats,
+            y_label="minutes",
+            fmt="{:.1f}",
+            series=[
+                ("Saturday", [_minutes(w["saturday"]["mtta_s"]) for w in weeks]),
+                ("other days", [_minutes(w["other_days"]["mtta_s"]) for w in weeks]),
+            ],
+        ),
+        bar_chart(
+            title="MTTR per week: Saturdays beside other days",
+            categories=cats,
+            y_label="minutes",
+            fmt="{:.1f}",
+            series=[
+                ("Saturday", [_minutes(w["saturday"]["mttr_s"]) for w in weeks]),
+                ("other days", [_minutes(w["other_days"]["mttr_s"]) for w in weeks]),
+            ],
+        ),
+    ]
+    return render(
+        request,
+        "incidents/reports.html",
+        {"report": report, "charts": charts, "organization": org, "since": since, "until": until},
+    )
+
+
+# --- vendors ----------------------------------------------------------------
+
+
+@login_required
+def org_incident_list(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/org/<slug>/incidents/``: the organization's incidents, open first, then the last 50 others."""
+    org = get_organization_for_user(request, slug)
+    qs = incidents_for_context().filter(organization_id=org.pk, merged_into__isnull=True)
+    open_rows = list(open_incidents(organization_id=org.pk).filter(merged_into__isnull=True))
+    past = list(qs.exclude(status__in=Incident.OPEN_STATUSES).order_by("-detected_at", "id")[:50])
+    return render(request, "incidents/org_list.html", {"org": org, "open_rows": open_rows, "past": past})
+
+
+@login_required
+def org_incident_detail(request: HttpRequest, slug: str, pk) -> HttpResponse:
+    """``/org/<slug>/incidents/<uuid>/``: one incident and its vendor-visible updates; another org's: 404."""
+    org = get_organization_for_user(request, slug)
+    incident = _get_incident(pk)
+    if incident.organization_id != org.pk:
+        raise Http404("No incident matches the given query.")
+    updates = list(incident_timeline(incident, vendor=True))
+    return render(request, "incidents/org_detail.html", {"org": org, "incident": incident, "updates": updates})
