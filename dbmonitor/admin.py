@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from .models import MonitoringEvent
+from .models import DbSnapshot, MonitoringEvent
 from .services import monitoring_events_resolve
 
 
@@ -20,3 +20,21 @@ class MonitoringEventAdmin(admin.ModelAdmin):
         """Resolve the selected unresolved events (``monitoring_events_resolve``) and report the count."""
         count = monitoring_events_resolve(event_ids=queryset.values_list("id", flat=True))
         self.message_user(request, f"{count} event(s) marked resolved.", messages.SUCCESS)
+
+
+@admin.register(DbSnapshot)
+class DbSnapshotAdmin(admin.ModelAdmin):
+    """Per-minute history snapshots, read-only (written by the beat task; staff-only rows)."""
+
+    list_display = (
+        "taken_at", "connections_used", "connections_usable", "connections_idle_in_transaction",
+        "connections_waiting", "statement_calls", "statement_total_ms", "dead_tuples",
+    )
+    date_hierarchy = "taken_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

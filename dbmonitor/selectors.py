@@ -8,9 +8,14 @@ summary of zeros with status ``"unknown"``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass, field
 
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+
+from . import conf
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -46,8 +51,17 @@ def database_summary() -> dict:
     else ``ok``.
     Staff and service contexts only: for any other context every count is 0,
     ``pg_stat_statements`` is False and status is ``"unknown"``.
+    ``slow_queries`` counts with ``conf.SLOW_QUERY_MS`` / ``conf.SLOW_QUERY_MIN_CALLS``, set
+    for the current transaction as ``dbmonitor.slow_query_ms`` / ``…_min_calls`` (the settings
+    the view ``monitoring_slow_queries`` reads), so the count and ``slow_queries()`` agree.
     """
     with connection.cursor() as cur:
+        if connection.in_atomic_block:
+            cur.execute(
+                "SELECT set_config('dbmonitor.slow_query_ms', %s, true),"
+                " set_config('dbmonitor.slow_query_min_calls', %s, true)",
+                [str(conf.SLOW_QUERY_MS), str(conf.SLOW_QUERY_MIN_CALLS)],
+            )
         cur.execute("SELECT get_database_monitoring_summary()")
         (value,) = cur.fetchone()
     return json.loads(value) if isinstance(value, str | bytes) else value
@@ -67,13 +81,14 @@ def slow_queries(limit: int = DEFAULT_LIMIT) -> list[dict]:
     "query": str (normalized, secrets redacted), "calls": int, "mean_ms": float,
     "total_ms": float (planning + execution), "rows": int, "shared_blks_hit": int,
     "shared_blks_read": int, "cache_hit_ratio": float 0..1 | None}``.
-    Only statements of this database with mean >= 100 ms (settings
-    ``dbmonitor.slow_query_ms`` / ``dbmonitor.slow_query_min_calls`` change
-    the thresholds). Empty when pg_stat_statements is unavailable.
-    Raises ValueError for a bad ``limit``.
+    Only statements of this database with mean >= ``conf.SLOW_QUERY_MS``
+    (default 100 ms) and at least ``conf.SLOW_QUERY_MIN_CALLS`` calls
+    (SQL ``monitoring_slow_query_rows``). Empty when pg_stat_statements is
+    unavailable. Raises ValueError for a bad ``limit``.
     """
     return _dicts(
-        "SELECT * FROM monitoring_slow_queries ORDER BY mean_ms DESC, queryid LIMIT %s", [_check_limit(limit)]
+        "SELECT * FROM monitoring_slow_query_rows(%s, %s) ORDER BY mean_ms DESC, queryid LIMIT %s",
+        [conf.SLOW_QUERY_MS, conf.SLOW_QUERY_MIN_CALLS, _check_limit(limit)],
     )
 
 
@@ -111,3 +126,375 @@ def rls_status() -> list[dict]:
     ``flagged``: has ``organization_id`` but RLS is not enabled and forced, or no policy.
     """
     return _dicts("SELECT * FROM monitoring_rls_status ORDER BY flagged DESC, table_name")
+
+
+# --- Checks (dbmonitor/sql/0005_checks.sql; thresholds from dbmonitor/conf.py) -------------------
+
+
+def long_running_queries(min_s: float | None = None) -> list[dict]:
+    """Statements of this database running for at least ``min_s`` seconds (default
+    ``conf.LONG_RUNNING_QUERY_S``), oldest first.
+
+    Row: ``{"pid": int, "role_name", "application_name", "state", "wait_event_type",
+    "wait_event": str | None, "duration_s": float, "query": str (redacted)}``.
+    """
+    return _dicts(
+        "SELECT * FROM monitoring_long_running_queries(%s)",
+        [conf.LONG_RUNNING_QUERY_S if min_s is None else float(min_s)],
+    )
+
+
+def blocked_queries() -> list[dict]:
+    """Backends of this database waiting for a lock, one row per (blocked, blocking) pair.
+
+    Row: ``{"blocked_pid": int, "blocked_role", "blocked_application": str, "blocked_s": float,
+    "blocked_query": str, "blocking_pid": int, "blocking_role", "blocking_application",
+    "blocking_state": str, "blocking_s": float (the blocker's transaction age),
+    "blocking_query": str}``; queries redacted.
+    """
+    return _dicts("SELECT * FROM monitoring_blocked_queries()")
+
+
+def cache_hit_ratios() -> dict:
+    """``{"table_hit_ratio": float 0..1 | None, "index_hit_ratio": float 0..1 | None,
+    "blocks": int}``: buffer-cache hit ratios of user tables and indexes since the stats reset
+    (None: nothing read yet); ``blocks`` = hits + reads of both (how much the ratios weigh)."""
+    rows = _dicts(
+        "SELECT r.table_hit_ratio, r.index_hit_ratio,"
+        " (SELECT coalesce(sum(heap_blks_hit + heap_blks_read), 0) FROM pg_statio_user_tables WHERE app_is_platform())"
+        " + (SELECT coalesce(sum(idx_blks_hit + idx_blks_read), 0) FROM pg_statio_user_indexes WHERE app_is_platform())"
+        " AS blocks FROM monitoring_cache_hit_ratios() r"
+    )
+    row = rows[0]
+    row["blocks"] = int(row["blocks"] or 0)
+    return row
+
+
+def unused_indexes(max_scans: int | None = None, limit: int = DEFAULT_LIMIT) -> list[dict]:
+    """Non-unique indexes scanned at most ``max_scans`` times (default ``conf.UNUSED_INDEX_MAX_SCANS``),
+    biggest first. Row: ``{"schema_name", "table_name", "index_name": str, "index_scans": int,
+    "index_bytes": int}``. Raises ValueError for a bad ``limit``."""
+    return _dicts(
+        "SELECT * FROM monitoring_unused_indexes(%s) LIMIT %s",
+        [conf.UNUSED_INDEX_MAX_SCANS if max_scans is None else int(max_scans), _check_limit(limit)],
+    )
+
+
+def duplicate_indexes() -> list[dict]:
+    """Indexes covered by another index of the same table. Row: ``{"schema_name", "table_name",
+    "index_name", "covering_index_name": str, "index_bytes": int, "index_def", "covering_index_def": str}``."""
+    return _dicts("SELECT * FROM monitoring_duplicate_indexes()")
+
+
+def missing_index_candidates() -> list[dict]:
+    """Tables of ``conf.MISSING_INDEX_MIN_ROWS``+ live rows scanned mostly sequentially (index scans
+    under ``conf.MISSING_INDEX_MAX_INDEX_PCT`` %). Row: ``{"schema_name", "table_name": str, "seq_scan",
+    "seq_tup_read", "idx_scan": int, "percent_index_used": float | None, "n_live_tup": int}``."""
+    return _dicts(
+        "SELECT * FROM monitoring_missing_index_candidates(%s, %s)",
+        [conf.MISSING_INDEX_MIN_ROWS, conf.MISSING_INDEX_MAX_INDEX_PCT],
+    )
+
+
+def table_bloat(limit: int = DEFAULT_LIMIT) -> list[dict]:
+    """Estimated heap bloat of analyzed tables, most first. Row: ``{"schema_name", "table_name": str,
+    "table_bytes", "expected_bytes", "bloat_bytes": int, "bloat_ratio": float 0..1, "flagged": bool}``;
+    ``flagged``: bloat_bytes >= ``conf.BLOAT_MIN_BYTES``."""
+    rows = _dicts("SELECT * FROM monitoring_table_bloat() LIMIT %s", [_check_limit(limit)])
+    for row in rows:
+        row["flagged"] = row["bloat_bytes"] >= conf.BLOAT_MIN_BYTES
+    return rows
+
+
+def index_bloat(limit: int = DEFAULT_LIMIT) -> list[dict]:
+    """Estimated bloat of btree indexes, most first. Row: ``{"schema_name", "table_name",
+    "index_name": str, "index_bytes", "expected_bytes", "bloat_bytes": int, "bloat_ratio": float,
+    "flagged": bool}``; ``flagged``: bloat_bytes >= ``conf.BLOAT_MIN_BYTES`` (PgHero index_bloat_bytes)."""
+    rows = _dicts("SELECT * FROM monitoring_index_bloat() LIMIT %s", [_check_limit(limit)])
+    for row in rows:
+        row["flagged"] = row["bloat_bytes"] >= conf.BLOAT_MIN_BYTES
+    return rows
+
+
+def xid_wraparound(limit: int = 10) -> list[dict]:
+    """Tables with the oldest transaction-ID age first. Row: ``{"schema_name", "table_name": str,
+    "xid_age", "freeze_max_age", "to_forced_autovacuum", "to_shutdown": int, "age_ratio": float}``
+    (transactions; see SQL ``monitoring_xid_wraparound``). Raises ValueError for a bad ``limit``."""
+    return _dicts("SELECT * FROM monitoring_xid_wraparound() LIMIT %s", [_check_limit(limit)])
+
+
+def sequence_usage(limit: int = DEFAULT_LIMIT) -> list[dict]:
+    """Sequences, most used first. Row: ``{"schema_name", "sequence_name": str, "table_name",
+    "column_name", "column_type": str | None, "last_value", "max_value": int, "used_ratio": float 0..1}``."""
+    return _dicts("SELECT * FROM monitoring_sequence_usage() LIMIT %s", [_check_limit(limit)])
+
+
+def replication() -> list[dict]:
+    """Standbys of this primary, or this standby's replay delay; empty without replication.
+    Row: ``{"role": "primary"|"standby", "application_name", "client_addr", "state",
+    "write_lag_s", "flush_lag_s", "replay_lag_s": float | None (s), "replay_lag_bytes": Decimal | None}``."""
+    return _dicts("SELECT * FROM monitoring_replication()")
+
+
+def stats_info() -> dict | None:
+    """``{"database_stats_reset": iso str | None, "server_started_at": iso str,
+    "pg_stat_statements_max": int | None, "pg_stat_statements": {"stats_reset": iso str,
+    "dealloc": int} | None}``; None outside a platform context."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT monitoring_stats_info()")
+        (value,) = cur.fetchone()
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+# --- Findings: threshold breaches, the input of alerts -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One breached threshold on one object.
+
+    ``check``: a CHECKS key; ``object``: what breached it (``"pid 123"``,
+    ``"public.orders"``, ``"database"``), stable while the condition lasts;
+    ``severity``: ``warning`` or ``critical``; ``value`` and ``threshold``
+    in ``unit``; ``details``: JSON-serialisable context.
+    """
+
+    check: str
+    object: str
+    severity: str
+    message: str
+    value: float | None = None
+    threshold: float | None = None
+    unit: str = ""
+    details: dict = field(default_factory=dict)
+
+
+#: The checks that raise alerts, with a one-line description for pages and alert annotations.
+CHECKS = {
+    "connections": "client connections against usable connections",
+    "long_running_query": "a statement running for too long",
+    "blocked_query": "a statement waiting for a lock held by another",
+    "idle_in_transaction": "a session idle inside an open transaction",
+    "cache_hit_ratio": "buffer-cache hit ratio of tables or indexes",
+    "xid_wraparound": "transaction-ID age near a forced autovacuum or shutdown",
+    "sequence_exhaustion": "a sequence near its column's maximum",
+    "replication_lag": "a standby behind the primary",
+    "rls_unprotected": "a tenant table without forced row-level security",
+}
+
+
+def findings(*, summary: dict | None = None) -> list[Finding]:
+    """Every threshold breach now, from the views and checks (platform contexts; empty otherwise).
+
+    Thresholds are those of ``dbmonitor.conf``. One finding per object:
+    a backend (pid plus its start so a reused pid is a new object), a
+    table, a sequence, a standby, or the database. ``summary``: a
+    ``database_summary()`` the caller read already in this transaction (saves
+    reading pg_stat_statements again).
+    """
+    found: list[Finding] = []
+    with connection.cursor() as cur:
+        # pg_stat_activity and the cumulative statistics are read once per transaction; read them afresh.
+        cur.execute("SELECT pg_stat_clear_snapshot()")
+    summary = database_summary() if summary is None else summary
+    used, usable = summary["connections"]["used"], summary["connections"]["max"]
+    if usable > 0 and used > conf.CONNECTIONS_WARNING_RATIO * usable:
+        critical = used > conf.CONNECTIONS_CRITICAL_RATIO * usable
+        limit = conf.CONNECTIONS_CRITICAL_RATIO if critical else conf.CONNECTIONS_WARNING_RATIO
+        found.append(Finding(
+            "connections", "server", "critical" if critical else "warning",
+            f"{used} of {usable} usable connections in use ({used / usable:.0%})",
+            used / usable, limit, "ratio", {"used": used, "usable": usable},
+        ))
+    for row in _dicts(
+        "SELECT a.pid, a.query_start, a.backend_start,"
+        " extract(epoch FROM clock_timestamp() - a.query_start)::float8 AS s,"
+        " redact_query_text(a.query) AS query, a.application_name, a.state"
+        " FROM pg_stat_activity a WHERE app_is_platform() AND a.datname = current_database()"
+        " AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()"
+        " AND a.state IN ('active', 'fastpath function call') AND a.wait_event_type IS DISTINCT FROM 'Lock'"
+        " AND a.query_start <= clock_timestamp() - make_interval(secs => %s)",
+        [conf.LONG_RUNNING_QUERY_S],
+    ):
+        critical = row["s"] >= conf.LONG_RUNNING_QUERY_CRITICAL_S
+        found.append(Finding(
+            "long_running_query", _backend(row), "critical" if critical else "warning",
+            f"pid {row['pid']} has been running for {row['s']:.0f} s: {row['query'][:200]}",
+            row["s"], conf.LONG_RUNNING_QUERY_CRITICAL_S if critical else conf.LONG_RUNNING_QUERY_S, "s",
+            {"pid": row["pid"], "application_name": row["application_name"], "query": row["query"][:1000]},
+        ))
+    for row in _dicts(
+        "SELECT a.pid, a.backend_start, a.query_start,"
+        " extract(epoch FROM clock_timestamp() - a.query_start)::float8 AS s,"
+        " redact_query_text(a.query) AS query, pg_blocking_pids(a.pid) AS blockers"
+        " FROM pg_stat_activity a WHERE app_is_platform() AND a.datname = current_database()"
+        " AND a.wait_event_type = 'Lock' AND cardinality(pg_blocking_pids(a.pid)) > 0"
+        " AND a.query_start <= clock_timestamp() - make_interval(secs => %s)",
+        [conf.BLOCKED_QUERY_S],
+    ):
+        found.append(Finding(
+            "blocked_query", _backend(row), "warning",
+            f"pid {row['pid']} has waited {row['s']:.0f} s for a lock held by pid "
+            f"{', '.join(map(str, row['blockers']))}: {row['query'][:200]}",
+            row["s"], conf.BLOCKED_QUERY_S, "s",
+            {"pid": row["pid"], "blocking_pids": list(row["blockers"]), "query": row["query"][:1000]},
+        ))
+    for row in _dicts(
+        "SELECT a.pid, a.backend_start, a.xact_start,"
+        " extract(epoch FROM clock_timestamp() - a.state_change)::float8 AS s,"
+        " a.application_name FROM pg_stat_activity a WHERE app_is_platform() AND a.datname = current_database()"
+        " AND a.state LIKE 'idle in transaction%%' AND a.state_change <= clock_timestamp() - make_interval(secs => %s)",
+        [conf.IDLE_IN_TRANSACTION_S],
+    ):
+        found.append(Finding(
+            "idle_in_transaction", _backend(row, start="xact_start"), "warning",
+            f"pid {row['pid']} ({row['application_name'] or 'no application_name'}) has been idle in a transaction"
+            f" for {row['s']:.0f} s", row["s"], conf.IDLE_IN_TRANSACTION_S, "s", {"pid": row["pid"]},
+        ))
+    ratios = cache_hit_ratios()
+    if ratios["blocks"] >= conf.CACHE_HIT_MIN_BLOCKS:
+        for kind in ("table", "index"):
+            ratio = ratios[f"{kind}_hit_ratio"]
+            if ratio is not None and ratio < conf.CACHE_HIT_RATIO_MIN:
+                found.append(Finding(
+                    "cache_hit_ratio", kind, "warning",
+                    f"{kind} cache hit ratio {ratio:.2%} is under {conf.CACHE_HIT_RATIO_MIN:.0%}",
+                    ratio, conf.CACHE_HIT_RATIO_MIN, "ratio",
+                ))
+    for row in _dicts(
+        "SELECT * FROM monitoring_xid_wraparound() WHERE to_forced_autovacuum < %s OR to_shutdown < %s",
+        [conf.XID_TO_FORCED_AUTOVACUUM_WARNING, conf.XID_TO_SHUTDOWN_CRITICAL],
+    ):
+        critical = row["to_shutdown"] < conf.XID_TO_SHUTDOWN_CRITICAL
+        found.append(Finding(
+            "xid_wraparound", f"{row['schema_name']}.{row['table_name']}", "critical" if critical else "warning",
+            f"{row['schema_name']}.{row['table_name']}: transaction-ID age {row['xid_age']:,};"
+            f" {row['to_forced_autovacuum']:,} to a forced autovacuum, {row['to_shutdown']:,} to shutdown",
+            row["xid_age"], row["freeze_max_age"], "transactions",
+            {"to_forced_autovacuum": row["to_forced_autovacuum"], "to_shutdown": row["to_shutdown"]},
+        ))
+    sequences = _dicts(
+        "SELECT * FROM monitoring_sequence_usage() WHERE used_ratio >= %s", [conf.SEQUENCE_WARNING_RATIO]
+    )
+    for row in sequences:
+        critical = row["used_ratio"] >= conf.SEQUENCE_CRITICAL_RATIO
+        found.append(Finding(
+            "sequence_exhaustion", f"{row['schema_name']}.{row['sequence_name']}",
+            "critical" if critical else "warning",
+            f"sequence {row['schema_name']}.{row['sequence_name']} has used {row['used_ratio']:.1%} of"
+            f" {row['max_value']:,}" + (f" ({row['table_name']}.{row['column_name']} {row['column_type']})"
+                                         if row["table_name"] else ""),
+            row["used_ratio"], conf.SEQUENCE_CRITICAL_RATIO if critical else conf.SEQUENCE_WARNING_RATIO, "ratio",
+            {"last_value": row["last_value"], "max_value": row["max_value"]},
+        ))
+    for row in replication():
+        lag = row["replay_lag_s"]
+        if lag is not None and lag >= conf.REPLICATION_LAG_WARNING_S:
+            critical = lag >= conf.REPLICATION_LAG_CRITICAL_S
+            found.append(Finding(
+                "replication_lag", f"{row['role']} {row['application_name']} {row['client_addr'] or ''}".strip(),
+                "critical" if critical else "warning", f"{row['application_name']} replays {lag:.0f} s behind",
+                lag, conf.REPLICATION_LAG_CRITICAL_S if critical else conf.REPLICATION_LAG_WARNING_S, "s",
+            ))
+    for row in rls_status():
+        if row["flagged"]:
+            found.append(Finding(
+                "rls_unprotected", f"{row['schema_name']}.{row['table_name']}", "critical",
+                f"{row['schema_name']}.{row['table_name']} has organization_id but RLS enabled={row['rls_enabled']},"
+                f" forced={row['rls_forced']}, policies={row['policy_count']}",
+            ))
+    return found
+
+
+def _backend(row: dict, start: str = "query_start") -> str:
+    """A backend's identity for a finding: its pid and when that statement (or transaction) started."""
+    at = row.get(start) or row.get("backend_start")
+    return f"pid {row['pid']} at {at.astimezone(dt.UTC).isoformat(timespec='microseconds') if at else '?'}"
+
+
+# --- History -----------------------------------------------------------------------------------------
+
+
+def snapshot_trends(*, now: dt.datetime, hours: int | None = None, top_hours: int | None = None) -> dict:
+    """Per-minute trends of the snapshots of the last ``hours`` (default ``conf.TREND_HOURS``) before ``now``.
+
+    Returns ``{"points": [{"taken_at": datetime, "connections_used": int, "connections_active": int,
+    "connections_idle_in_transaction": int, "connections_waiting": int, "dead_tuples": int,
+    "statement_calls": int, "statement_total_ms": float, "cache_hit_ratio": float 0..1 | None,
+    "commits_per_s": float | None}], "top_statements": [...]}``, oldest point first.
+    ``cache_hit_ratio`` and ``commits_per_s`` are from the difference with the previous snapshot
+    (``blks_hit / (blks_hit + blks_read)`` and ``xact_commit / seconds``); None for the first point
+    or after a counter reset. ``top_statements``: the 10 statements with the most ``total_ms`` in the
+    last ``top_hours`` (default ``conf.TOP_STATEMENTS_HOURS``, 1) before ``now``,
+    ``{"queryid": int, "query": str | None, "calls": int, "total_ms": float, "mean_ms": float}``
+    (per role and statement). Staff-only rows.
+    """
+    hours = conf.TREND_HOURS if hours is None else hours
+    top_hours = conf.TOP_STATEMENTS_HOURS if top_hours is None else top_hours
+    since = now - dt.timedelta(hours=hours)
+    points = _dicts(
+        """
+        SELECT taken_at, connections_used, connections_active, connections_idle_in_transaction,
+               connections_waiting, dead_tuples, statement_calls, statement_total_ms,
+               CASE WHEN blks_hit - lag(blks_hit) OVER w >= 0 AND blks_read - lag(blks_read) OVER w >= 0
+                         AND (blks_hit + blks_read) - (lag(blks_hit) OVER w + lag(blks_read) OVER w) > 0
+                    THEN (blks_hit - lag(blks_hit) OVER w)::float8
+                         / ((blks_hit + blks_read) - (lag(blks_hit) OVER w + lag(blks_read) OVER w)) END
+                 AS cache_hit_ratio,
+               CASE WHEN xact_commit - lag(xact_commit) OVER w >= 0
+                    THEN (xact_commit - lag(xact_commit) OVER w)
+                         / NULLIF(extract(epoch FROM taken_at - lag(taken_at) OVER w), 0) END AS commits_per_s
+        FROM db_snapshots
+        WHERE taken_at > %s - interval '1 minute' AND taken_at <= %s
+        WINDOW w AS (ORDER BY taken_at)
+        ORDER BY taken_at
+        """,
+        [since, now],
+    )
+    points = [p for p in points if p["taken_at"] > since]
+    # Aggregate the deltas first and look up the text of the ten winners only.
+    top = _dicts(
+        """
+        WITH top AS (
+          SELECT d.userid, d.queryid, sum(d.calls)::bigint AS calls, sum(d.total_ms) AS total_ms
+          FROM db_statement_deltas d
+          JOIN db_snapshots s ON s.id = d.snapshot_id
+          WHERE s.taken_at > %s AND s.taken_at <= %s
+          GROUP BY d.userid, d.queryid
+          ORDER BY sum(d.total_ms) DESC, d.queryid
+          LIMIT 10
+        )
+        SELECT top.queryid, c.query, top.calls, top.total_ms, top.total_ms / NULLIF(top.calls, 0) AS mean_ms
+        FROM top LEFT JOIN db_statement_counters c ON c.userid = top.userid AND c.queryid = top.queryid
+        ORDER BY top.total_ms DESC, top.queryid
+        """,
+        [now - dt.timedelta(hours=top_hours), now],
+    )
+    return {"points": points, "top_statements": top}
+
+
+# --- Django migrations -----------------------------------------------------------------------------------
+
+
+def migrations_status() -> list[dict]:
+    """Every migration Django knows, in the order they apply, with whether it is applied.
+
+    Row: ``{"app": str, "name": str, "applied": bool, "applied_at": datetime | None}``.
+    Reads the migration files (``MigrationLoader``) and the ``django_migrations``
+    table (``MigrationRecorder``); unapplied rows are what ``migrate`` would run.
+    """
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    applied = loader.applied_migrations or {}
+    seen: set = set()
+    rows = []
+    for leaf in sorted(loader.graph.leaf_nodes()):
+        for key in loader.graph.forwards_plan(leaf):
+            if key in seen:
+                continue
+            seen.add(key)
+            record = applied.get(key)
+            rows.append({
+                "app": key[0], "name": key[1], "applied": record is not None,
+                "applied_at": getattr(record, "applied", None),
+            })
+    return rows

@@ -8,15 +8,19 @@ other context they record nothing (an error) and change nothing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.functions import Now
 from psycopg.types.json import Jsonb
 
-from wedsync_ops.choices import AlertSeverity
+from alerts.models import AlertHistory
+from alerts.services import alert_fire, alert_resolve
+from wedsync_ops.choices import AlertPriority, AlertSeverity
 
+from . import conf, selectors
 from .models import MonitoringEvent
 
 EVENT_TYPE_MAX_LENGTH = 50
@@ -74,3 +78,125 @@ def monitoring_data_cleanup() -> int:
     with connection.cursor() as cur:
         cur.execute("SELECT cleanup_old_monitoring_data()")
         return cur.fetchone()[0]
+
+
+def _require_aware(name: str, value: dt.datetime) -> None:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name}: must be a timezone-aware datetime")
+
+
+# --- History -------------------------------------------------------------------------------
+
+
+def db_snapshot_capture(*, now: dt.datetime) -> int | None:
+    """Write one history snapshot taken at ``now`` (SQL ``capture_db_snapshot``); return its id.
+
+    Records connections, ``pg_stat_database`` counters, per-table statistics
+    and the deltas of ``pg_stat_statements`` since the previous snapshot
+    (against the stored cumulative baselines: pg_stat_statements is never
+    reset). None when a snapshot at ``now`` exists already (a repeated beat).
+    Platform contexts only: django.db.DatabaseError (insufficient privilege)
+    otherwise. Raises ValueError for a naive ``now``.
+    """
+    _require_aware("now", now)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT capture_db_snapshot(%s)", [now])
+        return cur.fetchone()[0]
+
+
+def db_history_cleanup(*, now: dt.datetime, keep_days: int | None = None) -> int:
+    """Delete snapshots older than ``keep_days`` (default ``conf.HISTORY_DAYS``, 14) before ``now``, with
+    their rows, and statement baselines unseen as long (SQL ``cleanup_db_snapshots``).
+
+    Returns the rows deleted (0 outside a platform context). Raises ValueError for a naive ``now``
+    or a ``keep_days`` under 1.
+    """
+    _require_aware("now", now)
+    keep_days = conf.HISTORY_DAYS if keep_days is None else keep_days
+    if isinstance(keep_days, bool) or not isinstance(keep_days, int) or keep_days < 1:
+        raise ValueError(f"keep_days: must be an integer of at least 1, got {keep_days!r}")
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT cleanup_db_snapshots(%s)", [now - dt.timedelta(days=keep_days)])
+        return cur.fetchone()[0]
+
+
+# --- Alerts ---------------------------------------------------------------------------------
+
+ALERT_SOURCE = AlertHistory.Source.DBMONITOR
+PRIORITY_BY_SEVERITY = {AlertSeverity.WARNING: AlertPriority.MEDIUM, AlertSeverity.CRITICAL: AlertPriority.HIGH}
+
+
+def finding_fingerprint(finding: selectors.Finding) -> str:
+    """The alert fingerprint of a finding: ``"dbmonitor:" + sha256(check|object|severity)[:40]`` (50 chars).
+
+    Stable while the same object breaches the same threshold level; a
+    warning that turns critical is a new alert (the warning one resolves).
+    """
+    digest = hashlib.sha256(f"{finding.check}|{finding.object}|{finding.severity}".encode()).hexdigest()
+    return f"dbmonitor:{digest[:40]}"
+
+
+def db_checks_evaluate(*, now: dt.datetime, found: list[selectors.Finding] | None = None) -> dict:
+    """Turn threshold breaches into alerts and monitoring events, and resolve those that cleared.
+
+    ``found``: the findings to act on (default ``selectors.findings()``, the
+    live checks with ``dbmonitor.conf`` thresholds). For each finding an
+    alert is fired through ``alerts.services.alert_fire`` (organization None:
+    platform-wide; source ``dbmonitor``; fingerprint ``finding_fingerprint``),
+    so a breach that lasts stays one alert. A newly opened alert also records
+    an unresolved monitoring event (event_type = the check, details with
+    ``fingerprint``, ``object``, ``alert_id``, ``value``, ``threshold``,
+    ``unit``). Every open ``dbmonitor`` alert whose fingerprint is not among
+    the findings is resolved (``alert_resolve``, ends_at = ``now``) with its
+    events. Runs in one transaction, in the caller's platform context.
+    Returns ``{"findings": int, "fired": int, "repeated": int, "resolved": int}``.
+    Raises ValueError for a naive ``now``.
+    """
+    _require_aware("now", now)
+    found = selectors.findings() if found is None else found
+    counts = {"findings": len(found), "fired": 0, "repeated": 0, "resolved": 0}
+    with transaction.atomic():
+        current: dict[str, selectors.Finding] = {}
+        for finding in found:
+            current.setdefault(finding_fingerprint(finding), finding)
+        for fingerprint, finding in current.items():
+            alert, created = alert_fire(
+                organization_id=None,
+                fingerprint=fingerprint,
+                source=ALERT_SOURCE,
+                title=f"Database {finding.check.replace('_', ' ')}: {finding.message}",
+                labels={"alertname": f"db_{finding.check}", "check": finding.check, "object": finding.object[:200],
+                        "severity": finding.severity, "source": "dbmonitor"},
+                annotations={"summary": finding.message[:1000], "description": selectors.CHECKS.get(finding.check, "")},
+                severity=finding.severity,
+                priority=PRIORITY_BY_SEVERITY.get(finding.severity, AlertPriority.MEDIUM),
+                starts_at=now,
+                now=now,
+                value=finding.value,
+                threshold=finding.threshold,
+                threshold_reason=f"dbmonitor.conf ({finding.unit or 'flag'})",
+                description=finding.message,
+            )
+            if created:
+                counts["fired"] += 1
+                monitoring_event_record(
+                    event_type=finding.check,
+                    severity=finding.severity,
+                    message=finding.message[:2000],
+                    details={"fingerprint": fingerprint, "object": finding.object, "alert_id": str(alert.pk),
+                             "value": finding.value, "threshold": finding.threshold, "unit": finding.unit,
+                             **finding.details},
+                )
+            else:
+                counts["repeated"] += 1
+        cleared = AlertHistory.objects.filter(
+            source=ALERT_SOURCE, organization__isnull=True, status__in=AlertHistory.OPEN_STATUSES
+        ).exclude(fingerprint__in=list(current))
+        for alert in cleared:
+            _alert, changed = alert_resolve(alert=alert, ends_at=now, now=now)
+            if changed:
+                counts["resolved"] += 1
+            MonitoringEvent.objects.filter(resolved=False, details__fingerprint=alert.fingerprint).update(
+                resolved=True, resolved_at=now
+            )
+    return counts

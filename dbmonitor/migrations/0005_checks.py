@@ -1,0 +1,44 @@
+from django.db import migrations
+
+from wedsync_ops.db import run_sql_file
+
+REVERSE = """
+-- Back to 0003's availability probe.
+CREATE OR REPLACE FUNCTION pg_stat_statements_available() RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  ext_schema name := pg_stat_statements_schema();
+BEGIN
+  IF ext_schema IS NULL THEN
+    RETURN false;
+  END IF;
+  EXECUTE format('SELECT 1 FROM %I.pg_stat_statements(false) LIMIT 1', ext_schema);
+  RETURN true;
+EXCEPTION
+  WHEN object_not_in_prerequisite_state OR undefined_function OR insufficient_privilege THEN
+    RETURN false;
+END $$;
+DROP FUNCTION IF EXISTS cleanup_db_snapshots(timestamptz);
+DROP FUNCTION IF EXISTS capture_db_snapshot(timestamptz);
+DROP FUNCTION IF EXISTS monitoring_stats_info();
+DROP FUNCTION IF EXISTS monitoring_replication();
+DROP FUNCTION IF EXISTS monitoring_sequence_usage();
+DROP FUNCTION IF EXISTS monitoring_xid_wraparound();
+DROP FUNCTION IF EXISTS monitoring_index_bloat();
+DROP FUNCTION IF EXISTS monitoring_table_bloat();
+DROP FUNCTION IF EXISTS monitoring_missing_index_candidates(bigint, double precision);
+DROP FUNCTION IF EXISTS monitoring_duplicate_indexes();
+DROP FUNCTION IF EXISTS monitoring_unused_indexes(bigint);
+DROP FUNCTION IF EXISTS monitoring_cache_hit_ratios();
+DROP FUNCTION IF EXISTS monitoring_blocked_queries();
+DROP FUNCTION IF EXISTS monitoring_long_running_queries(double precision);
+DROP POLICY IF EXISTS staff_rows ON db_table_snapshots;
+DROP POLICY IF EXISTS staff_rows ON db_statement_deltas;
+DROP POLICY IF EXISTS staff_rows ON db_statement_counters;
+DROP POLICY IF EXISTS staff_rows ON db_snapshots;
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("dbmonitor", "0004_history")]
+    operations = [run_sql_file(__file__, "0005_checks.sql", reverse=REVERSE)]
