@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from .models import DbSnapshot, MonitoringEvent
+from .models import DbSnapshot, DbStatementCounter, DbStatementDelta, DbTableSnapshot, MonitoringEvent
 from .services import monitoring_events_resolve
 
 
@@ -38,3 +38,48 @@ class DbSnapshotAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnlyHistoryAdmin(admin.ModelAdmin):
+    """History rows are written by the snapshot beat job only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DbStatementCounter)
+class DbStatementCounterAdmin(_ReadOnlyHistoryAdmin):
+    """The last cumulative pg_stat_statements counters seen per statement (the baseline of the next delta)."""
+
+    list_display = ("queryid", "calls", "total_ms", "rows", "last_seen_at")
+    list_filter = ("last_seen_at",)
+    search_fields = ("query",)
+    ordering = ("-total_ms",)
+    show_full_result_count = False
+
+
+@admin.register(DbStatementDelta)
+class DbStatementDeltaAdmin(_ReadOnlyHistoryAdmin):
+    """Per-minute pg_stat_statements deltas: calls, time (ms) and rows since the previous snapshot."""
+
+    list_display = ("snapshot", "queryid", "calls", "total_ms", "rows")
+    list_filter = ("snapshot__taken_at",)
+    search_fields = ("=queryid",)
+    list_select_related = ("snapshot",)
+    ordering = ("-snapshot__taken_at", "-total_ms")
+    show_full_result_count = False
+
+
+@admin.register(DbTableSnapshot)
+class DbTableSnapshotAdmin(_ReadOnlyHistoryAdmin):
+    """Per-minute table health: live and dead tuples per table."""
+
+    list_display = ("snapshot", "schema_name", "table_name", "n_live_tup")
+    list_filter = ("schema_name", "snapshot__taken_at")
+    search_fields = ("table_name",)
+    list_select_related = ("snapshot",)
+    ordering = ("-snapshot__taken_at", "table_name")
+    show_full_result_count = False
