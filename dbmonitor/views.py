@@ -16,11 +16,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from wedsync_ops.charts import Series, line_chart
 from wedsync_ops.pages.access import staff_required
 from wedsync_ops.tenancy.context import ROLE_STAFF, current_tenant_context
 
 from . import conf, selectors
-from .charts import Series, line_chart
 
 # Status -> badge class and shape (portal.css: a status is never told by colour alone).
 STATUS_BADGES = {

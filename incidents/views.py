@@ -26,12 +26,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from wedsync_ops.charts import bar_chart
 from wedsync_ops.choices import IncidentStatus
 from wedsync_ops.pages.access import get_organization_for_user, staff_required
 
 from . import analysis as analysis_services
 from . import services
-from .charts import bar_chart
 from .escalation import escalation_plan_for, incident_escalate, wedding_day_on
 from .models import Incident, PostIncidentAnalysis, Runbook
 from .reports import PRIORITIES, incident_report

@@ -8,8 +8,8 @@ from django.db import DatabaseError, connection, transaction
 
 from dbmonitor import selectors, services, tasks
 from dbmonitor.beat import BEAT_SCHEDULE
-from dbmonitor.charts import Series, line_chart
 from dbmonitor.models import DbSnapshot, DbStatementCounter, DbStatementDelta, DbTableSnapshot
+from wedsync_ops.charts import Series, line_chart
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
 T0 = dt.datetime(2026, 6, 13, 12, 0, tzinfo=dt.UTC)

@@ -1,0 +1,224 @@
+"""Server-side SVG charts for every page: line charts (trends) and bar charts (reports).
+
+No JavaScript and no downloads: the portal works offline. Colours are the
+Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), which stays
+distinguishable with the common colour-vision deficiencies; lines also get
+their own dash pattern, and every chart has a title, a legend and an
+``aria-label``/``<title>`` summary, so no value is told by colour alone.
+Text and axes use ``currentColor``, so charts follow the page's dark mode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+# Line charts take the first four: blue, vermilion, bluish green, reddish purple.
+PALETTE = (OKABE_ITO[0], OKABE_ITO[5], OKABE_ITO[2], OKABE_ITO[3])
+DASHES = ("", "6 3", "2 3", "8 3 2 3")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: ``label`` for the legend, ``values`` aligned with the chart's times (None = gap)."""
+
+    label: str
+    values: list[float | None]
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit == "%":
+        return f"{value:.1f}%"
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M{unit}"
+    if abs(value) >= 10_000:
+        return f"{value / 1_000:.0f}k{unit}"
+    if value != int(value):
+        return f"{value:.1f}{unit}"
+    return f"{int(value)}{unit}"
+
+
+def line_chart(
+    *, title: str, times: list[dt.datetime], series: list[Series], unit: str = "", width: int = 640,
+    height: int = 190, chart_id: str = "", zero_based: bool = True,
+) -> SafeString:
+    """An accessible SVG line chart of ``series`` over ``times`` (oldest first).
+
+    The y axis runs from 0 (or the lowest value, if negative; with
+    ``zero_based=False`` from the lowest value) to the highest value; the
+    legend sits between the title and the plot; labels show the extremes and the first/last time (UTC, HH:MM).
+    With fewer than two points it renders a labelled "not enough history"
+    box instead. ``unit`` is appended to axis labels (``"%"`` formats as a
+    percentage). Returns safe HTML (an ``<svg>`` element).
+    """
+    left, right, top, bottom = 56, 12, 40, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for s in series for v in s.values if v is not None]
+    if len(times) < 2 or not values:
+        return format_html(
+            '<svg role="img" aria-label="{0}: not enough history yet" width="{1}" height="{2}" '
+            'viewBox="0 0 {1} {2}" class="trend-chart" id="{3}"><title>{0}</title>'
+            '<text x="8" y="16" font-size="13" font-weight="bold" fill="currentColor">{0}</text>'
+            '<text x="{4}" y="{5}" font-size="12" text-anchor="middle" fill="currentColor">'
+            "not enough history yet</text></svg>",
+            title, width, height, chart_id, width // 2, height // 2,
+        )
+    lo, hi = (min(0.0, min(values)) if zero_based else min(values)), max(values)
+    if hi == lo:
+        hi = lo + 1
+    t0, t1 = times[0].timestamp(), times[-1].timestamp()
+    span = (t1 - t0) or 1.0
+
+    def x(t: dt.datetime) -> float:
+        return left + (t.timestamp() - t0) / span * plot_w
+
+    def y(v: float) -> float:
+        return top + plot_h - (v - lo) / (hi - lo) * plot_h
+
+    paths = []
+    for i, s in enumerate(series):
+        segments, current = [], []
+        for t, v in zip(times, s.values, strict=True):
+            if v is None:
+                if current:
+                    segments.append(current)
+                current = []
+            else:
+                current.append(f"{x(t):.1f},{y(v):.1f}")
+        if current:
+            segments.append(current)
+        d = " ".join("M" + " L".join(seg) for seg in segments if seg)
+        paths.append(format_html(
+            '<path d="{}" fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}"><title>{}</title></path>',
+            d, PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)], s.label,
+        ))
+    legend = format_html_join(
+        "", '<g transform="translate({},{})"><line x1="0" y1="-4" x2="18" y2="-4" stroke="{}" stroke-width="2" '
+        'stroke-dasharray="{}"/><text x="22" y="0" font-size="11" fill="currentColor">{}</text></g>',
+        ((left + i * 150, 32, PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)], s.label)
+         for i, s in enumerate(series)),
+    )
+    summary = "; ".join(
+        f"{s.label} last {_fmt(last, unit)}, max {_fmt(max(v for v in s.values if v is not None), unit)}"
+        for s in series
+        if (last := next((v for v in reversed(s.values) if v is not None), None)) is not None
+    )
+    return format_html(
+        '<svg role="img" aria-label="{title}: {summary}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+        'class="trend-chart" id="{cid}"><title>{title}</title>'
+        '<text x="8" y="14" font-size="13" font-weight="bold" fill="currentColor">{title}</text>'
+        '<line x1="{l}" y1="{base}" x2="{r}" y2="{base}" stroke="currentColor" stroke-opacity="0.6"/>'
+        '<line x1="{l}" y1="{t}" x2="{l}" y2="{base}" stroke="currentColor" stroke-opacity="0.6"/>'
+        '<text x="{lx}" y="{ty}" font-size="11" text-anchor="end" fill="currentColor">{hi}</text>'
+        '<text x="{lx}" y="{base}" font-size="11" text-anchor="end" fill="currentColor">{lo}</text>'
+        '<text x="{l}" y="{tl}" font-size="11" fill="currentColor">{start}</text>'
+        '<text x="{r}" y="{tl}" font-size="11" text-anchor="end" fill="currentColor">{end} UTC</text>'
+        "{paths}{legend}</svg>",
+        title=title, summary=summary, w=width, h=height, cid=chart_id, l=left, r=left + plot_w, t=top,
+        base=top + plot_h, lx=left - 4, ty=top + 10, hi=_fmt(hi, unit), lo=_fmt(lo, unit), tl=height - 8,
+        start=times[0].astimezone(dt.UTC).strftime("%d %b %H:%M"), end=times[-1].astimezone(dt.UTC).strftime("%H:%M"),
+        paths=mark_safe("".join(paths)), legend=legend,
+    )
+
+
+# --- bar charts -----------------------------------------------------------------
+
+
+W, H = 720, 300
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 36, 64
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000):
+        top = step * 5
+        if value <= top:
+            return float(top)
+    return float(value)
+
+
+def bar_chart(
+    *,
+    title: str,
+    categories: list[str],
+    series: list[tuple[str, list[float | None]]],
+    y_label: str,
+    stacked: bool = False,
+    fmt: str = "{:g}",
+) -> SafeString:
+    """An SVG bar chart (str marked safe): one group per category, one bar (or stack part) per series.
+
+    ``series``: ``[(name, values)]`` with one value per category (None: no
+    data, drawn as nothing). ``fmt`` formats values in tooltips and ticks.
+    """
+    n = max(len(categories), 1)
+    values = [[v or 0 for v in vals] for _name, vals in series]
+    if stacked:
+        peak = max((sum(col) for col in zip(*values, strict=True)), default=0) if values else 0
+    else:
+        peak = max((max(v) for v in values if v), default=0)
+    top = _nice_max(peak)
+    plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
+    group_w = plot_w / n
+    bar_w = group_w * 0.7 / (1 if stacked else max(len(series), 1))
+
+    def y(v: float) -> float:
+        return TOP + plot_h - (v / top) * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" class="chart"'
+        f' aria-label="{escape(title)}" style="max-width:100%;height:auto">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="{LEFT}" y="20" font-size="14" font-weight="bold" fill="currentColor">{escape(title)}</text>',
+        f'<text transform="translate(14,{TOP + plot_h / 2}) rotate(-90)" text-anchor="middle" font-size="12"'
+        f' fill="currentColor">{escape(y_label)}</text>',
+    ]
+    for i in range(6):
+        v = top * i / 5
+        parts.append(
+            f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="currentColor"'
+            f' stroke-opacity="0.15"/><text x="{LEFT - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11"'
+            f' fill="currentColor">{escape(fmt.format(v))}</text>'
+        )
+    for ci, cat in enumerate(categories):
+        gx = LEFT + ci * group_w + group_w * 0.15
+        base = 0.0
+        for si, (name, vals) in enumerate(series):
+            raw = vals[ci]
+            if raw is None:
+                continue
+            color = OKABE_ITO[si % len(OKABE_ITO)]
+            x = gx if stacked else gx + si * bar_w
+            y_top = y(base + raw) if stacked else y(raw)
+            height = (y(base) if stacked else y(0)) - y_top
+            label = f"{cat} · {name}: {fmt.format(raw)}"
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y_top:.1f}" width="{max(bar_w - 1, 1):.1f}" height="{max(height, 0):.1f}"'
+                f' fill="{color}" aria-label="{escape(label)}"><title>{escape(label)}</title></rect>'
+            )
+            if stacked:
+                base += raw
+        parts.append(
+            f'<text x="{LEFT + ci * group_w + group_w / 2:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle"'
+            f' font-size="11" fill="currentColor">{escape(cat)}</text>'
+        )
+    lx = LEFT
+    for si, (name, _vals) in enumerate(series):
+        color = OKABE_ITO[si % len(OKABE_ITO)]
+        parts.append(
+            f'<rect x="{lx}" y="{H - 22}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{lx + 16}" y="{H - 12}" font-size="12" fill="currentColor">{escape(name)}</text>'
+        )
+        lx += 28 + 8 * len(name)
+    if not categories:
+        parts.append(
+            f'<text x="{W / 2}" y="{TOP + plot_h / 2}" text-anchor="middle" fill="currentColor">No incidents</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above
