@@ -5,13 +5,26 @@ every organization's rows, unassigned alerts (organization NULL) included.
 State changes go through ``alerts.services``.
 """
 
+import json
+from urllib.parse import urlencode
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import AlertHistory, AlertIntegration, AlertRule
+from alerts.models import AlertHistory, AlertIntegration, AlertRule, AlertRulePending, SuppressionRule
 from alerts.notifications import admin as _notifications_admin  # noqa: F401  (registers channel/delivery admins)
-from alerts.services import alert_acknowledge, alert_resolve, integration_create
+from alerts.services import (
+    alert_acknowledge,
+    alert_resolve,
+    integration_create,
+    suppression_rule_validate,
+    suppressions_apply,
+)
+from alerts.suppression import alert_label_set, matchers_from_labels, parse_matchers, rule_state, silence_preview
 from wedsync_ops.tenancy.models import Organization
 
 
@@ -61,13 +74,14 @@ class AlertHistoryAdmin(admin.ModelAdmin):
         "title", "status", "severity", "priority", "source", "organization_or_unassigned", "starts_at",
         "last_received_at", "resolved_at",
     )
-    list_filter = ("status", "severity", "priority", "source", OrganizationOrUnassignedFilter)
+    list_filter = ("status", "flapping", "severity", "priority", "source", OrganizationOrUnassignedFilter)
     search_fields = ("title", "fingerprint", "group_key")
     date_hierarchy = "starts_at"
     ordering = ("-starts_at",)
     list_select_related = ("organization",)
-    actions = ("acknowledge_selected", "resolve_selected")
+    actions = ("acknowledge_selected", "resolve_selected", "silence_selected")
     readonly_fields = (
+        "suppressed_by", "suppression_reason", "flapping",
         "organization", "rule", "integration", "incident", "source", "fingerprint", "group_key", "status",
         "severity", "priority", "title", "description", "labels", "annotations", "value", "threshold",
         "threshold_reason", "generator_url", "starts_at", "ends_at", "last_received_at", "acknowledged_at",
@@ -90,6 +104,26 @@ class AlertHistoryAdmin(admin.ModelAdmin):
             except ValidationError:
                 refused += 1
         self.message_user(request, f"{changed} acknowledged, {refused} resolved ones left as they are.")
+
+    @admin.action(description="Silence this: a silence matching the selected alert's labels (with a preview)")
+    def silence_selected(self, request, queryset):
+        """Open the silence form pre-filled with equality matchers on the first selected alert's labels."""
+        alert = queryset.select_related("organization").first()
+        if alert is None:
+            return None
+        now = timezone.now()
+        params = {
+            "kind": SuppressionRule.Kind.SILENCE,
+            "name": f"Silence {alert.title}"[:200],
+            "matchers": json.dumps(matchers_from_labels(alert_label_set(alert))),
+            "starts_at_0": timezone.localtime(now).strftime("%Y-%m-%d"),
+            "starts_at_1": timezone.localtime(now).strftime("%H:%M:%S"),
+            "comment": f"From alert {alert.pk}",
+            "from_alert": str(alert.pk),
+        }
+        if alert.organization_id:
+            params["organization"] = str(alert.organization_id)
+        return HttpResponseRedirect(reverse("admin:alerts_suppressionrule_add") + "?" + urlencode(params))
 
     @admin.action(description="Resolve selected alerts")
     def resolve_selected(self, request, queryset):
@@ -123,3 +157,117 @@ class AlertIntegrationAdmin(admin.ModelAdmin):
         messages.warning(
             request, f"Token of {created.name!r} (shown only now; only its SHA-256 is stored): {token}"
         )
+
+
+class SuppressionRuleForm(forms.ModelForm):
+    """Validates through ``alerts.services.suppression_rule_validate`` (matchers, times, weekdays, time zone)."""
+
+    class Meta:
+        model = SuppressionRule
+        fields = (
+            "kind", "name", "organization", "matchers", "enabled", "comment", "starts_at", "ends_at", "weekdays",
+            "start_time", "end_time", "timezone", "source_matchers", "equal_labels",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        candidate = SuppressionRule(**{k: v for k, v in cleaned.items() if k in _SUPPRESSION_FIELDS})
+        try:
+            suppression_rule_validate(candidate)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from None
+        return cleaned
+
+
+_SUPPRESSION_FIELDS = {f.name for f in SuppressionRule._meta.get_fields() if f.concrete}
+
+
+@admin.register(SuppressionRule)
+class SuppressionRuleAdmin(admin.ModelAdmin):
+    """Silences, maintenance windows and inhibition rules.
+
+    The form shows a preview: the open alerts its matchers match now (on the
+    add form, from the matchers given in the URL, as "silence this" does).
+    Saving applies the rules at once (``suppressions_apply``).
+    """
+
+    form = SuppressionRuleForm
+    change_form_template = "alerts/admin/suppressionrule_change_form.html"
+    list_display = ("__str__", "kind", "organization", "matchers_text", "state", "starts_at", "ends_at", "created_by")
+    list_filter = ("kind", "enabled", "organization")
+    search_fields = ("name", "comment")
+    list_select_related = ("organization", "created_by")
+    readonly_fields = ("created_by", "created_at")
+    fieldsets = (
+        (None, {"fields": ("kind", "name", "organization", "matchers", "enabled", "comment")}),
+        ("Silence (and bounds of the others)", {"fields": ("starts_at", "ends_at")}),
+        ("Maintenance window", {"fields": ("weekdays", "start_time", "end_time", "timezone")}),
+        ("Inhibition", {"fields": ("source_matchers", "equal_labels")}),
+        ("History", {"fields": ("created_by", "created_at")}),
+    )
+
+    @admin.display(description="matchers")
+    def matchers_text(self, obj):
+        try:
+            return ", ".join(map(str, parse_matchers(obj.matchers))) or "(all)"
+        except ValidationError:
+            return "(invalid)"
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return rule_state(obj, timezone.now())
+
+    def _preview(self, request, obj):
+        raw = obj.matchers if obj is not None else request.GET.get("matchers")
+        org = obj.organization_id if obj is not None else (request.GET.get("organization") or None)
+        try:
+            if isinstance(raw, str):
+                raw = json.loads(raw)
+            matchers = parse_matchers(raw)
+        except (ValueError, ValidationError):
+            return None, "the matchers are not valid yet"
+        if not matchers:
+            return None, "no matchers: a silence needs at least one"
+        return silence_preview(matchers=matchers, organization_id=org), ""
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        for name in ("matchers", "source_matchers", "equal_labels", "weekdays"):
+            if isinstance(initial.get(name), str):
+                try:
+                    initial[name] = json.loads(initial[name])
+                except ValueError:
+                    initial.pop(name)
+        return initial
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id) if object_id else None
+        alerts, problem = self._preview(request, obj)
+        extra_context = dict(extra_context or {}, preview_alerts=alerts, preview_problem=problem)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if not change and getattr(request.user, "pk", None):
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        counts = suppressions_apply(now=timezone.now())
+        if counts["suppressed"] or counts["released"]:
+            messages.info(request, f"{counts['suppressed']} open alerts suppressed, {counts['released']} released.")
+
+
+@admin.register(AlertRulePending)
+class AlertRulePendingAdmin(admin.ModelAdmin):
+    """Breaches waiting out their rule's for-duration; read-only (the evaluation writes and clears them)."""
+
+    list_display = ("rule", "organization", "fingerprint", "pending_since")
+    list_filter = ("organization",)
+    search_fields = ("fingerprint", "rule__name")
+    list_select_related = ("rule", "organization")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from alerts.fingerprint import labels_fingerprint
-from alerts.models import AlertHistory, AlertRule
-from alerts.selectors import RuleEvaluationRow, rule_evaluation_rows
-from alerts.services import alert_fire, alert_resolve, require_aware
+from alerts.models import AlertHistory, AlertRule, AlertRulePending
+from alerts.selectors import RuleEvaluationRow, rule_evaluation_rows_all
+from alerts.services import alert_fire, alert_resolve, require_aware, wedding_day_protocol_active
+from wedsync_ops.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -91,17 +92,120 @@ def _fire(*, rule: AlertRule, row: RuleEvaluationRow, labels: dict, fingerprint:
         threshold=row.threshold,
         threshold_reason=row.threshold_reason,
         description=description,
+        group_key=rule_group_key(rule=rule, organization_slug=row.organization_slug),
     )
     return created
 
 
+def rule_group_key(*, rule: AlertRule, organization_slug: str) -> str:
+    """Alertmanager's group key for ``group_by: [alertname, organization]``: ``{}:{alertname="…",organization="…"}``."""
+    name = rule.name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{{}}:{{alertname="{name}",organization="{organization_slug}"}}'[:500]
+
+
+EVALUATED_TYPES = (
+    AlertRule.AlertType.THRESHOLD,
+    AlertRule.AlertType.HEARTBEAT,
+    AlertRule.AlertType.ANOMALY,
+    AlertRule.AlertType.COMPOSITE,
+)
+
+
+def for_duration_s(*, rule: AlertRule, wedding_day: bool) -> int:
+    """The rule's for-duration in seconds: ``for_seconds``, or on a wedding day ``wedding_day_for_seconds``
+    (empty: half of ``for_seconds``, rounded down): wedding days fire sooner."""
+    if not wedding_day:
+        return rule.for_seconds
+    if rule.wedding_day_for_seconds is not None:
+        return min(rule.wedding_day_for_seconds, rule.for_seconds) if rule.for_seconds else 0
+    return rule.for_seconds // 2
+
+
+def _pending_due(*, rule: AlertRule, row, fingerprint: str, now: dt.datetime, protocol: dict) -> bool:
+    """Record or check the pending breach; True when it has lasted the rule's for-duration (or there is none)."""
+    if rule.for_seconds == 0:
+        return True
+    if row.organization_id not in protocol:
+        protocol[row.organization_id] = wedding_day_protocol_active(organization_id=row.organization_id, at=now)[0]
+    needed = for_duration_s(rule=rule, wedding_day=protocol[row.organization_id])
+    pending, _created = AlertRulePending.objects.get_or_create(
+        organization_id=row.organization_id, rule=rule, fingerprint=fingerprint, defaults={"pending_since": now}
+    )
+    if (now - pending.pending_since).total_seconds() >= needed:
+        pending.delete()
+        return True
+    return False
+
+
+def _composite_fire(*, rule: AlertRule, now: dt.datetime, open_by_rule: dict) -> tuple[set, int, int]:
+    """Fire a composite rule for each organization whose child rules' open alerts satisfy AND/OR.
+
+    Returns ``(identities breaching, fired, errors)``. Organizations: the
+    rule's own, or for a platform rule every organization with an open
+    alert of a child rule.
+    """
+    children = [str(c) for c in (rule.composite_rule_ids or []) if str(c) != str(rule.id)]
+    if not children:
+        return set(), 0, 0
+    orgs = {org for child in children for org in open_by_rule.get(child, set())}
+    if rule.organization_id is not None:
+        orgs &= {rule.organization_id}
+    slugs = dict(Organization.objects.filter(pk__in=orgs).values_list("pk", "slug"))
+    identities, fired, errors = set(), 0, 0
+    for org_id in orgs:
+        states = [org_id in open_by_rule.get(child, set()) for child in children]
+        if not (all(states) if rule.composite_operator == "and" else any(states)):
+            continue
+        labels = rule_alert_labels(rule=rule, organization_slug=slugs.get(org_id, ""), service="")
+        fingerprint = labels_fingerprint(labels)
+        identities.add((org_id, fingerprint))
+        joined = f" {rule.composite_operator.upper()} "
+        title = f"{rule.name}: {joined.join(children)}"[:500]
+        try:
+            with transaction.atomic():
+                _alert, created = alert_fire(
+                    organization_id=org_id, fingerprint=fingerprint, source=AlertHistory.Source.RULE,
+                    title=title, labels=labels, annotations={"summary": title}, severity=rule.severity,
+                    priority=rule.priority, starts_at=now, now=now, rule=rule,
+                    threshold_reason=f"composite: {rule.composite_operator.upper()} of {len(children)} rules",
+                    description=rule.description,
+                )
+                fired += created
+        except Exception:
+            errors += 1
+            logger.exception("composite rule %s, organization %s: firing failed", rule.id, org_id)
+    return identities, fired, errors
+
+
+def _touch_open(touches: list[tuple], *, now: dt.datetime) -> int:
+    """Set ``value`` and ``last_received_at = now`` of the open alerts ``(organization_id, fingerprint, value)``
+    in one UPDATE (what ``alert_fire`` does to an open alert, without a query per alert). Returns rows changed."""
+    if not touches:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            UPDATE alert_history h
+               SET value = coalesce(t.value, h.value), last_received_at = %s
+              FROM unnest(%s::uuid[], %s::text[], %s::float8[]) AS t(org_id, fingerprint, value)
+             WHERE h.organization_id = t.org_id AND h.fingerprint = t.fingerprint
+               AND h.status IN ('firing', 'acknowledged', 'escalated', 'suppressed')
+            """,
+            [now, [t[0] for t in touches], [t[1] for t in touches], [t[2] for t in touches]],
+        )
+        return cur.rowcount
+
+
 def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
-    """Evaluate every enabled threshold rule at ``now``; fire breaches, resolve what cleared.
+    """Evaluate every enabled rule at ``now``; fire breaches, resolve what cleared.
 
-    Returns ``{"evaluated": rows with data, "breaching": n, "fired": new
-    alerts, "resolved": alerts resolved, "errors": breaches that failed}``.
+    Returns ``{"evaluated": rows with data, "breaching": n, "pending": breaches
+    waiting out a for-duration, "fired": new alerts, "resolved": alerts
+    resolved, "errors": breaches that failed}``.
 
-    Values come from ``alert_rule_evaluation(now)`` over the complete
+    Rows come from the set-based SQL functions (``rule_evaluation_rows_all``):
+    ``alert_rule_evaluation`` (threshold rules), ``alert_heartbeat_evaluation``
+    and ``alert_anomaly_evaluation``. Threshold values are over the complete
     1-minute buckets of the rule's window: avg = sum(sum)/sum(count), count,
     sum, min, max; p50/p95/p99 are the *highest* 1-minute percentile in the
     window (bucket percentiles cannot be merged exactly). Thresholds: the
@@ -112,12 +216,17 @@ def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
 
     - Each breaching (rule, organization, service) fires through
       ``alerts.services.alert_fire`` with ``starts_at = now``, the applied
-      threshold and its reason; an alert already open is only touched
-      (``value``, ``last_received_at``). Identity: the fingerprint of
-      ``rule_alert_labels``.
-    - Open ``rule`` alerts of threshold rules (or of deleted rules) whose
-      identity is not breaching now are resolved (``ends_at = now``); no
-      data in the window counts as not breaching, and so does a disabled rule.
+      threshold and its reason, once it has breached for the rule's
+      ``for_seconds`` (on a wedding day ``for_duration_s``'s shorter value;
+      tracked in ``alert_rule_pending``); alerts already open are only
+      touched (``value``, ``last_received_at``), all in one UPDATE.
+      Identity: the fingerprint of ``rule_alert_labels``.
+    - Composite rules then fire per organization from the open alerts of
+      their child rules (AND/OR).
+    - Open ``rule`` alerts of evaluated rule types (or of deleted rules)
+      whose identity is not breaching now are resolved (``ends_at = now``),
+      and pending breaches that cleared are forgotten; no data in the window
+      counts as not breaching, and so does a disabled rule.
     - Each breach runs in its own savepoint: one failing breach is logged
       and counted in ``errors`` and does not stop the others (its open
       alert, if any, is not resolved either).
@@ -127,29 +236,65 @@ def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
     """
     require_aware("now", now)
     with transaction.atomic():
-        rows = rule_evaluation_rows(now=now)
+        rows = rule_evaluation_rows_all(now=now)
         breaches = [row for row in rows if row.breaching]
         rules = AlertRule.objects.in_bulk({row.rule_id for row in breaches})
+        open_identities = set(
+            AlertHistory.objects.filter(source=AlertHistory.Source.RULE, status__in=AlertHistory.OPEN_STATUSES)
+            .values_list("organization_id", "fingerprint")
+        )
         breaching_identities: set[tuple] = set()
-        fired = errors = 0
+        pending_keys: set[tuple] = set()
+        protocol: dict = {}
+        fired = errors = waiting = 0
+        touches: list[tuple] = []
         for row in breaches:
             rule = rules.get(row.rule_id)
             if rule is None:  # deleted between the query and now
                 continue
             labels = rule_alert_labels(rule=rule, organization_slug=row.organization_slug, service=row.service)
             fingerprint = labels_fingerprint(labels)
-            breaching_identities.add((row.organization_id, fingerprint))
+            identity = (row.organization_id, fingerprint)
+            if identity in open_identities:  # already open: only touched, in one statement below
+                breaching_identities.add(identity)
+                touches.append((row.organization_id, fingerprint, row.value))
+                continue
             try:
                 with transaction.atomic():
+                    if not _pending_due(rule=rule, row=row, fingerprint=fingerprint, now=now, protocol=protocol):
+                        pending_keys.add((row.organization_id, rule.pk, fingerprint))
+                        waiting += 1
+                        continue
+                    breaching_identities.add(identity)
                     fired += _fire(rule=rule, row=row, labels=labels, fingerprint=fingerprint, now=now)
             except Exception:
+                breaching_identities.add(identity)
                 errors += 1
                 logger.exception(
                     "rule %s, organization %s, service %s: firing failed", rule.id, row.organization_slug, row.service
                 )
+        _touch_open(touches, now=now)
+        open_by_rule: dict[str, set] = {}
+        for rule_id, org_id in AlertHistory.objects.filter(
+            source=AlertHistory.Source.RULE, status__in=AlertHistory.OPEN_STATUSES, rule__isnull=False
+        ).values_list("rule_id", "organization_id"):
+            open_by_rule.setdefault(str(rule_id), set()).add(org_id)
+        for rule in AlertRule.objects.filter(enabled=True, alert_type=AlertRule.AlertType.COMPOSITE):
+            identities, composite_fired, composite_errors = _composite_fire(
+                rule=rule, now=now, open_by_rule=open_by_rule
+            )
+            breaching_identities |= identities
+            fired += composite_fired
+            errors += composite_errors
+        stale = [
+            p.pk for p in AlertRulePending.objects.all()
+            if (p.organization_id, p.rule_id, p.fingerprint) not in pending_keys
+        ]
+        if stale:
+            AlertRulePending.objects.filter(pk__in=stale).delete()
         resolved = 0
         open_rule_alerts = AlertHistory.objects.filter(
-            Q(rule__isnull=True) | Q(rule__alert_type=AlertRule.AlertType.THRESHOLD),
+            Q(rule__isnull=True) | Q(rule__alert_type__in=EVALUATED_TYPES),
             source=AlertHistory.Source.RULE,
             status__in=AlertHistory.OPEN_STATUSES,
         )
@@ -161,6 +306,7 @@ def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
         return {
             "evaluated": len(rows),
             "breaching": len(breaches),
+            "pending": waiting,
             "fired": fired,
             "resolved": resolved,
             "errors": errors,

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.functions import RandomUUID
 from django.db import models
-from django.db.models import Q
+from django.db.models import JSONField, Q, Value
 from django.db.models.functions import Now
 
 from wedsync_ops.choices import AlertPriority, AlertSeverity, NotificationChannelKind
@@ -18,7 +18,17 @@ def _uuid_pk():
 
 
 class AlertRule(models.Model):
-    """A threshold rule over metric aggregations. Table ``alert_configurations`` (view ``apm_alerts``).
+    """An alert rule. Table ``alert_configurations`` (view ``apm_alerts``).
+
+    Types: ``threshold`` (``aggregation`` of ``metric_name`` over
+    ``window_minutes`` compared with ``threshold``); ``anomaly`` (the
+    window's average against the same hour of the past ``baseline_weeks``
+    weeks: fires beyond ``threshold`` standard deviations); ``heartbeat``
+    (no data for ``window_minutes`` minutes from a series seen in the past
+    day); ``composite`` (``composite_operator`` of the open alerts of
+    ``composite_rule_ids``). ``pattern_match`` is accepted but not evaluated
+    yet (see alerts/evaluation.py). ``for_seconds``: a breach must last
+    that long before it fires (``wedding_day_for_seconds`` on wedding days).
 
     ``organization`` NULL means platform-wide: evaluated for every
     organization, editable by staff only. ``threshold`` and
@@ -64,6 +74,24 @@ class AlertRule(models.Model):
         default=False, help_text="On wedding days without a wedding_day_threshold: 20% stricter from May to October"
     )
     window_minutes = models.PositiveIntegerField(default=5)
+    for_seconds = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Breaching this long (s) before firing; 0: at once (Prometheus' 'for')"
+    )
+    wedding_day_for_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="'for' on wedding days (s); empty: half of for_seconds"
+    )
+    baseline_weeks = models.PositiveSmallIntegerField(
+        default=4, db_default=4,
+        help_text="Anomaly: how many past weeks' same hour make the baseline (at least 2 with data)"
+    )
+    composite_operator = models.CharField(
+        max_length=3, choices=[("and", "AND"), ("or", "OR")], default="and", db_default="and",
+        help_text="Composite: AND or OR",
+    )
+    composite_rule_ids = models.JSONField(
+        default=list, db_default=Value([], JSONField()), blank=True,
+        help_text="Composite: ids of the rules combined (their open alerts)"
+    )
     severity = EnumField(enum_type="alert_severity", choices=AlertSeverity.choices, default=AlertSeverity.WARNING)
     priority = EnumField(enum_type="alert_priority", choices=AlertPriority.choices, default=AlertPriority.MEDIUM)
     labels = models.JSONField(default=dict, blank=True)
@@ -78,6 +106,29 @@ class AlertRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class AlertRulePending(models.Model):
+    """A breach waiting out its rule's for-duration. Table ``alert_rule_pending``.
+
+    One row per (organization, rule, fingerprint) while the breach lasts;
+    deleted when it fires or clears (``alerts.evaluation.rules_evaluate``).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="pending")
+    fingerprint = models.CharField(max_length=64)
+    pending_since = models.DateTimeField()
+
+    class Meta:
+        db_table = "alert_rule_pending"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "rule", "fingerprint"], name="alert_rule_pending_once")
+        ]
+
+    def __str__(self):
+        return f"{self.rule_id} pending since {self.pending_since:%Y-%m-%d %H:%M:%S}"
 
 
 class AlertIntegration(models.Model):
@@ -101,6 +152,13 @@ class AlertIntegration(models.Model):
     token_prefix = models.CharField(max_length=12, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     enabled = models.BooleanField(default=True)
+    config = models.JSONField(
+        default=dict, db_default=Value({}, JSONField()), blank=True,
+        help_text="Generic webhook only: the field mapping (alerts.integrations.webhook.DEFAULT_MAPPING)",
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Requests per minute; 0: INTEGRATION_RATE_LIMIT_PER_MINUTE (alerts.conf)"
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     last_received_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -109,6 +167,73 @@ class AlertIntegration(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.kind})"
+
+
+class SuppressionRule(models.Model):
+    """A silence, a recurring maintenance window or an inhibition rule. Table ``suppression_rules``.
+
+    Matchers are Alertmanager's: a list of ``{"name": label, "op": "=" | "!=" |
+    "=~" | "!~", "value": str}``; regexes are anchored (``^(?:value)$``) and a
+    missing label matches as ``""`` (``alerts.suppression``).
+
+    - ``silence``: ``matchers`` over ``[starts_at, ends_at)``; pending before,
+      active within, expired after.
+    - ``maintenance``: ``matchers`` every ``weekdays`` (ISO 1 = Monday .. 7)
+      from ``start_time`` to ``end_time`` local to ``timezone``; an end at or
+      before the start runs past midnight into the next day (the weekday is
+      the start's). ``starts_at``/``ends_at`` optionally bound the series.
+    - ``inhibition``: an open, not suppressed alert matching
+      ``source_matchers`` mutes alerts matching ``matchers`` of the same
+      organization whose ``equal_labels`` have the same values.
+
+    ``organization`` NULL: platform-wide (every organization's alerts and
+    unassigned ones); otherwise only that organization's alerts. A
+    suppressed alert is recorded (status ``suppressed``) but not notified.
+    """
+
+    class Kind(models.TextChoices):
+        SILENCE = "silence"
+        MAINTENANCE = "maintenance"
+        INHIBITION = "inhibition"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        ACTIVE = "active"
+        EXPIRED = "expired"
+
+    id = _uuid_pk()
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="suppression_rules",
+        help_text="Empty: platform-wide (every organization's alerts)",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SILENCE)
+    name = models.CharField(max_length=200, blank=True)
+    matchers = models.JSONField(
+        default=list, blank=True,
+        help_text='Target matchers: [{"name": "alertname", "op": "=", "value": "HighLatency"}, …]; '
+        "ops =, !=, =~, !~ (regexes anchored); a missing label is \"\"",
+    )
+    source_matchers = models.JSONField(default=list, blank=True, help_text="Inhibition only: the inhibiting alerts")
+    equal_labels = models.JSONField(default=list, blank=True, help_text='Inhibition only: e.g. ["service"]')
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    weekdays = models.JSONField(default=list, blank=True, help_text="Maintenance: ISO weekdays, 1 = Monday … 7")
+    start_time = models.TimeField(null=True, blank=True, help_text="Maintenance: local start")
+    end_time = models.TimeField(null=True, blank=True, help_text="Maintenance: local end (<= start: next day)")
+    timezone = models.CharField(max_length=64, default="UTC", help_text="Maintenance: IANA time zone")
+    comment = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "suppression_rules"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name or f"{self.kind} {str(self.id)[:8]}"
 
 
 class AlertHistory(models.Model):
@@ -140,9 +265,13 @@ class AlertHistory(models.Model):
         DBMONITOR = "dbmonitor"
 
     id = _uuid_pk()
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
-    integration = models.ForeignKey(AlertIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    integration = models.ForeignKey(
+        AlertIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
     incident = models.ForeignKey(
         "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="source_alerts"
     )
@@ -168,6 +297,16 @@ class AlertHistory(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
+    suppressed_by = models.ForeignKey(
+        SuppressionRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="suppressed_alerts"
+    )
+    suppression_reason = models.CharField(
+        max_length=300, blank=True, db_default="", help_text="Why no notification went out"
+    )
+    flapping = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Opened too often lately (alerts.conf FLAP_*): notifications held until it stays open",
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
@@ -198,7 +337,10 @@ class AlertHistory(models.Model):
 class NotificationChannel(models.Model):
     """Where notifications go. Table ``notification_channels``.
 
-    ``config`` by kind: webhook ``{"url": …}``. ``organization`` NULL: a
+    ``config`` by kind: webhook ``{"url", "secret"?}`` (HMAC-SHA256 signature
+    header when a secret is set); slack ``{"webhook_url"}``; pagerduty
+    ``{"routing_key"}``; sms ``{"account_sid", "auth_token", "from", "to"}``
+    (Twilio); email ``{"to": [addresses]}`` (``alerts.notifications.transports``). ``organization`` NULL: a
     platform channel (the ops team's), which receives every organization's
     notifications. A permanent delivery error disables the channel and
     records why in ``disabled_reason``.
@@ -213,6 +355,10 @@ class NotificationChannel(models.Model):
     config = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=500, blank=True)
+    wedding_day_emergency = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Also notified of every routed notification while the wedding-day protocol is on"
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
@@ -221,6 +367,73 @@ class NotificationChannel(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.kind})"
+
+
+class NotificationRule(models.Model):
+    """Routing: which channels an alert or incident goes to. Table ``apm_notification_rules``.
+
+    ``matchers`` (Alertmanager's, as in silences) see the alert's labels plus
+    ``severity``, ``priority`` and ``organization`` (slug). Rules are tried in
+    ``position`` order; the first matching rule's channels receive the
+    notification and routing stops there unless ``continue_matching`` (as
+    Alertmanager's ``continue``). On a wedding day of the organization
+    (wedding-day protocol on) every matching rule's channels receive it, plus
+    every channel marked ``wedding_day_emergency``. No rule in scope: every
+    enabled channel of the organization and the platform (the default). Rules
+    in scope but none matching: the platform channels only (the default
+    route). ``organization`` NULL: a platform rule, applied to every
+    organization's notifications (staff only).
+    """
+
+    id = _uuid_pk()
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="notification_rules",
+        db_index=False,
+    )
+    name = models.CharField(max_length=200)
+    position = models.IntegerField(default=100, help_text="Lower first")
+    matchers = models.JSONField(default=list, blank=True, help_text="Empty: every notification")
+    channels = models.ManyToManyField(NotificationChannel, through="NotificationRuleChannel", related_name="rules")
+    continue_matching = models.BooleanField(default=False, help_text="Keep trying the next rules after a match")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        db_table = "apm_notification_rules"
+        ordering = ["position", "created_at"]
+        indexes = [models.Index(fields=["organization", "position"], name="idx_apm_notification_rules_org")]
+
+    def __str__(self):
+        return self.name
+
+
+class NotificationRuleChannel(models.Model):
+    """A channel of a routing rule. ``organization`` is the rule's (for row-level security)."""
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    rule = models.ForeignKey(NotificationRule, on_delete=models.CASCADE, related_name="rule_channels", db_index=False)
+    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        db_table = "apm_notification_rule_channels"
+        constraints = [models.UniqueConstraint(fields=["rule", "channel"], name="idx_apm_notification_rule_channel")]
+        indexes = [
+            models.Index(fields=["channel"], name="idx_apm_notif_rule_ch_channel"),
+            models.Index(fields=["organization"], name="idx_apm_notif_rule_ch_org"),
+        ]
+
+    def __str__(self):
+        return f"{self.rule_id} → {self.channel_id}"
+
+    def save(self, *args, **kwargs):
+        if self.rule_id and not self.organization_id:
+            self.organization_id = NotificationRule.objects.filter(pk=self.rule_id).values_list(
+                "organization_id", flat=True
+            ).first()
+        super().save(*args, **kwargs)
 
 
 class NotificationDelivery(models.Model):
@@ -238,6 +451,9 @@ class NotificationDelivery(models.Model):
         ALERT_FIRING = "alert.firing"
         ALERT_RESOLVED = "alert.resolved"
         INCIDENT_OPENED = "incident.opened"
+        INCIDENT_ACKNOWLEDGED = "incident.acknowledged"
+        INCIDENT_ESCALATED = "incident.escalated"
+        INCIDENT_RESOLVED = "incident.resolved"
 
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -41,6 +41,31 @@ class RuleEvaluationRow:
     unit: str
 
 
+_ROW_COLUMNS = (
+    "rule_id, organization_id, organization_slug, service, metric_name, aggregation, comparison,"
+    " value, threshold, threshold_reason, breaching, buckets, window_start, window_end, unit"
+)
+EVALUATION_FUNCTIONS = {
+    "threshold": "alert_rule_evaluation",
+    "heartbeat": "alert_heartbeat_evaluation",
+    "anomaly": "alert_anomaly_evaluation",
+}
+
+
+def rule_evaluation_rows_all(*, now: dt.datetime) -> list[RuleEvaluationRow]:
+    """Rows of every SQL-evaluated rule type at ``now``: threshold, then heartbeat, then anomaly.
+
+    Each type has its set-based function with the same columns
+    (``alerts/sql/0003…`` and ``0009…``); see ``RuleEvaluationRow``.
+    """
+    rows: list[RuleEvaluationRow] = []
+    with connection.cursor() as cur:
+        for function in EVALUATION_FUNCTIONS.values():
+            cur.execute(f"SELECT {_ROW_COLUMNS} FROM {function}(%s)", [now])
+            rows.extend(RuleEvaluationRow(*row) for row in cur.fetchall())
+    return rows
+
+
 def rule_evaluation_rows(*, now: dt.datetime) -> list[RuleEvaluationRow]:
     """Evaluate every enabled threshold rule at ``now`` with the one SQL query ``alert_rule_evaluation``.
 

@@ -17,16 +17,20 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from alerts.models import AlertHistory, AlertIntegration, AlertRule
+from alerts.models import AlertHistory, AlertIntegration, AlertRule, SuppressionRule
 from alerts.notifications.services import notifications_enqueue
+from alerts.suppression import parse_matchers, suppression_for
 from incidents.services import incident_open_from_alert
 from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.tenancy.auth import hash_token
+from wedsync_ops.tenancy.context import service_context
 
 ONE_OPEN_CONSTRAINT = "alert_history_one_open_per_fingerprint"
 INCIDENT_SEVERITIES = (AlertSeverity.CRITICAL, AlertSeverity.EMERGENCY)
@@ -118,6 +122,12 @@ def alert_fire(
       and an incident is opened (``incidents.services.incident_open_from_alert``)
       when ``severity`` is critical/emergency, or when the organization's
       wedding-day protocol is on at ``now`` and ``priority`` is high/critical.
+    - Unless the identity is flapping (``_hold_if_flapping``): then the new
+      alert is firing but marked ``flapping`` and nothing is notified.
+    - Unless a silence, maintenance window or inhibition rule mutes it at
+      ``now`` (``alerts.suppression.suppression_for``): then the new alert
+      is written as ``suppressed`` with ``suppressed_by`` and
+      ``suppression_reason``, and nothing is notified or opened.
 
     Arguments: ``organization_id`` None means unassigned (staff only);
     ``fingerprint`` up to 64 chars (``alerts.fingerprint.labels_fingerprint``);
@@ -178,10 +188,57 @@ def alert_fire(
                 raise
             return _touch(existing, value=value, now=now), False
 
+        if _suppress_if_muted(alert=alert, now=now):
+            return alert, True
+        if _hold_if_flapping(alert=alert, now=now):
+            return alert, True
         notifications_enqueue(event="alert.firing", alert=alert, now=now)
         if _opens_incident(alert=alert, now=now):
             incident_open_from_alert(alert=alert, now=now)
         return alert, True
+
+
+def _hold_if_flapping(*, alert: AlertHistory, now: dt.datetime) -> bool:
+    """Mark a new alert ``flapping`` (and notify nothing) when its identity opened too often lately.
+
+    Flapping: at least ``alerts.conf.FLAP_MAX_OPENINGS`` alerts of this
+    (organization, fingerprint), this one included, started within the last
+    ``FLAP_WINDOW_S`` seconds before ``now``. ``suppressions_apply``
+    releases it (notifies) once it has stayed open ``FLAP_WINDOW_S``.
+    """
+    from alerts import conf
+
+    since = now - dt.timedelta(seconds=conf.FLAP_WINDOW_S)
+    openings = AlertHistory.objects.filter(
+        organization_id=alert.organization_id, fingerprint=alert.fingerprint, starts_at__gte=since
+    ).count()
+    if openings < conf.FLAP_MAX_OPENINGS:
+        return False
+    alert.flapping = True
+    alert.suppression_reason = f"flapping: opened {openings} times in {conf.FLAP_WINDOW_S // 60} min"
+    AlertHistory.objects.filter(pk=alert.pk).update(flapping=True, suppression_reason=alert.suppression_reason)
+    return True
+
+
+def _suppress_if_muted(*, alert: AlertHistory, now: dt.datetime) -> bool:
+    """Mark a new alert ``suppressed`` when a silence, maintenance window or inhibition mutes it.
+
+    The alert stays recorded (status ``suppressed``, ``suppressed_by``,
+    ``suppression_reason``); no notification is enqueued and no incident
+    opened. Looked up in a service context (platform-wide rules are not
+    visible to a vendor context). Returns True when suppressed.
+    """
+    with service_context():
+        rule, reason = suppression_for(alert=alert, at=now)
+    if rule is None:
+        return False
+    alert.status = AlertHistory.Status.SUPPRESSED
+    alert.suppressed_by = rule
+    alert.suppression_reason = reason[:300]
+    AlertHistory.objects.filter(pk=alert.pk).update(
+        status=alert.status, suppressed_by=rule, suppression_reason=alert.suppression_reason
+    )
+    return True
 
 
 def _opens_incident(*, alert: AlertHistory, now: dt.datetime) -> bool:
@@ -198,7 +255,8 @@ def alert_resolve(*, alert: AlertHistory, ends_at: dt.datetime | None, now: dt.d
 
     Sets ``status = resolved``, ``resolved_at = now`` and ``ends_at``
     (``now`` when None) and enqueues the ``alert.resolved`` notifications in
-    the same transaction. An alert already resolved is left as it is
+    the same transaction (not for a ``suppressed`` alert: nobody was told
+    that it fired). An alert already resolved is left as it is
     (``changed`` False, nothing enqueued). ``alert`` is updated in place.
     Raises ValidationError for naive datetimes.
     """
@@ -211,6 +269,7 @@ def alert_resolve(*, alert: AlertHistory, ends_at: dt.datetime | None, now: dt.d
             for field in ("status", "resolved_at", "ends_at"):
                 setattr(alert, field, getattr(locked, field))
             return alert, False
+        was_suppressed = locked.status == AlertHistory.Status.SUPPRESSED or locked.flapping
         alert.status = AlertHistory.Status.RESOLVED
         alert.resolved_at = now
         alert.ends_at = ends_at or now
@@ -218,7 +277,8 @@ def alert_resolve(*, alert: AlertHistory, ends_at: dt.datetime | None, now: dt.d
         AlertHistory.objects.filter(pk=alert.pk).update(
             status=alert.status, resolved_at=alert.resolved_at, ends_at=alert.ends_at, last_received_at=now
         )
-        notifications_enqueue(event="alert.resolved", alert=alert, now=now)
+        if not was_suppressed:  # a muted alert's resolution is as quiet as its firing
+            notifications_enqueue(event="alert.resolved", alert=alert, now=now)
         return alert, True
 
 
@@ -339,3 +399,205 @@ def integration_create(
         token_hash=hash_token(token),
     )
     return integration, token
+
+
+def suppression_rule_create(
+    *,
+    kind: str,
+    matchers: list,
+    now: dt.datetime,
+    organization_id: uuid.UUID | None = None,
+    name: str = "",
+    comment: str = "",
+    created_by=None,
+    starts_at: dt.datetime | None = None,
+    ends_at: dt.datetime | None = None,
+    weekdays: list | None = None,
+    start_time: dt.time | None = None,
+    end_time: dt.time | None = None,
+    timezone_name: str = "UTC",
+    source_matchers: list | None = None,
+    equal_labels: list | None = None,
+) -> SuppressionRule:
+    """Validate and create a silence, maintenance window or inhibition rule, then apply it at ``now``.
+
+    ``kind``: ``SuppressionRule.Kind``. ``matchers``/``source_matchers``:
+    lists of ``{"name", "op", "value"}`` (``alerts.suppression.parse_matchers``).
+    A silence needs aware ``starts_at < ends_at``; a maintenance window
+    ``weekdays`` (ISO 1..7), ``start_time``, ``end_time`` and an IANA
+    ``timezone_name``; an inhibition rule non-empty ``source_matchers`` and
+    ``matchers``, ``equal_labels`` a list of label names. Everything is
+    validated before anything is written; raises ValidationError keyed by
+    the field. Open firing alerts it mutes become ``suppressed`` at once
+    (``suppressions_apply``).
+    """
+    rule = suppression_rule_validate(
+        SuppressionRule(
+            kind=kind, matchers=matchers, organization_id=organization_id, name=name[:200], comment=comment,
+            created_by=created_by if getattr(created_by, "pk", None) else None, starts_at=starts_at, ends_at=ends_at,
+            weekdays=list(weekdays or []), start_time=start_time, end_time=end_time, timezone=timezone_name,
+            source_matchers=list(source_matchers or []), equal_labels=list(equal_labels or []),
+        )
+    )
+    with transaction.atomic():
+        rule.save()
+        suppressions_apply(now=now)
+    return rule
+
+
+def suppression_rule_validate(rule: SuppressionRule) -> SuppressionRule:
+    """Check a (possibly unsaved) rule; returns it or raises ValidationError keyed by field (admin and services)."""
+    if rule.kind not in SuppressionRule.Kind.values:
+        raise ValidationError({"kind": f"must be one of {', '.join(SuppressionRule.Kind.values)}"})
+    parse_matchers(rule.matchers, field="matchers")
+    if rule.kind == SuppressionRule.Kind.SILENCE:
+        if rule.starts_at is None or rule.ends_at is None:
+            raise ValidationError({"ends_at": "a silence needs starts_at and ends_at"})
+        require_aware("starts_at", rule.starts_at)
+        require_aware("ends_at", rule.ends_at)
+        if rule.ends_at <= rule.starts_at:
+            raise ValidationError({"ends_at": "must be after starts_at"})
+        if not rule.matchers:
+            raise ValidationError({"matchers": "a silence needs at least one matcher"})
+    elif rule.kind == SuppressionRule.Kind.MAINTENANCE:
+        days = rule.weekdays
+        if not isinstance(days, list) or not days or any(
+            not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 7 for d in days
+        ):
+            raise ValidationError({"weekdays": "a non-empty list of ISO weekdays, 1 = Monday … 7 = Sunday"})
+        if rule.start_time is None or rule.end_time is None:
+            raise ValidationError({"start_time": "a maintenance window needs start_time and end_time"})
+        try:
+            zoneinfo.ZoneInfo(rule.timezone or "")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError({"timezone": f"unknown time zone {rule.timezone!r}"}) from None
+    else:
+        if not rule.source_matchers:
+            raise ValidationError({"source_matchers": "an inhibition rule needs source matchers"})
+        parse_matchers(rule.source_matchers, field="source_matchers")
+        if not rule.matchers:
+            raise ValidationError({"matchers": "an inhibition rule needs target matchers"})
+        if not isinstance(rule.equal_labels, list) or not all(isinstance(n, str) for n in rule.equal_labels):
+            raise ValidationError({"equal_labels": "a list of label names"})
+    return rule
+
+
+def suppressions_apply(*, now: dt.datetime) -> dict[str, int]:
+    """Bring open alerts in line with the rules in force at ``now``; returns ``{"suppressed": n, "released": m}``.
+
+    - A ``firing`` alert that a rule mutes becomes ``suppressed`` (an
+      acknowledged or escalated one is being worked on and stays).
+    - A ``flapping`` firing alert that has stayed open ``FLAP_WINDOW_S``
+      is released the same way (``flapping`` False, notifications enqueued).
+    - A ``suppressed`` alert that nothing mutes any more (the silence
+      expired, the window closed, the inhibiting alert resolved) is released:
+      ``firing`` again, and its ``alert.firing`` notifications are enqueued
+      then (once per channel: the outbox's unique key), with an incident
+      when ``alert_fire`` would have opened one.
+
+    Run by the beat task ``alerts.tasks.apply_suppressions`` every minute,
+    and on creating a rule. Needs a service context.
+    """
+    require_aware("now", now)
+    counts = {"suppressed": 0, "released": 0}
+    with transaction.atomic():
+        from alerts import conf
+
+        stable_since = now - dt.timedelta(seconds=conf.FLAP_WINDOW_S)
+        steady = AlertHistory.objects.filter(
+            flapping=True, status=AlertHistory.Status.FIRING, starts_at__lte=stable_since
+        ).select_for_update(skip_locked=True)
+        for alert in steady:
+            AlertHistory.objects.filter(pk=alert.pk).update(flapping=False, suppression_reason="")
+            alert.flapping, alert.suppression_reason = False, ""
+            notifications_enqueue(event="alert.firing", alert=alert, now=now)
+            counts["released"] += 1
+        candidates = AlertHistory.objects.filter(
+            status__in=[AlertHistory.Status.FIRING, AlertHistory.Status.SUPPRESSED]
+        ).select_related("organization")
+        has_rules = SuppressionRule.objects.filter(enabled=True).exists()
+        for alert in candidates.select_for_update(of=("self",), skip_locked=True):
+            if alert.status == AlertHistory.Status.FIRING and not has_rules:
+                continue
+            rule, reason = suppression_for(alert=alert, at=now)
+            if alert.status == AlertHistory.Status.FIRING and rule is not None:
+                AlertHistory.objects.filter(pk=alert.pk).update(
+                    status=AlertHistory.Status.SUPPRESSED, suppressed_by=rule, suppression_reason=reason[:300]
+                )
+                counts["suppressed"] += 1
+            elif alert.status == AlertHistory.Status.SUPPRESSED and rule is None:
+                alert.status = AlertHistory.Status.FIRING
+                alert.suppressed_by = None
+                alert.suppression_reason = ""
+                AlertHistory.objects.filter(pk=alert.pk).update(
+                    status=alert.status, suppressed_by=None, suppression_reason=""
+                )
+                notifications_enqueue(event="alert.firing", alert=alert, now=now)
+                if alert.incident_id is None and _opens_incident(alert=alert, now=now):
+                    incident_open_from_alert(alert=alert, now=now)
+                counts["released"] += 1
+    return counts
+
+
+RULE_EDITABLE_FIELDS = (
+    "name", "description", "alert_type", "service", "metric_name", "aggregation", "comparison", "threshold",
+    "wedding_day_threshold", "wedding_season_adjustment", "window_minutes", "for_seconds",
+    "wedding_day_for_seconds", "baseline_weeks", "composite_operator", "composite_rule_ids", "severity",
+    "priority", "labels", "runbook_url", "enabled",
+)
+
+
+def _rule_validate(rule: AlertRule) -> None:
+    """Model validation plus the rule-type rules; raises ValidationError keyed by field."""
+    rule.full_clean(exclude=["organization"])
+    if rule.alert_type == AlertRule.AlertType.PATTERN_MATCH:
+        raise ValidationError({"alert_type": "pattern_match rules are not evaluated yet"})
+    if rule.alert_type != AlertRule.AlertType.COMPOSITE and not rule.metric_name:
+        raise ValidationError({"metric_name": "required for this rule type"})
+    if not 1 <= rule.window_minutes <= 1440:
+        raise ValidationError({"window_minutes": "between 1 and 1440 minutes"})
+    if rule.alert_type == AlertRule.AlertType.COMPOSITE:
+        ids = rule.composite_rule_ids
+        if not isinstance(ids, list) or not ids:
+            raise ValidationError({"composite_rule_ids": "a non-empty list of rule ids"})
+        try:
+            wanted = {uuid.UUID(str(i)) for i in ids}
+        except ValueError:
+            raise ValidationError({"composite_rule_ids": "every item must be a rule id (UUID)"}) from None
+        if rule.pk in wanted:
+            raise ValidationError({"composite_rule_ids": "a composite rule cannot contain itself"})
+        visible = AlertRule.objects.filter(pk__in=wanted).filter(
+            Q(organization__isnull=True) | Q(organization_id=rule.organization_id)
+        )
+        if visible.count() != len(wanted):
+            raise ValidationError({"composite_rule_ids": "unknown rule id, or a rule of another organization"})
+    if not isinstance(rule.labels, dict) or not all(isinstance(v, str) for v in rule.labels.values()):
+        raise ValidationError({"labels": "an object of string values"})
+
+
+def alert_rule_create(*, organization_id: uuid.UUID | None, **fields) -> AlertRule:
+    """Validate and create a rule of ``organization_id`` (None: platform-wide, staff only by policy).
+
+    ``fields``: any of ``RULE_EDITABLE_FIELDS``. Raises ValidationError keyed
+    by field before anything is written. Runs in the caller's context
+    (row-level security refuses another organization's row).
+    """
+    unknown = set(fields) - set(RULE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "not an editable field"})
+    rule = AlertRule(organization_id=organization_id, **fields)
+    _rule_validate(rule)
+    rule.save()
+    return rule
+
+
+def alert_rule_update(*, rule: AlertRule, **fields) -> AlertRule:
+    """Validate and apply ``fields`` (of ``RULE_EDITABLE_FIELDS``) to ``rule``; the organization never changes."""
+    unknown = set(fields) - set(RULE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "not an editable field"})
+    for name, value in fields.items():
+        setattr(rule, name, value)
+    _rule_validate(rule)
+    rule.save()
+    return rule

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from alerts.evaluation import rules_evaluate
+from alerts.services import suppressions_apply
 from wedsync_ops.tenancy.context import service_context
 
 
@@ -12,3 +13,10 @@ def evaluate_rules() -> dict:
     """Beat, every minute: ``rules_evaluate(now=timezone.now())`` in a service context; returns its counts."""
     with service_context():
         return rules_evaluate(now=timezone.now())
+
+
+@shared_task(name="alerts.tasks.apply_suppressions")
+def apply_suppressions() -> dict:
+    """Beat, every minute: ``suppressions_apply(now=timezone.now())`` in a service context; returns its counts."""
+    with service_context():
+        return suppressions_apply(now=timezone.now())

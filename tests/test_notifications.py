@@ -385,7 +385,7 @@ def test_webhook_connection_refused_is_temporary_and_bad_config_permanent(db):
     with pytest.raises(TransportError, match="no valid http") as err:
         Webhook(NotificationChannel(kind="webhook", name="x", config={})).send({})
     assert err.value.permanent is True
-    with pytest.raises(TransportError, match="'slack' is not yet supported") as err:
+    with pytest.raises(TransportError, match="slack channel has no valid http") as err:
         transport_for(NotificationChannel(kind="slack", name="x", config={})).send({})
     assert err.value.permanent is True
 

@@ -193,7 +193,22 @@ def _parse_alert(raw, index: int) -> AlertmanagerAlert:
     )
 
 
-def parse_payload(body: bytes) -> AlertmanagerPayload:
+def load_json_object(body: bytes) -> dict:
+    """Decode a UTF-8 JSON object; raises PayloadError (field ``body``) otherwise."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PayloadError("body", "not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise PayloadError("body", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise PayloadError("body", f"must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def parse_payload(
+    body: bytes, *, version: str = SUPPORTED_VERSION, sender: str = "Alertmanager webhook v4"
+) -> AlertmanagerPayload:
     """Validate a whole webhook body (UTF-8 JSON) and return it parsed.
 
     Checks: a JSON object; ``version`` == "4"; ``alerts`` a list of objects,
@@ -203,19 +218,14 @@ def parse_payload(body: bytes) -> AlertmanagerPayload:
     (optional) strings; ``groupKey`` (optional) a string. A missing
     fingerprint is computed from the labels. A ``generatorURL`` longer than
     1000 characters is dropped. Raises PayloadError at the first problem.
+    ``version``/``sender``: Grafana's unified alerting posts the same shape
+    with ``"version": "1"`` (``alerts.integrations.grafana``).
     """
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise PayloadError("body", "not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise PayloadError("body", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise PayloadError("body", f"must be a JSON object, got {type(data).__name__}")
-    version = data.get("version")
-    if version != SUPPORTED_VERSION:
-        got = repr(version)[:80]
-        raise PayloadError("version", f"must be \"{SUPPORTED_VERSION}\" (Alertmanager webhook v4), got {got}")
+    data = load_json_object(body)
+    got_version = data.get("version")
+    if got_version != version:
+        got = repr(got_version)[:80]
+        raise PayloadError("version", f"must be \"{version}\" ({sender}), got {got}")
     if "alerts" not in data:
         raise PayloadError("alerts", "this field is required")
     raw_alerts = data["alerts"]
@@ -237,7 +247,10 @@ def _organizations_by_slug(slugs: set[str]) -> dict[str, object]:
     return dict(Organization.objects.filter(slug__in=slugs).values_list("slug", "id"))
 
 
-def alertmanager_receive(*, integration: AlertIntegration, payload: AlertmanagerPayload, now: dt.datetime) -> dict:
+def alertmanager_receive(
+    *, integration: AlertIntegration, payload: AlertmanagerPayload, now: dt.datetime,
+    source: str = AlertHistory.Source.ALERTMANAGER,
+) -> dict:
     """Store a validated payload; returns ``{"received": n, "created": x, "resolved": y}``.
 
     Must run in a transaction with a service context (one machine may post
@@ -256,9 +269,9 @@ def alertmanager_receive(*, integration: AlertIntegration, payload: Alertmanager
 
     ``created`` counts new alert rows (firing or kept resolutions),
     ``resolved`` the open alerts this payload resolved; a redelivery gives
-    0 and 0. Sets ``integration.last_received_at = now``.
+    0 and 0. Sets ``integration.last_received_at = now``. ``source``: the
+    ``AlertHistory.Source`` recorded (Grafana's payload has the same alerts).
     """
-    source = AlertHistory.Source.ALERTMANAGER
     if integration.organization_id is None:
         slugs = {a.labels[ORGANIZATION_LABEL] for a in payload.alerts if a.labels.get(ORGANIZATION_LABEL)}
         org_ids = _organizations_by_slug(slugs)

@@ -44,6 +44,9 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
         raw = bearer_token(request)
         if raw is None:
             return None
+        return self._lookup(raw)
+
+    def _lookup(self, raw: str):
         token_hash = hash_token(raw)
         set_token_lookup(token_hash)
         try:
@@ -62,6 +65,43 @@ class AlertmanagerTokenAuthentication(IntegrationTokenAuthentication):
     """Integration tokens of kind ``alertmanager``."""
 
     kind = AlertIntegration.Kind.ALERTMANAGER
+
+
+class GrafanaTokenAuthentication(IntegrationTokenAuthentication):
+    """Integration tokens of kind ``grafana`` (Grafana contact point: webhook, Authorization header credentials)."""
+
+    kind = AlertIntegration.Kind.GRAFANA
+
+
+class WebhookTokenAuthentication(IntegrationTokenAuthentication):
+    """Integration tokens of kind ``webhook`` (generic JSON webhook)."""
+
+    kind = AlertIntegration.Kind.WEBHOOK
+
+
+class PagerDutyTokenAuthentication(IntegrationTokenAuthentication):
+    """Integration tokens of kind ``pagerduty``: the bearer token, or else the body's ``routing_key``.
+
+    PagerDuty-style senders put their key in the body (``routing_key``) and
+    send no Authorization header; such a request is authenticated by that
+    key as the integration token. A body that is not JSON, or has no string
+    ``routing_key``, gives None (401).
+    """
+
+    kind = AlertIntegration.Kind.PAGERDUTY
+
+    def authenticate(self, request):
+        if bearer_token(request) is not None:
+            return super().authenticate(request)
+        import json
+
+        try:
+            key = json.loads(request.body[:1_100_000].decode("utf-8")).get("routing_key")
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            return None
+        if not isinstance(key, str) or not key:
+            return None
+        return self._lookup(key)
 
 
 class IntegrationTokenScheme(OpenApiAuthenticationExtension):

@@ -6,10 +6,18 @@ and can send a test notification to a channel synchronously.
 """
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from ..models import DeliveryAttempt, NotificationChannel, NotificationDelivery
+from ..models import (
+    DeliveryAttempt,
+    NotificationChannel,
+    NotificationDelivery,
+    NotificationRule,
+    NotificationRuleChannel,
+)
+from ..suppression import parse_matchers
 from .services import channel_send_test, deliveries_retry
 
 
@@ -17,7 +25,9 @@ from .services import channel_send_test, deliveries_retry
 class NotificationChannelAdmin(admin.ModelAdmin):
     """Channels with why a channel was disabled; actions: send a test notification, re-enable."""
 
-    list_display = ("name", "kind", "organization", "enabled", "disabled_reason", "created_at")
+    list_display = (
+        "name", "kind", "organization", "enabled", "wedding_day_emergency", "disabled_reason", "created_at"
+    )
     list_filter = ("kind", "enabled", "organization")
     search_fields = ("name",)
     list_select_related = ("organization",)
@@ -134,6 +144,7 @@ class DeliveryAttemptAdmin(admin.ModelAdmin):
 
     list_display = ("attempted_at", "delivery", "ok", "status_code", "duration_ms", "error")
     list_filter = ("ok", "status_code")
+    search_fields = ("error", "delivery__channel__name")
     list_select_related = ("delivery", "delivery__channel")
     ordering = ("-attempted_at",)
 
@@ -142,3 +153,48 @@ class DeliveryAttemptAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class NotificationRuleChannelInline(admin.TabularInline):
+    """The channels of a routing rule (their organization is set from the rule on save)."""
+
+    model = NotificationRuleChannel
+    extra = 1
+    fields = ("channel",)
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(admin.ModelAdmin):
+    """Routing rules (``apm_notification_rules``): matchers → channels, in position order."""
+
+    list_display = ("name", "organization", "position", "matchers_text", "continue_matching", "enabled")
+    list_filter = ("enabled", "organization")
+    search_fields = ("name",)
+    list_select_related = ("organization",)
+    inlines = [NotificationRuleChannelInline]
+    fields = ("name", "organization", "position", "matchers", "continue_matching", "enabled")
+
+    @admin.display(description="matchers")
+    def matchers_text(self, obj):
+        try:
+            return ", ".join(map(str, parse_matchers(obj.matchers))) or "(all)"
+        except ValidationError:
+            return "(invalid)"
+
+    def save_model(self, request, obj, form, change):
+        parse_matchers(obj.matchers)  # the form's clean already refused invalid matchers
+        super().save_model(request, obj, form, change)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class Form(form):
+            def clean_matchers(self):
+                value = self.cleaned_data.get("matchers")
+                try:
+                    parse_matchers(value)
+                except ValidationError as exc:
+                    raise ValidationError(exc.message_dict["matchers"]) from None
+                return value
+
+        return Form

@@ -157,6 +157,7 @@ SELECT c.organization_id, c.id, %(event)s, %(alert_id)s, %(incident_id)s, %(payl
        %(now)s, '', statement_timestamp()
   FROM notification_channels c
  WHERE c.enabled AND (c.organization_id IS NULL OR c.organization_id = %(org_id)s)
+   AND (%(routed)s::uuid[] IS NULL OR c.id = ANY(%(routed)s::uuid[]))
  ORDER BY c.id
 ON CONFLICT ON CONSTRAINT notification_delivery_once DO NOTHING
 RETURNING id
@@ -168,11 +169,12 @@ def notifications_enqueue(*, event: str, alert=None, incident=None, now: dt.date
 
     ``event`` is a ``NotificationDelivery.Event`` value; ``alert`` an
     ``AlertHistory`` and/or ``incident`` an ``Incident`` (at least one; the
-    payload describes the incident when given). Channels: the enabled
-    channels of the object's organization plus the platform channels
-    (organization NULL); an object without organization goes to platform
-    channels only. ``now`` (aware datetime, default ``timezone.now()``) is
-    the rows' first ``next_attempt_at``. Payload: ``notification_payload``.
+    payload describes the incident when given). Channels: chosen by the
+    routing rules (``route_channels``), always among the enabled channels
+    of the object's organization plus the platform channels (organization
+    NULL); an object without organization goes to platform channels only.
+    ``now`` (aware datetime, default ``timezone.now()``) is the rows' first
+    ``next_attempt_at``. Payload: ``notification_payload``.
 
     Idempotent per (channel, event, alert, incident): backed by the unique
     constraint ``notification_delivery_once`` with ``INSERT … ON CONFLICT DO
@@ -195,6 +197,10 @@ def notifications_enqueue(*, event: str, alert=None, incident=None, now: dt.date
     obj = incident if incident is not None else alert
     with service_context():
         payload = notification_payload(event=event, alert=alert, incident=incident)
+        routed = route_channels(payload=payload, organization_id=obj.organization_id, now=now)
+        send_at = now
+        if event == Event.ALERT_FIRING and incident is None:
+            send_at = group_send_at(alert=alert, now=now)
         with connection.cursor() as cur:
             cur.execute(
                 _INSERT_DELIVERIES,
@@ -203,8 +209,9 @@ def notifications_enqueue(*, event: str, alert=None, incident=None, now: dt.date
                     "alert_id": alert.pk if alert is not None else None,
                     "incident_id": incident.pk if incident is not None else None,
                     "payload": json.dumps(payload),
-                    "now": now,
+                    "now": send_at,
                     "org_id": obj.organization_id,
+                    "routed": [str(pk) for pk in routed] if routed is not None else None,
                 },
             )
             ids = [row[0] for row in cur.fetchall()]
@@ -212,6 +219,137 @@ def notifications_enqueue(*, event: str, alert=None, incident=None, now: dt.date
     if ids:
         transaction.on_commit(lambda: _publish(ids), robust=True)
     return deliveries
+
+
+def _routing_labels(payload: dict) -> dict[str, str]:
+    labels = {str(k): str(v) for k, v in (payload.get("labels") or {}).items()}
+    for name in ("severity", "priority", "organization"):
+        if payload.get(name) and name not in labels:
+            labels[name] = str(payload[name])
+    return labels
+
+
+def _wedding_day_on(organization_id, now: dt.datetime) -> bool:
+    if organization_id is None:
+        return False
+    with connection.cursor() as cur:
+        cur.execute("SELECT coalesce((SELECT active FROM wedding_day_protocol(%s, %s)), false)", [organization_id, now])
+        return bool(cur.fetchone()[0])
+
+
+def route_channels(*, payload: dict, organization_id, now: dt.datetime) -> list | None:
+    """The channel ids the routing rules (``apm_notification_rules``) choose for a payload, or None for all.
+
+    Rules in scope: enabled, platform-wide or of ``organization_id``, in
+    ``position`` order. Their matchers (``alerts.suppression``) see the
+    payload's labels plus ``severity``, ``priority`` and ``organization``.
+    The first matching rule's channels are chosen and routing stops, unless
+    the rule has ``continue_matching``; while the organization's wedding-day
+    protocol is on (at ``now``) every matching rule's channels are chosen
+    and every ``wedding_day_emergency`` channel is added. (The incidents
+    app pages the people marked ``wedding_day_emergency`` in
+    ``escalation_contacts`` through its escalation; a channel marked
+    ``wedding_day_emergency`` is how the alerts side reaches them.)
+
+    Returns None when no rule is in scope (every channel: the behaviour
+    without routing), the platform channels' ids when rules exist but none
+    matches (the default route), else the chosen ids (possibly none
+    enabled). Runs in the caller's (service) context.
+    """
+    from alerts.models import NotificationRule, NotificationRuleChannel
+    from alerts.suppression import matchers_match, parse_matchers
+
+    scope = Q(organization__isnull=True)
+    if organization_id is not None:
+        scope |= Q(organization_id=organization_id)
+    rules = list(NotificationRule.objects.filter(scope, enabled=True).order_by("position", "created_at"))
+    if not rules:
+        return None
+    labels = _routing_labels(payload)
+    wedding_day = _wedding_day_on(organization_id, now)
+    matched = []
+    for rule in rules:
+        try:
+            matchers = parse_matchers(rule.matchers)
+        except Exception:  # noqa: BLE001 - a rule saved around validation matches nothing
+            continue
+        if matchers_match(matchers, labels):
+            matched.append(rule.pk)
+            if not rule.continue_matching and not wedding_day:
+                break
+    if not matched:
+        return list(NotificationChannel.objects.filter(organization__isnull=True).values_list("pk", flat=True))
+    chosen = set(
+        NotificationRuleChannel.objects.filter(rule_id__in=matched).values_list("channel_id", flat=True)
+    )
+    if wedding_day:
+        emergency = NotificationChannel.objects.filter(wedding_day_emergency=True).filter(
+            Q(organization__isnull=True) | Q(organization_id=organization_id)
+        )
+        chosen.update(emergency.values_list("pk", flat=True))
+    return sorted(chosen, key=str)
+
+
+def group_send_at(*, alert, now: dt.datetime) -> dt.datetime:
+    """When the ``alert.firing`` notification of ``alert`` may go out (Alertmanager's grouping timers).
+
+    Applies to alerts of our own rules (source ``rule``) with a
+    ``group_key``; inbound Alertmanager/Grafana alerts arrive grouped and
+    timed by their sender, so they go out at ``now``. With ``alerts.conf``:
+
+    - no other open alert in the group (organization, group_key): the group
+      is new, ``now + GROUP_WAIT_S``;
+    - another alert of the group still waits for its first notification:
+      the same time as that one (they go out together);
+    - the group was notified: ``max(now, last notification + GROUP_INTERVAL_S)``.
+    """
+    from alerts import conf
+
+    if alert.source != AlertHistory.Source.RULE or not alert.group_key:
+        return now
+    others = AlertHistory.objects.filter(
+        organization_id=alert.organization_id, group_key=alert.group_key, status__in=AlertHistory.OPEN_STATUSES
+    ).exclude(pk=alert.pk)
+    firing = NotificationDelivery.objects.filter(event=Event.ALERT_FIRING, alert__in=others)
+    waiting = firing.filter(status=Status.PENDING, attempts=0).order_by("next_attempt_at").first()
+    if waiting is not None:
+        return max(now, waiting.next_attempt_at)
+    last = firing.exclude(delivered_at__isnull=True).order_by("-delivered_at").values_list(
+        "delivered_at", flat=True
+    ).first()
+    if last is not None:
+        return max(now, last + dt.timedelta(seconds=conf.GROUP_INTERVAL_S))
+    if not others.exists():
+        return now + dt.timedelta(seconds=conf.GROUP_WAIT_S)
+    return now
+
+
+def notifications_repeat(*, now: dt.datetime) -> int:
+    """Re-send the ``alert.firing`` notifications of alerts still firing after ``REPEAT_INTERVAL_S``.
+
+    A delivered ``alert.firing`` delivery whose alert is still ``firing``
+    (not acknowledged, suppressed, flapping or resolved) and whose last
+    delivery is at least ``alerts.conf.REPEAT_INTERVAL_S`` old goes back to
+    ``pending`` (attempts 0, due at ``now``; its earlier attempts stay in
+    the log) with ``"repeat": true`` in its payload; the sweep sends it.
+    Returns how many were re-queued. Runs in a service context.
+    """
+    from alerts import conf
+
+    cutoff = now - dt.timedelta(seconds=conf.REPEAT_INTERVAL_S)
+    with service_context(), transaction.atomic():
+        due = list(
+            NotificationDelivery.objects.select_for_update(skip_locked=True).filter(
+                event=Event.ALERT_FIRING, status=Status.DELIVERED, delivered_at__lte=cutoff,
+                alert__status=AlertHistory.Status.FIRING, alert__flapping=False,
+            )
+        )
+        for delivery in due:
+            payload = dict(delivery.payload, repeat=True)
+            NotificationDelivery.objects.filter(pk=delivery.pk).update(
+                status=Status.PENDING, attempts=0, next_attempt_at=now, payload=payload, claimed_until=None
+            )
+    return len(due)
 
 
 def _publish(delivery_ids: list) -> int:

@@ -9,7 +9,7 @@ them outside any transaction.
 from celery import shared_task
 from django.utils import timezone
 
-from .services import deliveries_sweep, delivery_attempt
+from .services import deliveries_sweep, delivery_attempt, notifications_repeat
 
 
 @shared_task(name="alerts.notifications.tasks.deliver_notification", ignore_result=True)
@@ -30,3 +30,9 @@ def deliver_pending() -> dict:
     Returns the counts of ``deliveries_sweep``.
     """
     return deliveries_sweep(now=timezone.now())
+
+
+@shared_task(name="alerts.notifications.tasks.repeat_notifications", ignore_result=True)
+def repeat_notifications() -> int:
+    """Beat (every 5 min): re-queue the notifications of alerts firing for ``REPEAT_INTERVAL_S`` (repeat_interval)."""
+    return notifications_repeat(now=timezone.now())

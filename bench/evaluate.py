@@ -1,0 +1,320 @@
+"""Benchmark threshold-rule evaluation: ``alert_rule_evaluation(at)`` beside one hand-written SQL query.
+
+Usage::
+
+    .venv/bin/python bench/evaluate.py            # 200 organizations, 2,000 rules (about a minute)
+    .venv/bin/python bench/evaluate.py --full     # the issue's size: 1,000 organizations, 10,000 rules
+    .venv/bin/python bench/evaluate.py --orgs 500 --rules-per-org 10 --repeat 5 [--keep]
+
+What it does, in a scratch database ``bench_evaluate_<pid>`` that it creates
+(as the owner role of ``DATABASE_OWNER_URL``, which needs CREATEDB),
+migrates and drops at the end (``--keep`` leaves it):
+
+1. Seeds ``--orgs`` organizations in six time zones (a tenth with a wedding
+   on the evaluation day), ``--rules-per-org`` threshold rules each (mixed
+   aggregations avg/p95/p99/max/min/count/sum, above/below, windows of 5, 10
+   and 15 minutes, a third with ``service = ''``, a fifth with a
+   wedding-day threshold, a fifth with the wedding-season adjustment), and
+   30 minutes of 1-minute aggregations for 5 services x 4 metrics per
+   organization (plus one raw point per series, for the unit lookup).
+2. As the application role in a service context (row-level security on),
+   times ``alert_rule_evaluation(at)`` (what the beat task runs) and one
+   hand-written SQL query doing the same evaluation, ``--repeat`` times each
+   after one warm-up, checks that both return the same rows, and times one
+   full ``rules_evaluate`` (fires the breaching alerts) and a second one
+   (steady state: alerts already open).
+3. Prints rules/s for each (rules / median seconds), their ratio
+   (function / hand-written: > 1 means the function is faster) and
+   whether the full evaluation fits one beat tick (60 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from dataclasses import astuple
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BEAT_TICK_S = 60.0
+APP_URL = "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync"
+OWNER_URL = "postgres://wedsync_owner:wedsync_owner@127.0.0.1:5432/wedsync"
+# Wednesday 2026-06-17 10:00:30 UTC: in wedding season; Saturday nowhere, so wedding days come from weddings.
+AT = dt.datetime(2026, 6, 17, 10, 0, 30, tzinfo=dt.UTC)
+TIMEZONES = ["Europe/London", "Australia/Sydney", "America/New_York", "Asia/Tokyo", "Europe/Berlin", "UTC"]
+
+# The same evaluation as alert_rule_evaluation(at), written by hand as one query (the baseline).
+HAND_WRITTEN = """
+SELECT r.id AS rule_id, o.id AS organization_id, o.slug::text AS organization_slug,
+       w.service, w.metric_name, r.aggregation::text, r.comparison::text, w.value, th.threshold,
+       th.reason AS threshold_reason,
+       coalesce(CASE r.comparison WHEN 'below' THEN w.value < th.threshold ELSE w.value > th.threshold END, false),
+       w.buckets, e.window_end - make_interval(mins => r.window_minutes) AS window_start, e.window_end,
+       coalesce(CASE WHEN r.aggregation <> 'count'
+         AND coalesce(CASE r.comparison WHEN 'below' THEN w.value < th.threshold ELSE w.value > th.threshold END, false)
+         THEN (SELECT m.unit::text FROM apm_metrics m
+                WHERE m.organization_id = o.id AND m.service = w.service AND m.metric_name = w.metric_name
+                  AND m.recorded_at >= e.window_end - make_interval(mins => r.window_minutes)
+                  AND m.recorded_at < e.window_end
+                ORDER BY m.recorded_at DESC LIMIT 1) END, '') AS unit
+  FROM (SELECT date_bin('1 minute', %(at)s::timestamptz, timestamptz '1970-01-01') AS window_end) e
+  CROSS JOIN alert_configurations r
+  JOIN organizations o ON o.id = r.organization_id
+  CROSS JOIN LATERAL (SELECT (%(at)s::timestamptz AT TIME ZONE o.timezone)::date AS d) ld
+  CROSS JOIN LATERAL (
+    SELECT EXISTS (SELECT 1 FROM weddings wd WHERE wd.organization_id = o.id AND wd.wedding_date = ld.d
+                     AND wd.status <> 'cancelled') AS wedding,
+           extract(isodow FROM ld.d) = 6 AS saturday
+  ) p
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN (p.wedding OR p.saturday) AND r.wedding_day_threshold IS NOT NULL THEN r.wedding_day_threshold
+                WHEN (p.wedding OR p.saturday) AND r.wedding_season_adjustment
+                     AND extract(month FROM ld.d) BETWEEN 5 AND 10
+                  THEN r.threshold * CASE r.comparison WHEN 'below' THEN 1.2 ELSE 0.8 END
+                ELSE r.threshold END AS threshold,
+           CASE WHEN (p.wedding OR p.saturday) AND r.wedding_day_threshold IS NOT NULL THEN
+                  CASE WHEN p.wedding THEN 'wedding day: a wedding on ' || ld.d::text || ' (local)'
+                       ELSE 'wedding day: local Saturday ' || ld.d::text END
+                WHEN (p.wedding OR p.saturday) AND r.wedding_season_adjustment
+                     AND extract(month FROM ld.d) BETWEEN 5 AND 10
+                  THEN 'wedding season: 20%% stricter'
+                ELSE 'standard threshold' END AS reason
+  ) th
+  JOIN LATERAL (
+    SELECT a.service::text AS service, a.metric_name::text AS metric_name, count(*) AS buckets,
+           CASE r.aggregation
+             WHEN 'avg' THEN sum(a.sum) / NULLIF(sum(a.count), 0) WHEN 'count' THEN sum(a.count)::float8
+             WHEN 'sum' THEN sum(a.sum) WHEN 'min' THEN min(a.min) WHEN 'max' THEN max(a.max)
+             WHEN 'p50' THEN max(a.p50) WHEN 'p95' THEN max(a.p95) WHEN 'p99' THEN max(a.p99) END AS value
+      FROM apm_metric_aggregations a
+     WHERE a.organization_id = o.id AND a.metric_name = r.metric_name
+       AND (r.service = '' OR a.service = r.service) AND a.bucket_seconds = 60
+       AND a.bucket_start >= e.window_end - make_interval(mins => r.window_minutes) AND a.bucket_start < e.window_end
+     GROUP BY a.service, a.metric_name
+  ) w ON true
+ WHERE r.enabled AND r.alert_type = 'threshold'
+"""
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def pg_connect(url: str, dbname: str):
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
+        dbname=dbname, autocommit=True,
+    )
+
+
+def seed(cur, *, orgs: int, rules_per_org: int, at: dt.datetime) -> None:
+    """Fill the scratch database with bulk INSERT … SELECT (owner role, in a service context: RLS is forced)."""
+    cur.execute(
+        """
+        INSERT INTO organizations (id, slug, name, timezone, created_at)
+        SELECT gen_random_uuid(), 'bench-org-' || lpad(i::text, 5, '0'), 'Bench org ' || i,
+               (%(tzs)s::text[])[1 + i %% %(ntz)s], now()
+          FROM generate_series(1, %(orgs)s) i
+        """,
+        {"orgs": orgs, "tzs": TIMEZONES, "ntz": len(TIMEZONES)},
+    )
+    cur.execute(
+        """
+        INSERT INTO weddings (id, organization_id, couple_name, wedding_date, venue_name, status, created_at)
+        SELECT gen_random_uuid(), o.id, 'Couple of ' || o.slug, (%(at)s::timestamptz AT TIME ZONE o.timezone)::date,
+               'Venue', 'confirmed', now()
+          FROM organizations o WHERE right(o.slug, 1) = '0'
+        """,
+        {"at": at},
+    )
+    cur.execute(
+        """
+        INSERT INTO alert_configurations
+            (id, organization_id, name, description, alert_type, service, metric_name, aggregation, comparison,
+             threshold, wedding_day_threshold, wedding_season_adjustment, window_minutes, severity, priority,
+             labels, runbook_url, enabled, created_at, updated_at)
+        SELECT gen_random_uuid(), o.id, 'Rule ' || k, '', 'threshold',
+               CASE WHEN k %% 3 = 0 THEN '' ELSE 'svc-' || (k %% 5) END, 'metric.' || (k %% 4),
+               (ARRAY['avg','p95','p99','max','min','count','sum'])[1 + k %% 7],
+               CASE WHEN k %% 7 = 4 THEN 'below' ELSE 'above' END,
+               (ARRAY[300, 485, 635, 755, 10.3, 590, 150000])[1 + k %% 7],
+               CASE WHEN k %% 5 = 0 THEN 350 END, k %% 5 = 1, 5 + 5 * (k %% 3), 'warning', 'medium',
+               '{}'::jsonb, '', true, now(), now()
+          FROM organizations o CROSS JOIN generate_series(1, %(rpo)s) k
+        """,
+        {"rpo": rules_per_org},
+    )
+    window_end = at.replace(second=0, microsecond=0)
+    cur.execute(
+        """
+        INSERT INTO apm_metric_aggregations
+            (organization_id, service, metric_name, bucket_seconds, bucket_start, count, sum, min, max, avg,
+             p50, p95, p99, updated_at)
+        SELECT o.id, 'svc-' || s, 'metric.' || m, 60, %(end)s::timestamptz - make_interval(mins => b),
+               c, c * v, v * 0.2, v * 2.5, v, v * 0.9, v * 1.6, v * 2.1, now()
+          FROM organizations o
+         CROSS JOIN generate_series(0, 4) s CROSS JOIN generate_series(0, 3) m CROSS JOIN generate_series(1, 30) b
+         CROSS JOIN LATERAL (SELECT 50 + (hashtext(o.slug || s || m || b) & 255)::float8 AS v,
+                                    10 + (hashtext(o.slug || b) & 31) AS c) x
+        """,
+        {"end": window_end},
+    )
+    cur.execute("SELECT apm_ensure_metric_partitions(%s::date, %s::date)", [at.date(), at.date()])
+    cur.execute(
+        """
+        INSERT INTO apm_metrics (organization_id, service, metric_name, value, unit, tags, recorded_at, ingested_at)
+        SELECT o.id, 'svc-' || s, 'metric.' || m, 100, 'ms', '{}'::jsonb, %(t)s, %(t)s
+          FROM organizations o CROSS JOIN generate_series(0, 4) s CROSS JOIN generate_series(0, 3) m
+        """,
+        {"t": window_end - dt.timedelta(seconds=30)},
+    )
+    cur.execute("ANALYZE")
+
+
+def timed(fn, repeat: int) -> tuple[float, object]:
+    fn()  # warm-up
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the issue's size: 1,000 organizations x 10 rules")
+    parser.add_argument("--orgs", type=int, default=200)
+    parser.add_argument("--rules-per-org", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args(argv)
+    if args.full:
+        args.orgs = 1000
+    if args.orgs < 1 or args.rules_per_org < 1 or args.repeat < 1:
+        parser.error("--orgs, --rules-per-org and --repeat must be positive")
+    rules = args.orgs * args.rules_per_org
+
+    app_url = os.environ.get("DATABASE_URL", APP_URL)
+    owner_url = os.environ.get("DATABASE_OWNER_URL", OWNER_URL)
+    name = f"bench_evaluate_{os.getpid()}"
+    progress(f"creating scratch database {name}")
+    with pg_connect(owner_url, "postgres") as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        os.environ["DATABASE_URL"] = with_db(app_url, name)
+        os.environ["DATABASE_OWNER_URL"] = with_db(owner_url, name)
+        os.environ["WEDSYNC_DB_ROLE"] = "owner"
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wedsync_ops.settings")
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.db import connection
+
+        progress("migrating (owner role)")
+        call_command("migrate", verbosity=0)
+        progress(f"seeding {args.orgs} organizations, {rules} rules, {args.orgs * 600} aggregation rows")
+        started = time.perf_counter()
+        from wedsync_ops.tenancy.context import service_context
+
+        with service_context(), connection.cursor() as cur:
+            seed(cur, orgs=args.orgs, rules_per_org=args.rules_per_org, at=AT)
+        progress(f"seeded in {time.perf_counter() - started:.1f} s")
+        connection.close()
+        for target in (settings.DATABASES["default"], connection.settings_dict):
+            target["USER"] = settings.DATABASE_APP["USER"]
+            target["PASSWORD"] = settings.DATABASE_APP.get("PASSWORD", "")
+        return run(args, rules)
+    finally:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001 - django may not be set up yet
+            pass
+        if args.keep:
+            progress(f"kept {name}")
+        else:
+            with pg_connect(owner_url, "postgres") as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            progress(f"dropped {name}")
+
+
+def run(args, rules: int) -> int:
+    from django.db import connection
+
+    from alerts.evaluation import rules_evaluate
+    from alerts.selectors import rule_evaluation_rows
+    from wedsync_ops.tenancy.context import service_context
+
+    def function_rows():
+        with service_context():
+            return rule_evaluation_rows(now=AT)
+
+    def hand_rows():
+        with service_context(), connection.cursor() as cur:
+            cur.execute(HAND_WRITTEN, {"at": AT})
+            return cur.fetchall()
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_user")
+        progress(f"evaluating as {cur.fetchone()[0]} (row-level security on), {args.repeat} runs each")
+    fn_s, fn_rows = timed(function_rows, args.repeat)
+    progress(f"alert_rule_evaluation: {fn_s * 1000:.0f} ms, {len(fn_rows)} rows")
+    hand_s, hand = timed(hand_rows, args.repeat)
+    progress(f"hand-written query:    {hand_s * 1000:.0f} ms, {len(hand)} rows")
+
+    def comparable(row):
+        value, threshold = row[7], row[8]
+        return (str(row[0]), str(row[1]), row[3], row[4]), (
+            round(value, 6) if value is not None else None, round(threshold, 6), row[9], row[10], row[11], row[14]
+        )
+
+    fn_keyed = dict(comparable(astuple(r)) for r in fn_rows)
+    hand_keyed = dict(comparable(r) for r in hand)
+    same = fn_keyed == hand_keyed
+    breaching = sum(1 for r in fn_rows if r.breaching)
+
+    started = time.perf_counter()
+    with service_context():
+        first = rules_evaluate(now=AT)
+    first_s = time.perf_counter() - started
+    progress(f"rules_evaluate (first: fires): {first_s:.2f} s {first}")
+    started = time.perf_counter()
+    with service_context():
+        second = rules_evaluate(now=AT)
+    second_s = time.perf_counter() - started
+    progress(f"rules_evaluate (steady state): {second_s:.2f} s {second}")
+
+    print()
+    print(f"rules: {rules} across {args.orgs} organizations; rows: {len(fn_rows)}, breaching: {breaching}")
+    print(f"alert_rule_evaluation(at): {fn_s * 1000:8.0f} ms  {rules / fn_s:10,.0f} rules/s")
+    print(f"hand-written SQL query:    {hand_s * 1000:8.0f} ms  {rules / hand_s:10,.0f} rules/s")
+    print(f"ratio function/hand-written (rules/s): {hand_s / fn_s:.2f}x")
+    print(f"rules_evaluate, first run (fires {first['fired']} alerts): {first_s:.2f} s; "
+          f"steady state: {second_s:.2f} s = {rules / second_s:,.0f} rules/s")
+    fits = max(first_s, second_s) < BEAT_TICK_S
+    print(f"fits one beat tick ({BEAT_TICK_S:.0f} s): {'yes' if fits else 'NO'}")
+    print(f"function and hand-written query agree: {'yes' if same else 'NO'}")
+    return 0 if same and fits else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
