@@ -30,6 +30,7 @@ class DbSnapshotAdmin(admin.ModelAdmin):
         "taken_at", "connections_used", "connections_usable", "connections_idle_in_transaction",
         "connections_waiting", "statement_calls", "statement_total_ms", "dead_tuples",
     )
+    list_filter = ("taken_at",)
     date_hierarchy = "taken_at"
     show_full_result_count = False
 
