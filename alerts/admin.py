@@ -11,9 +11,11 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models.expressions import DatabaseDefault
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from alerts.models import AlertHistory, AlertIntegration, AlertRule, AlertRulePending, SuppressionRule
 from alerts.notifications import admin as _notifications_admin  # noqa: F401  (registers channel/delivery admins)
@@ -116,8 +118,7 @@ class AlertHistoryAdmin(admin.ModelAdmin):
             "kind": SuppressionRule.Kind.SILENCE,
             "name": f"Silence {alert.title}"[:200],
             "matchers": json.dumps(matchers_from_labels(alert_label_set(alert))),
-            "starts_at_0": timezone.localtime(now).strftime("%Y-%m-%d"),
-            "starts_at_1": timezone.localtime(now).strftime("%H:%M:%S"),
+            "starts_at": now.isoformat(),
             "comment": f"From alert {alert.pk}",
             "from_alert": str(alert.pk),
         }
@@ -184,6 +185,11 @@ class SuppressionRuleForm(forms.ModelForm):
 _SUPPRESSION_FIELDS = {f.name for f in SuppressionRule._meta.get_fields() if f.concrete}
 
 
+def _is_db_default(value) -> bool:
+    """Whether ``value`` is a not-yet-saved ``db_default`` expression rather than a value."""
+    return isinstance(value, DatabaseDefault)
+
+
 @admin.register(SuppressionRule)
 class SuppressionRuleAdmin(admin.ModelAdmin):
     """Silences, maintenance windows and inhibition rules.
@@ -199,14 +205,19 @@ class SuppressionRuleAdmin(admin.ModelAdmin):
     list_filter = ("kind", "enabled", "organization")
     search_fields = ("name", "comment")
     list_select_related = ("organization", "created_by")
-    readonly_fields = ("created_by", "created_at")
+    readonly_fields = ("created_by", "created")
     fieldsets = (
         (None, {"fields": ("kind", "name", "organization", "matchers", "enabled", "comment")}),
         ("Silence (and bounds of the others)", {"fields": ("starts_at", "ends_at")}),
         ("Maintenance window", {"fields": ("weekdays", "start_time", "end_time", "timezone")}),
         ("Inhibition", {"fields": ("source_matchers", "equal_labels")}),
-        ("History", {"fields": ("created_by", "created_at")}),
+        ("History", {"fields": ("created_by", "created")}),
     )
+
+    @admin.display(description="created at")
+    def created(self, obj):
+        """The creation time; "—" on the add form, where the database has not set it yet."""
+        return obj.created_at if obj is not None and obj.pk and not _is_db_default(obj.created_at) else "—"
 
     @admin.display(description="matchers")
     def matchers_text(self, obj):
@@ -234,6 +245,12 @@ class SuppressionRuleAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
+        if isinstance(initial.get("starts_at"), str):
+            starts = parse_datetime(initial["starts_at"])
+            if starts is None:
+                initial.pop("starts_at")
+            else:
+                initial["starts_at"] = timezone.localtime(starts)
         for name in ("matchers", "source_matchers", "equal_labels", "weekdays"):
             if isinstance(initial.get(name), str):
                 try:

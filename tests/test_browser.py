@@ -1,7 +1,7 @@
 """The portal in a real browser: Debian's Chromium driven by Playwright against a live server.
 
-Logs in as staff and as a vendor, walks the pages, acknowledges an incident
-from the admin, asserts the browser logged no console errors and saves a
+Logs in as staff and as a vendor, walks the pages, creates a silence from an
+alert ("silence this", with its preview), acknowledges an incident from the admin, asserts the browser logged no console errors and saves a
 screenshot of every page to test-artifacts/screenshots/.
 """
 
@@ -68,7 +68,10 @@ def demo(transactional_db, django_user_model):
             annotations={}, severity="critical", priority="high", starts_at=now - dt.timedelta(minutes=3), now=now,
         )
         alert.refresh_from_db()
-    return {"org_a": org_a, "org_b": org_b, "staff": staff, "alice": alice, "incident_id": alert.incident_id}
+    return {
+        "org_a": org_a, "org_b": org_b, "staff": staff, "alice": alice,
+        "incident_id": alert.incident_id, "alert_id": alert.id,
+    }
 
 
 def _login(page, base, username, password):
@@ -128,6 +131,29 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
     _visit(page, base, "/admin/alerts/alerthistory/", "staff-admin-alerts")
     _visit(page, base, "/admin/alerts/notificationdelivery/", "staff-admin-deliveries")
 
+    # The incident pages and the reports.
+    _visit(page, base, "/ops/incidents/", "staff-incidents")
+    _visit(page, base, f"/ops/incidents/{demo['incident_id']}/", "staff-incident-detail")
+    _visit(page, base, "/ops/incidents/reports/", "staff-incident-reports")
+    _visit(page, base, "/org/rosewood-florals/incidents/", "staff-org-status-page")
+    _visit(page, base, "/org/rosewood-florals/alerts/rules/", "staff-org-rules")
+
+    # Silence the alert from the alert list ("silence this"), with its preview, then save it.
+    _visit(page, base, "/admin/alerts/alerthistory/", "staff-admin-alerts-before-silence")
+    page.check(f"input[name=_selected_action][value='{demo['alert_id']}']")
+    page.select_option("select[name=action]", "silence_selected")
+    page.click("button[name=index]")
+    page.wait_for_load_state()
+    assert "/admin/alerts/suppressionrule/add/" in page.url
+    assert "p95 checkout latency 2.4s > 1s" in page.inner_text("body")  # the preview lists the alert
+    ends = timezone.localtime(timezone.now() + dt.timedelta(hours=2))
+    page.fill("input[name=ends_at_0]", ends.strftime("%Y-%m-%d"))
+    page.fill("input[name=ends_at_1]", ends.strftime("%H:%M:%S"))
+    page.screenshot(path=str(SHOTS / "staff-silence-form.png"), full_page=True)
+    page.click("input[name=_save]")
+    page.wait_for_load_state()
+    assert "/admin/alerts/suppressionrule/" in page.url and "add" not in page.url
+
     # Acknowledge the incident with the admin action.
     _visit(page, base, "/admin/incidents/incident/", "staff-admin-incidents")
     page.check(f"input[name=_selected_action][value='{demo['incident_id']}']")
@@ -137,9 +163,12 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
     page.screenshot(path=str(SHOTS / "staff-incident-acknowledged.png"), full_page=True)
     context.close()
 
+    from alerts.models import AlertHistory, SuppressionRule
     from incidents.models import Incident
 
     with service_context():
+        assert SuppressionRule.objects.filter(kind="silence").count() == 1
+        assert AlertHistory.objects.get(pk=demo["alert_id"]).status == "suppressed"
         incident = Incident.objects.get(pk=demo["incident_id"])
         assert incident.status == "acknowledged" and incident.acknowledged_at is not None
         assert incident.updates.filter(kind="status_change").exists()
@@ -158,7 +187,10 @@ def test_vendor_sees_its_organization_and_nothing_else_on_a_phone(live_server, b
     body = page.inner_text("body")
     assert "Rosewood Florals" in body and "Ana & Zara" in body
     assert "Bob's Couple" not in body and "Bloom" not in body
-    for path in ("/org/bloom-and-vine/", "/ops/saturday/", "/ops/db/"):
+    _visit(page, base, "/org/rosewood-florals/incidents/", "vendor-status-page-phone")
+    _visit(page, base, "/org/rosewood-florals/alerts/rules/", "vendor-rules-phone")
+    for path in ("/org/bloom-and-vine/", "/org/bloom-and-vine/incidents/", "/ops/saturday/", "/ops/db/",
+                 "/ops/incidents/", f"/ops/incidents/{demo['incident_id']}/"):
         _visit(page, base, path, "vendor-denied-" + path.strip("/").replace("/", "-"), expect_status=404)
     context.close()
     # The 404s above are expected answers, not page errors.
