@@ -109,6 +109,16 @@ class WeddingRow:
     wedding: Wedding
     organization: Organization
     ceremony_at: dt.datetime | None
+    minutes_to_ceremony: int | None = None  # negative: started that many minutes ago
+
+    @property
+    def countdown(self) -> str:
+        """``"in 2 h 05 min"``, ``"started 40 min ago"``, or ``""`` without a ceremony time."""
+        m = self.minutes_to_ceremony
+        if m is None:
+            return ""
+        span = f"{abs(m) // 60} h {abs(m) % 60:02d} min" if abs(m) >= 60 else f"{abs(m)} min"
+        return f"in {span}" if m >= 0 else f"started {span} ago"
 
     @classmethod
     def of(cls, wedding: Wedding, organization: Organization) -> WeddingRow:
@@ -147,7 +157,15 @@ def weddings_today(*, now: dt.datetime, limit: int = PANEL_LIMIT) -> list[Weddin
         .exclude(status=Wedding.Status.CANCELLED)
         .order_by("organization__name", "ceremony_time", "couple_name")[:limit]
     )
-    return [WeddingRow.of(w, w.organization) for w in qs]
+    rows = [WeddingRow.of(w, w.organization) for w in qs]
+    for row in rows:
+        row.minutes_to_ceremony = (
+            None if row.ceremony_at is None else round((row.ceremony_at - now).total_seconds() / 60)
+        )
+    # Across time zones, by the moment the ceremony starts (no time: last).
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    rows.sort(key=lambda r: (r.ceremony_at or far, r.organization.name, r.wedding.couple_name))
+    return rows
 
 
 def upcoming_weddings(
@@ -251,6 +269,68 @@ def open_incidents(*, organization_id: uuid.UUID | None = None, limit: int = PAN
     return list(qs.order_by("priority", "-detected_at")[:limit])
 
 
+IMPACT_RANK = {"wedding_day_critical": 4, "high": 3, "medium": 2, "low": 1, "none": 0}
+
+
+def incidents_by_wedding_impact(*, now: dt.datetime, limit: int = PANEL_LIMIT) -> list[Incident]:
+    """Open incidents for the Saturday dashboard, ranked for on-call staff.
+
+    Order: wedding impact (wedding_day_critical first), then the time to the
+    linked wedding's ceremony (soonest first; none last), then priority
+    (p0 first), then newest. Each incident gets ``minutes_to_ceremony``
+    (int or None). One query.
+    """
+    incidents = open_incidents(limit=limit)
+    far = 10**9
+    for incident in incidents:
+        incident.minutes_to_ceremony = None
+        wedding = incident.wedding
+        if wedding is not None and wedding.ceremony_time is not None and incident.organization is not None:
+            at = local_moment(wedding.wedding_date, wedding.ceremony_time, incident.organization.tz)
+            incident.minutes_to_ceremony = round((at - now).total_seconds() / 60)
+    incidents.sort(
+        key=lambda i: (
+            -IMPACT_RANK.get(i.wedding_impact, 0),
+            far if i.minutes_to_ceremony is None or i.minutes_to_ceremony < -240 else abs(i.minutes_to_ceremony),
+            i.priority,
+            -i.detected_at.timestamp(),
+        )
+    )
+    return incidents
+
+
+def escalations_under_way(*, limit: int = PANEL_LIMIT) -> list[Incident]:
+    """Open incidents that have escalated at least one step, latest escalation first. One query."""
+    return list(
+        Incident.objects.filter(status__in=Incident.OPEN_STATUSES, escalation_step__gt=0)
+        .select_related("organization")
+        .order_by("-last_escalated_at")[:limit]
+    )
+
+
+def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
+    """The platform's latency over the last ``hours``: per 5-minute bucket, the worst and the median service p95 (ms).
+
+    From ``apm_metric_aggregations`` (5-minute buckets) of latency metrics
+    (names with ``duration``/``latency`` or ending ``_ms``). Returns
+    ``{"times": [datetime], "worst": [float|None], "median": [float|None]}``,
+    one entry per bucket with data, oldest first. One query.
+    """
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT bucket_start, max(p95), percentile_cont(0.5) WITHIN GROUP (ORDER BY p95)
+            FROM apm_metric_aggregations
+            WHERE bucket_seconds = 300 AND bucket_start >= %s AND bucket_start < %s
+              AND (metric_name ILIKE '%%duration%%' OR metric_name ILIKE '%%latency%%' OR metric_name ILIKE '%%\\_ms')
+            GROUP BY bucket_start ORDER BY bucket_start
+            """,
+            [now - dt.timedelta(hours=hours), now],
+        )
+        rows = cur.fetchall()
+    return {"times": [r[0] for r in rows], "worst": [r[1] for r in rows], "median": [r[2] for r in rows]}
+
+
 def open_alerts(*, limit: int = PANEL_LIMIT) -> list[AlertHistory]:
     """Open alerts (firing, acknowledged, escalated, suppressed), most severe first, newest first.
 
@@ -346,6 +426,8 @@ class SaturdayDashboard:
     p95: Panel
     database: Panel
     deliveries: Panel
+    escalations: Panel
+    p95_trend: Panel
     organization_count: int = 0
 
 
@@ -358,11 +440,13 @@ def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
         now=now.astimezone(dt.UTC),
         weddings=load_panel("weddings today", lambda: weddings_today(now=now)),
         wedding_day_orgs=load_panel("wedding-day mode", lambda: organizations_in_wedding_day_mode(now=now)),
-        incidents=load_panel("open incidents", lambda: open_incidents()),
+        incidents=load_panel("open incidents", lambda: incidents_by_wedding_impact(now=now)),
         alerts=load_panel("firing alerts", lambda: open_alerts()),
         p95=load_panel("latest p95", lambda: latest_latency_p95(now=now)),
         database=load_panel("database", database_summary),
         deliveries=load_panel("notifications", lambda: recent_deliveries()),
+        escalations=load_panel("escalations", lambda: escalations_under_way()),
+        p95_trend=load_panel("p95 trend", lambda: p95_trend(now=now)),
         organization_count=Organization.objects.count(),
     )
 

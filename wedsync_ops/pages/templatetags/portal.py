@@ -57,3 +57,19 @@ def ms(value):
         return f"{float(value):,.0f} ms"
     except (TypeError, ValueError):
         return str(value)
+
+
+@register.simple_tag
+def p95_trend_chart(trend: dict):
+    """An SVG line chart of ``pages.selectors.p95_trend``: worst and median service p95 (ms) per 5 minutes."""
+    from wedsync_ops.charts import Series, line_chart
+
+    return line_chart(
+        title="Service p95 latency (5-minute buckets)",
+        times=trend["times"],
+        series=[Series("worst service p95", trend["worst"]), Series("median service p95", trend["median"])],
+        unit=" ms",
+        width=900,
+        height=220,
+        chart_id="p95-trend-chart",
+    )

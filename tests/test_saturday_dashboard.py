@@ -1,0 +1,70 @@
+"""The Saturday dashboard's ranking and trends: what on-call staff look at first."""
+
+import datetime as dt
+
+from apm.models import ApmMetricAggregation
+from incidents.models import Incident
+from wedsync_ops.pages import selectors
+from wedsync_ops.tenancy.context import service_context, staff_context
+from wedsync_ops.tenancy.models import Wedding
+
+NOW = dt.datetime(2026, 6, 13, 10, 0, tzinfo=dt.UTC)  # Saturday 11:00 in London
+
+
+def test_incidents_rank_by_wedding_impact_then_time_to_ceremony_then_priority(world):
+    with service_context():
+        soon = Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="Soon",
+                                      ceremony_time=dt.time(12, 0))  # 11:00 BST ceremony in 1 h
+        later = Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="Later",
+                                       ceremony_time=dt.time(18, 0))
+        Incident.objects.create(organization=world.org_a, title="ordinary p0", priority="p0", detected_at=NOW)
+        Incident.objects.create(organization=world.org_a, title="later wedding", priority="p0", wedding=later,
+                                wedding_impact="wedding_day_critical", detected_at=NOW)
+        Incident.objects.create(organization=world.org_a, title="sooner wedding", priority="p1", wedding=soon,
+                                wedding_impact="wedding_day_critical", detected_at=NOW)
+        Incident.objects.create(organization=world.org_a, title="resolved", priority="p0", status="resolved",
+                                wedding=soon, wedding_impact="wedding_day_critical", detected_at=NOW)
+    with staff_context():
+        ranked = selectors.incidents_by_wedding_impact(now=NOW)
+    assert [i.title for i in ranked] == ["sooner wedding", "later wedding", "ordinary p0"]
+    assert ranked[0].minutes_to_ceremony == 60 and ranked[2].minutes_to_ceremony is None
+
+
+def test_weddings_today_are_ordered_by_ceremony_across_time_zones_with_a_countdown(world):
+    with service_context():
+        # 11:00 in London is 20:00 in Sydney: Sydney's 19:00 ceremony started an hour ago.
+        Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="London 14:00",
+                               ceremony_time=dt.time(14, 0))
+        Wedding.objects.create(organization=world.org_b, wedding_date=NOW.date(), couple_name="Sydney 19:00",
+                               ceremony_time=dt.time(19, 0))
+    with staff_context():
+        rows = selectors.weddings_today(now=NOW)
+    assert [r.wedding.couple_name for r in rows] == ["Sydney 19:00", "London 14:00"]
+    assert [r.countdown for r in rows] == ["started 1 h 00 min ago", "in 3 h 00 min"]
+
+
+def test_escalations_under_way_lists_open_escalated_incidents_only(world):
+    with service_context():
+        Incident.objects.create(organization=world.org_a, title="paging", escalation_step=2,
+                                escalation_level="manager", last_escalated_at=NOW)
+        Incident.objects.create(organization=world.org_a, title="quiet")
+        Incident.objects.create(organization=world.org_a, title="done", status="resolved", escalation_step=1)
+    with staff_context():
+        assert [i.title for i in selectors.escalations_under_way()] == ["paging"]
+
+
+def test_p95_trend_gives_worst_and_median_per_five_minutes_and_vendors_see_none(world):
+    from wedsync_ops.tenancy.context import vendor_context
+
+    start = NOW - dt.timedelta(minutes=10)
+    with service_context():
+        for org, p95 in ((world.org_a, 900.0), (world.org_b, 100.0)):
+            ApmMetricAggregation.objects.create(
+                organization=org, service="payments", metric_name="http.request.duration_ms", bucket_seconds=300,
+                bucket_start=start, count=10, sum=1, min=1, max=p95, avg=1, p50=1, p95=p95, p99=p95,
+            )
+    with staff_context():
+        trend = selectors.p95_trend(now=NOW)
+    assert trend["times"] == [start] and trend["worst"] == [900.0] and trend["median"] == [500.0]
+    with vendor_context(world.org_b.id):
+        assert selectors.p95_trend(now=NOW)["worst"] == [100.0]  # RLS: its own services only
