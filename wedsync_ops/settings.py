@@ -112,7 +112,6 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The name of the application role, granted privileges after each migrate.
 DB_APP_ROLE = DATABASE_APP["USER"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6.0's default, opted into now
 
 # --- Redis, Celery ----------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
