@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from alerts.pages import organization_rules
+from alerts.pages import organization_channels, organization_rules, organization_silences
 
 urlpatterns = [
     path("org/<slug:slug>/alerts/rules/", organization_rules, name="alerts-org-rules"),
     path("org/<slug:slug>/alerts/rules/<uuid:rule_id>/", organization_rules, name="alerts-org-rule-edit"),
+    path("org/<slug:slug>/alerts/silences/", organization_silences, name="alerts-org-silences"),
+    path("org/<slug:slug>/alerts/channels/", organization_channels, name="alerts-org-channels"),
 ]

@@ -1,4 +1,6 @@
-"""Vendor pages of the alerts app: ``/org/<slug>/alerts/rules/`` (rules and their open alerts).
+"""Vendor pages of the alerts app: rules and their open alerts, silences and notification channels.
+
+``/org/<slug>/alerts/rules/``, ``/org/<slug>/alerts/silences/``, ``/org/<slug>/alerts/channels/``.
 
 Access goes through ``wedsync_ops.pages.access.get_organization_for_user``:
 another organization's slug answers 404 like an unknown one. Every member
@@ -10,11 +12,16 @@ A refused change re-renders the page with HTTP 400 naming the field.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
+import re
 import uuid
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -22,6 +29,7 @@ from django.views.decorators.http import require_http_methods
 
 from alerts.models import AlertHistory, AlertRule
 from alerts.services import alert_rule_create, alert_rule_update
+from alerts.suppression import rule_state
 from wedsync_ops.pages.access import get_organization_for_user, is_staff_request
 from wedsync_ops.tenancy.models import UserProfile
 
@@ -90,3 +98,234 @@ def organization_rules(request, slug: str, rule_id: uuid.UUID | None = None):
         "can_edit": can_edit,
     }
     return render(request, "alerts/organization_rules.html", context, status=status)
+
+
+# --- silences ---------------------------------------------------------------------
+
+MATCHER_RE = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*(?:,|$)')
+
+
+def parse_matcher_text(text: str) -> list[dict]:
+    """Parse amtool-style matchers, ``alertname="HighLatency", service=~"pay.*"``, into matcher dicts.
+
+    Returns ``[{"name", "op", "value"}]`` for ``alerts.suppression.parse_matchers``.
+    Raises ValidationError (field ``matchers``) on text that is not a comma-separated list of matchers.
+    """
+    text = text.strip()
+    matchers, pos = [], 0
+    while pos < len(text):
+        m = MATCHER_RE.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ValidationError({"matchers": [f"cannot read a matcher at {text[pos:pos + 30]!r}"]})
+        value = m.group(3) if m.group(3) is not None else m.group(4)
+        matchers.append({"name": m.group(1), "op": m.group(2), "value": value.replace('\\"', '"')})
+        pos = m.end()
+    if not matchers:
+        raise ValidationError({"matchers": ["at least one matcher, e.g. alertname=\"HighLatency\""]})
+    return matchers
+
+
+class SilenceForm(forms.Form):
+    """A silence an organization admin creates for their organization's alerts."""
+
+    matchers = forms.CharField(
+        help_text='Alertmanager style: alertname="HighCheckoutLatency", service=~"pay.*" (ops = != =~ !~)'
+    )
+    hours = forms.FloatField(min_value=0.25, max_value=24 * 14, initial=2, help_text="How long, in hours (max 14 days)")
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why (shown to the ops team)")
+
+
+@require_http_methods(["GET", "POST"])
+def organization_silences(request, slug: str):
+    """``/org/<slug>/alerts/silences/``: the organization's silences; admins create and expire them.
+
+    A silence mutes matching alerts of this organization only (recorded,
+    not notified). ``POST action=create`` with matchers/hours/comment, or
+    ``action=expire`` with ``silence``. Bad input answers 400 naming the field.
+    """
+    from django.utils import timezone
+
+    from alerts.models import SuppressionRule
+    from alerts.services import suppression_rule_create, suppressions_apply
+
+    org = get_organization_for_user(request, slug)
+    can_edit = _can_edit(request, org)
+    form = SilenceForm() if can_edit else None
+    status = 200
+    now = timezone.now()
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404("No such page")
+        if request.POST.get("action") == "expire":
+            silence = SuppressionRule.objects.filter(
+                pk=_uuid_or_none(request.POST.get("silence")), organization=org, kind=SuppressionRule.Kind.SILENCE
+            ).first()
+            if silence is None:
+                raise Http404("No such silence")
+            with transaction.atomic():
+                SuppressionRule.objects.filter(pk=silence.pk).update(ends_at=now)
+                suppressions_apply(now=now)
+            messages.success(request, "Silence expired; its alerts notify again.")
+            return redirect("alerts-org-silences", slug=org.slug)
+        form = SilenceForm(request.POST)
+        if form.is_valid():
+            try:
+                matchers = parse_matcher_text(form.cleaned_data["matchers"])
+                suppression_rule_create(
+                    kind=SuppressionRule.Kind.SILENCE, matchers=matchers, now=now, organization_id=org.id,
+                    name=form.cleaned_data["matchers"][:200], comment=form.cleaned_data["comment"],
+                    created_by=request.user, starts_at=now,
+                    ends_at=now + dt.timedelta(hours=form.cleaned_data["hours"]),
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, "Silence created.")
+                return redirect("alerts-org-silences", slug=org.slug)
+        status = 400
+    silences = list(
+        SuppressionRule.objects.filter(organization=org, kind=SuppressionRule.Kind.SILENCE)
+        .select_related("created_by").order_by("-starts_at")[:100]
+    )
+    for s in silences:
+        s.state = rule_state(s, now)
+    return render(
+        request, "alerts/organization_silences.html",
+        {"org": org, "silences": silences, "form": form, "can_edit": can_edit},
+        status=status,
+    )
+
+
+# --- channels ---------------------------------------------------------------------
+
+VENDOR_CHANNEL_KINDS = (("webhook", "Webhook (JSON POST, signed)"), ("slack", "Slack incoming webhook"),
+                        ("email", "Email"))
+
+
+class ChannelForm(forms.Form):
+    """A notification channel an organization admin adds: where their alerts and incidents go."""
+
+    name = forms.CharField(max_length=100)
+    kind = forms.ChoiceField(choices=VENDOR_CHANNEL_KINDS)
+    target = forms.CharField(
+        max_length=500, help_text="Webhook or Slack: an https URL. Email: one or more addresses, comma-separated."
+    )
+    secret = forms.CharField(
+        max_length=200, required=False, help_text="Webhook only: signs each request (X-WedSync-Signature, HMAC-SHA256)"
+    )
+
+    def clean(self):
+        data = super().clean()
+        kind, target = data.get("kind"), (data.get("target") or "").strip()
+        if not kind or not target:
+            return data
+        if kind == "email":
+            addresses = [a.strip() for a in target.split(",") if a.strip()]
+            for address in addresses:
+                try:
+                    validate_email(address)
+                except ValidationError:
+                    self.add_error("target", f"{address!r} is not an email address")
+            data["config"] = {"to": addresses}
+        else:
+            problem = public_https_url_problem(target)
+            if problem:
+                self.add_error("target", problem)
+            data["config"] = {"url": target} if kind == "webhook" else {"webhook_url": target}
+            if kind == "webhook" and data.get("secret"):
+                data["config"]["secret"] = data["secret"]
+        return data
+
+
+def public_https_url_problem(url: str) -> str:
+    """Why ``url`` may not be a vendor's notification target, or ``""``.
+
+    Vendors' channels must be ``https`` and may not name a loopback,
+    private, link-local or reserved IP address or ``localhost``: the
+    delivery worker must not be pointed at the platform's own network
+    (server-side request forgery). Host names are not resolved here.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return "must be an https:// URL"
+    host = parts.hostname.lower()
+    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
+        return "may not point at this platform's own network"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return ""
+    if not ip.is_global:
+        return "may not point at a private, loopback or reserved address"
+    return ""
+
+
+def _masked_target(channel) -> str:
+    config = channel.config or {}
+    if "to" in config:
+        to = config["to"]
+        return ", ".join(to) if isinstance(to, list) else str(to)
+    url = config.get("url") or config.get("webhook_url") or ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else ""
+
+
+@require_http_methods(["GET", "POST"])
+def organization_channels(request, slug: str):
+    """``/org/<slug>/alerts/channels/``: where the organization's notifications go; admins add and switch them.
+
+    ``POST action=create`` (name, kind, target, secret), ``action=toggle``
+    or ``action=delete`` with ``channel``. Targets are shown masked (no
+    secrets, no URL paths); bad input answers 400 naming the field.
+    """
+    from alerts.models import NotificationChannel
+
+    org = get_organization_for_user(request, slug)
+    can_edit = _can_edit(request, org)
+    form = ChannelForm() if can_edit else None
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404("No such page")
+        action = request.POST.get("action")
+        if action in ("toggle", "delete"):
+            channel = NotificationChannel.objects.filter(
+                pk=_uuid_or_none(request.POST.get("channel")), organization=org
+            ).first()
+            if channel is None:
+                raise Http404("No such channel")
+            if action == "delete":
+                channel.delete()
+                messages.success(request, f"Channel {channel.name!r} deleted.")
+            else:
+                NotificationChannel.objects.filter(pk=channel.pk).update(
+                    enabled=not channel.enabled, disabled_reason="" if not channel.enabled else "disabled by an admin"
+                )
+                state = "enabled" if not channel.enabled else "disabled"
+                messages.success(request, f"Channel {channel.name!r} {state}.")
+            return redirect("alerts-org-channels", slug=org.slug)
+        form = ChannelForm(request.POST)
+        if form.is_valid():
+            NotificationChannel.objects.create(
+                organization=org, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"],
+                config=form.cleaned_data["config"],
+            )
+            messages.success(request, "Channel added.")
+            return redirect("alerts-org-channels", slug=org.slug)
+        status = 400
+    channels = list(NotificationChannel.objects.filter(organization=org).order_by("name"))
+    for channel in channels:
+        channel.target = _masked_target(channel)
+    return render(
+        request, "alerts/organization_channels.html",
+        {"org": org, "channels": channels, "form": form, "can_edit": can_edit},
+        status=status,
+    )
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

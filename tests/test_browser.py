@@ -189,7 +189,10 @@ def test_vendor_sees_its_organization_and_nothing_else_on_a_phone(live_server, b
     assert "Bob's Couple" not in body and "Bloom" not in body
     _visit(page, base, "/org/rosewood-florals/incidents/", "vendor-status-page-phone")
     _visit(page, base, "/org/rosewood-florals/alerts/rules/", "vendor-rules-phone")
-    for path in ("/org/bloom-and-vine/", "/org/bloom-and-vine/incidents/", "/ops/saturday/", "/ops/db/",
+    _visit(page, base, "/org/rosewood-florals/alerts/silences/", "vendor-silences-phone")
+    _visit(page, base, "/org/rosewood-florals/alerts/channels/", "vendor-channels-phone")
+    for path in ("/org/bloom-and-vine/", "/org/bloom-and-vine/incidents/", "/org/bloom-and-vine/alerts/silences/",
+                 "/ops/saturday/", "/ops/db/",
                  "/ops/incidents/", f"/ops/incidents/{demo['incident_id']}/"):
         _visit(page, base, path, "vendor-denied-" + path.strip("/").replace("/", "-"), expect_status=404)
     context.close()
