@@ -68,3 +68,29 @@ def test_p95_trend_gives_worst_and_median_per_five_minutes_and_vendors_see_none(
     assert trend["times"] == [start] and trend["worst"] == [900.0] and trend["median"] == [500.0]
     with vendor_context(world.org_b.id):
         assert selectors.p95_trend(now=NOW)["worst"] == [100.0]  # RLS: its own services only
+
+
+def test_wedding_readiness_says_what_to_fix_and_turns_green_when_fixed(world, client):
+    from alerts.models import NotificationChannel
+    from incidents.models import EscalationContact
+
+    with service_context():
+        Incident.objects.create(organization=world.org_a, title="checkout down", priority="p0")
+        Incident.objects.create(organization=world.org_b, title="bob's own p0", priority="p0")
+    client.force_login(world.alice)
+    html = client.get("/org/rosewood-florals/").content.decode()
+    readiness = html[html.index('id="readiness"'):html.index('id="weddings"')]
+    assert "1 open p0/p1 incident(s)" in readiness and "add a channel" in readiness
+    assert "ask the operations team" in readiness
+
+    with service_context():
+        Incident.objects.filter(organization=world.org_a).update(status="resolved")
+        NotificationChannel.objects.create(organization=world.org_a, kind="email", name="me", config={"to": ["a@b.c"]})
+        EscalationContact.objects.create(name="Platform on-call", wedding_day_emergency=True)  # not hers
+    html = client.get("/org/rosewood-florals/").content.decode()
+    assert "ask the operations team" in html  # platform contacts are staff-only data
+    with service_context():
+        EscalationContact.objects.create(organization=world.org_a, name="Alice", wedding_day_emergency=True)
+    html = client.get("/org/rosewood-florals/").content.decode()
+    readiness = html[html.index('id="readiness"'):html.index('id="weddings"')]
+    assert readiness.count("to do") == 0 and readiness.count("ready") == 4

@@ -452,6 +452,47 @@ def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
 
 
 @dataclass
+class ReadinessCheck:
+    """One wedding-readiness check: ``ok`` and what to do when it is not."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def wedding_readiness(*, organization: Organization, services: list[P95Row]) -> list[ReadinessCheck]:
+    """Is the organization ready for its weddings? Four checks, each with what to fix.
+
+    1. no open p0/p1 incident; 2. no service's latest p95 is slow
+    (``SLOW_P95_MS``); 3. the organization has an enabled notification
+    channel of its own; 4. a wedding-day emergency contact is on file (its
+    own or the platform's). Three queries; ``services`` are the page's p95 rows.
+    """
+    from alerts.models import NotificationChannel
+    from incidents.models import EscalationContact
+
+    urgent = Incident.objects.filter(
+        organization=organization, status__in=Incident.OPEN_STATUSES, priority__in=("p0", "p1")
+    ).count()
+    slow = sorted({row.service for row in services if row.level == "slow"})
+    channels = NotificationChannel.objects.filter(organization=organization, enabled=True).exists()
+    contacts = EscalationContact.objects.filter(
+        organization=organization, wedding_day_emergency=True, is_active=True
+    ).exists()
+    return [
+        ReadinessCheck("no urgent incident", urgent == 0,
+                       f"{urgent} open p0/p1 incident(s): see Incidents" if urgent else "none open"),
+        ReadinessCheck("services fast", not slow,
+                       f"slow p95: {', '.join(slow)}" if slow else f"every p95 under {SLOW_P95_MS:.0f} ms"),
+        ReadinessCheck("you are notified", channels,
+                       "add a channel under Channels" if not channels else "a channel of yours is enabled"),
+        ReadinessCheck("emergency contact on file", contacts,
+                       "ask the operations team to add your wedding-day emergency contact" if not contacts
+                       else "your wedding-day contact is paged with the operations team"),
+    ]
+
+
+@dataclass
 class OrganizationPage:
     """Everything /org/<slug>/ shows for one organization; never staff-only data."""
 
@@ -462,6 +503,7 @@ class OrganizationPage:
     services: Panel
     incidents: Panel
     weddings: Panel
+    readiness: Panel
 
 
 def organization_page(*, organization: Organization, now: dt.datetime) -> OrganizationPage:
@@ -470,7 +512,7 @@ def organization_page(*, organization: Organization, now: dt.datetime) -> Organi
     Every part is filtered by ``organization`` explicitly (a staff viewer's
     context sees all rows), and no part reads staff-only tables.
     """
-    return OrganizationPage(
+    page = OrganizationPage(
         organization=organization,
         now=now.astimezone(dt.UTC),
         local_now=now.astimezone(organization.tz),
@@ -478,4 +520,10 @@ def organization_page(*, organization: Organization, now: dt.datetime) -> Organi
         services=load_panel("services", lambda: latest_latency_p95(now=now, organization_id=organization.id)),
         incidents=load_panel("incidents", lambda: open_incidents(organization_id=organization.id)),
         weddings=load_panel("weddings", lambda: upcoming_weddings(organization=organization, now=now)),
+        readiness=None,
     )
+    page.readiness = load_panel(
+        "readiness",
+        lambda: wedding_readiness(organization=organization, services=page.services.rows if page.services.ok else []),
+    )
+    return page
