@@ -125,6 +125,11 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
         )
     page.wait_for_selector("text=Gallery uploads failing (live)", timeout=15_000)
     assert page.evaluate("window.__sameDocument") is True  # no full reload happened
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    _visit(page, base, "/ops/saturday/?wall=1", "staff-saturday-wall-screen")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _visit(page, base, "/ops/saturday/", "staff-saturday-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
     _visit(page, base, "/ops/db/", "staff-db")
     _visit(page, base, "/org/bloom-and-vine/", "staff-org-bloom")
     _visit(page, base, "/admin/", "staff-admin")

@@ -94,3 +94,10 @@ def test_wedding_readiness_says_what_to_fix_and_turns_green_when_fixed(world, cl
     html = client.get("/org/rosewood-florals/").content.decode()
     readiness = html[html.index('id="readiness"'):html.index('id="weddings"')]
     assert readiness.count("to do") == 0 and readiness.count("ready") == 4
+
+
+def test_wall_screen_mode_drops_the_navigation(world, client):
+    client.force_login(world.staff)
+    html = client.get("/ops/saturday/?wall=1&refresh=10").content.decode()
+    assert '<body class="wall">' in html and 'data-refresh-seconds="10"' in html
+    assert '<body class="">' in client.get("/ops/saturday/").content.decode()

@@ -38,12 +38,19 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def saturday(request: HttpRequest) -> HttpResponse:
-    """``/ops/saturday/`` (staff only): weddings today, wedding-day mode, incidents, alerts, p95, database."""
+    """``/ops/saturday/`` (staff only): weddings today, wedding-day mode, incidents, alerts, p95, database.
+
+    ``?wall=1`` lays it out for a wall screen (large type, two columns, no
+    navigation); ``?refresh=N`` sets the in-place refresh period (s).
+    """
     dashboard = selectors.saturday_dashboard(now=timezone.now())
     return render(
         request,
         "pages/saturday.html",
-        {"d": dashboard, "refresh_seconds": _refresh_seconds(request), "slow_ms": selectors.SLOW_P95_MS},
+        {
+            "d": dashboard, "refresh_seconds": _refresh_seconds(request), "slow_ms": selectors.SLOW_P95_MS,
+            "wall": request.GET.get("wall") == "1",
+        },
     )
 
 

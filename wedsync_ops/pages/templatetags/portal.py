@@ -73,3 +73,12 @@ def p95_trend_chart(trend: dict):
         height=220,
         chart_id="p95-trend-chart",
     )
+
+
+@register.filter
+def minutes_span(minutes) -> str:
+    """``407`` → ``"6 h 47 min"``; ``-30`` → ``"30 min"`` (the sign is the caller's wording); None → ``""``."""
+    if minutes is None:
+        return ""
+    m = abs(int(minutes))
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
