@@ -206,6 +206,7 @@ def test_alert_payload_shape(setup):
         "organization_url": "http://127.0.0.1:8000/org/rosewood-florals/",
         "alert_incident_id": None,
         "generator_url": "http://prometheus.local/graph",
+        "runbook_url": None,
     }
 
 

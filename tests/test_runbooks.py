@@ -148,3 +148,31 @@ def test_admin_saves_runbooks_through_the_service(world):
         rb = Runbook.objects.get()
         assert (rb.version, rb.content_html.strip(), rb.updated_by_id) == (1, "<h1>Steps</h1>", world.staff.pk)
         assert rb.versions.count() == 1
+
+
+def test_notifications_link_the_alerts_runbook_annotation_or_the_matching_runbook(world):
+    """The outbox payload carries ``runbook_url``: the annotation first, else the matching runbook's page."""
+    import datetime as _dt
+
+    from alerts.notifications.services import notification_payload
+    from alerts.services import alert_fire
+    from incidents.models import Runbook
+    from wedsync_ops.tenancy.context import service_context as _service
+
+    now = _dt.datetime(2026, 6, 10, 12, 0, tzinfo=_dt.UTC)
+    with _service():
+        runbook = Runbook.objects.create(title="Payments slow", service="payments", content="# Do this")
+        annotated, _ = alert_fire(
+            organization_id=world.org_a.id, fingerprint="rb00000000000001", source="alertmanager", title="a",
+            labels={"alertname": "X", "service": "payments"}, annotations={"runbook_url": "https://rb.example/x"},
+            severity="warning", priority="low", starts_at=now, now=now,
+        )
+        plain, _ = alert_fire(
+            organization_id=world.org_a.id, fingerprint="rb00000000000002", source="alertmanager", title="b",
+            labels={"alertname": "Y", "service": "payments"}, annotations={},
+            severity="warning", priority="low", starts_at=now, now=now,
+        )
+        assert notification_payload(event="alert.firing", alert=annotated)["runbook_url"] == "https://rb.example/x"
+        assert notification_payload(event="alert.firing", alert=plain)["runbook_url"].endswith(
+            f"/ops/runbooks/{runbook.pk}/"
+        )

@@ -75,6 +75,17 @@ def _org_slug(organization_id) -> str | None:
     return Organization.objects.filter(pk=organization_id).values_list("slug", flat=True).first()
 
 
+def _runbook_url(*, labels: dict, organization_id, explicit: str = "") -> str | None:
+    """The runbook to link: ``explicit`` (an alert's ``runbook_url`` annotation or its rule's), else the
+    best matching runbook's page (``incidents.selectors.runbooks_matching`` on service/alertname), else None."""
+    if explicit:
+        return explicit
+    from incidents.selectors import runbooks_matching
+
+    matches = runbooks_matching(labels=labels or {}, organization_id=organization_id)
+    return _portal_url(f"/ops/runbooks/{matches[0].pk}/") if matches else None
+
+
 def notification_payload(*, event: str, alert=None, incident=None) -> dict:
     """The JSON body sent for ``event`` about ``incident`` (if given) else ``alert``.
 
@@ -87,6 +98,8 @@ def notification_payload(*, event: str, alert=None, incident=None) -> dict:
          "ends_at": time | None (alerts),
          "url": the ops page (admin change page) of the object,
          "organization_url": "/org/<slug>/" page | None,
+         "runbook_url": the alert's runbook_url annotation, its rule's, or the
+                        matching runbook's page (service/alertname labels) | None,
          # incidents only:
          "wedding_impact": "none" … "wedding_day_critical",
          "wedding": {"id", "couple_name", "wedding_date" (local date), "venue_name",
@@ -126,6 +139,7 @@ def notification_payload(*, event: str, alert=None, incident=None) -> dict:
             "organization_url": _portal_url(f"/org/{slug}/") if slug else None,
             "wedding_impact": incident.wedding_impact,
             "wedding": wedding,
+            "runbook_url": _runbook_url(labels=labels, organization_id=incident.organization_id),
         }
     slug = _org_slug(alert.organization_id)
     return {
@@ -144,6 +158,10 @@ def notification_payload(*, event: str, alert=None, incident=None) -> dict:
         "organization_url": _portal_url(f"/org/{slug}/") if slug else None,
         "alert_incident_id": str(alert.incident_id) if alert.incident_id else None,
         "generator_url": alert.generator_url,
+        "runbook_url": _runbook_url(
+            labels=alert.labels, organization_id=alert.organization_id,
+            explicit=(alert.annotations or {}).get("runbook_url") or (alert.rule.runbook_url if alert.rule_id else ""),
+        ),
     }
 
 
