@@ -155,6 +155,8 @@ class Command(BaseCommand):
         self.seed_metrics(orgs, now=now, minutes=minutes, samples=samples)
         self.seed_rules(orgs)
         self.seed_channel()
+        self.seed_escalation(orgs)
+        self.seed_runbooks()
         self.seed_alerts(orgs, now=now)
 
         self.say("")
@@ -346,6 +348,62 @@ class Command(BaseCommand):
                 defaults={"kind": "webhook", "config": {"url": url}, "enabled": True, "disabled_reason": ""},
             )
         self.say(f"notification channel: platform webhook -> {url}")
+
+    def seed_escalation(self, orgs: dict[str, Organization]) -> None:
+        """A platform escalation policy (5 min team lead, 15 min manager), its wedding-day variant
+        (2 and 5 minutes), platform on-call contacts, and each organization's wedding-day emergency contact."""
+        from incidents.models import EscalationContact, EscalationPolicy, EscalationStep
+
+        with service_context():
+            for wedding_day, waits in ((False, (5, 15)), (True, (2, 5))):
+                policy, _ = EscalationPolicy.objects.get_or_create(
+                    organization=None, wedding_day=wedding_day,
+                    name="Platform wedding-day escalation" if wedding_day else "Platform escalation",
+                    defaults={"repeat_count": 2},
+                )
+                for position, (wait, level) in enumerate(zip(waits, ("team_lead", "manager"), strict=True), 1):
+                    EscalationStep.objects.get_or_create(
+                        policy=policy, position=position, defaults={"wait_minutes": wait, "level": level}
+                    )
+            for name, level, email, emergency in (
+                ("Priya (on-call lead)", "team_lead", "priya@ops.example", True),
+                ("Marcus (ops manager)", "manager", "marcus@ops.example", True),
+                ("Dana (director)", "director", "dana@ops.example", False),
+            ):
+                EscalationContact.objects.get_or_create(
+                    organization=None, name=name,
+                    defaults={"level": level, "email": email, "wedding_day_emergency": emergency},
+                )
+            for org in orgs.values():
+                EscalationContact.objects.get_or_create(
+                    organization=org, name=f"{org.name} owner",
+                    defaults={"level": "team_lead", "email": f"owner@{org.slug}.example", "wedding_day_emergency": True,
+                              "timezone": org.timezone},
+                )
+        self.say(f"escalation: 2 platform policies, 3 platform contacts, {len(orgs)} organization emergency contacts")
+
+    def seed_runbooks(self) -> None:
+        """Platform runbooks for the services and alerts the demo fires."""
+        from incidents.models import Runbook
+
+        books = (
+            ("Checkout latency", "payments", "HighCheckoutLatency",
+             "## Checkout is slow\n\n1. Check the payment provider's status page.\n"
+             "2. Look at `/ops/db/` for blocked queries.\n3. On a wedding day, call the vendor first."),
+            ("Booking API down", "booking-api", "VendorBookingAPIDown",
+             "## Booking API down\n\n1. Restart the failing instance.\n2. Fail over to the spare.\n"
+             "3. Post a vendor-visible note on the incident."),
+            ("Gallery uploads", "gallery", "",
+             "## Gallery uploads failing\n\nCheck object-storage credentials and quota."),
+        )
+        from incidents.runbooks import runbook_save
+
+        with service_context():
+            for title, service, alertname, content in books:
+                if not Runbook.objects.filter(organization=None, title=title).exists():
+                    runbook_save(title=title, content=content, by=None, now=timezone.now(),
+                                 service=service, alertname=alertname)
+        self.say(f"runbooks: {len(books)} platform runbooks")
 
     def seed_alerts(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
         from alerts.fingerprint import labels_fingerprint
