@@ -125,3 +125,165 @@ class ApmMetricAggregationAdmin(ReadOnlyAdmin):
     search_fields = ("^metric_name", "^service")
     ordering = ("-bucket_start", "-id")
     list_select_related = ("organization",)
+
+
+# --- provider configurations, errors ---------------------------------------------------------
+
+import json  # noqa: E402
+
+from django import forms  # noqa: E402
+from django.contrib import messages  # noqa: E402
+
+from .models import (  # noqa: E402
+    ApmConfiguration,
+    ApmDashboard,
+    ErrorPattern,
+    ErrorReport,
+    ErrorSuppressionRule,
+    ServiceHealthCheck,
+    ServiceHealthResult,
+    ServiceHealthTransition,
+)
+
+
+class ApmConfigurationForm(forms.ModelForm):
+    """Credentials are write-only: a JSON object typed here replaces them; they are never shown back."""
+
+    new_credentials = forms.CharField(
+        required=False, widget=forms.PasswordInput(render_value=False),
+        help_text='Replace the credentials: a JSON object, e.g. {"token": "…"} (see apm.providers). '
+        "Leave empty to keep the stored ones. Never shown back.",
+    )
+
+    class Meta:
+        model = ApmConfiguration
+        fields = ("organization", "name", "provider", "base_url", "query", "service", "enabled",
+                  "poll_interval_seconds", "timeout_seconds", "alert_after_failures")
+
+    def clean_new_credentials(self):
+        raw = self.cleaned_data["new_credentials"].strip()
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            # Say nothing about the content: it is a secret.
+            raise forms.ValidationError("must be a JSON object") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("must be a JSON object")
+        return value
+
+
+@admin.register(ApmConfiguration)
+class ApmConfigurationAdmin(admin.ModelAdmin):
+    form = ApmConfigurationForm
+    list_display = ("name", "organization", "provider", "enabled", "poll_interval_seconds", "last_success_at",
+                    "consecutive_failures", "has_credentials")
+    list_filter = ("provider", "enabled")
+    search_fields = ("name", "service", "organization__slug")
+    readonly_fields = ("has_credentials", "last_polled_at", "last_success_at", "last_error", "consecutive_failures")
+    list_select_related = ("organization",)
+
+    @admin.display(boolean=True, description="credentials set")
+    def has_credentials(self, obj):
+        return bool(obj and obj.credentials_encrypted)
+
+    def save_model(self, request, obj, form, change):
+        from .crypto import encrypt_credentials
+
+        new = form.cleaned_data.get("new_credentials")
+        if new is not None:
+            obj.credentials_encrypted = encrypt_credentials(new)
+            messages.info(request, "The credentials were replaced.")
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ErrorPattern)
+class ErrorPatternAdmin(admin.ModelAdmin):
+    list_display = ("error_type", "normalized_message", "organization", "service", "level", "status",
+                    "occurrence_count", "last_seen", "regression_count")
+    list_filter = ("status", "level")
+    search_fields = ("error_type", "normalized_message", "service")
+    readonly_fields = ("organization", "fingerprint", "service", "error_type", "normalized_message", "top_frame",
+                       "level", "first_seen", "last_seen", "occurrence_count", "resolved_at", "regressed_at",
+                       "regression_count", "incident")
+    list_select_related = ("organization",)
+    actions = ["mark_resolved", "mark_ignored"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def _set(self, request, queryset, status):
+        from django.utils import timezone
+
+        from .services import error_pattern_set_status
+
+        for pattern in queryset:
+            error_pattern_set_status(pattern=pattern, status=status, now=timezone.now())
+
+    @admin.action(description="Mark resolved")
+    def mark_resolved(self, request, queryset):
+        self._set(request, queryset, ErrorPattern.Status.RESOLVED)
+
+    @admin.action(description="Mark ignored")
+    def mark_ignored(self, request, queryset):
+        self._set(request, queryset, ErrorPattern.Status.IGNORED)
+
+
+@admin.register(ErrorReport)
+class ErrorReportAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "organization", "service", "error_type", "level", "message")
+    list_filter = ("level",)
+    search_fields = ("^error_type", "^service")
+    ordering = ("-occurred_at", "-id")
+    list_select_related = ("organization",)
+
+
+@admin.register(ErrorSuppressionRule)
+class ErrorSuppressionRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "service", "error_type", "message_contains", "enabled", "expires_at",
+                    "suppressed_count")
+    list_filter = ("enabled",)
+    search_fields = ("name", "service", "error_type", "message_contains")
+    readonly_fields = ("suppressed_count",)
+
+
+class ServiceHealthTransitionInline(admin.TabularInline):
+    model = ServiceHealthTransition
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_status", "to_status", "reason")
+    readonly_fields = fields
+    ordering = ("-at",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServiceHealthCheck)
+class ServiceHealthCheckAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "category", "status", "consecutive_failures", "last_response_ms",
+                    "last_checked_at", "enabled")
+    list_filter = ("status", "category", "enabled")
+    search_fields = ("name", "url", "organization__slug")
+    readonly_fields = ("status_changed_at", "consecutive_failures", "last_checked_at", "last_response_ms",
+                       "last_error")
+    list_select_related = ("organization",)
+    inlines = [ServiceHealthTransitionInline]
+
+
+@admin.register(ServiceHealthResult)
+class ServiceHealthResultAdmin(ReadOnlyAdmin):
+    list_display = ("checked_at", "health_check", "ok", "status_code", "response_ms", "error")
+    list_filter = ("ok",)
+    search_fields = ("^error",)
+    ordering = ("-checked_at", "-id")
+    list_select_related = ("health_check",)
+
+
+@admin.register(ApmDashboard)
+class ApmDashboardAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "updated_by", "updated_at")
+    list_filter = ("organization",)
+    search_fields = ("name", "organization__slug")
+    list_select_related = ("organization", "updated_by")

@@ -1,5 +1,13 @@
 """Server-rendered pages of the apm app, mounted at the site root."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import pages
+
+urlpatterns = [
+    path("metrics", pages.prometheus_metrics, name="prometheus-metrics"),
+    path("org/<slug:slug>/apm/", pages.org_apm, name="apm-org"),
+    path("org/<slug:slug>/dashboards/new/", pages.dashboard_edit, name="apm-dashboard-new"),
+    path("org/<slug:slug>/dashboards/<int:pk>/", pages.dashboard_view, name="apm-dashboard"),
+    path("org/<slug:slug>/dashboards/<int:pk>/edit/", pages.dashboard_edit, name="apm-dashboard-edit"),
+]

@@ -44,3 +44,77 @@ def latest_p95_by_service(*, organization_id: uuid.UUID | None = None, now: dt.d
         cur.execute(_LATEST_P95_SQL, {"now": now, "org": str(organization_id) if organization_id else None})
         columns = [c.name for c in cur.description]
         return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+
+
+# Uptime windows of the health pages: label -> length.
+UPTIME_WINDOWS = {"24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
+
+
+def health_check_uptime(*, check_ids: list[int], now: dt.datetime) -> dict[int, dict[str, float | None]]:
+    """Uptime % per check over the last 24 h, 7 d and 30 d: ``{check_id: {"24h": 99.5, "7d": …, "30d": …}}``.
+
+    Uptime = 100 × successful runs / runs in ``(now - window, now]``; None
+    for a window without runs. One query over ``service_health_results``
+    (RLS applies: checks the caller cannot see give no runs).
+    """
+    if not check_ids:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT check_id,"
+            " 100.0 * count(*) FILTER (WHERE ok AND checked_at > %(now)s - interval '24 hours')"
+            "   / NULLIF(count(*) FILTER (WHERE checked_at > %(now)s - interval '24 hours'), 0),"
+            " 100.0 * count(*) FILTER (WHERE ok AND checked_at > %(now)s - interval '7 days')"
+            "   / NULLIF(count(*) FILTER (WHERE checked_at > %(now)s - interval '7 days'), 0),"
+            " 100.0 * count(*) FILTER (WHERE ok) / NULLIF(count(*), 0)"
+            " FROM service_health_results"
+            " WHERE check_id = ANY(%(ids)s) AND checked_at > %(now)s - interval '30 days' AND checked_at <= %(now)s"
+            " GROUP BY check_id",
+            {"now": now, "ids": list(check_ids)},
+        )
+        found = {row[0]: dict(zip(UPTIME_WINDOWS, (float(v) if v is not None else None for v in row[1:]),
+                                  strict=True)) for row in cur.fetchall()}
+    return {i: found.get(i, dict.fromkeys(UPTIME_WINDOWS)) for i in check_ids}
+
+
+def health_check_response_times(*, check_id: int, since: dt.datetime, now: dt.datetime) -> list[tuple]:
+    """``[(checked_at, response_ms or None, ok)]`` of one check's runs in ``(since, now]``, oldest first."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT checked_at, response_ms, ok FROM service_health_results"
+            " WHERE check_id = %s AND checked_at > %s AND checked_at <= %s ORDER BY checked_at",
+            [check_id, since, now],
+        )
+        return cur.fetchall()
+
+
+def widget_series(*, organization_id: uuid.UUID, widget: dict, now: dt.datetime) -> list[tuple[dt.datetime, float]]:
+    """``[(bucket_start, value)]`` of one dashboard widget, oldest first.
+
+    From ``apm_metric_aggregations`` of the widget's service and metric,
+    buckets of the width its window uses (1h: 60 s; 24h, 7d: 3600 s) in
+    ``(now - window, now]``; ``value`` is the widget's aggregation column
+    (in the metric's unit; ``count`` in points).
+    """
+    from .services import DASHBOARD_AGGREGATIONS, DASHBOARD_WINDOWS
+
+    column = widget["aggregation"]
+    if column not in DASHBOARD_AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {column!r}")
+    window, width = DASHBOARD_WINDOWS[widget["window"]]
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT bucket_start, {column}::float8 FROM apm_metric_aggregations"  # column: from the allow-list
+            " WHERE organization_id = %s AND service = %s AND metric_name = %s AND bucket_seconds = %s"
+            " AND bucket_start > %s AND bucket_start <= %s ORDER BY bucket_start",
+            [organization_id, widget["service"], widget["metric"], width, now - window, now],
+        )
+        return cur.fetchall()
+
+
+def unresolved_error_patterns(*, organization_id: uuid.UUID, limit: int = 20) -> list:
+    """The organization's unresolved error patterns, most recently seen first (ErrorPattern objects)."""
+    from .models import ErrorPattern
+
+    return list(ErrorPattern.objects.filter(organization_id=organization_id, status=ErrorPattern.Status.UNRESOLVED)
+                .order_by("-last_seen")[:limit])

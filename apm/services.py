@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from wedsync_ops.choices import ServiceStatus
+
 # Raw points are kept this long (DESIGN.md: platform retention, metrics 90 days);
 # ingest refuses older timestamps.
 METRICS_RETENTION = dt.timedelta(days=90)
@@ -329,17 +331,19 @@ def metrics_copy(*, rows: list[MetricRow]) -> int:
         )
         with cur.cursor.copy(f"COPY apm_metrics_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
             dumps = json.dumps
+            # Batches repeat a few tag sets: encode each distinct one once.
+            encoded: dict[tuple, str] = {}
             for row in rows:
+                tags = row.tags
+                if tags:
+                    key = tuple(tags.items())
+                    text = encoded.get(key)
+                    if text is None:
+                        text = encoded[key] = dumps(tags, separators=(",", ":"))
+                else:
+                    text = "{}"
                 copy.write_row(
-                    (
-                        row.organization_id,
-                        row.service,
-                        row.metric_name,
-                        row.value,
-                        row.unit,
-                        dumps(row.tags, separators=(",", ":")),
-                        row.recorded_at,
-                    )
+                    (row.organization_id, row.service, row.metric_name, row.value, row.unit, text, row.recorded_at)
                 )
         cur.execute(
             f"WITH staged AS (DELETE FROM apm_metrics_stage RETURNING {_STAGE_COLUMNS})"
@@ -392,3 +396,626 @@ def api_key_create(*, organization, name: str):
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(organization=organization, name=name, prefix=raw[:12], key_hash=hash_token(raw))
     return key, raw
+
+
+# --- partition retention ------------------------------------------------------------
+
+
+def metrics_drop_expired_partitions(*, now: dt.datetime) -> int:
+    """Drop the daily ``apm_metrics`` partitions whose whole UTC day is past the 90-day retention; returns how many.
+
+    A partition of day D is dropped when D < (now - 90 days).date() (UTC),
+    so no row younger than 90 days is ever dropped. Calls the SECURITY
+    DEFINER function ``apm_drop_metric_partitions`` (staff or service
+    context; raises ``django.db.DatabaseError`` otherwise). Forgets the
+    dropped days so that late ingest would recreate them (ingest refuses
+    such old points anyway).
+    """
+    cutoff = (now.astimezone(dt.UTC) - METRICS_RETENTION).date()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT apm_drop_metric_partitions(%s)", [cutoff])
+        (dropped,) = cur.fetchone()
+    with _known_lock:
+        _known_partition_days.difference_update({d for d in _known_partition_days if d < cutoff})
+    return dropped
+
+
+# --- error reports ------------------------------------------------------------------
+
+_ERROR_COLUMNS = (
+    "organization_id, service, error_type, message, stack_trace, level, environment, release, url, tags,"
+    " occurred_at, normalized_message, top_frame, fingerprint"
+)
+
+# The patterns of the staged reports, upserted in one statement. ``before``
+# reads the patterns' status under the statement's snapshot (the version
+# before this statement's update), which tells a regression apart; the
+# counters themselves use the row's latest version (ON CONFLICT), so two
+# concurrent batches both count.
+_UPSERT_PATTERNS_SQL = """
+WITH batch AS (
+    SELECT organization_id, fingerprint,
+           (array_agg(service ORDER BY occurred_at DESC))[1] AS service,
+           (array_agg(error_type ORDER BY occurred_at DESC))[1] AS error_type,
+           (array_agg(normalized_message ORDER BY occurred_at DESC))[1] AS normalized_message,
+           (array_agg(top_frame ORDER BY occurred_at DESC))[1] AS top_frame,
+           (array_agg(level ORDER BY CASE level WHEN 'critical' THEN 3 WHEN 'error' THEN 2
+                                                WHEN 'warning' THEN 1 ELSE 0 END DESC))[1] AS level,
+           min(occurred_at) AS first_seen, max(occurred_at) AS last_seen, count(*) AS n
+    FROM apm_errors_stage
+    GROUP BY organization_id, fingerprint
+), before AS (
+    SELECT e.id, e.status FROM error_patterns e
+    WHERE (e.organization_id, e.fingerprint) IN (SELECT organization_id, fingerprint FROM batch)
+), upserted AS (
+INSERT INTO error_patterns AS p
+       (organization_id, fingerprint, service, error_type, normalized_message, top_frame, level, status,
+        first_seen, last_seen, occurrence_count, regression_count)
+SELECT organization_id, fingerprint, service, error_type, normalized_message, top_frame, level, 'unresolved',
+       first_seen, last_seen, n, 0
+FROM batch
+ORDER BY organization_id, fingerprint
+ON CONFLICT (organization_id, fingerprint) DO UPDATE SET
+    first_seen = least(p.first_seen, EXCLUDED.first_seen),
+    last_seen = greatest(p.last_seen, EXCLUDED.last_seen),
+    occurrence_count = p.occurrence_count + EXCLUDED.occurrence_count,
+    level = CASE WHEN (CASE EXCLUDED.level WHEN 'critical' THEN 3 WHEN 'error' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END)
+                    > (CASE p.level WHEN 'critical' THEN 3 WHEN 'error' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END)
+                 THEN EXCLUDED.level ELSE p.level END,
+    status = CASE WHEN p.status = 'resolved' AND EXCLUDED.last_seen > p.resolved_at THEN 'unresolved' ELSE p.status END,
+    regressed_at = CASE WHEN p.status = 'resolved' AND EXCLUDED.last_seen > p.resolved_at
+                        THEN EXCLUDED.last_seen ELSE p.regressed_at END,
+    regression_count = p.regression_count
+                       + CASE WHEN p.status = 'resolved' AND EXCLUDED.last_seen > p.resolved_at THEN 1 ELSE 0 END,
+    resolved_at = CASE WHEN p.status = 'resolved' AND EXCLUDED.last_seen > p.resolved_at
+                       THEN NULL ELSE p.resolved_at END
+RETURNING p.id, p.fingerprint, p.status
+)
+SELECT u.id, u.fingerprint, b.status = 'resolved' AND u.status = 'unresolved' AS regressed
+FROM upserted u LEFT JOIN before b ON b.id = u.id
+"""
+
+
+@dataclass
+class ErrorsIngestResult:
+    """What ``errors_ingest`` did: reports stored and suppressed, patterns created/regressed, incidents opened."""
+
+    accepted: int = 0
+    suppressed: int = 0
+    patterns: int = 0
+    regressions: int = 0
+    incidents: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"accepted": self.accepted, "suppressed": self.suppressed, "patterns": self.patterns,
+                "regressions": self.regressions, "incidents": [str(i) for i in self.incidents]}
+
+
+def _suppressing_rule(row, rules):
+    message = row.message.lower()
+    for rule in rules:
+        if rule.service and rule.service != row.service:
+            continue
+        if rule.error_type and rule.error_type != row.error_type:
+            continue
+        if rule.message_contains and rule.message_contains.lower() not in message:
+            continue
+        return rule
+    return None
+
+
+def errors_ingest(*, organization_id: uuid.UUID, payload, now: dt.datetime) -> ErrorsIngestResult:
+    """Validate an error batch (``apm.errors.errors_validate``), apply suppression rules, store the rest.
+
+    Writes set-based: the reports are COPYed into a session-local staging
+    table; one ``INSERT … ON CONFLICT`` upserts their patterns (first/last
+    seen, count, worst level; a resolved pattern seen after ``resolved_at``
+    becomes unresolved again: a regression); one ``INSERT … SELECT`` stores
+    the reports with their pattern ids. Suppressed reports (an active
+    ``ErrorSuppressionRule`` of the organization or platform-wide matches)
+    are only counted, on the rule. A ``critical`` report of a pattern that
+    is not ignored, while the organization's wedding-day protocol is on at
+    ``now``, opens (or adds to) a ``p0`` incident through
+    ``incidents.services.incident_open_from_error_pattern``.
+    Raises ``apm.errors.ErrorsValidationError`` before writing anything.
+    Needs a context that may write ``organization_id``'s rows.
+    """
+    from django.db.models import F, Q
+
+    from .errors import errors_validate
+    from .models import ErrorPattern, ErrorSuppressionRule
+
+    rows = errors_validate(organization_id=organization_id, payload=payload, now=now)
+    result = ErrorsIngestResult()
+    rules = list(
+        ErrorSuppressionRule.objects.filter(enabled=True)
+        .filter(Q(organization_id=organization_id) | Q(organization__isnull=True))
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("id")
+    )
+    kept = []
+    suppressed_by: dict[int, int] = {}
+    for row in rows:
+        rule = _suppressing_rule(row, rules) if rules else None
+        if rule is None:
+            kept.append(row)
+        else:
+            suppressed_by[rule.pk] = suppressed_by.get(rule.pk, 0) + 1
+    result.suppressed = len(rows) - len(kept)
+    with transaction.atomic():
+        for rule_id, count in suppressed_by.items():
+            ErrorSuppressionRule.objects.filter(pk=rule_id).update(suppressed_count=F("suppressed_count") + count)
+        if not kept:
+            return result
+        with connection.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS apm_errors_stage ("
+                " organization_id uuid NOT NULL, service text NOT NULL, error_type text NOT NULL,"
+                " message text NOT NULL, stack_trace text NOT NULL, level text NOT NULL, environment text NOT NULL,"
+                " release text NOT NULL, url text NOT NULL, tags jsonb NOT NULL, occurred_at timestamptz NOT NULL,"
+                " normalized_message text NOT NULL, top_frame text NOT NULL, fingerprint text NOT NULL)"
+                " ON COMMIT DELETE ROWS"
+            )
+            with cur.cursor.copy(f"COPY apm_errors_stage ({_ERROR_COLUMNS}) FROM STDIN") as copy:
+                for r in kept:
+                    copy.write_row(
+                        (r.organization_id, r.service, r.error_type, r.message, r.stack_trace, r.level,
+                         r.environment, r.release, r.url, json.dumps(r.tags, separators=(",", ":")), r.occurred_at,
+                         r.normalized_message, r.top_frame, r.fingerprint)
+                    )
+            cur.execute(_UPSERT_PATTERNS_SQL)
+            upserted = cur.fetchall()
+            result.patterns = len(upserted)
+            result.regressions = sum(1 for _id, _fp, regressed in upserted if regressed)
+            cur.execute(
+                "WITH staged AS (DELETE FROM apm_errors_stage RETURNING *)"
+                " INSERT INTO error_reports (organization_id, pattern_id, service, error_type, message, stack_trace,"
+                " level, environment, release, url, tags, occurred_at, received_at)"
+                " SELECT s.organization_id, p.id, s.service, s.error_type, s.message, s.stack_trace, s.level,"
+                " s.environment, s.release, s.url, s.tags, s.occurred_at, %s"
+                " FROM staged s JOIN error_patterns p"
+                " ON p.organization_id = s.organization_id AND p.fingerprint = s.fingerprint",
+                [now],
+            )
+            result.accepted = cur.rowcount
+        critical = {r.fingerprint: r for r in kept if r.level == "critical"}
+        if critical:
+            result.incidents = _open_wedding_day_incidents(
+                organization_id=organization_id, critical=critical, now=now, pattern_model=ErrorPattern
+            )
+    return result
+
+
+def _open_wedding_day_incidents(*, organization_id, critical: dict, now: dt.datetime, pattern_model) -> list:
+    """Open (or add to) a p0 incident per critical, non-ignored pattern while the wedding-day protocol is on."""
+    from alerts.services import wedding_day_protocol_active
+    from incidents.services import incident_open_from_error_pattern
+    from wedsync_ops.tenancy.context import service_context
+
+    opened = []
+    # Service context: the incident, its timeline and its notification outbox
+    # rows are written as the platform, whatever the caller's context.
+    with service_context():
+        on, _reason = wedding_day_protocol_active(organization_id=organization_id, at=now)
+        if not on:
+            return opened
+        patterns = pattern_model.objects.filter(
+            organization_id=organization_id, fingerprint__in=list(critical)
+        ).exclude(status=pattern_model.Status.IGNORED)
+        for pattern in patterns:
+            row = critical[pattern.fingerprint]
+            incident, created = incident_open_from_error_pattern(
+                organization_id=organization_id,
+                service=pattern.service,
+                signature=f"{pattern.error_type}#{pattern.fingerprint[:12]}",
+                message=row.message,
+                occurrences=pattern.occurrence_count,
+                now=now,
+            )
+            if pattern.incident_id != incident.pk:
+                pattern_model.objects.filter(pk=pattern.pk).update(incident=incident)
+            if created:
+                opened.append(incident.pk)
+    return opened
+
+
+def error_pattern_set_status(*, pattern, status: str, now: dt.datetime):
+    """Set a pattern's status (unresolved, resolved, ignored); resolving stamps ``resolved_at = now``.
+
+    Returns the pattern. Raises ValidationError for an unknown status.
+    """
+    from .models import ErrorPattern
+
+    if status not in ErrorPattern.Status.values:
+        raise ValidationError({"status": f"must be one of {', '.join(ErrorPattern.Status.values)}"})
+    pattern.status = status
+    pattern.resolved_at = now if status == ErrorPattern.Status.RESOLVED else None
+    pattern.save(update_fields=["status", "resolved_at"])
+    return pattern
+
+
+def error_suppression_rule_create(
+    *, organization, name: str, service: str = "", error_type: str = "", message_contains: str = "",
+    expires_at: dt.datetime | None = None,
+):
+    """Create an error suppression rule (``organization`` None: platform-wide); returns it.
+
+    Raises ValidationError when the name is empty or no criterion is given
+    (a rule that matches everything would hide every error).
+    """
+    from .models import ErrorSuppressionRule
+
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = "must not be empty"
+    if not (service or error_type or message_contains):
+        errors["service"] = "give at least one of service, error_type, message_contains"
+    if errors:
+        raise ValidationError(errors)
+    return ErrorSuppressionRule.objects.create(
+        organization=organization, name=name.strip(), service=service, error_type=error_type,
+        message_contains=message_contains, expires_at=expires_at,
+    )
+
+
+# --- provider configurations ---------------------------------------------------------
+
+POLL_ALERT_SOURCE = "apm"
+
+
+def apm_configuration_create(
+    *, organization, name: str, provider: str, base_url: str, service: str, query: str = "",
+    credentials: dict | None = None, poll_interval_seconds: int = 60, timeout_seconds: float | None = None,
+    alert_after_failures: int | None = None, enabled: bool = True,
+):
+    """Create a provider configuration with its credentials encrypted (``apm.crypto``); returns it.
+
+    ``credentials`` is a provider-specific dict (see ``apm.providers``),
+    stored only as a Fernet token. Raises ValidationError naming the field
+    for an unknown provider, empty name/service, a bad URL, or an interval
+    outside APM_POLL_MIN_INTERVAL_S..86,400 s.
+    """
+    from django.core.validators import URLValidator
+
+    from . import conf
+    from .crypto import encrypt_credentials
+    from .models import ApmConfiguration
+    from .providers import PROVIDERS
+
+    errors = {}
+    if provider not in PROVIDERS:
+        errors["provider"] = f"must be one of {', '.join(sorted(PROVIDERS))}"
+    if not (name or "").strip():
+        errors["name"] = "must not be empty"
+    if not (service or "").strip() or len(service) > SERVICE_MAX_LENGTH:
+        errors["service"] = f"must be 1 to {SERVICE_MAX_LENGTH} characters"
+    try:
+        URLValidator(schemes=["http", "https"])(base_url)
+    except ValidationError:
+        errors["base_url"] = "must be an http(s) URL"
+    if not conf.APM_POLL_MIN_INTERVAL_S <= int(poll_interval_seconds) <= 86400:
+        errors["poll_interval_seconds"] = f"must be from {conf.APM_POLL_MIN_INTERVAL_S} to 86400 seconds"
+    if credentials is not None and not isinstance(credentials, dict):
+        errors["credentials"] = "must be an object"
+    if errors:
+        raise ValidationError(errors)
+    return ApmConfiguration.objects.create(
+        organization=organization, name=name.strip(), provider=provider, base_url=base_url, service=service,
+        query=query, credentials_encrypted=encrypt_credentials(credentials or {}),
+        poll_interval_seconds=poll_interval_seconds,
+        timeout_seconds=timeout_seconds if timeout_seconds is not None else conf.APM_POLL_TIMEOUT_S,
+        alert_after_failures=alert_after_failures if alert_after_failures is not None
+        else conf.APM_POLL_ALERT_AFTER_FAILURES,
+        enabled=enabled,
+    )
+
+
+def apm_configuration_set_credentials(*, configuration, credentials: dict):
+    """Replace a configuration's credentials (encrypted under the newest key); returns the configuration."""
+    from .crypto import encrypt_credentials
+
+    configuration.credentials_encrypted = encrypt_credentials(credentials or {})
+    configuration.save(update_fields=["credentials_encrypted"])
+    return configuration
+
+
+def apm_configurations_claim_due(*, now: dt.datetime) -> list[int]:
+    """Claim the enabled configurations due for a poll at ``now``; returns their ids.
+
+    Due: never polled, or ``last_polled_at + poll_interval_seconds <= now``.
+    Claiming sets ``last_polled_at = now`` in one UPDATE over rows locked
+    with ``FOR UPDATE SKIP LOCKED``, so two beat workers never poll one
+    configuration twice. Needs a staff or service context.
+    """
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "UPDATE apm_configurations SET last_polled_at = %(now)s WHERE id IN ("
+            " SELECT id FROM apm_configurations WHERE enabled AND (last_polled_at IS NULL"
+            " OR last_polled_at + make_interval(secs => poll_interval_seconds) <= %(now)s)"
+            " ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id",
+            {"now": now},
+        )
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def apm_configuration_fetch(*, configuration, now: dt.datetime) -> list[dict]:
+    """Ask the provider (no database access): the points of one poll; raises ``apm.providers.ProviderError``.
+
+    Credentials that cannot be decrypted are a ProviderError too (the
+    message names no key and no content).
+    """
+    from .crypto import CredentialsError, decrypt_credentials
+    from .providers import PROVIDERS, ProviderError
+
+    try:
+        credentials = decrypt_credentials(configuration.credentials_encrypted)
+    except CredentialsError as exc:
+        raise ProviderError(str(exc)) from exc
+    return PROVIDERS[configuration.provider](configuration, credentials, now=now)
+
+
+def apm_configuration_record_poll(
+    *, configuration, now: dt.datetime, points: list[dict] | None = None, error: str | None = None
+) -> int:
+    """Store one poll's outcome; returns the points stored.
+
+    Success (``points``): they are validated and COPYed as metrics of the
+    configuration's organization (invalid points make the poll a failure
+    naming the first problem), ``last_success_at = now``, the failure count
+    resets and an open poll-failure alert resolves. Failure (``error``, a
+    ProviderError message): ``last_error`` and ``consecutive_failures`` + 1;
+    when the count reaches ``alert_after_failures`` an alert fires
+    (``alerts.services.alert_fire``, fingerprint ``apm-config-<id>``,
+    warning/high). Needs a staff or service context.
+    """
+    from alerts.models import AlertHistory
+    from alerts.services import alert_fire, alert_resolve
+
+    from .models import ApmConfiguration
+
+    fingerprint = f"apm-config-{configuration.pk}"
+    stored = 0
+    with transaction.atomic():
+        if error is None and points:
+            try:
+                rows = metrics_validate(organization_id=configuration.organization_id, payload=points, now=now)
+            except MetricsValidationError as exc:
+                first = exc.errors[0] if exc.errors else {}
+                what = exc.detail or f"{first.get('field')} {first.get('reason', '')}"
+                error = f"the provider answered an invalid point: {what}"
+            else:
+                stored = metrics_copy(rows=rows)
+        if error is None:
+            ApmConfiguration.objects.filter(pk=configuration.pk).update(
+                last_success_at=now, last_error="", consecutive_failures=0
+            )
+            alert = AlertHistory.objects.filter(
+                organization_id=configuration.organization_id, fingerprint=fingerprint,
+                status__in=AlertHistory.OPEN_STATUSES,
+            ).first()
+            if alert is not None:
+                alert_resolve(alert=alert, ends_at=now, now=now)
+            return stored
+        error = error[:1000]
+        failures = configuration.consecutive_failures + 1
+        ApmConfiguration.objects.filter(pk=configuration.pk).update(last_error=error, consecutive_failures=failures)
+        configuration.consecutive_failures, configuration.last_error = failures, error
+        if failures >= configuration.alert_after_failures:
+            alert_fire(
+                organization_id=configuration.organization_id, fingerprint=fingerprint, source=POLL_ALERT_SOURCE,
+                title=f"APM provider {configuration.name} failing: {failures} polls in a row",
+                labels={"alertname": "ApmProviderPollFailing", "provider": configuration.provider,
+                        "configuration": str(configuration.pk)},
+                annotations={"last_error": error}, severity="warning", priority="high",
+                starts_at=now, now=now, description=error,
+            )
+    return 0
+
+
+def credentials_reencrypt(*, batch_size: int = 500, progress=None) -> int:
+    """Re-encrypt every configuration's credentials under the newest key; returns how many were rewritten.
+
+    Batches of ``batch_size`` rows, one transaction each, rows locked while
+    rewritten; ``progress(done, total)`` is called after each batch. Raises
+    ``apm.crypto.CredentialsError`` (and rolls back that batch) for a token
+    no configured key decrypts. Needs a staff or service context.
+    """
+    from .crypto import rotate_token
+    from .models import ApmConfiguration
+
+    ids = list(ApmConfiguration.objects.exclude(credentials_encrypted="").order_by("pk").values_list("pk", flat=True))
+    done = 0
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            for config in ApmConfiguration.objects.select_for_update().filter(pk__in=ids[start:start + batch_size]):
+                rotated = rotate_token(config.credentials_encrypted)
+                ApmConfiguration.objects.filter(pk=config.pk).update(credentials_encrypted=rotated)
+                done += 1
+        if progress:
+            progress(done, len(ids))
+    return done
+
+
+# --- service health checks -------------------------------------------------------------
+
+
+def health_checks_claim_due(*, now: dt.datetime) -> list[int]:
+    """Claim the enabled health checks due at ``now`` (not in maintenance); returns their ids.
+
+    Due: never checked, or ``last_checked_at + interval_seconds <= now``.
+    Claimed by setting ``last_checked_at = now`` over rows locked with
+    ``FOR UPDATE SKIP LOCKED``. Needs a staff or service context.
+    """
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "UPDATE service_health_checks SET last_checked_at = %(now)s WHERE id IN ("
+            " SELECT id FROM service_health_checks WHERE enabled AND status <> 'maintenance'"
+            " AND (last_checked_at IS NULL OR last_checked_at + make_interval(secs => interval_seconds) <= %(now)s)"
+            " ORDER BY id FOR UPDATE SKIP LOCKED) RETURNING id",
+            {"now": now},
+        )
+        return sorted(r[0] for r in cur.fetchall())
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The outcome of one HTTP probe: ``response_ms`` in milliseconds (None when no answer came)."""
+
+    ok: bool
+    status_code: int | None
+    response_ms: float | None
+    error: str
+
+
+def health_check_probe(*, check) -> ProbeResult:
+    """Send the check's HTTP request (no database access); success is ``expected_status`` within the timeout."""
+    import time
+
+    import requests
+
+    started = time.perf_counter()
+    try:
+        response = requests.request(check.method, check.url, timeout=check.timeout_seconds, allow_redirects=False)
+    except requests.Timeout:
+        return ProbeResult(False, None, None, f"timed out after {check.timeout_seconds:g} s")
+    except requests.RequestException as exc:
+        return ProbeResult(False, None, None, f"no answer: {type(exc).__name__}")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    if response.status_code != check.expected_status:
+        return ProbeResult(False, response.status_code, elapsed_ms,
+                           f"HTTP {response.status_code}, expected {check.expected_status}")
+    return ProbeResult(True, response.status_code, elapsed_ms, "")
+
+
+def health_check_record(*, check, result: ProbeResult, now: dt.datetime):
+    """Store one probe's result and move the check's status; returns the check.
+
+    Status after the result: ``healthy`` on success; on failure
+    ``warning`` while ``consecutive_failures < failure_threshold``, else
+    ``critical``. A change of status writes a ``ServiceHealthTransition``
+    (reason: the probe's error or "recovered"). A check in ``maintenance``
+    keeps its status. Needs a context that may write the check's rows.
+    """
+    from .models import ServiceHealthCheck, ServiceHealthResult, ServiceHealthTransition
+
+    with transaction.atomic():
+        check = ServiceHealthCheck.objects.select_for_update().get(pk=check.pk)
+        ServiceHealthResult.objects.create(
+            health_check=check, organization_id=check.organization_id, checked_at=now, ok=result.ok,
+            status_code=result.status_code, response_ms=result.response_ms, error=result.error[:500],
+        )
+        check.consecutive_failures = 0 if result.ok else check.consecutive_failures + 1
+        check.last_checked_at = now
+        check.last_response_ms = result.response_ms
+        check.last_error = result.error[:500]
+        previous = check.status
+        if previous != ServiceStatus.MAINTENANCE:
+            if result.ok:
+                check.status = ServiceStatus.HEALTHY
+            elif check.consecutive_failures >= check.failure_threshold:
+                check.status = ServiceStatus.CRITICAL
+            else:
+                check.status = ServiceStatus.WARNING
+        if check.status != previous:
+            check.status_changed_at = now
+            ServiceHealthTransition.objects.create(
+                health_check=check, organization_id=check.organization_id, from_status=previous,
+                to_status=check.status, at=now, reason=(result.error or "recovered")[:500],
+            )
+        check.save()
+    return check
+
+
+# --- platform snapshots and retention ------------------------------------------------------
+
+
+def system_health_snapshot_capture(*, now: dt.datetime) -> int:
+    """Write one ``system_health_snapshots`` row for ``now`` (SQL ``capture_system_health_snapshot``); returns its id.
+
+    Needs a staff or service context (raises ``django.db.DatabaseError`` otherwise).
+    """
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT capture_system_health_snapshot(%s)", [now])
+        return cur.fetchone()[0]
+
+
+def monitoring_data_cleanup(*, now: dt.datetime) -> int:
+    """Apply the platform retention at ``now`` (SQL ``cleanup_monitoring_data``); returns rows deleted.
+
+    90 days for metrics, aggregations, error reports, health-check history
+    and snapshots; one year for closed incidents. Staff or service context.
+    """
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT cleanup_monitoring_data(%s)", [now])
+        return cur.fetchone()[0]
+
+
+# --- dashboards ---------------------------------------------------------------------------
+
+DASHBOARD_AGGREGATIONS = ("avg", "p50", "p95", "p99", "min", "max", "count", "sum")
+# Widget windows and the aggregation width drawn for each, in seconds.
+DASHBOARD_WINDOWS = {"1h": (dt.timedelta(hours=1), 60), "24h": (dt.timedelta(hours=24), 3600),
+                     "7d": (dt.timedelta(days=7), 3600)}
+DASHBOARD_CHARTS = ("line", "bar")
+DASHBOARD_MAX_WIDGETS = 24
+
+
+def dashboard_validate_widgets(widgets) -> list[dict]:
+    """The widgets, normalised; raises ValidationError ``{"widgets": [reasons]}`` naming ``widgets[i].field``."""
+    if not isinstance(widgets, list):
+        raise ValidationError({"widgets": ["must be a list of widgets"]})
+    if len(widgets) > DASHBOARD_MAX_WIDGETS:
+        raise ValidationError({"widgets": [f"at most {DASHBOARD_MAX_WIDGETS} widgets (got {len(widgets)})"]})
+    errors, clean = [], []
+    allowed = {"title", "service", "metric", "aggregation", "window", "chart"}
+    for i, widget in enumerate(widgets):
+        if not isinstance(widget, dict):
+            errors.append(f"widgets[{i}]: must be an object")
+            continue
+        for key in sorted(set(widget) - allowed):
+            errors.append(f"widgets[{i}].{key[:50]}: unknown field")
+        for key, limit in (("service", SERVICE_MAX_LENGTH), ("metric", METRIC_NAME_MAX_LENGTH), ("title", 200)):
+            value = widget.get(key, "" if key == "title" else None)
+            if value is None:
+                errors.append(f"widgets[{i}].{key}: is required")
+            elif reason := _check_text(value, max_length=limit, required=key != "title"):
+                errors.append(f"widgets[{i}].{key}: {reason}")
+        for key, options, default in (("aggregation", DASHBOARD_AGGREGATIONS, "p95"),
+                                      ("window", tuple(DASHBOARD_WINDOWS), "24h"), ("chart", DASHBOARD_CHARTS, "line")):
+            if widget.get(key, default) not in options:
+                errors.append(f"widgets[{i}].{key}: must be one of {', '.join(options)}")
+        clean.append({"title": widget.get("title") or "", "service": widget.get("service"),
+                      "metric": widget.get("metric"), "aggregation": widget.get("aggregation", "p95"),
+                      "window": widget.get("window", "24h"), "chart": widget.get("chart", "line")})
+    if errors:
+        raise ValidationError({"widgets": errors})
+    return clean
+
+
+def dashboard_save(*, organization, name: str, widgets, by, dashboard=None):
+    """Create (``dashboard`` None) or update a dashboard of ``organization``; returns it.
+
+    Raises ValidationError naming ``name`` (empty or over 200 characters)
+    or ``widgets`` (see ``dashboard_validate_widgets``). The caller checks
+    that ``by`` may edit (an org owner/admin or staff: ``apm.pages``).
+    """
+    from django.utils import timezone
+
+    from .models import ApmDashboard
+
+    errors = {}
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        errors["name"] = ["must be 1 to 200 characters"]
+    try:
+        widgets = dashboard_validate_widgets(widgets)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    if dashboard is None:
+        dashboard = ApmDashboard(organization=organization)
+    dashboard.name, dashboard.widgets, dashboard.updated_by = name, widgets, by
+    dashboard.updated_at = timezone.now()
+    dashboard.save()
+    return dashboard

@@ -1,4 +1,4 @@
-"""APM API: metric ingest."""
+"""APM API: ingest of metrics (JSON or Prometheus text), error reports and web vitals."""
 
 import json
 
@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 from wedsync_ops.tenancy.auth import ApiKeyAuthentication
 
 from . import schema as _schema  # noqa: F401  (registers the API key scheme)
+from .errors import ErrorsValidationError
 from .serializers import MetricBatchSerializer, MetricsAcceptedSerializer, MetricsRefusedSerializer
-from .services import MetricsValidationError, metrics_ingest
+from .services import MetricsValidationError, errors_ingest, metrics_copy, metrics_ingest, metrics_validate
 
 
 class _BadBody(Exception):
@@ -49,6 +50,13 @@ class MetricIngestView(APIView):
     or DATA_UPLOAD_MAX_MEMORY_SIZE bytes; 400 ``{"errors": [{"index",
     "field", "reason"}], "error_count"}`` for bad points; 401 without a key
     or with an unknown or revoked one.
+
+    ``Content-Type: text/plain`` (``version=0.0.4``): the body is the
+    Prometheus text exposition format (``apm.prometheus_text``); the
+    service is ``?service=…`` or each sample's ``service``/``job`` label.
+    Answers 202 ``{"accepted": n, "skipped": m}`` (``skipped``: NaN/±Inf
+    samples) or 400 with errors that name the ``line`` (1-based) instead
+    of the ``index``.
     """
 
     authentication_classes = [ApiKeyAuthentication]
@@ -89,6 +97,9 @@ class MetricIngestView(APIView):
         ],
     )
     def post(self, request):
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type in ("text/plain", "application/openmetrics-text"):
+            return _ingest_prometheus_text(request)
         try:
             payload = _read_json(request)
         except _BadBody as exc:
@@ -100,3 +111,152 @@ class MetricIngestView(APIView):
         except MetricsValidationError as exc:
             return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
         return Response({"accepted": accepted}, status=status.HTTP_202_ACCEPTED)
+
+
+def _ingest_prometheus_text(request):
+    """The Prometheus text branch of ``MetricIngestView.post`` (see there)."""
+    from .prometheus_text import to_points
+
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"detail": f"the body is larger than {limit} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)"}, status=400)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return Response({"detail": "the body is not UTF-8 text"}, status=status.HTTP_400_BAD_REQUEST)
+    service = request.query_params.get("service") or None
+    points, lines, errors, skipped = to_points(text, service=service)
+    if errors:
+        return Response({"errors": errors[:100], "error_count": len(errors)}, status=status.HTTP_400_BAD_REQUEST)
+    if not points:
+        return Response({"detail": "the exposition has no samples to store"}, status=status.HTTP_400_BAD_REQUEST)
+    try:
+        rows = metrics_validate(organization_id=request.auth.organization_id, payload=points, now=timezone.now())
+    except MetricsValidationError as exc:
+        if exc.detail is not None:
+            return Response({"detail": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
+        by_line = [{"line": lines[e["index"]], "field": e["field"], "reason": e["reason"]} for e in exc.errors]
+        return Response({"errors": by_line[:100], "error_count": len(by_line)}, status=status.HTTP_400_BAD_REQUEST)
+    return Response({"accepted": metrics_copy(rows=rows), "skipped": skipped}, status=status.HTTP_202_ACCEPTED)
+
+
+class ErrorIngestView(APIView):
+    """``POST /api/v1/errors/``: error reports of the API key's organization.
+
+    Body: one report, ``{"errors": [report, …]}`` or a list (see
+    ``apm.errors.errors_validate`` for the fields). Answers 202
+    ``{"accepted", "suppressed", "patterns", "regressions", "incidents"}``;
+    400 ``{"detail"}`` or ``{"errors": [{"index", "field", "reason"}],
+    "error_count"}`` (nothing stored); 401 without a valid key.
+    """
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="errors_ingest", summary="Report errors", tags=["ingest"], request=None,
+                   responses={202: dict, 400: dict, 401: OpenApiResponse(description="No valid API key.")})
+    def post(self, request):
+        try:
+            payload = _read_json(request)
+        except _BadBody as exc:
+            return Response({"detail": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            result = errors_ingest(organization_id=request.auth.organization_id, payload=payload, now=timezone.now())
+        except ErrorsValidationError as exc:
+            return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+        return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
+
+
+# web-vitals metric names (https://github.com/GoogleChrome/web-vitals) and their units.
+WEB_VITALS_UNITS = {"LCP": "ms", "FCP": "ms", "FID": "ms", "INP": "ms", "TTFB": "ms", "CLS": ""}
+WEB_VITALS_RATINGS = ("good", "needs-improvement", "poor")
+WEB_VITALS_SERVICE = "web-vitals"
+_WEB_VITALS_FIELDS = frozenset(
+    {"name", "value", "rating", "delta", "id", "navigationType", "entries", "page", "organization", "timestamp"}
+)
+
+
+def web_vitals_points(payload, *, organization_slug: str) -> tuple[list[dict], list[dict]]:
+    """web-vitals metric objects → metric points; returns ``(points, errors)``.
+
+    One object (as the library's ``onLCP(metric => …)`` callback gets it,
+    plus the sender's ``page`` and ``organization``) or a list of them.
+    Each becomes the point ``web_vitals.<name>`` of service ``web-vitals``
+    with ``value`` (ms, CLS unitless) and tags ``rating``, ``page``,
+    ``navigation_type``. ``organization``, when present, must be the API
+    key's organization slug. ``entries`` and ``delta`` are not stored.
+    Errors: ``[{"index", "field", "reason"}]``.
+    """
+    objects = payload if isinstance(payload, list) else [payload]
+    points, errors = [], []
+    for index, obj in enumerate(objects):
+        if not isinstance(obj, dict):
+            errors.append({"index": index, "field": None, "reason": "must be a JSON object"})
+            continue
+        for key in sorted(obj.keys() - _WEB_VITALS_FIELDS):
+            errors.append({"index": index, "field": key[:120], "reason": "unknown field"})
+        name = obj.get("name")
+        if name not in WEB_VITALS_UNITS:
+            errors.append({"index": index, "field": "name", "reason": f"must be one of {', '.join(WEB_VITALS_UNITS)}"})
+        rating = obj.get("rating")
+        if rating is not None and rating not in WEB_VITALS_RATINGS:
+            reason = f"must be one of {', '.join(WEB_VITALS_RATINGS)}"
+            errors.append({"index": index, "field": "rating", "reason": reason})
+        org = obj.get("organization")
+        if org is not None and org != organization_slug:
+            errors.append({"index": index, "field": "organization",
+                           "reason": "must be the API key's organization (or left out)"})
+        tags = {}
+        for field_name, tag in (("rating", "rating"), ("page", "page"), ("navigationType", "navigation_type")):
+            value = obj.get(field_name)
+            if value is not None:
+                if not isinstance(value, str):
+                    errors.append({"index": index, "field": field_name, "reason": "must be a string"})
+                else:
+                    tags[tag] = value
+        point = {"service": WEB_VITALS_SERVICE, "name": f"web_vitals.{name}", "value": obj.get("value"),
+                 "unit": WEB_VITALS_UNITS.get(name, ""), "tags": tags}
+        if obj.get("timestamp") is not None:
+            point["timestamp"] = obj["timestamp"]
+        points.append(point)
+    return points, errors
+
+
+class WebVitalsIngestView(APIView):
+    """``POST /api/v1/web-vitals/``: web-vitals metric objects (see ``web_vitals_points``) as metrics.
+
+    Answers 202 ``{"accepted": n}``; 400 ``{"detail"}`` or ``{"errors":
+    [{"index", "field", "reason"}], "error_count"}`` (nothing stored); 401
+    without a valid key.
+    """
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(operation_id="web_vitals_ingest", summary="Report web vitals", tags=["ingest"], request=None,
+                   responses={202: MetricsAcceptedSerializer, 400: dict,
+                              401: OpenApiResponse(description="No valid API key.")})
+    def post(self, request):
+        from wedsync_ops.tenancy.models import Organization
+
+        try:
+            payload = _read_json(request)
+        except _BadBody as exc:
+            return Response({"detail": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
+        org_id = request.auth.organization_id
+        slug = Organization.objects.filter(pk=org_id).values_list("slug", flat=True).first()
+        points, errors = web_vitals_points(payload, organization_slug=slug)
+        if not errors:
+            try:
+                rows = metrics_validate(organization_id=org_id, payload=points, now=timezone.now())
+            except MetricsValidationError as exc:
+                if exc.detail is not None:
+                    return Response({"detail": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
+                errors = [dict(e, field={"name": "value"}.get(e["field"], e["field"])) for e in exc.errors]
+        if errors:
+            return Response({"errors": errors[:100], "error_count": len(errors)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"accepted": metrics_copy(rows=rows)}, status=status.HTTP_202_ACCEPTED)

@@ -1,84 +1,323 @@
-"""Benchmark metric ingest over HTTP: POST batches to /api/v1/metrics/ and report throughput and latency.
+"""Benchmark metric ingest through the real HTTP endpoint beside a raw COPY of the same rows.
 
-Usage (portal running, e.g. ``make run``; a key from ``manage.py create_api_key --org <slug>``)::
+Usage (PostgreSQL up, e.g. after ``make test`` or ``make run``; nothing else needed)::
 
-    .venv/bin/python bench/ingest.py --key wso_… [--url http://127.0.0.1:8000/api/v1/metrics/]
-        [--batches 50] [--batch-size 5000] [--concurrency 4] [--series 20]
+    .venv/bin/python bench/ingest.py [--batches 500] [--batch-size 1000] [--concurrency 4]
+        [--servers 2] [--full] [--keep]
 
-Every point has a timestamp within the last minute and one of ``--series``
-(service, metric) pairs. Prints points/s over the wall-clock time and the
-p50/p95/max request latency in ms; exits 1 if any request is not a 202.
+What it does, in one run:
+
+1. creates a scratch database ``bench_ingest_<pid>`` (owner role of
+   ``DATABASE_OWNER_URL``), migrates it, and creates one organization and
+   its API key (never touches the dev database ``wedsync`` or a test DB);
+2. starts ``--servers`` portal processes (``manage.py runserver --noreload``,
+   application role, ``DEBUG=false``) on free loopback ports;
+3. HTTP: POSTs ``--batches`` JSON batches of ``--batch-size`` points to
+   ``/api/v1/metrics/`` from ``--concurrency`` client threads (round-robin
+   over the servers) and measures points/s over wall-clock time and the
+   p50/p99 request latency (ms);
+4. baseline: the same rows again, batch by batch (one transaction each),
+   with a raw ``COPY apm_metrics FROM STDIN`` from as many connections as
+   client threads (superuser of ``PG_SUPERUSER_URL``, since PostgreSQL
+   refuses COPY FROM into a table under row-level security for any other
+   role);
+5. prints both throughputs and their ratio (target: HTTP ≥ 50% of COPY),
+   checks that both phases stored every row, and drops the scratch database.
+
+``--full`` runs 2,000 batches (2 million points) instead of 500. Exits 1 when
+any request is not a 202 or a row count is off.
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import datetime as dt
 import json
+import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
+import threading
 import time
+import urllib.parse
+from pathlib import Path
 
+import psycopg
 import requests
 
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+APP_URL = os.environ.get("DATABASE_URL", "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync")
+OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "postgres://wedsync_owner:wedsync_owner@127.0.0.1:5432/wedsync")
+SUPERUSER_URL = os.environ.get("PG_SUPERUSER_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+COLUMNS = "organization_id, service, metric_name, value, unit, tags, recorded_at"
 
-def make_batch(size: int, series: int, rnd: random.Random) -> bytes:
-    """A JSON batch of ``size`` points over ``series`` (service, metric) pairs, timestamps in the last minute."""
-    now = time.time()
-    points = [
-        {
-            "service": f"svc-{i % series % 5}",
-            "name": f"metric.{i % series}",
-            "value": round(rnd.lognormvariate(4, 0.7), 3),
-            "unit": "ms",
-            "timestamp": round(now - rnd.random() * 60, 3),
-            "tags": {"host": f"web-{i % 3}"},
-        }
-        for i in range(size)
+
+def with_db(url: str, name: str) -> str:
+    """``url`` with its database name replaced by ``name``."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list (q in 0..1)."""
+    return sorted_values[min(len(sorted_values) - 1, max(0, round(q * len(sorted_values)) - 1))]
+
+
+def make_batches(count: int, size: int, series: int, now: float) -> list[list[tuple]]:
+    """``count`` batches of ``size`` points ``(service, name, value, unit, tags, epoch_s)`` in the last 10 minutes."""
+    rnd = random.Random(1)
+    return [
+        [
+            (
+                f"svc-{i % series % 5}",
+                f"metric.{i % series}",
+                round(rnd.lognormvariate(4, 0.7), 3),
+                "ms",
+                {"host": f"web-{i % 3}"},
+                round(now - rnd.random() * 600, 3),
+            )
+            for i in range(size)
+        ]
+        for _ in range(count)
     ]
-    return json.dumps({"metrics": points}).encode()
+
+
+def body_of(batch: list[tuple]) -> bytes:
+    return json.dumps(
+        {
+            "metrics": [
+                {"service": s, "name": n, "value": v, "unit": u, "tags": t, "timestamp": ts}
+                for s, n, v, u, t, ts in batch
+            ]
+        }
+    ).encode()
+
+
+def run_env(db_name: str, **extra) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=with_db(APP_URL, db_name),
+        DATABASE_OWNER_URL=with_db(OWNER_URL, db_name),
+        DEBUG="false",
+        LOG_LEVEL="WARNING",
+        CONN_MAX_AGE="600",
+        **extra,
+    )
+    return env
+
+
+def setup_org(db_name: str) -> tuple[str, str]:
+    """Create the organization and its API key in the scratch DB; returns ``(org_id, raw_key)``."""
+    code = (
+        "from wedsync_ops.tenancy.context import service_context\n"
+        "from wedsync_ops.tenancy.models import Organization\n"
+        "from apm.services import api_key_create\n"
+        "with service_context():\n"
+        "    org = Organization.objects.create(slug='bench-org', name='Bench', timezone='Europe/London')\n"
+        "    key, raw = api_key_create(organization=org, name='bench')\n"
+        "print(org.id, raw)\n"
+    )
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=run_env(db_name), check=True,
+        capture_output=True, text=True,
+    ).stdout.split()
+    return out[-2], out[-1]
+
+
+def wait_for(port: int, proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not listen within {timeout_s} s")
+
+
+def count_rows(db_name: str) -> int:
+    with psycopg.connect(with_db(SUPERUSER_URL, db_name)) as conn:
+        return conn.execute("SELECT count(*) FROM apm_metrics").fetchone()[0]
+
+
+def http_phase(ports: list[int], key: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float], list]:
+    """POST every body; returns ``(wall seconds, latencies ms, non-202 statuses)``."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    local = threading.local()
+    done = [0]
+    lock = threading.Lock()
+
+    def post(i: int) -> tuple[int, float]:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        url = f"http://127.0.0.1:{ports[i % len(ports)]}/api/v1/metrics/"
+        started = time.perf_counter()
+        response = session.post(url, data=bodies[i], headers=headers, timeout=120)
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            done[0] += 1
+            if done[0] % max(1, len(bodies) // 10) == 0:
+                log(f"  http: {done[0]}/{len(bodies)} batches")
+        return response.status_code, elapsed
+
+    # Warm up every server process (first request imports views, opens connections).
+    for port in ports:
+        requests.get(f"http://127.0.0.1:{port}/api/v1/metrics/", timeout=30)
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(post, range(len(bodies))))
+    wall = time.perf_counter() - started
+    return wall, sorted(ms for _, ms in results), [code for code, _ in results if code != 202]
+
+
+def copy_rows(org_id: str, batches: list[list[tuple]]) -> list[list[tuple]]:
+    """The batches as COPY rows (converted before timing: the baseline times COPY alone)."""
+    return [
+        [
+            (org_id, service, name, value, unit, json.dumps(tags, separators=(",", ":")),
+             dt.datetime.fromtimestamp(ts, tz=dt.UTC))
+            for service, name, value, unit, tags, ts in batch
+        ]
+        for batch in batches
+    ]
+
+
+def copy_phase(db_name: str, batches: list[list[tuple]], concurrency: int) -> tuple[float, list[float]]:
+    """Raw COPY of every batch (rows from ``copy_rows``), one transaction each; returns ``(wall s, per-batch ms)``."""
+    queue = list(enumerate(batches))
+    lock = threading.Lock()
+    latencies: list[float] = []
+
+    def worker() -> None:
+        with psycopg.connect(with_db(SUPERUSER_URL, db_name)) as conn:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    _, batch = queue.pop()
+                started = time.perf_counter()
+                with conn.transaction(), conn.cursor() as cur:
+                    with cur.copy(f"COPY apm_metrics ({COLUMNS}) FROM STDIN") as copy:
+                        for row in batch:
+                            copy.write_row(row)
+                with lock:
+                    latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, sorted(latencies)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000/api/v1/metrics/")
-    parser.add_argument("--key", required=True, help="An organization API key (wso_…).")
-    parser.add_argument("--batches", type=int, default=50)
-    parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--series", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=500, help="batches to send (default 500; --full: 2000)")
+    parser.add_argument("--batch-size", type=int, default=1000, help="points per batch (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads and COPY connections")
+    parser.add_argument("--servers", type=int, default=os.cpu_count() or 2, help="portal processes")
+    parser.add_argument("--series", type=int, default=20, help="(service, metric) pairs")
+    parser.add_argument("--full", action="store_true", help="2,000 batches (2 million points)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args(argv)
-    if args.batches < 1 or args.batch_size < 1 or args.concurrency < 1 or args.series < 1:
-        parser.error("--batches, --batch-size, --concurrency and --series must be positive")
+    if args.full:
+        args.batches = 2000
+    if min(args.batches, args.batch_size, args.concurrency, args.servers, args.series) < 1:
+        parser.error("sizes must be positive")
 
-    rnd = random.Random(1)
-    bodies = [make_batch(args.batch_size, args.series, rnd) for _ in range(min(args.batches, 10))]
-    headers = {"Authorization": f"Bearer {args.key}", "Content-Type": "application/json"}
-    session = requests.Session()
+    db_name = f"bench_ingest_{os.getpid()}"
+    owner_admin = with_db(OWNER_URL, "postgres")
+    servers: list[subprocess.Popen] = []
+    log(f"scratch database {db_name}: creating and migrating")
+    with psycopg.connect(owner_admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    try:
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=run_env(db_name, WEDSYNC_DB_ROLE="owner"),
+            check=True,
+        )
+        org_id, key = setup_org(db_name)
+        now = time.time()
+        with psycopg.connect(with_db(OWNER_URL, db_name)) as conn:
+            day = dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
+            conn.execute("SELECT apm_ensure_metric_partitions(%s, %s)", [day - dt.timedelta(days=1), day])
 
-    def post(i: int) -> tuple[int, float]:
-        started = time.perf_counter()
-        response = session.post(args.url, data=bodies[i % len(bodies)], headers=headers, timeout=60)
-        return response.status_code, (time.perf_counter() - started) * 1000
+        log(f"building {args.batches} batches of {args.batch_size} points")
+        batches = make_batches(args.batches, args.batch_size, args.series, now)
+        bodies = [body_of(b) for b in batches]
+        total = args.batches * args.batch_size
 
-    started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
-        results = list(pool.map(post, range(args.batches)))
-    elapsed = time.perf_counter() - started
+        ports = [free_port() for _ in range(args.servers)]
+        for port in ports:
+            servers.append(
+                subprocess.Popen(
+                    [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
+                    cwd=ROOT, env=run_env(db_name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+            )
+        for port, proc in zip(ports, servers, strict=True):
+            wait_for(port, proc)
+        log(f"{len(ports)} portal process(es) up on ports {ports}; HTTP phase, {args.concurrency} client threads")
+        http_wall, http_ms, failed = http_phase(ports, key, bodies, args.concurrency)
+        stored_http = count_rows(db_name)
 
-    latencies = sorted(ms for _, ms in results)
-    failed = [code for code, _ in results if code != 202]
-    points = (args.batches - len(failed)) * args.batch_size
-    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
-    print(
-        f"{points} points in {elapsed:.2f} s = {points / elapsed:,.0f} points/s; "
-        f"latency p50 {statistics.median(latencies):.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms"
-    )
-    if failed:
-        print(f"{len(failed)} of {args.batches} requests failed: status {sorted(set(failed))}", file=sys.stderr)
-        return 1
-    return 0
+        log(f"raw COPY phase, {args.concurrency} connections")
+        copy_wall, copy_ms = copy_phase(db_name, copy_rows(org_id, batches), args.concurrency)
+        stored_all = count_rows(db_name)
+
+        http_rate = (total - len(failed) * args.batch_size) / http_wall
+        copy_rate = total / copy_wall
+        print()
+        print(f"points: {total:,} in batches of {args.batch_size:,}; concurrency {args.concurrency}, "
+              f"{args.servers} server process(es), {os.cpu_count()} CPU(s)")
+        print(f"HTTP POST /api/v1/metrics/ : {http_rate:>10,.0f} points/s  ({http_wall:.2f} s)  "
+              f"request latency p50 {statistics.median(http_ms):.1f} ms, p99 {percentile(http_ms, 0.99):.1f} ms")
+        print(f"raw COPY apm_metrics       : {copy_rate:>10,.0f} points/s  ({copy_wall:.2f} s)  "
+              f"batch latency   p50 {statistics.median(copy_ms):.1f} ms, p99 {percentile(copy_ms, 0.99):.1f} ms")
+        ratio = http_rate / copy_rate
+        print(f"ratio HTTP / raw COPY      : {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
+        ok = True
+        if failed:
+            print(f"{len(failed)} of {args.batches} requests failed: status {sorted(set(failed))}", file=sys.stderr)
+            ok = False
+        if stored_http != total - len(failed) * args.batch_size or stored_all != stored_http + total:
+            print(f"row counts off: {stored_http} after HTTP, {stored_all} after COPY", file=sys.stderr)
+            ok = False
+        return 0 if ok else 1
+    finally:
+        for proc in servers:
+            proc.terminate()
+        for proc in servers:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if args.keep:
+            log(f"kept scratch database {db_name}")
+        else:
+            # The superuser: WITH (FORCE) terminates the servers' lingering backends.
+            with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            log(f"dropped scratch database {db_name}")
 
 
 if __name__ == "__main__":

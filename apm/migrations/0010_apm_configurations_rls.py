@@ -1,0 +1,8 @@
+from django.db import migrations
+
+from wedsync_ops.db import run_sql_file
+
+
+class Migration(migrations.Migration):
+    dependencies = [("apm", "0009_apm_configurations")]
+    operations = [run_sql_file(__file__, "0010_apm_configurations_rls.sql")]

@@ -1,0 +1,2 @@
+-- Dashboards are tenant data.
+SELECT apply_tenant_rls('apm_dashboards');
