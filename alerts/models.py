@@ -263,6 +263,7 @@ class AlertHistory(models.Model):
         PAGERDUTY = "pagerduty"
         WEBHOOK = "webhook"
         DBMONITOR = "dbmonitor"
+        APM = "apm"
 
     id = _uuid_pk()
     organization = models.ForeignKey(

@@ -66,7 +66,7 @@ TEST_BROKER = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture(scope="session", autouse=True)
 def test_settings():
-    """Session-wide test settings: a private Redis database as the broker, a fast password hasher.
+    """Session-wide test settings: a private Redis database as the broker, a fast password hasher, no sampling.
 
     Tasks queued by transactional tests go to Redis database 15, which only
     the end-to-end test's worker reads, never a developer's ``make run`` worker.
@@ -74,6 +74,11 @@ def test_settings():
     from wedsync_ops.celery import app
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The portal's self-metrics sampling is random and writes from a thread:
+    # off by default in tests (tests/test_apm_self_metrics.py turns it on).
+    from apm import conf as apm_conf
+
+    apm_conf.APM_SELF_SAMPLE_RATE = 0.0
     previous = app.conf.broker_url
     _switch_broker(app, TEST_BROKER)
     yield

@@ -14,7 +14,7 @@ from wedsync_ops.tenancy.context import service_context, vendor_context
 
 @pytest.fixture
 def watched(settings, monkeypatch):
-    settings.MIDDLEWARE = ["apm.middleware.RequestMetricsMiddleware", *settings.MIDDLEWARE]
+    assert settings.MIDDLEWARE[0] == "apm.middleware.RequestMetricsMiddleware"  # installed first, timing the rest
     monkeypatch.setattr(conf, "APM_SELF_SAMPLE_RATE", 1.0)
     monkeypatch.setattr(conf, "APM_SELF_FLUSH_S", 3600.0)
     recorder.take()  # start empty
