@@ -38,10 +38,10 @@ from django.shortcuts import redirect, render  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.safestring import mark_safe  # noqa: E402
 
+from wedsync_ops.charts import series_chart  # noqa: E402
 from wedsync_ops.pages.access import get_organization_for_user, is_staff_request  # noqa: E402
 
 from . import selectors  # noqa: E402
-from .charts import series_chart  # noqa: E402
 from .models import ApmDashboard, ServiceHealthCheck  # noqa: E402
 from .services import DASHBOARD_AGGREGATIONS, DASHBOARD_CHARTS, DASHBOARD_WINDOWS, dashboard_save  # noqa: E402
 

@@ -60,7 +60,7 @@ def test_an_org_admin_creates_a_dashboard_drawn_as_svg_charts(client, data):
     assert response["Location"] == f"/org/rosewood-florals/dashboards/{dashboard.pk}/"
     assert dashboard.widgets[1]["title"] == "" and dashboard.updated_by == data.alice
     html = client.get(response["Location"]).content.decode()
-    assert html.count("<svg") == 2 and 'aria-label="Checkout latency, last 1h"' in html
+    assert html.count("<svg") == 2 and 'aria-label="Checkout latency, last 1h' in html
     assert "<path d=\"M" in html and "<rect" in html  # a line and bars
     assert "#0072B2" in html  # the colour-blind-safe series colour
     assert ">385.00<" in html  # p95 of one minute of 100 and 400 ms (linear interpolation)

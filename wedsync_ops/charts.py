@@ -222,3 +222,27 @@ def bar_chart(
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above
+
+
+# --- time series, as widgets ask for them ------------------------------------------
+
+
+def series_chart(points: list[tuple[dt.datetime, float]], *, kind: str, title: str, unit: str = "",
+                 tz=dt.UTC) -> SafeString:
+    """One time series ``[(time, value)]`` as a line (``kind="line"``) or bar chart (``kind="bar"``).
+
+    Bars are labelled with the time in ``tz`` (HH:MM); lines use ``line_chart``'s
+    axes (UTC). Fewer than two points: ``line_chart``'s labelled empty state.
+    """
+    label = f"{title} ({unit})" if unit else title
+    if kind == "bar" and points:
+        return bar_chart(
+            title=label,
+            categories=[at.astimezone(tz).strftime("%H:%M") for at, _ in points],
+            series=[(title, [value for _, value in points])],
+            y_label=unit or "value",
+        )
+    return line_chart(
+        title=label, times=[at for at, _ in points], series=[Series(title, [value for _, value in points])],
+        unit=f" {unit}" if unit else "",
+    )
