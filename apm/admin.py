@@ -110,7 +110,15 @@ class ApmMetricAdmin(ReadOnlyAdmin):
     list_filter = (RecentServiceFilter,)
     search_fields = ("^metric_name", "^service")
     ordering = ("-recorded_at", "-id")
-    list_select_related = ("organization",)
+    # Not list_select_related: under RLS the planner misjudges a join with
+    # organizations and sorts every row (300 ms at 460k rows); a separate
+    # IN (…) query for the page's organizations keeps the newest-first scan
+    # a backward index scan over the partitions (under 1 ms). An empty tuple,
+    # not False: False makes the admin join every foreign key it lists.
+    list_select_related = ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("organization")
 
 
 @admin.register(ApmMetricAggregation)
