@@ -101,3 +101,26 @@ def test_wall_screen_mode_drops_the_navigation(world, client):
     html = client.get("/ops/saturday/?wall=1&refresh=10").content.decode()
     assert '<body class="wall">' in html and 'data-refresh-seconds="10"' in html
     assert '<body class="">' in client.get("/ops/saturday/").content.decode()
+
+
+def test_service_health_lists_the_worst_first_and_error_rate_counts_per_minute(world, client):
+    from apm.models import ErrorPattern, ErrorReport, ServiceHealthCheck
+
+    with service_context():
+        ServiceHealthCheck.objects.create(name="Stripe API", url="https://api.stripe.example/health", status="healthy")
+        ServiceHealthCheck.objects.create(organization=world.org_a, name="Rosewood shop", url="https://shop.example/",
+                                          status="critical", consecutive_failures=4, last_error="timeout after 5 s")
+        pattern = ErrorPattern.objects.create(
+            organization=world.org_a, fingerprint="f" * 16, error_type="KeyError", normalized_message="x",
+            top_frame="", service="shop", first_seen=NOW, last_seen=NOW,
+        )
+        for minute in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10):
+            ErrorReport.objects.create(organization=world.org_a, pattern=pattern, service="shop", error_type="KeyError",
+                                       message="x", occurred_at=NOW - dt.timedelta(minutes=minute))
+    with staff_context():
+        assert [c.name for c in selectors.service_health()] == ["Rosewood shop", "Stripe API"]
+        trend = selectors.error_rate_trend(now=NOW)
+    assert sum(v * 5 for v in trend["per_minute"]) == 10  # every report counted once
+    client.force_login(world.staff)
+    html = client.get("/ops/saturday/").content.decode()
+    assert "timeout after 5 s" in html and 'id="error-rate-chart"' in html

@@ -331,6 +331,36 @@ def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
     return {"times": [r[0] for r in rows], "worst": [r[1] for r in rows], "median": [r[2] for r in rows]}
 
 
+STATUS_RANK = {"critical": 0, "warning": 1, "unknown": 2, "maintenance": 3, "healthy": 4}
+
+
+def service_health(*, limit: int = PANEL_LIMIT) -> list:
+    """Enabled service health checks (platform and organizations'), worst status first, then name. One query."""
+    from apm.models import ServiceHealthCheck
+
+    checks = list(ServiceHealthCheck.objects.filter(enabled=True).select_related("organization")[: limit * 5])
+    checks.sort(key=lambda c: (STATUS_RANK.get(c.status, 2), c.name))
+    return checks[:limit]
+
+
+def error_rate_trend(*, now: dt.datetime, hours: int = 6) -> dict:
+    """Errors reported per minute over the last ``hours``, per 5-minute bucket, from ``error_reports``.
+
+    Returns ``{"times": [datetime], "per_minute": [float]}``, buckets with errors only, oldest first. One query.
+    """
+    with connection.cursor() as cur:
+        cur.execute(
+            """
+            SELECT date_bin('5 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00') AS b, count(*) / 5.0
+            FROM error_reports WHERE occurred_at >= %s AND occurred_at < %s
+            GROUP BY b ORDER BY b
+            """,
+            [now - dt.timedelta(hours=hours), now],
+        )
+        rows = cur.fetchall()
+    return {"times": [r[0] for r in rows], "per_minute": [float(r[1]) for r in rows]}
+
+
 def open_alerts(*, limit: int = PANEL_LIMIT) -> list[AlertHistory]:
     """Open alerts (firing, acknowledged, escalated, suppressed), most severe first, newest first.
 
@@ -428,6 +458,8 @@ class SaturdayDashboard:
     deliveries: Panel
     escalations: Panel
     p95_trend: Panel
+    health: Panel
+    error_rate: Panel
     organization_count: int = 0
 
 
@@ -447,6 +479,8 @@ def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
         deliveries=load_panel("notifications", lambda: recent_deliveries()),
         escalations=load_panel("escalations", lambda: escalations_under_way()),
         p95_trend=load_panel("p95 trend", lambda: p95_trend(now=now)),
+        health=load_panel("service health", lambda: service_health()),
+        error_rate=load_panel("error rate", lambda: error_rate_trend(now=now)),
         organization_count=Organization.objects.count(),
     )
 

@@ -82,3 +82,15 @@ def minutes_span(minutes) -> str:
         return ""
     m = abs(int(minutes))
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+@register.simple_tag
+def error_rate_chart(trend: dict):
+    """An SVG line chart of ``pages.selectors.error_rate_trend``: errors per minute, per 5 minutes."""
+    from wedsync_ops.charts import Series, line_chart
+
+    return line_chart(
+        title="Errors reported per minute (5-minute buckets)", times=trend["times"],
+        series=[Series("errors/min", trend["per_minute"])], unit="/min", width=900, height=200,
+        chart_id="error-rate-chart",
+    )
