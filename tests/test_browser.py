@@ -142,6 +142,9 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
     _visit(page, base, "/ops/incidents/reports/", "staff-incident-reports")
     _visit(page, base, "/org/rosewood-florals/incidents/", "staff-org-status-page")
     _visit(page, base, "/org/rosewood-florals/alerts/rules/", "staff-org-rules")
+    _visit(page, base, "/org/rosewood-florals/apm/", "staff-org-apm")
+    _visit(page, base, "/admin/apm/apmmetric/", "staff-admin-metrics")
+    _visit(page, base, "/admin/incidents/escalationpolicy/", "staff-admin-escalation")
 
     # Silence the alert from the alert list ("silence this"), with its preview, then save it.
     _visit(page, base, "/admin/alerts/alerthistory/", "staff-admin-alerts-before-silence")
@@ -196,7 +199,10 @@ def test_vendor_sees_its_organization_and_nothing_else_on_a_phone(live_server, b
     _visit(page, base, "/org/rosewood-florals/alerts/rules/", "vendor-rules-phone")
     _visit(page, base, "/org/rosewood-florals/alerts/silences/", "vendor-silences-phone")
     _visit(page, base, "/org/rosewood-florals/alerts/channels/", "vendor-channels-phone")
+    _visit(page, base, "/org/rosewood-florals/apm/", "vendor-apm-phone")
+    _visit(page, base, "/org/rosewood-florals/dashboards/new/", "vendor-dashboard-new-phone")
     for path in ("/org/bloom-and-vine/", "/org/bloom-and-vine/incidents/", "/org/bloom-and-vine/alerts/silences/",
+                 "/org/bloom-and-vine/apm/",
                  "/ops/saturday/", "/ops/db/",
                  "/ops/incidents/", f"/ops/incidents/{demo['incident_id']}/"):
         _visit(page, base, path, "vendor-denied-" + path.strip("/").replace("/", "-"), expect_status=404)
