@@ -132,7 +132,10 @@ class ApmMetricAggregationAdmin(ReadOnlyAdmin):
     list_filter = ("bucket_seconds", "organization", RecentServiceFilter)
     search_fields = ("^metric_name", "^service")
     ordering = ("-bucket_start", "-id")
-    list_select_related = ("organization",)
+    list_select_related = ()  # see ApmMetricAdmin: a join under RLS sorts every row
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("organization")
 
 
 # --- provider configurations, errors ---------------------------------------------------------

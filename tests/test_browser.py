@@ -145,6 +145,8 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
     _visit(page, base, "/org/rosewood-florals/apm/", "staff-org-apm")
     _visit(page, base, "/admin/apm/apmmetric/", "staff-admin-metrics")
     _visit(page, base, "/admin/incidents/escalationpolicy/", "staff-admin-escalation")
+    _visit(page, base, "/admin/apm/apmmetricaggregation/", "staff-admin-aggregations")
+    _visit(page, base, "/admin/tenancy/organization/", "staff-admin-organizations")
 
     # Silence the alert from the alert list ("silence this"), with its preview, then save it.
     _visit(page, base, "/admin/alerts/alerthistory/", "staff-admin-alerts-before-silence")
@@ -196,6 +198,7 @@ def test_vendor_sees_its_organization_and_nothing_else_on_a_phone(live_server, b
     assert "Rosewood Florals" in body and "Ana & Zara" in body
     assert "Bob's Couple" not in body and "Bloom" not in body
     _visit(page, base, "/org/rosewood-florals/incidents/", "vendor-status-page-phone")
+    _visit(page, base, f"/org/rosewood-florals/incidents/{demo['incident_id']}/", "vendor-incident-phone")
     _visit(page, base, "/org/rosewood-florals/alerts/rules/", "vendor-rules-phone")
     _visit(page, base, "/org/rosewood-florals/alerts/silences/", "vendor-silences-phone")
     _visit(page, base, "/org/rosewood-florals/alerts/channels/", "vendor-channels-phone")
