@@ -116,7 +116,9 @@ def world(db):
     User = get_user_model()
     w = World()
     with service_context():
-        w.org_a = Organization.objects.create(slug="rosewood-florals", name="Rosewood Florals", timezone="Europe/London")
+        w.org_a = Organization.objects.create(
+            slug="rosewood-florals", name="Rosewood Florals", timezone="Europe/London"
+        )
         w.org_b = Organization.objects.create(slug="bloom-and-vine", name="Bloom & Vine", timezone="Australia/Sydney")
         w.staff = User.objects.create_user("staff", "staff@example.com", "pw-staff-123", is_staff=True)
         w.alice = User.objects.create_user("alice", "alice@example.com", "pw-alice-123")

@@ -37,7 +37,9 @@ def test_every_portal_model_is_registered_with_filters_and_search():
 
 
 @pytest.mark.parametrize(
-    "model", [m for m in _portal_models() if m in admin.site._registry], ids=lambda m: f"{m._meta.app_label}.{m.__name__}"
+    "model",
+    [m for m in _portal_models() if m in admin.site._registry],
+    ids=lambda m: f"{m._meta.app_label}.{m.__name__}",
 )
 def test_staff_open_every_changelist_and_vendors_get_nothing(world, client, model):
     url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")

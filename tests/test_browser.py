@@ -1,7 +1,8 @@
 """The portal in a real browser: Debian's Chromium driven by Playwright against a live server.
 
 Logs in as staff and as a vendor, walks the pages, creates a silence from an
-alert ("silence this", with its preview), acknowledges an incident from the admin, asserts the browser logged no console errors and saves a
+alert ("silence this", with its preview), acknowledges an incident from the admin,
+asserts the browser logged no console errors and saves a
 screenshot of every page to test-artifacts/screenshots/.
 """
 
@@ -19,8 +20,12 @@ from wedsync_ops.tenancy.context import service_context
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 
@@ -29,7 +34,9 @@ SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "screenshots"
 def browser():
     """A headless Chromium; fails (never skips) with the install command when it is missing."""
     if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs it as root) or `sudo apt-get install -y chromium`")
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make test` (it installs it as root) or `sudo apt-get install -y chromium`"
+        )
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the
@@ -46,7 +53,7 @@ def browser():
 
 @pytest.fixture
 def demo(transactional_db, django_user_model):
-    """Committed data for the live server: two organizations, a wedding today, a firing critical alert and its incident."""
+    """Committed data for the live server: two organizations, a wedding today, a critical alert and its incident."""
     from alerts.services import alert_fire
     from wedsync_ops.tenancy.models import Organization, UserProfile, Wedding
 
@@ -55,22 +62,44 @@ def demo(transactional_db, django_user_model):
         org_a = Organization.objects.create(slug="rosewood-florals", name="Rosewood Florals", timezone="Europe/London")
         org_b = Organization.objects.create(slug="bloom-and-vine", name="Bloom & Vine", timezone="Australia/Sydney")
         local_today = now.astimezone(org_a.tz).date()
-        Wedding.objects.create(organization=org_a, wedding_date=local_today, couple_name="Ana & Zara",
-                               venue_name="Château des Vignes", ceremony_time=dt.time(13, 0))
-        Wedding.objects.create(organization=org_b, wedding_date=now.astimezone(org_b.tz).date(),
-                               couple_name="Bob's Couple", venue_name="Harbour")
-        staff = django_user_model.objects.create_user("ops", password="ops-browser-pass", is_staff=True, is_superuser=True)
+        Wedding.objects.create(
+            organization=org_a,
+            wedding_date=local_today,
+            couple_name="Ana & Zara",
+            venue_name="Château des Vignes",
+            ceremony_time=dt.time(13, 0),
+        )
+        Wedding.objects.create(
+            organization=org_b,
+            wedding_date=now.astimezone(org_b.tz).date(),
+            couple_name="Bob's Couple",
+            venue_name="Harbour",
+        )
+        staff = django_user_model.objects.create_user(
+            "ops", password="ops-browser-pass", is_staff=True, is_superuser=True
+        )
         alice = django_user_model.objects.create_user("alice", password="alice-browser-pass")
         UserProfile.objects.create(user=alice, organization=org_a, role="admin")
         alert, _ = alert_fire(
-            organization_id=org_a.id, fingerprint="3d35165a267914d1", source="alertmanager",
-            title="p95 checkout latency 2.4s > 1s", labels={"alertname": "HighCheckoutLatency", "severity": "critical"},
-            annotations={}, severity="critical", priority="high", starts_at=now - dt.timedelta(minutes=3), now=now,
+            organization_id=org_a.id,
+            fingerprint="3d35165a267914d1",
+            source="alertmanager",
+            title="p95 checkout latency 2.4s > 1s",
+            labels={"alertname": "HighCheckoutLatency", "severity": "critical"},
+            annotations={},
+            severity="critical",
+            priority="high",
+            starts_at=now - dt.timedelta(minutes=3),
+            now=now,
         )
         alert.refresh_from_db()
     return {
-        "org_a": org_a, "org_b": org_b, "staff": staff, "alice": alice,
-        "incident_id": alert.incident_id, "alert_id": alert.id,
+        "org_a": org_a,
+        "org_b": org_b,
+        "staff": staff,
+        "alice": alice,
+        "incident_id": alert.incident_id,
+        "alert_id": alert.id,
     }
 
 
@@ -93,7 +122,9 @@ def _watch_console(page):
     errors = []
     page.on(
         "console",
-        lambda msg: errors.append(f"{page.url}: {msg.text} {msg.location.get('url', '')}") if msg.type == "error" else None,
+        lambda msg: (
+            errors.append(f"{page.url}: {msg.text} {msg.location.get('url', '')}") if msg.type == "error" else None
+        ),
     )
     page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
     return errors
@@ -119,9 +150,16 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
 
     with service_context():
         alert_fire(
-            organization_id=demo["org_a"].id, fingerprint="00000000live0001", source="alertmanager",
-            title="Gallery uploads failing (live)", labels={"alertname": "GalleryUploads"}, annotations={},
-            severity="warning", priority="medium", starts_at=timezone.now(), now=timezone.now(),
+            organization_id=demo["org_a"].id,
+            fingerprint="00000000live0001",
+            source="alertmanager",
+            title="Gallery uploads failing (live)",
+            labels={"alertname": "GalleryUploads"},
+            annotations={},
+            severity="warning",
+            priority="medium",
+            starts_at=timezone.now(),
+            now=timezone.now(),
         )
     page.wait_for_selector("text=Gallery uploads failing (live)", timeout=15_000)
     assert page.evaluate("window.__sameDocument") is True  # no full reload happened
@@ -204,10 +242,16 @@ def test_vendor_sees_its_organization_and_nothing_else_on_a_phone(live_server, b
     _visit(page, base, "/org/rosewood-florals/alerts/channels/", "vendor-channels-phone")
     _visit(page, base, "/org/rosewood-florals/apm/", "vendor-apm-phone")
     _visit(page, base, "/org/rosewood-florals/dashboards/new/", "vendor-dashboard-new-phone")
-    for path in ("/org/bloom-and-vine/", "/org/bloom-and-vine/incidents/", "/org/bloom-and-vine/alerts/silences/",
-                 "/org/bloom-and-vine/apm/",
-                 "/ops/saturday/", "/ops/db/",
-                 "/ops/incidents/", f"/ops/incidents/{demo['incident_id']}/"):
+    for path in (
+        "/org/bloom-and-vine/",
+        "/org/bloom-and-vine/incidents/",
+        "/org/bloom-and-vine/alerts/silences/",
+        "/org/bloom-and-vine/apm/",
+        "/ops/saturday/",
+        "/ops/db/",
+        "/ops/incidents/",
+        f"/ops/incidents/{demo['incident_id']}/",
+    ):
         _visit(page, base, path, "vendor-denied-" + path.strip("/").replace("/", "-"), expect_status=404)
     context.close()
     # The 404s above are expected answers, not page errors.

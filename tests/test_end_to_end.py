@@ -58,14 +58,31 @@ def celery_worker_process(transactional_db):
     db = connection.settings_dict
     env = dict(
         os.environ,
-        DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        DATABASE_URL=(
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
         CELERY_BROKER_URL=TEST_BROKER,
         CONN_MAX_AGE="0",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wedsync_ops", "worker", "--pool=solo", "--loglevel=WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "wedsync_ops",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     yield proc
     proc.terminate()
@@ -94,7 +111,9 @@ def test_captured_alertmanager_payload_ends_in_an_incident_and_a_delivered_webho
 
     payload = (SAMPLES / "captured-0.25-firing.json").read_bytes()
     response = requests.post(
-        f"{live_server.url}/api/v1/integrations/alertmanager/", data=payload, timeout=10,
+        f"{live_server.url}/api/v1/integrations/alertmanager/",
+        data=payload,
+        timeout=10,
         headers={"Authorization": "Bearer e2e-token", "Content-Type": "application/json"},
     )
     assert response.status_code == 200, response.text
@@ -131,7 +150,9 @@ def test_captured_alertmanager_payload_ends_in_an_incident_and_a_delivered_webho
 
     # Redelivery by Alertmanager changes nothing and sends nothing more.
     again = requests.post(
-        f"{live_server.url}/api/v1/integrations/alertmanager/", data=payload, timeout=10,
+        f"{live_server.url}/api/v1/integrations/alertmanager/",
+        data=payload,
+        timeout=10,
         headers={"Authorization": "Bearer e2e-token", "Content-Type": "application/json"},
     )
     assert again.status_code == 200

@@ -19,9 +19,16 @@ def firing(world):
     now = timezone.now()
     with service_context():
         alert, _ = alert_fire(
-            organization_id=world.org_a.id, fingerprint="aaaa000000000001", source="alertmanager",
-            title="Checkout slow", labels={"alertname": "HighCheckoutLatency", "service": "payments"},
-            annotations={}, severity="warning", priority="medium", starts_at=now, now=now,
+            organization_id=world.org_a.id,
+            fingerprint="aaaa000000000001",
+            source="alertmanager",
+            title="Checkout slow",
+            labels={"alertname": "HighCheckoutLatency", "service": "payments"},
+            annotations={},
+            severity="warning",
+            priority="medium",
+            starts_at=now,
+            now=now,
         )
     return alert
 
@@ -38,8 +45,10 @@ def test_matcher_text_reads_alertmanager_style_matchers():
 
 def test_org_admin_silences_a_firing_alert_and_expires_the_silence(client, world, firing):
     client.force_login(world.alice)
-    response = client.post(SILENCES, {
-        "action": "create", "matchers": 'alertname="HighCheckoutLatency"', "hours": "2", "comment": "deploying"})
+    response = client.post(
+        SILENCES,
+        {"action": "create", "matchers": 'alertname="HighCheckoutLatency"', "hours": "2", "comment": "deploying"},
+    )
     assert response.status_code == 302
     with service_context():
         silence = SuppressionRule.objects.get()
@@ -63,9 +72,16 @@ def test_bad_silence_answers_400_naming_the_field_and_stores_nothing(client, wor
 
 def test_org_admin_adds_a_webhook_channel_whose_secret_is_never_shown(client, world):
     client.force_login(world.alice)
-    response = client.post(CHANNELS, {
-        "action": "create", "name": "our pager", "kind": "webhook",
-        "target": "https://hooks.example.com/T000/secret-path", "secret": "s3cr3t-value"})
+    response = client.post(
+        CHANNELS,
+        {
+            "action": "create",
+            "name": "our pager",
+            "kind": "webhook",
+            "target": "https://hooks.example.com/T000/secret-path",
+            "secret": "s3cr3t-value",
+        },
+    )
     assert response.status_code == 302
     with service_context():
         channel = NotificationChannel.objects.get()
@@ -78,10 +94,17 @@ def test_org_admin_adds_a_webhook_channel_whose_secret_is_never_shown(client, wo
         assert NotificationChannel.objects.get().enabled is False
 
 
-@pytest.mark.parametrize("target", [
-    "http://hooks.example.com/x", "https://127.0.0.1:6379/", "https://10.0.0.5/hook", "https://localhost/x",
-    "https://[::1]/x", "https://169.254.169.254/latest/meta-data",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://hooks.example.com/x",
+        "https://127.0.0.1:6379/",
+        "https://10.0.0.5/hook",
+        "https://localhost/x",
+        "https://[::1]/x",
+        "https://169.254.169.254/latest/meta-data",
+    ],
+)
 def test_vendor_channels_cannot_point_at_the_platforms_own_network(client, world, target):
     assert public_https_url_problem(target)
     client.force_login(world.alice)
@@ -96,15 +119,23 @@ def test_members_read_but_cannot_change_and_outsiders_get_404(client, world, fir
         from wedsync_ops.tenancy.models import UserProfile
 
         UserProfile.objects.filter(user=world.alice).update(role="viewer")
-        NotificationChannel.objects.create(organization=world.org_a, kind="webhook", name="a's hook",
-                                           config={"url": "https://a.example.com/h"})
-        SuppressionRule.objects.create(organization=world.org_a, kind="silence", name='alertname="A"',
-                                       matchers=[{"name": "alertname", "op": "=", "value": "A"}],
-                                       starts_at=timezone.now(), ends_at=timezone.now() + dt.timedelta(hours=1))
+        NotificationChannel.objects.create(
+            organization=world.org_a, kind="webhook", name="a's hook", config={"url": "https://a.example.com/h"}
+        )
+        SuppressionRule.objects.create(
+            organization=world.org_a,
+            kind="silence",
+            name='alertname="A"',
+            matchers=[{"name": "alertname", "op": "=", "value": "A"}],
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + dt.timedelta(hours=1),
+        )
     client.force_login(world.alice)
     page = client.get(CHANNELS).content.decode()
     assert "a&#x27;s hook" in page and "Add a channel" not in page
-    assert client.post(CHANNELS, {"action": "create", "name": "x", "kind": "email", "target": "a@b.c"}).status_code == 404
+    assert (
+        client.post(CHANNELS, {"action": "create", "name": "x", "kind": "email", "target": "a@b.c"}).status_code == 404
+    )
     client.force_login(world.bob)  # another organization
     for url in (SILENCES, CHANNELS):
         assert client.get(url).status_code == 404

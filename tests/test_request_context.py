@@ -17,7 +17,9 @@ def _probe_view(request):
             " (SELECT array_agg(slug ORDER BY slug) FROM organizations)"
         )
         role, org_id, slugs = cur.fetchone()
-    return JsonResponse({"role": role, "org_id": org_id, "slugs": slugs or [], "backend": connection.connection.info.backend_pid})
+    return JsonResponse(
+        {"role": role, "org_id": org_id, "slugs": slugs or [], "backend": connection.connection.info.backend_pid}
+    )
 
 
 def _request_as(user):

@@ -31,12 +31,14 @@ def weddings(world):
 
 
 def test_tests_run_as_the_application_role_without_superuser_or_bypassrls(db):
-    (user, is_super, bypass), = _sql(
+    ((user, is_super, bypass),) = _sql(
         "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
     )
     assert user == "wedsync_app" and is_super is False and bypass is False
     # And it owns nothing.
-    assert _sql("SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)") == [(0,)]
+    assert _sql(
+        "SELECT count(*) FROM pg_class WHERE relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+    ) == [(0,)]
 
 
 def test_no_context_sees_no_rows(weddings):
