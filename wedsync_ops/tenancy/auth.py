@@ -17,7 +17,6 @@ from rest_framework import authentication, exceptions
 
 from .context import ROLE_VENDOR, TenantContext, apply_user_context, set_tenant_context
 
-
 # How fresh api_keys.last_used_at is kept (it is written at most this often).
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
