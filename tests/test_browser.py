@@ -93,6 +93,31 @@ def demo(transactional_db, django_user_model):
             now=now,
         )
         alert.refresh_from_db()
+        from apm.services import dashboard_save
+        from incidents.runbooks import runbook_save
+
+        runbook = runbook_save(
+            title="Checkout latency",
+            content="## Checkout is slow\n\n1. Check the provider.",
+            by=None,
+            now=now,
+            alertname="HighCheckoutLatency",
+        )
+        dashboard = dashboard_save(
+            organization=org_a,
+            name="Checkout",
+            by=None,
+            widgets=[
+                {
+                    "title": "Checkout p95",
+                    "service": "payments",
+                    "metric": "http.request.duration_ms",
+                    "aggregation": "p95",
+                    "window": "24h",
+                    "chart": "line",
+                }
+            ],
+        )
     return {
         "org_a": org_a,
         "org_b": org_b,
@@ -100,6 +125,8 @@ def demo(transactional_db, django_user_model):
         "alice": alice,
         "incident_id": alert.incident_id,
         "alert_id": alert.id,
+        "runbook_id": runbook.pk,
+        "dashboard_id": dashboard.pk,
     }
 
 
@@ -178,6 +205,8 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
     _visit(page, base, "/ops/incidents/", "staff-incidents")
     _visit(page, base, f"/ops/incidents/{demo['incident_id']}/", "staff-incident-detail")
     _visit(page, base, "/ops/incidents/reports/", "staff-incident-reports")
+    _visit(page, base, f"/ops/runbooks/{demo['runbook_id']}/", "staff-runbook")
+    assert "Check the provider." in page.inner_text("body")
     _visit(page, base, "/org/rosewood-florals/incidents/", "staff-org-status-page")
     _visit(page, base, "/org/rosewood-florals/alerts/rules/", "staff-org-rules")
     _visit(page, base, "/org/rosewood-florals/apm/", "staff-org-apm")
@@ -242,6 +271,8 @@ def test_vendor_sees_its_organization_and_nothing_else_on_a_phone(live_server, b
     _visit(page, base, "/org/rosewood-florals/alerts/channels/", "vendor-channels-phone")
     _visit(page, base, "/org/rosewood-florals/apm/", "vendor-apm-phone")
     _visit(page, base, "/org/rosewood-florals/dashboards/new/", "vendor-dashboard-new-phone")
+    _visit(page, base, f"/org/rosewood-florals/dashboards/{demo['dashboard_id']}/", "vendor-dashboard-phone")
+    _visit(page, base, f"/org/rosewood-florals/dashboards/{demo['dashboard_id']}/edit/", "vendor-dashboard-edit-phone")
     for path in (
         "/org/bloom-and-vine/",
         "/org/bloom-and-vine/incidents/",
