@@ -107,6 +107,7 @@ EVALUATED_TYPES = (
     AlertRule.AlertType.THRESHOLD,
     AlertRule.AlertType.HEARTBEAT,
     AlertRule.AlertType.ANOMALY,
+    AlertRule.AlertType.PATTERN_MATCH,
     AlertRule.AlertType.COMPOSITE,
 )
 
@@ -204,8 +205,9 @@ def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
     resolved, "errors": breaches that failed}``.
 
     Rows come from the set-based SQL functions (``rule_evaluation_rows_all``):
-    ``alert_rule_evaluation`` (threshold rules), ``alert_heartbeat_evaluation``
-    and ``alert_anomaly_evaluation``. Threshold values are over the complete
+    ``alert_rule_evaluation`` (threshold rules), ``alert_heartbeat_evaluation``,
+    ``alert_anomaly_evaluation`` and ``alert_pattern_evaluation`` (matching
+    error reports). Threshold values are over the complete
     1-minute buckets of the rule's window: avg = sum(sum)/sum(count), count,
     sum, min, max; p50/p95/p99 are the *highest* 1-minute percentile in the
     window (bucket percentiles cannot be merged exactly). Thresholds: the

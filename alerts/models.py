@@ -26,8 +26,9 @@ class AlertRule(models.Model):
     weeks: fires beyond ``threshold`` standard deviations); ``heartbeat``
     (no data for ``window_minutes`` minutes from a series seen in the past
     day); ``composite`` (``composite_operator`` of the open alerts of
-    ``composite_rule_ids``). ``pattern_match`` is accepted but not evaluated
-    yet (see alerts/evaluation.py). ``for_seconds``: a breach must last
+    ``composite_rule_ids``); ``pattern_match`` (error reports of the
+    organization whose message matches ``pattern``, case-insensitive, counted
+    over the window: fires at ``threshold`` matches or more). ``for_seconds``: a breach must last
     that long before it fires (``wedding_day_for_seconds`` on wedding days).
 
     ``organization`` NULL means platform-wide: evaluated for every
@@ -87,6 +88,10 @@ class AlertRule(models.Model):
     composite_operator = models.CharField(
         max_length=3, choices=[("and", "AND"), ("or", "OR")], default="and", db_default="and",
         help_text="Composite: AND or OR",
+    )
+    pattern = models.CharField(
+        max_length=500, blank=True, default="", db_default="",
+        help_text="pattern_match: a PostgreSQL regular expression (case-insensitive) over error messages",
     )
     composite_rule_ids = models.JSONField(
         default=list, db_default=Value([], JSONField()), blank=True,

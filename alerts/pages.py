@@ -34,7 +34,7 @@ from wedsync_ops.pages.access import get_organization_for_user, is_staff_request
 from wedsync_ops.tenancy.models import UserProfile
 
 FORM_FIELDS = (
-    "name", "alert_type", "service", "metric_name", "aggregation", "comparison", "threshold",
+    "name", "alert_type", "service", "metric_name", "pattern", "aggregation", "comparison", "threshold",
     "wedding_day_threshold", "wedding_season_adjustment", "window_minutes", "for_seconds",
     "wedding_day_for_seconds", "severity", "priority", "runbook_url", "enabled",
 )
@@ -44,6 +44,7 @@ class RuleForm(forms.ModelForm):
     """The editable fields of a rule an organization admin may set."""
 
     runbook_url = forms.URLField(required=False, assume_scheme="https")
+    metric_name = forms.CharField(required=False, max_length=200, help_text="Not needed for pattern_match rules")
 
     class Meta:
         model = AlertRule

@@ -49,11 +49,12 @@ EVALUATION_FUNCTIONS = {
     "threshold": "alert_rule_evaluation",
     "heartbeat": "alert_heartbeat_evaluation",
     "anomaly": "alert_anomaly_evaluation",
+    "pattern_match": "alert_pattern_evaluation",
 }
 
 
 def rule_evaluation_rows_all(*, now: dt.datetime) -> list[RuleEvaluationRow]:
-    """Rows of every SQL-evaluated rule type at ``now``: threshold, then heartbeat, then anomaly.
+    """Rows of every SQL-evaluated rule type at ``now``: threshold, heartbeat, anomaly, then pattern_match.
 
     Each type has its set-based function with the same columns
     (``alerts/sql/0003…`` and ``0009…``); see ``RuleEvaluationRow``.

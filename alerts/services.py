@@ -20,7 +20,7 @@ import uuid
 import zoneinfo
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -542,16 +542,37 @@ def suppressions_apply(*, now: dt.datetime) -> dict[str, int]:
 RULE_EDITABLE_FIELDS = (
     "name", "description", "alert_type", "service", "metric_name", "aggregation", "comparison", "threshold",
     "wedding_day_threshold", "wedding_season_adjustment", "window_minutes", "for_seconds",
-    "wedding_day_for_seconds", "baseline_weeks", "composite_operator", "composite_rule_ids", "severity",
+    "wedding_day_for_seconds", "baseline_weeks", "composite_operator", "composite_rule_ids", "pattern", "severity",
     "priority", "labels", "runbook_url", "enabled",
 )
 
 
+def _pattern_validate(rule: AlertRule) -> None:
+    """A pattern_match rule needs a PostgreSQL regular expression that compiles, and a threshold of at least 1.
+
+    The expression is compiled by PostgreSQL itself (its syntax is not
+    Python's), inside a savepoint so a bad one leaves the transaction usable.
+    Raises ValidationError keyed ``pattern`` or ``threshold``.
+    """
+    if not rule.pattern:
+        raise ValidationError({"pattern": "required for a pattern_match rule, e.g. (payment|stripe).*timeout"})
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute("SELECT '' ~* %s", [rule.pattern])
+    except DatabaseError as exc:
+        reason = str(exc).splitlines()[0]
+        raise ValidationError({"pattern": f"not a valid regular expression: {reason}"}) from None
+    if rule.threshold is None or rule.threshold < 1:
+        raise ValidationError({"threshold": "the number of matching errors that fires it: at least 1"})
+
+
 def _rule_validate(rule: AlertRule) -> None:
     """Model validation plus the rule-type rules; raises ValidationError keyed by field."""
+    if rule.alert_type == AlertRule.AlertType.PATTERN_MATCH and not rule.metric_name:
+        rule.metric_name = "error_reports"  # what a pattern rule counts
     rule.full_clean(exclude=["organization"])
     if rule.alert_type == AlertRule.AlertType.PATTERN_MATCH:
-        raise ValidationError({"alert_type": "pattern_match rules are not evaluated yet"})
+        _pattern_validate(rule)
     if rule.alert_type != AlertRule.AlertType.COMPOSITE and not rule.metric_name:
         raise ValidationError({"metric_name": "required for this rule type"})
     if not 1 <= rule.window_minutes <= 1440:

@@ -85,7 +85,9 @@ def test_staff_create_platform_wide_rules(rules):
     [
         ({"window_minutes": 0}, "window_minutes"),
         ({"metric_name": ""}, "metric_name"),
-        ({"alert_type": "pattern_match"}, "alert_type"),
+        ({"alert_type": "pattern_match"}, "pattern"),
+        ({"alert_type": "pattern_match", "pattern": "pay(ment"}, "pattern"),
+        ({"alert_type": "pattern_match", "pattern": "timeout", "threshold": 0}, "threshold"),
         ({"alert_type": "composite", "composite_rule_ids": []}, "composite_rule_ids"),
         ({"severity": "apocalyptic"}, "severity"),
         ({"labels": {"team": 3}}, "labels"),

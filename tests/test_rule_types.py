@@ -1,4 +1,4 @@
-"""Rule types beside threshold: for-duration (shorter on wedding days), heartbeat, anomaly, composite."""
+"""Rule types beside threshold: for-duration (shorter on wedding days), heartbeat, anomaly, composite, pattern_match."""
 
 import datetime as dt
 
@@ -162,3 +162,51 @@ def test_composite_or_fires_with_one_child_and_resolves_with_none(world):
     evaluate(NOW_WED + 30 * MINUTE)  # the latency data is gone: latency resolves
     evaluate(NOW_WED + 31 * MINUTE)  # then the composite
     assert all(a.status == "resolved" for a in alerts())
+
+
+# --- pattern_match -----------------------------------------------------------------------------
+
+def add_errors(org, message, at_list, *, service="payments"):
+    """Error reports of ``org`` with ``message`` at each time (one pattern row for all)."""
+    from apm.models import ErrorPattern, ErrorReport
+
+    with service_context():
+        pattern = ErrorPattern.objects.create(
+            organization=org, fingerprint=f"{abs(hash((org.pk, message))):016x}"[:16], service=service,
+            error_type="Error", normalized_message=message, first_seen=at_list[0], last_seen=at_list[-1],
+        )
+        for at in at_list:
+            ErrorReport.objects.create(organization=org, pattern=pattern, service=service, error_type="Error",
+                                       message=message, occurred_at=at)
+
+
+def test_pattern_match_fires_at_the_threshold_of_matching_errors_in_the_window(world):
+    from alerts.services import alert_rule_create
+
+    with service_context():
+        alert_rule_create(organization_id=world.org_a.id, name="Payment timeouts", alert_type="pattern_match",
+                          pattern="(stripe|payment).*timed? ?out", threshold=3, window_minutes=10, service="")
+    window_end = NOW_WED.replace(second=0)
+    add_errors(world.org_a, "Stripe request TIMED OUT after 30 s", [window_end - m * MINUTE for m in (1, 2)])
+    add_errors(world.org_a, "KeyError: 'couple'", [window_end - m * MINUTE for m in (1, 2, 3, 4)])
+    add_errors(world.org_b, "payment timeout", [window_end - m * MINUTE for m in (1, 2, 3)])  # not org A's rule
+    assert evaluate(NOW_WED)["fired"] == 0  # 2 matches < 3
+    add_errors(world.org_a, "Payment gateway timeout", [window_end - 5 * MINUTE, window_end - 30 * MINUTE])
+    result = evaluate(NOW_WED)
+    assert result["fired"] == 1  # 3 in the window; the one 30 minutes ago is outside it
+    (alert,) = alerts()
+    assert alert.organization_id == world.org_a.id and alert.value == 3 and alert.threshold == 3
+    assert "Payment timeouts" in alert.title
+    with vendor_context(world.org_b.id):
+        from alerts.models import AlertHistory
+
+        assert AlertHistory.objects.count() == 0
+    assert evaluate(NOW_WED + 20 * MINUTE)["resolved"] == 1  # the window moved past them
+
+
+def test_pattern_match_uses_the_wedding_day_threshold(world):
+    make_rule(world.org_a, alert_type="pattern_match", pattern="timeout", metric_name="error_reports",
+              threshold=5, wedding_day_threshold=1, window_minutes=10)
+    add_errors(world.org_a, "upstream timeout", [NOW_SAT.replace(second=0) - MINUTE])
+    assert evaluate(NOW_SAT)["fired"] == 1
+    assert alerts()[0].threshold_reason.startswith("wedding day: local Saturday")
