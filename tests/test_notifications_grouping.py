@@ -12,6 +12,7 @@ from alerts.notifications.services import delivery_attempt, notifications_repeat
 from alerts.notifications.tasks import repeat_notifications
 from alerts.services import alert_acknowledge, alert_fire
 from tests.conftest import WEDNESDAY
+from tests.test_notifications import receiver  # noqa: F401  (the recording HTTP server fixture)
 from wedsync_ops.tenancy.context import service_context
 
 S = dt.timedelta(seconds=1)
@@ -90,3 +91,27 @@ def test_still_firing_alerts_are_repeated_after_repeat_interval_unless_acknowled
     assert (repeated.status, repeated.attempts, repeated.payload["repeat"]) == ("pending", 0, True)
     assert firing_delivery(second).status == "delivered"
     assert repeat_notifications() == 0  # the beat task: nothing else due
+
+
+def test_a_group_due_together_goes_out_as_one_notification_with_every_alert(world, receiver):  # noqa: F811
+    from alerts.models import DeliveryAttempt
+    from alerts.notifications.services import deliveries_sweep
+
+    with service_context():
+        NotificationChannel.objects.create(kind="webhook", name="ops", config={"url": receiver.url + "/hook"})
+    first = fire(world.org_a, "payments", now=WEDNESDAY)
+    second = fire(world.org_a, "booking", now=WEDNESDAY + 10 * S)
+    other = fire(world.org_a, "gallery", now=WEDNESDAY, group_key='{}:{alertname="Other",organization="x"}')
+
+    with service_context():
+        deliveries_sweep(now=WEDNESDAY + 31 * S)
+    grouped = [b for b in receiver.bodies if "alerts" in b]
+    single = [b for b in receiver.bodies if "alerts" not in b]
+    assert len(receiver.requests) == 2 and len(grouped) == 1 and len(single) == 1
+    assert grouped[0]["group_key"] == KEY and grouped[0]["title"] == "2 alerts firing: Checkout latency"
+    assert sorted(a["id"] for a in grouped[0]["alerts"]) == sorted([str(first.id), str(second.id)])
+    assert single[0]["id"] == str(other.id)
+    with service_context():
+        for alert in (first, second, other):
+            delivery = firing_delivery(alert)
+            assert delivery.status == "delivered" and DeliveryAttempt.objects.filter(delivery=delivery).count() == 1

@@ -434,8 +434,9 @@ def delivery_attempt(*, delivery_id, now: dt.datetime) -> NotificationDelivery |
         )
         if claimed != 1:
             return None
-        delivery = NotificationDelivery.objects.select_related("channel").get(pk=delivery_id)
+        delivery = NotificationDelivery.objects.select_related("channel", "alert").get(pk=delivery_id)
         channel = delivery.channel
+        mates = _claim_group_mates(delivery=delivery, now=now, claim_until=claim_until) if channel.enabled else []
         if not channel.enabled:
             NotificationDelivery.objects.filter(pk=delivery_id).update(
                 status=Status.FAILED,
@@ -446,6 +447,8 @@ def delivery_attempt(*, delivery_id, now: dt.datetime) -> NotificationDelivery |
             delivery.refresh_from_db()
             return delivery
 
+    if mates:  # one notification for the group, as Alertmanager sends it
+        delivery.payload = group_payload(primary=delivery, mates=mates)
     started = time.monotonic()
     ok, status_code, error, permanent = True, None, "", False
     try:
@@ -459,32 +462,89 @@ def delivery_attempt(*, delivery_id, now: dt.datetime) -> NotificationDelivery |
     duration_ms = (time.monotonic() - started) * 1000.0
 
     with service_context():
-        DeliveryAttempt.objects.create(
-            organization_id=delivery.organization_id,
-            delivery_id=delivery.pk,
-            attempted_at=now,
-            ok=ok,
-            status_code=status_code,
-            error=error,
-            duration_ms=duration_ms,
-        )
-        ours = NotificationDelivery.objects.filter(pk=delivery.pk, status=Status.SENDING, claimed_until=claim_until)
-        if ok:
-            changes = {"status": Status.DELIVERED, "delivered_at": now, "last_error": ""}
-        elif permanent:
-            changes = {"status": Status.FAILED, "last_error": error}
+        if permanent:
             NotificationChannel.objects.filter(pk=channel.pk).update(
                 enabled=False, disabled_reason=f"{now:%Y-%m-%d %H:%M} UTC: {error}"[:500]
             )
-        elif delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
-            changes = {"status": Status.FAILED, "last_error": f"gave up after {delivery.attempts} attempts: {error}"}
-        else:
-            retry_at = now + _backoff(delivery.attempts)
-            changes = {"status": Status.PENDING, "last_error": error, "next_attempt_at": retry_at}
-        if ours.update(claimed_until=None, **changes) != 1:
-            logger.warning("delivery %s: claim lost during the send (took %.0f ms)", delivery.pk, duration_ms)
+        for row in (delivery, *mates):
+            DeliveryAttempt.objects.create(
+                organization_id=row.organization_id,
+                delivery_id=row.pk,
+                attempted_at=now,
+                ok=ok,
+                status_code=status_code,
+                error=error,
+                duration_ms=duration_ms,
+            )
+            ours = NotificationDelivery.objects.filter(pk=row.pk, status=Status.SENDING, claimed_until=claim_until)
+            if ok:
+                changes = {"status": Status.DELIVERED, "delivered_at": now, "last_error": ""}
+            elif permanent:
+                changes = {"status": Status.FAILED, "last_error": error}
+            elif row.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+                changes = {"status": Status.FAILED, "last_error": f"gave up after {row.attempts} attempts: {error}"}
+            else:
+                retry_at = now + _backoff(row.attempts)
+                changes = {"status": Status.PENDING, "last_error": error, "next_attempt_at": retry_at}
+            if ours.update(claimed_until=None, **changes) != 1:
+                logger.warning("delivery %s: claim lost during the send (took %.0f ms)", row.pk, duration_ms)
         delivery.refresh_from_db()
     return delivery
+
+
+_CLAIM_MATES = """
+UPDATE notification_deliveries d
+   SET status = 'sending', claimed_until = %(claim_until)s, attempts = d.attempts + 1
+  FROM alert_history a
+ WHERE d.alert_id = a.id AND d.id <> %(primary)s AND d.channel_id = %(channel)s AND d.event = 'alert.firing'
+   AND a.organization_id IS NOT DISTINCT FROM %(org)s AND a.group_key = %(group_key)s
+   AND a.status IN ('firing', 'acknowledged', 'escalated')
+   AND NOT coalesce((d.payload ->> 'repeat')::boolean, false)
+   AND ((d.status = 'pending' AND d.next_attempt_at <= %(now)s)
+        OR (d.status = 'sending' AND d.claimed_until < %(now)s))
+RETURNING d.id
+"""
+
+
+def _claim_group_mates(*, delivery, now: dt.datetime, claim_until: dt.datetime) -> list:
+    """Claim the other due ``alert.firing`` deliveries to the same channel for the same alert group.
+
+    Only for alerts of our own rules (source ``rule``) with a group key:
+    inbound alerts arrive grouped by their sender. One conditional UPDATE …
+    RETURNING, so a mate another worker holds is never taken twice. At most
+    the group's due rows; returns them (claimed, ``sending``), oldest first.
+    """
+    alert = delivery.alert
+    if (
+        delivery.event != Event.ALERT_FIRING or alert is None or alert.source != AlertHistory.Source.RULE
+        or not alert.group_key or delivery.payload.get("repeat")
+    ):
+        return []
+    with connection.cursor() as cur:
+        cur.execute(_CLAIM_MATES, {
+            "claim_until": claim_until, "primary": delivery.pk, "channel": delivery.channel_id,
+            "org": alert.organization_id, "group_key": alert.group_key, "now": now,
+        })
+        ids = [row[0] for row in cur.fetchall()]
+    return list(NotificationDelivery.objects.filter(pk__in=ids).order_by("created_at")) if ids else []
+
+
+def group_payload(*, primary, mates: list) -> dict:
+    """One notification for an alert group: the first alert's payload plus every alert of the group.
+
+    Shape: the primary's ``alert.firing`` payload with ``"title"`` saying how
+    many alerts fire, ``"group_key"`` (Alertmanager's) and ``"alerts"``: the
+    payload of each alert in the group (the primary first), as Alertmanager
+    puts a group's alerts into one webhook.
+    """
+    alerts = [primary.payload, *(m.payload for m in mates)]
+    alertname = (primary.payload.get("labels") or {}).get("alertname") or primary.payload.get("title", "")
+    return {
+        **primary.payload,
+        "title": f"{len(alerts)} alerts firing: {alertname}",
+        "group_key": primary.alert.group_key,
+        "alerts": alerts,
+    }
 
 
 def deliveries_sweep(*, now: dt.datetime, limit: int = 200) -> dict:
