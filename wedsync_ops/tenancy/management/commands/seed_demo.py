@@ -70,7 +70,7 @@ CANCELLED_SLUGS = ("windy-city-catering", "thistle-and-lace", "kyoto-tea-house")
 # Median latency (ms) per service. With the spread below, a healthy service's p95 stays under the
 # platform rule's wedding-day threshold (400 ms) at peak load: only the seeded spike (and, at peak,
 # Rosewood's stricter payments rule) fires, as on a good Saturday.
-SERVICES = {"booking-api": 90.0, "payments": 150.0, "gallery": 160.0, "email": 60.0}
+SERVICES = {"booking-api": 90.0, "payments": 130.0, "gallery": 130.0, "email": 60.0}
 LATENCY_SPREAD = 0.2  # sigma of the log-normal latency distribution
 #: The organization and service whose latency spikes over the last SPIKE_MINUTES.
 SPIKE = ("acme-weddings", "payments")
