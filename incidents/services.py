@@ -47,6 +47,11 @@ def incident_open_from_alert(*, alert: AlertHistory, now: dt.datetime | None = N
     ``p1`` for critical/emergency alerts and ``p2`` for the rest. An alert
     without organization opens a platform-wide (staff only) incident.
 
+    An alert whose group (same organization and ``group_key``, e.g. one
+    Alertmanager group) already has an open incident through another open
+    alert joins that incident (a timeline row, no new notifications), as
+    one outage of several instances is one incident.
+
     Idempotent: an alert already linked returns its incident and enqueues
     nothing. A newly opened incident writes its ``incident.opened``
     notifications in the same transaction. Sets ``alert.incident_id``.
@@ -60,6 +65,9 @@ def incident_open_from_alert(*, alert: AlertHistory, now: dt.datetime | None = N
         if locked.incident_id is not None:
             alert.incident_id = locked.incident_id
             return Incident.objects.get(pk=locked.incident_id)
+        joined = _join_group_incident(alert=alert, now=now or timezone.now())
+        if joined is not None:
+            return joined
         with connection.cursor() as cur:
             if now is None:
                 cur.execute("SELECT create_incident_from_alert(%s)", [alert.pk])
@@ -76,6 +84,32 @@ def incident_open_from_alert(*, alert: AlertHistory, now: dt.datetime | None = N
             now=now or timezone.now(),
         )
         return incident
+
+
+def _join_group_incident(*, alert: AlertHistory, now: dt.datetime) -> Incident | None:
+    """Link ``alert`` to the open incident of another open alert of its group, if there is one; else None."""
+    if not alert.group_key:
+        return None
+    incident_id = (
+        AlertHistory.objects.filter(
+            organization_id=alert.organization_id, group_key=alert.group_key,
+            status__in=AlertHistory.OPEN_STATUSES, incident__status__in=Incident.OPEN_STATUSES,
+        )
+        .exclude(pk=alert.pk)
+        .order_by("starts_at")
+        .values_list("incident_id", flat=True)
+        .first()
+    )
+    if incident_id is None:
+        return None
+    AlertHistory.objects.filter(pk=alert.pk).update(incident_id=incident_id)
+    alert.incident_id = incident_id
+    incident = Incident.objects.get(pk=incident_id)
+    IncidentUpdate.objects.create(
+        organization_id=incident.organization_id, incident=incident, kind=IncidentUpdate.Kind.ALERT,
+        message=f'Alert "{alert.title}" of the same group joined this incident', created_at=now,
+    )
+    return incident
 
 
 def _require_aware(now) -> None:

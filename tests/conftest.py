@@ -6,6 +6,7 @@ and must set a tenant context to see rows, exactly like the portal.
 """
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -128,6 +129,9 @@ def world(db):
         UserProfile.objects.create(user=w.bob, organization=w.org_b, role=UserProfile.Role.MEMBER)
     return w
 
+
+# ../shared/samples beside the checkout: payloads in the formats real tools send (used as they are).
+SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
 
 SATURDAY = dt.datetime(2026, 6, 13, 12, 0, tzinfo=dt.UTC)  # a Saturday everywhere from UTC-12 to UTC+11
 WEDNESDAY = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)

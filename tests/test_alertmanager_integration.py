@@ -5,7 +5,6 @@ import hashlib
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -15,10 +14,11 @@ from django.db import connection
 from alerts.integrations.alertmanager import parse_payload
 from alerts.models import AlertHistory, AlertIntegration
 from alerts.services import integration_create
+from tests.conftest import SAMPLES_DIR
 from wedsync_ops.tenancy.context import service_context, staff_context, vendor_context
 
 URL = "/api/v1/integrations/alertmanager/"
-SAMPLES = Path("/work/shared/samples/alertmanager")
+SAMPLES = SAMPLES_DIR / "alertmanager"
 SAMPLE_NAMES = [
     "captured-0.25-firing.json",
     "captured-0.25-group-partly-resolved.json",
@@ -403,3 +403,16 @@ def test_integration_added_in_admin_shows_its_token_once_and_stores_only_the_has
     assert token.encode() not in page.content
     client.logout()
     assert post(client, sample_bytes("captured-0.25-firing.json"), token).status_code == 200
+
+
+def test_one_group_of_critical_alerts_opens_one_incident(platform, client):
+    """Two instances of VendorBookingAPIDown (one Alertmanager group) are one outage: one incident."""
+    from incidents.models import Incident
+
+    assert post(client, sample_bytes("captured-0.25-group-truncated.json"), platform.token).status_code == 200
+    with service_context():
+        alerts = AlertHistory.objects.filter(labels__alertname="VendorBookingAPIDown")
+        assert alerts.count() == 2
+        (incident,) = Incident.objects.all()
+        assert {a.incident_id for a in alerts} == {incident.id}
+        assert incident.updates.filter(kind="alert", message__contains="joined").count() == 1

@@ -1,18 +1,17 @@
 """POST /api/v1/web-vitals/: web-vitals metric objects (the shared sample as is) stored as metrics."""
 
 import json
-from pathlib import Path
 
 import pytest
 import time_machine
 from django.db import connection
 
 from apm.services import api_key_create
-from tests.conftest import WEDNESDAY
+from tests.conftest import SAMPLES_DIR, WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
 URL = "/api/v1/web-vitals/"
-SAMPLE = Path("/work/shared/samples/web-vitals/lcp.json").read_bytes()
+SAMPLE = (SAMPLES_DIR / "web-vitals" / "lcp.json").read_bytes()
 
 
 def _rows(sql):

@@ -11,18 +11,17 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import TEST_BROKER
+from tests.conftest import SAMPLES_DIR, TEST_BROKER
 from wedsync_ops.tenancy.auth import hash_token
 from wedsync_ops.tenancy.context import service_context
 
-SAMPLES = Path(settings.BASE_DIR).parent / "shared" / "samples" / "alertmanager"
+SAMPLES = SAMPLES_DIR / "alertmanager"
 
 
 class Recorder(BaseHTTPRequestHandler):

@@ -1,13 +1,13 @@
 """Alertmanager fingerprints: FNV-1a 64 over the sorted labels, reproduced from captured payloads."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from alerts.fingerprint import labels_fingerprint
+from tests.conftest import SAMPLES_DIR
 
-SAMPLES = Path("/work/shared/samples/alertmanager")
+SAMPLES = SAMPLES_DIR / "alertmanager"
 SAMPLE_ALERTS = [
     pytest.param(alert, id=f"{path.stem}[{index}]")
     for path in sorted(SAMPLES.glob("*.json"))

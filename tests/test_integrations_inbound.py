@@ -1,11 +1,10 @@
 """Inbound integrations beside Alertmanager: Grafana, PagerDuty Events v2, generic JSON webhook; rate limit; size.
 
-Every sample in /work/shared/samples is posted as it is. The rate limiter's
+Every sample in ../shared/samples is posted as it is. The rate limiter's
 counters live in a private Redis database (12).
 """
 
 import json
-from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -18,9 +17,10 @@ from alerts.integrations.ratelimit import integration_rate_check
 from alerts.integrations.webhook import DEFAULT_MAPPING, parse_webhook_payload
 from alerts.models import AlertHistory, AlertIntegration
 from alerts.services import integration_create
+from tests.conftest import SAMPLES_DIR
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = SAMPLES_DIR
 RATE_REDIS = "redis://127.0.0.1:6379/12"
 
 

@@ -2,14 +2,13 @@
 
 import io
 import json
-from pathlib import Path
 
-from django.conf import settings
 from django.core.management import call_command
 
+from tests.conftest import SAMPLES_DIR
 from wedsync_ops.tenancy.context import service_context
 
-SAMPLE = Path(settings.BASE_DIR).parent / "shared" / "samples" / "alertmanager" / "captured-0.25-firing.json"
+SAMPLE = SAMPLES_DIR / "alertmanager" / "captured-0.25-firing.json"
 
 
 def _run(*args) -> str:
