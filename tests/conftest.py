@@ -6,6 +6,9 @@ and must set a tenant context to see rows, exactly like the portal.
 """
 
 import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -135,3 +138,55 @@ SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "sample
 
 SATURDAY = dt.datetime(2026, 6, 13, 12, 0, tzinfo=dt.UTC)  # a Saturday everywhere from UTC-12 to UTC+11
 WEDNESDAY = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
+
+
+class Receiver:
+    """What the local HTTP receiver got: ``requests`` (path, headers, body bytes) in order.
+
+    ``statuses``: the statuses to answer, in order (then 200); ``gate``: a
+    ``threading.Event`` that holds each answer until set; ``url``: its base URL.
+    """
+
+    def __init__(self):
+        self.requests, self.statuses, self.gate, self.url = [], [], None, ""
+
+    @property
+    def bodies(self) -> list:
+        return [json.loads(r["body"]) for r in self.requests]
+
+    def json(self, index: int = -1):
+        return json.loads(self.requests[index]["body"])
+
+
+class _ReceiverHandler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        receiver = self.server.receiver
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        if receiver.gate is not None:
+            receiver.gate.wait(timeout=5)
+        status = receiver.statuses.pop(0) if receiver.statuses else 200
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"ok" if status < 300 else f"error {status}".encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    """A real HTTP server on a loopback port that records every POST (the outside world, never mocked)."""
+    rec = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ReceiverHandler)
+    server.daemon_threads = True
+    server.receiver = rec
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield rec
+    if rec.gate is not None:
+        rec.gate.set()
+    server.shutdown()
+    server.server_close()

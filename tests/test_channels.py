@@ -11,8 +11,6 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -24,42 +22,6 @@ from alerts.notifications.services import channel_send_test, delivery_attempt, n
 from alerts.notifications.transports import SIGNATURE_HEADER, TransportError, transport_for
 from tests.conftest import WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, vendor_context
-
-
-class Receiver:
-    def __init__(self):
-        self.requests, self.statuses, self.url = [], [], ""
-
-    def json(self, index=-1):
-        return json.loads(self.requests[index]["body"])
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802
-        rec = self.server.receiver
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        rec.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        status = rec.statuses.pop(0) if rec.statuses else 200
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(b"ok" if status < 300 else b"invalid_payload")
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.receiver = rec
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield rec
-    server.shutdown()
-    server.server_close()
 
 
 class _Inbox:

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
@@ -40,53 +39,6 @@ CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
 
 
 # --- the outside world: a recording HTTP receiver ----------------------------------
-
-class Receiver:
-    """Records POSTs; answers with ``statuses`` in order (then 200); ``gate`` holds each answer until set."""
-
-    def __init__(self):
-        self.requests = []
-        self.statuses = []
-        self.gate = None
-        self.url = ""
-
-    @property
-    def bodies(self):
-        return [json.loads(r["body"]) for r in self.requests]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server's naming)
-        receiver = self.server.receiver
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        if receiver.gate is not None:
-            receiver.gate.wait(timeout=5)
-        status = receiver.statuses.pop(0) if receiver.statuses else 200
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
-        self.end_headers()
-        self.wfile.write(f"answer {status}".encode())
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def receiver():
-    rec = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.receiver = rec
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield rec
-    if rec.gate is not None:
-        rec.gate.set()
-    server.shutdown()
-    server.server_close()
-
 
 # --- data ---------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from alerts.notifications.services import delivery_attempt, notifications_repeat
 from alerts.notifications.tasks import repeat_notifications
 from alerts.services import alert_acknowledge, alert_fire
 from tests.conftest import WEDNESDAY
-from tests.test_notifications import receiver  # noqa: F401  (the recording HTTP server fixture)
 from wedsync_ops.tenancy.context import service_context
 
 S = dt.timedelta(seconds=1)
@@ -93,7 +92,7 @@ def test_still_firing_alerts_are_repeated_after_repeat_interval_unless_acknowled
     assert repeat_notifications() == 0  # the beat task: nothing else due
 
 
-def test_a_group_due_together_goes_out_as_one_notification_with_every_alert(world, receiver):  # noqa: F811
+def test_a_group_due_together_goes_out_as_one_notification_with_every_alert(world, receiver):
     from alerts.models import DeliveryAttempt
     from alerts.notifications.services import deliveries_sweep
 
