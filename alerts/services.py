@@ -78,6 +78,16 @@ def _open_alert(*, organization_id, fingerprint: str, lock: bool = True) -> Aler
     return qs.first()
 
 
+def _alert_create(
+    *, status: str, group_key: str, title: str, now: dt.datetime, threshold_reason: str = "", **fields
+) -> AlertHistory:
+    """Insert one alert_history row, texts cut to their column lengths (group key 500, title 500, reason 200)."""
+    return AlertHistory.objects.create(
+        status=status, group_key=group_key[:500], title=title[:500], threshold_reason=threshold_reason[:200],
+        last_received_at=now, **fields,
+    )
+
+
 def _touch(alert: AlertHistory, *, value: float | None, now: dt.datetime) -> AlertHistory:
     alert.last_received_at = now
     fields = ["last_received_at"]
@@ -158,26 +168,12 @@ def alert_fire(
             return already_resolved, False
         try:
             with transaction.atomic():
-                alert = AlertHistory.objects.create(
-                    organization_id=organization_id,
-                    rule=rule,
-                    integration=integration,
-                    source=source,
-                    fingerprint=fingerprint,
-                    group_key=group_key[:500],
-                    status=AlertHistory.Status.FIRING,
-                    severity=severity,
-                    priority=priority,
-                    title=title[:500],
-                    description=description,
-                    labels=labels,
-                    annotations=annotations,
-                    value=value,
-                    threshold=threshold,
-                    threshold_reason=threshold_reason[:200],
-                    generator_url=generator_url,
-                    starts_at=starts_at,
-                    last_received_at=now,
+                alert = _alert_create(
+                    status=AlertHistory.Status.FIRING, organization_id=organization_id, rule=rule,
+                    integration=integration, source=source, fingerprint=fingerprint, group_key=group_key,
+                    severity=severity, priority=priority, title=title, description=description, labels=labels,
+                    annotations=annotations, generator_url=generator_url, starts_at=starts_at, now=now,
+                    value=value, threshold=threshold, threshold_reason=threshold_reason,
                 )
         except IntegrityError as exc:
             if not _is_one_open_violation(exc):
@@ -327,24 +323,11 @@ def alert_record_resolved(
         ).first()
         if existing is not None:
             return existing, False
-        alert = AlertHistory.objects.create(
-            organization_id=organization_id,
-            integration=integration,
-            source=source,
-            fingerprint=fingerprint,
-            group_key=group_key[:500],
-            status=AlertHistory.Status.RESOLVED,
-            severity=severity,
-            priority=priority,
-            title=title[:500],
-            description=description,
-            labels=labels,
-            annotations=annotations,
-            generator_url=generator_url,
-            starts_at=starts_at,
-            ends_at=ends_at or now,
-            resolved_at=now,
-            last_received_at=now,
+        alert = _alert_create(
+            status=AlertHistory.Status.RESOLVED, organization_id=organization_id, integration=integration,
+            source=source, fingerprint=fingerprint, group_key=group_key, severity=severity, priority=priority,
+            title=title, description=description, labels=labels, annotations=annotations,
+            generator_url=generator_url, starts_at=starts_at, now=now, ends_at=ends_at or now, resolved_at=now,
         )
         return alert, True
 
