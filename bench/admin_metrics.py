@@ -85,29 +85,15 @@ def main() -> int:
 
     import datetime as dt
 
-    import psycopg
-    from aggregate import APP_URL, OWNER_URL, PYTHON, ROOT, SUPERUSER_URL, load, log, with_db
+    from _scratch import PYTHON, ROOT, log, scratch_database, scratch_env
+    from aggregate import load
 
-    db_name = f"bench_admin_{os.getpid()}"
-    log(f"scratch database {db_name}: creating and migrating")
-    with psycopg.connect(with_db(OWNER_URL, "postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        env = dict(os.environ, DATABASE_URL=with_db(APP_URL, db_name), DATABASE_OWNER_URL=with_db(OWNER_URL, db_name),
-                   APM_SELF_SAMPLE_RATE="0")
-        subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=dict(env, WEDSYNC_DB_ROLE="owner"),
-                       check=True)
+    with scratch_database("bench_admin", keep=args.keep) as db_name:
         log(f"loading {args.rows:,} rows")
         load(db_name, args.rows, dt.datetime.now(dt.UTC))
         log("timing the changelist as staff (application role, RLS on)")
+        env = scratch_env(db_name, APM_SELF_SAMPLE_RATE="0")
         return subprocess.run([PYTHON, __file__, "--measure", "--runs", str(args.runs)], cwd=ROOT, env=env).returncode
-    finally:
-        if args.keep:
-            log(f"kept scratch database {db_name}")
-        else:
-            with psycopg.connect(with_db(SUPERUSER_URL, "postgres"), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            log(f"dropped scratch database {db_name}")
 
 
 if __name__ == "__main__":

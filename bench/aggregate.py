@@ -32,19 +32,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-APP_URL = os.environ.get("DATABASE_URL", "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync")
-OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "postgres://wedsync_owner:wedsync_owner@127.0.0.1:5432/wedsync")
-SUPERUSER_URL = os.environ.get("PG_SUPERUSER_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scratch import APP_URL, SUPERUSER_URL, log, scratch_database, with_db  # noqa: E402
+
 ORGS, SERVICES, METRICS = 10, 5, 20
 SPAN_S = 6 * 3600
 
@@ -62,15 +58,6 @@ FROM (
   GROUP BY 1, 2, 3, 4
 ) s
 """
-
-
-def with_db(url: str, name: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def load(db_name: str, rows: int, now: dt.datetime) -> None:
@@ -153,14 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows < 1 or args.rounds < 1 or not 1 <= args.bucket <= 86400:
         parser.error("--rows and --rounds must be positive, --bucket 1..86400")
 
-    db_name = f"bench_aggregate_{os.getpid()}"
-    log(f"scratch database {db_name}: creating and migrating")
-    with psycopg.connect(with_db(OWNER_URL, "postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        env = dict(os.environ, WEDSYNC_DB_ROLE="owner", DATABASE_URL=with_db(APP_URL, db_name),
-                   DATABASE_OWNER_URL=with_db(OWNER_URL, db_name))
-        subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    with scratch_database("bench_aggregate", keep=args.keep) as db_name:
         log(f"loading {args.rows:,} rows")
         load(db_name, args.rows, dt.datetime.now(dt.UTC))
 
@@ -216,13 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         if not ok:
             print("MISMATCH: the function and the hand-written SQL wrote different aggregations", file=sys.stderr)
         return 0 if ok else 1
-    finally:
-        if args.keep:
-            log(f"kept scratch database {db_name}")
-        else:
-            with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            log(f"dropped scratch database {db_name}")
 
 
 if __name__ == "__main__":

@@ -45,17 +45,8 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-APP_URL = os.environ.get("DATABASE_URL", "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync")
-OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "postgres://wedsync_owner:wedsync_owner@127.0.0.1:5432/wedsync")
-SUPERUSER_URL = os.environ.get("PG_SUPERUSER_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def with_db(url: str, name: str) -> str:
-    """``url`` with its database name replaced by ``name``."""
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scratch import APP_URL, OWNER_URL, PYTHON, ROOT, SUPERUSER_URL, with_db  # noqa: E402
 
 
 def log(message: str) -> None:

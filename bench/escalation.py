@@ -34,10 +34,11 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _scratch import pg_connect, with_db  # noqa: E402
 
 APP_URL = "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync"
 OWNER_URL = "postgres://wedsync_owner:wedsync_owner@127.0.0.1:5432/wedsync"
@@ -48,24 +49,6 @@ MIN = dt.timedelta(minutes=1)
 
 def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def pg_connect(url: str, dbname: str):
-    import psycopg
-
-    parts = urlsplit(url)
-    return psycopg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname=dbname,
-        autocommit=True,
-    )
 
 
 def seed(*, orgs: int, per_org: int) -> None:

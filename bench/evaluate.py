@@ -38,10 +38,11 @@ import sys
 import time
 from dataclasses import astuple
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _scratch import pg_connect, with_db  # noqa: E402
 
 BEAT_TICK_S = 60.0
 APP_URL = "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync"
@@ -105,21 +106,6 @@ SELECT r.id AS rule_id, o.id AS organization_id, o.slug::text AS organization_sl
 
 def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def pg_connect(url: str, dbname: str):
-    import psycopg
-
-    parts = urlsplit(url)
-    return psycopg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username, password=parts.password,
-        dbname=dbname, autocommit=True,
-    )
 
 
 def seed(cur, *, orgs: int, rules_per_org: int, at: dt.datetime) -> None:

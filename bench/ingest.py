@@ -43,28 +43,24 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
 import psycopg
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-APP_URL = os.environ.get("DATABASE_URL", "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync")
-OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "postgres://wedsync_owner:wedsync_owner@127.0.0.1:5432/wedsync")
-SUPERUSER_URL = os.environ.get("PG_SUPERUSER_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scratch import (  # noqa: E402
+    OWNER_URL,
+    PYTHON,
+    ROOT,
+    SUPERUSER_URL,
+    log,
+    scratch_database,
+    scratch_env,
+    with_db,
+)
+
 COLUMNS = "organization_id, service, metric_name, value, unit, tags, recorded_at"
-
-
-def with_db(url: str, name: str) -> str:
-    """``url`` with its database name replaced by ``name``."""
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def free_port() -> int:
@@ -109,16 +105,8 @@ def body_of(batch: list[tuple]) -> bytes:
 
 
 def run_env(db_name: str, **extra) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=with_db(APP_URL, db_name),
-        DATABASE_OWNER_URL=with_db(OWNER_URL, db_name),
-        DEBUG="false",
-        LOG_LEVEL="WARNING",
-        CONN_MAX_AGE="600",
-        **extra,
-    )
-    return env
+    """A portal process's environment on ``db_name``, as deployed (no DEBUG, persistent connections)."""
+    return scratch_env(db_name, DEBUG="false", LOG_LEVEL="WARNING", CONN_MAX_AGE="600", **extra)
 
 
 def setup_org(db_name: str) -> tuple[str, str]:
@@ -247,81 +235,72 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.batches, args.batch_size, args.concurrency, args.servers, args.series) < 1:
         parser.error("sizes must be positive")
 
-    db_name = f"bench_ingest_{os.getpid()}"
-    owner_admin = with_db(OWNER_URL, "postgres")
     servers: list[subprocess.Popen] = []
-    log(f"scratch database {db_name}: creating and migrating")
-    with psycopg.connect(owner_admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')
-    try:
-        subprocess.run(
-            [PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=run_env(db_name, WEDSYNC_DB_ROLE="owner"),
-            check=True,
-        )
-        org_id, key = setup_org(db_name)
-        now = time.time()
-        with psycopg.connect(with_db(OWNER_URL, db_name)) as conn:
-            day = dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
-            conn.execute("SELECT apm_ensure_metric_partitions(%s, %s)", [day - dt.timedelta(days=1), day])
+    with scratch_database("bench_ingest", keep=args.keep) as db_name:
+        try:
+            return _measure(args, db_name, servers)
+        finally:
+            # Stop the portal processes before the database is dropped.
+            for proc in servers:
+                proc.terminate()
+            for proc in servers:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
-        log(f"building {args.batches} batches of {args.batch_size} points")
-        batches = make_batches(args.batches, args.batch_size, args.series, now)
-        bodies = [body_of(b) for b in batches]
-        total = args.batches * args.batch_size
 
-        ports = [free_port() for _ in range(args.servers)]
-        for port in ports:
-            servers.append(
-                subprocess.Popen(
-                    [str(ROOT / ".venv" / "bin" / "gunicorn"), "wedsync_ops.wsgi:application",
-                     "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"],
-                    cwd=ROOT, env=run_env(db_name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )
+def _measure(args, db_name: str, servers: list) -> int:
+    """Both phases on ``db_name``; appends the portal processes it starts to ``servers``."""
+    org_id, key = setup_org(db_name)
+    now = time.time()
+    with psycopg.connect(with_db(OWNER_URL, db_name)) as conn:
+        day = dt.datetime.fromtimestamp(now, tz=dt.UTC).date()
+        conn.execute("SELECT apm_ensure_metric_partitions(%s, %s)", [day - dt.timedelta(days=1), day])
+
+    log(f"building {args.batches} batches of {args.batch_size} points")
+    batches = make_batches(args.batches, args.batch_size, args.series, now)
+    bodies = [body_of(b) for b in batches]
+    total = args.batches * args.batch_size
+
+    ports = [free_port() for _ in range(args.servers)]
+    for port in ports:
+        servers.append(
+            subprocess.Popen(
+                [str(ROOT / ".venv" / "bin" / "gunicorn"), "wedsync_ops.wsgi:application",
+                 "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"],
+                cwd=ROOT, env=run_env(db_name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-        for port, proc in zip(ports, servers, strict=True):
-            wait_for(port, proc)
-        log(f"{len(ports)} portal process(es) up on ports {ports}; HTTP phase, {args.concurrency} client threads")
-        http_wall, http_ms, failed = http_phase(ports, key, bodies, args.concurrency)
-        stored_http = count_rows(db_name, org_id)
+        )
+    for port, proc in zip(ports, servers, strict=True):
+        wait_for(port, proc)
+    log(f"{len(ports)} portal process(es) up on ports {ports}; HTTP phase, {args.concurrency} client threads")
+    http_wall, http_ms, failed = http_phase(ports, key, bodies, args.concurrency)
+    stored_http = count_rows(db_name, org_id)
 
-        log(f"raw COPY phase, {args.concurrency} connections")
-        copy_wall, copy_ms = copy_phase(db_name, copy_rows(org_id, batches), args.concurrency)
-        stored_all = count_rows(db_name, org_id)
+    log(f"raw COPY phase, {args.concurrency} connections")
+    copy_wall, copy_ms = copy_phase(db_name, copy_rows(org_id, batches), args.concurrency)
+    stored_all = count_rows(db_name, org_id)
 
-        http_rate = (total - len(failed) * args.batch_size) / http_wall
-        copy_rate = total / copy_wall
-        print()
-        print(f"points: {total:,} in batches of {args.batch_size:,}; concurrency {args.concurrency}, "
-              f"{args.servers} server process(es), {os.cpu_count()} CPU(s)")
-        print(f"HTTP POST /api/v1/metrics/ : {http_rate:>10,.0f} points/s  ({http_wall:.2f} s)  "
-              f"request latency p50 {statistics.median(http_ms):.1f} ms, p99 {percentile(http_ms, 0.99):.1f} ms")
-        print(f"raw COPY apm_metrics       : {copy_rate:>10,.0f} points/s  ({copy_wall:.2f} s)  "
-              f"batch latency   p50 {statistics.median(copy_ms):.1f} ms, p99 {percentile(copy_ms, 0.99):.1f} ms")
-        ratio = http_rate / copy_rate
-        print(f"ratio HTTP / raw COPY      : {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
-        ok = True
-        if failed:
-            print(f"{len(failed)} of {args.batches} requests failed: status {sorted(set(failed))}", file=sys.stderr)
-            ok = False
-        if stored_http != total - len(failed) * args.batch_size or stored_all != stored_http + total:
-            print(f"row counts off: {stored_http} after HTTP, {stored_all} after COPY", file=sys.stderr)
-            ok = False
-        return 0 if ok else 1
-    finally:
-        for proc in servers:
-            proc.terminate()
-        for proc in servers:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if args.keep:
-            log(f"kept scratch database {db_name}")
-        else:
-            # The superuser: WITH (FORCE) terminates the servers' lingering backends.
-            with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            log(f"dropped scratch database {db_name}")
+    http_rate = (total - len(failed) * args.batch_size) / http_wall
+    copy_rate = total / copy_wall
+    print()
+    print(f"points: {total:,} in batches of {args.batch_size:,}; concurrency {args.concurrency}, "
+          f"{args.servers} server process(es), {os.cpu_count()} CPU(s)")
+    print(f"HTTP POST /api/v1/metrics/ : {http_rate:>10,.0f} points/s  ({http_wall:.2f} s)  "
+          f"request latency p50 {statistics.median(http_ms):.1f} ms, p99 {percentile(http_ms, 0.99):.1f} ms")
+    print(f"raw COPY apm_metrics       : {copy_rate:>10,.0f} points/s  ({copy_wall:.2f} s)  "
+          f"batch latency   p50 {statistics.median(copy_ms):.1f} ms, p99 {percentile(copy_ms, 0.99):.1f} ms")
+    ratio = http_rate / copy_rate
+    print(f"ratio HTTP / raw COPY      : {ratio:.2f}  (target >= 0.50: {'met' if ratio >= 0.5 else 'NOT met'})")
+    ok = True
+    if failed:
+        print(f"{len(failed)} of {args.batches} requests failed: status {sorted(set(failed))}", file=sys.stderr)
+        ok = False
+    if stored_http != total - len(failed) * args.batch_size or stored_all != stored_http + total:
+        print(f"row counts off: {stored_http} after HTTP, {stored_all} after COPY", file=sys.stderr)
+        ok = False
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
