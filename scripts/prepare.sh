@@ -5,6 +5,9 @@
 # work or stops with the exact command a person must run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A checkout's own .env (optional) may name its database and Redis (DB_NAME, DATABASE_URL,
+# DATABASE_OWNER_URL, REDIS_URL, REDIS_PORT, WEDSYNC_TEST_DB), so several checkouts share one machine.
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
 
 PY=${PYTHON:-python3}
 VENV=.venv

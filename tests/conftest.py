@@ -65,7 +65,19 @@ def django_db_setup(django_db_setup, django_db_blocker):
     _use_role(settings.DATABASE_OWNER)
 
 
-TEST_BROKER = "redis://127.0.0.1:6379/15"
+def redis_db_url(db: int) -> str:
+    """``settings.REDIS_URL``'s server with database ``db``: tests keep to their own Redis databases.
+
+    Several checkouts can run their suites at once on one machine by giving
+    each its own ``REDIS_URL`` (another port) in ``.env``.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(settings.REDIS_URL)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
+
+
+TEST_BROKER = redis_db_url(15)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -133,8 +145,8 @@ def world(db):
     return w
 
 
-# ../shared/samples beside the checkout: payloads in the formats real tools send (used as they are).
-SAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
+# Payloads captured from real tools (tests/samples/README.md), used as they are.
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 
 SATURDAY = dt.datetime(2026, 6, 13, 12, 0, tzinfo=dt.UTC)  # a Saturday everywhere from UTC-12 to UTC+11
 WEDNESDAY = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)

@@ -1,6 +1,6 @@
 """Inbound integrations beside Alertmanager: Grafana, PagerDuty Events v2, generic JSON webhook; rate limit; size.
 
-Every sample in ../shared/samples is posted as it is. The rate limiter's
+Every sample in tests/samples is posted as it is. The rate limiter's
 counters live in a private Redis database (12).
 """
 
@@ -17,11 +17,11 @@ from alerts.integrations.ratelimit import integration_rate_check
 from alerts.integrations.webhook import DEFAULT_MAPPING, parse_webhook_payload
 from alerts.models import AlertHistory, AlertIntegration
 from alerts.services import integration_create
-from tests.conftest import SAMPLES_DIR
+from tests.conftest import SAMPLES_DIR, redis_db_url
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
 SAMPLES = SAMPLES_DIR
-RATE_REDIS = "redis://127.0.0.1:6379/12"
+RATE_REDIS = redis_db_url(12)
 
 
 @pytest.fixture(autouse=True)

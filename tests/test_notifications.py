@@ -28,7 +28,7 @@ from alerts.notifications.services import (
 from alerts.notifications.tasks import deliver_notification, deliver_pending
 from alerts.notifications.transports import TransportError, Webhook, transport_for
 from incidents.services import incident_open_from_alert
-from tests.conftest import SATURDAY, WEDNESDAY
+from tests.conftest import SATURDAY, WEDNESDAY, redis_db_url
 from wedsync_ops.celery import app as celery_app
 from wedsync_ops.tenancy.context import current_tenant_context, service_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
@@ -225,7 +225,7 @@ def test_another_organization_sees_no_deliveries_or_attempts(setup):
 
 
 def test_commit_publishes_deliver_notification_to_the_broker(setup, django_capture_on_commit_callbacks):
-    url = f"redis://127.0.0.1:6379/{TEST_BROKER_DB}"
+    url = redis_db_url(TEST_BROKER_DB)
     r = redis.Redis.from_url(url)
     with broker_at(url):
         with django_capture_on_commit_callbacks(execute=True):
