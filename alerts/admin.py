@@ -18,14 +18,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from alerts.models import AlertHistory, AlertIntegration, AlertRule, AlertRulePending, SuppressionRule
-from alerts.notifications import admin as _notifications_admin  # noqa: F401  (registers channel/delivery admins)
 from alerts.services import (
     alert_acknowledge,
     alert_resolve,
     integration_create,
-    suppression_rule_validate,
-    suppressions_apply,
 )
+from alerts.silences import suppression_rule_validate, suppressions_apply
 from alerts.suppression import alert_label_set, matchers_from_labels, parse_matchers, rule_state, silence_preview
 from wedsync_ops.tenancy.models import Organization
 
@@ -161,7 +159,7 @@ class AlertIntegrationAdmin(admin.ModelAdmin):
 
 
 class SuppressionRuleForm(forms.ModelForm):
-    """Validates through ``alerts.services.suppression_rule_validate`` (matchers, times, weekdays, time zone)."""
+    """Validates through ``alerts.silences.suppression_rule_validate`` (matchers, times, weekdays, time zone)."""
 
     class Meta:
         model = SuppressionRule

@@ -13,7 +13,7 @@ portal session). Who may do what:
 
 Another organization's rule answers 404, exactly like an unknown id
 (row-level security hides it too). Changes go through
-``alerts.services.alert_rule_create``/``alert_rule_update``; a bad field
+``alerts.rules.alert_rule_create``/``alert_rule_update``; a bad field
 answers 400 ``{field: [reason]}``.
 """
 
@@ -22,7 +22,7 @@ from django.db import transaction
 from rest_framework import exceptions, permissions, serializers, viewsets
 
 from alerts.models import AlertRule
-from alerts.services import RULE_EDITABLE_FIELDS, alert_rule_create, alert_rule_update
+from alerts.rules import RULE_EDITABLE_FIELDS, alert_rule_create, alert_rule_update
 from wedsync_ops.tenancy.context import current_tenant_context
 from wedsync_ops.tenancy.models import UserProfile
 

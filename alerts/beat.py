@@ -6,6 +6,5 @@ Plain data only: this module is imported by settings, before Django is set up.
 BEAT_SCHEDULE: dict = {
     "alerts-evaluate-rules": {"task": "alerts.tasks.evaluate_rules", "schedule": 60.0},
     "alerts-apply-suppressions": {"task": "alerts.tasks.apply_suppressions", "schedule": 60.0},
-    "alerts-repeat-notifications": {"task": "alerts.notifications.tasks.repeat_notifications", "schedule": 300.0},
-    "alerts-deliver-pending": {"task": "alerts.notifications.tasks.deliver_pending", "schedule": 30.0},
+    "alerts-repeat-notifications": {"task": "alerts.tasks.repeat_notifications", "schedule": 300.0},
 }

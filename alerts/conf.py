@@ -34,12 +34,12 @@ PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.p
 # Flapping (alerts.services.alert_fire): an identity that opened FLAP_MAX_OPENINGS
 # or more alerts within the last FLAP_WINDOW_S seconds (this one included) is
 # flapping: the new alert is marked and its notifications are held until it
-# stays open for FLAP_WINDOW_S (alerts.services.suppressions_apply releases it).
+# stays open for FLAP_WINDOW_S (alerts.silences.suppressions_apply releases it).
 FLAP_WINDOW_S = env.int("ALERT_FLAP_WINDOW_S", default=1800)
 FLAP_MAX_OPENINGS = env.int("ALERT_FLAP_MAX_OPENINGS", default=4)
 
 # Grouping of the notifications of our own rules' alerts (Alertmanager's semantics,
-# alerts.notifications.services): the first alert of a group (organization, group_key)
+# alerts.notify.group_send_at): the first alert of a group (organization, group_key)
 # is notified GROUP_WAIT_S after it fires, so alerts of one group firing together go out
 # together; an alert joining a group already notified waits until GROUP_INTERVAL_S after
 # the group's last notification; a firing, unacknowledged alert is notified again every

@@ -17,8 +17,9 @@ from django.db.models import Q
 from alerts.fingerprint import labels_fingerprint
 from alerts.models import AlertHistory, AlertRule, AlertRulePending
 from alerts.selectors import RuleEvaluationRow, rule_evaluation_rows_all
-from alerts.services import alert_fire, alert_resolve, require_aware, wedding_day_protocol_active
+from alerts.services import alert_fire, alert_resolve, require_aware
 from wedsync_ops.tenancy.models import Organization
+from wedsync_ops.tenancy.wedding_day import wedding_day
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _pending_due(*, rule: AlertRule, row, fingerprint: str, now: dt.datetime, pr
     if rule.for_seconds == 0:
         return True
     if row.organization_id not in protocol:
-        protocol[row.organization_id] = wedding_day_protocol_active(organization_id=row.organization_id, at=now)[0]
+        protocol[row.organization_id] = wedding_day(organization_id=row.organization_id, at=now).on
     needed = for_duration_s(rule=rule, wedding_day=protocol[row.organization_id])
     pending, _created = AlertRulePending.objects.get_or_create(
         organization_id=row.organization_id, rule=rule, fingerprint=fingerprint, defaults={"pending_since": now}

@@ -1,4 +1,4 @@
-"""Alert rules, alert history, inbound integrations, notification channels and the outbox."""
+"""Alert rules, alert history, inbound integrations, silences (suppression rules)."""
 
 import uuid
 
@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import JSONField, Q, Value
 from django.db.models.functions import Now
 
-from wedsync_ops.choices import AlertPriority, AlertSeverity, NotificationChannelKind
+from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.db import EnumField
 from wedsync_ops.tenancy.models import Organization
 
@@ -28,8 +28,10 @@ class AlertRule(models.Model):
     day); ``composite`` (``composite_operator`` of the open alerts of
     ``composite_rule_ids``); ``pattern_match`` (error reports of the
     organization whose message matches ``pattern``, case-insensitive, counted
-    over the window: fires at ``threshold`` matches or more). ``for_seconds``: a breach must last
-    that long before it fires (``wedding_day_for_seconds`` on wedding days).
+    over the window: fires at ``threshold`` matches or more). ``for_seconds`` (default 60): a breach must
+    last that long before it fires (``wedding_day_for_seconds`` on wedding days, default half: 30 s);
+    ``min_samples`` (default 5): threshold and anomaly rules need that many points in the window, so a
+    single sample never opens a p0.
 
     ``organization`` NULL means platform-wide: evaluated for every
     organization, editable by staff only. ``threshold`` and
@@ -76,10 +78,16 @@ class AlertRule(models.Model):
     )
     window_minutes = models.PositiveIntegerField(default=5)
     for_seconds = models.PositiveIntegerField(
-        default=0, db_default=0, help_text="Breaching this long (s) before firing; 0: at once (Prometheus' 'for')"
+        default=60, db_default=60,
+        help_text="How long (s) the breach must last before it fires (Prometheus' 'for'); 0: at once",
     )
     wedding_day_for_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text="'for' on wedding days (s); empty: half of for_seconds"
+        null=True, blank=True, help_text="'for' on wedding days (s); empty: half of for_seconds (30 s by default)"
+    )
+    min_samples = models.PositiveIntegerField(
+        default=5, db_default=5,
+        help_text="Threshold and anomaly rules: fewest metric points in the window before it can fire "
+        "(a single point never fires)",
     )
     baseline_weeks = models.PositiveSmallIntegerField(
         default=4, db_default=4,
@@ -230,8 +238,13 @@ class SuppressionRule(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    created_by_name = models.CharField(
+        max_length=200, blank=True, default="", db_default="",
+        help_text="Who created it when not a portal user (Alertmanager API v2's createdBy, e.g. amtool's $USER)",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(db_default=Now(), null=True, blank=True)
 
     class Meta:
         db_table = "suppression_rules"
@@ -239,6 +252,13 @@ class SuppressionRule(models.Model):
 
     def __str__(self):
         return self.name or f"{self.kind} {str(self.id)[:8]}"
+
+    @property
+    def author(self) -> str:
+        """Who created it: the portal user's name, Alertmanager's ``createdBy``, or ``"unknown"``."""
+        if self.created_by_id is not None and self.created_by is not None:
+            return self.created_by.get_username()
+        return self.created_by_name or "unknown"
 
 
 class AlertHistory(models.Model):
@@ -269,6 +289,7 @@ class AlertHistory(models.Model):
         WEBHOOK = "webhook"
         DBMONITOR = "dbmonitor"
         APM = "apm"
+        PORTAL = "portal"
 
     id = _uuid_pk()
     organization = models.ForeignKey(
@@ -313,6 +334,15 @@ class AlertHistory(models.Model):
         default=False, db_default=False,
         help_text="Opened too often lately (alerts.conf FLAP_*): notifications held until it stays open",
     )
+    escalation_clock_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the portal started waiting for an acknowledgement: first seen, or released from a silence",
+    )
+    resolved_in_portal = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Resolved by a person in the portal, not by its source: a redelivery of the same firing "
+        "(same or earlier startsAt) does not reopen it",
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
@@ -329,6 +359,7 @@ class AlertHistory(models.Model):
         indexes = [
             models.Index(fields=["organization", "fingerprint", "starts_at"], name="alert_history_fp_start"),
             models.Index(fields=["status", "starts_at"], name="alert_history_status"),
+            models.Index(fields=["incident", "status"], name="alert_history_incident"),
         ]
         verbose_name_plural = "alert history"
 
@@ -338,184 +369,3 @@ class AlertHistory(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
-
-
-class NotificationChannel(models.Model):
-    """Where notifications go. Table ``notification_channels``.
-
-    ``config`` by kind: webhook ``{"url", "secret"?}`` (HMAC-SHA256 signature
-    header when a secret is set); slack ``{"webhook_url"}``; pagerduty
-    ``{"routing_key"}``; sms ``{"account_sid", "auth_token", "from", "to"}``
-    (Twilio); email ``{"to": [addresses]}`` (``alerts.notifications.transports``). ``organization`` NULL: a
-    platform channel (the ops team's), which receives every organization's
-    notifications. A permanent delivery error disables the channel and
-    records why in ``disabled_reason``.
-    """
-
-    id = _uuid_pk()
-    organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="channels"
-    )
-    kind = EnumField(enum_type="notification_channel", choices=NotificationChannelKind.choices)
-    name = models.CharField(max_length=100)
-    config = models.JSONField(default=dict, blank=True)
-    enabled = models.BooleanField(default=True)
-    disabled_reason = models.CharField(max_length=500, blank=True)
-    wedding_day_emergency = models.BooleanField(
-        default=False, db_default=False,
-        help_text="Also notified of every routed notification while the wedding-day protocol is on"
-    )
-    created_at = models.DateTimeField(db_default=Now(), editable=False)
-
-    class Meta:
-        db_table = "notification_channels"
-        ordering = ["name"]
-
-    def __str__(self):
-        return f"{self.name} ({self.kind})"
-
-
-class NotificationRule(models.Model):
-    """Routing: which channels an alert or incident goes to. Table ``apm_notification_rules``.
-
-    ``matchers`` (Alertmanager's, as in silences) see the alert's labels plus
-    ``severity``, ``priority`` and ``organization`` (slug). Rules are tried in
-    ``position`` order; the first matching rule's channels receive the
-    notification and routing stops there unless ``continue_matching`` (as
-    Alertmanager's ``continue``). On a wedding day of the organization
-    (wedding-day protocol on) every matching rule's channels receive it, plus
-    every channel marked ``wedding_day_emergency``. No rule in scope: every
-    enabled channel of the organization and the platform (the default). Rules
-    in scope but none matching: the platform channels only (the default
-    route). ``organization`` NULL: a platform rule, applied to every
-    organization's notifications (staff only).
-    """
-
-    id = _uuid_pk()
-    organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="notification_rules",
-        db_index=False,
-    )
-    name = models.CharField(max_length=200)
-    position = models.IntegerField(default=100, help_text="Lower first")
-    matchers = models.JSONField(default=list, blank=True, help_text="Empty: every notification")
-    channels = models.ManyToManyField(NotificationChannel, through="NotificationRuleChannel", related_name="rules")
-    continue_matching = models.BooleanField(default=False, help_text="Keep trying the next rules after a match")
-    enabled = models.BooleanField(default=True)
-    created_at = models.DateTimeField(db_default=Now(), editable=False)
-
-    class Meta:
-        db_table = "apm_notification_rules"
-        ordering = ["position", "created_at"]
-        indexes = [models.Index(fields=["organization", "position"], name="idx_apm_notification_rules_org")]
-
-    def __str__(self):
-        return self.name
-
-
-class NotificationRuleChannel(models.Model):
-    """A channel of a routing rule. ``organization`` is the rule's (for row-level security)."""
-
-    id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
-    rule = models.ForeignKey(NotificationRule, on_delete=models.CASCADE, related_name="rule_channels", db_index=False)
-    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="+", db_index=False)
-
-    class Meta:
-        db_table = "apm_notification_rule_channels"
-        constraints = [models.UniqueConstraint(fields=["rule", "channel"], name="idx_apm_notification_rule_channel")]
-        indexes = [
-            models.Index(fields=["channel"], name="idx_apm_notif_rule_ch_channel"),
-            models.Index(fields=["organization"], name="idx_apm_notif_rule_ch_org"),
-        ]
-
-    def __str__(self):
-        return f"{self.rule_id} → {self.channel_id}"
-
-    def save(self, *args, **kwargs):
-        if self.rule_id and not self.organization_id:
-            self.organization_id = NotificationRule.objects.filter(pk=self.rule_id).values_list(
-                "organization_id", flat=True
-            ).first()
-        super().save(*args, **kwargs)
-
-
-class NotificationDelivery(models.Model):
-    """The outbox: one notification of one event to one channel. Table ``notification_deliveries``.
-
-    Written in the transaction that changes the alert or incident, so a
-    notification exists if and only if the change committed. Exactly one row
-    per (channel, event, alert, incident). Delivered by
-    ``alerts.notifications.services.delivery_attempt`` with exponential
-    back-off. ``organization`` is the channel's (NULL for platform channels:
-    the ops team's deliveries are staff-only).
-    """
-
-    class Event(models.TextChoices):
-        ALERT_FIRING = "alert.firing"
-        ALERT_RESOLVED = "alert.resolved"
-        INCIDENT_OPENED = "incident.opened"
-        INCIDENT_ACKNOWLEDGED = "incident.acknowledged"
-        INCIDENT_ESCALATED = "incident.escalated"
-        INCIDENT_RESOLVED = "incident.resolved"
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        SENDING = "sending"
-        DELIVERED = "delivered"
-        FAILED = "failed"
-
-    id = _uuid_pk()
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.CharField(max_length=30, choices=Event.choices)
-    alert = models.ForeignKey(AlertHistory, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
-    incident = models.ForeignKey(
-        "incidents.Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
-    )
-    payload = models.JSONField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_default=Now())
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(db_default=Now(), editable=False)
-
-    class Meta:
-        db_table = "notification_deliveries"
-        ordering = ["-created_at"]
-        verbose_name_plural = "notification deliveries"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["channel", "event", "alert", "incident"],
-                nulls_distinct=False,
-                name="notification_delivery_once",
-            )
-        ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_delivery_due")]
-
-    def __str__(self):
-        return f"{self.event} → {self.channel_id} ({self.status})"
-
-
-class DeliveryAttempt(models.Model):
-    """One HTTP attempt of a delivery: outcome, status code, error and duration (ms)."""
-
-    id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    delivery = models.ForeignKey(NotificationDelivery, on_delete=models.CASCADE, related_name="attempt_log")
-    attempted_at = models.DateTimeField(db_default=Now())
-    ok = models.BooleanField()
-    status_code = models.PositiveIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    duration_ms = models.FloatField()
-
-    class Meta:
-        db_table = "notification_delivery_attempts"
-        ordering = ["-attempted_at"]
-
-    def __str__(self):
-        return f"{'ok' if self.ok else 'failed'} {self.status_code or ''} in {self.duration_ms:.0f} ms"

@@ -6,7 +6,7 @@ Access goes through ``wedsync_ops.pages.access.get_organization_for_user``:
 another organization's slug answers 404 like an unknown one. Every member
 sees the organization's rules and the open alerts with the threshold that
 applied and why; owners and admins (and staff) may create rules and edit
-them (``POST``), through ``alerts.services.alert_rule_create``/``alert_rule_update``.
+them (``POST``), through ``alerts.rules.alert_rule_create``/``alert_rule_update``.
 A refused change re-renders the page with HTTP 400 naming the field.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -28,8 +27,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from alerts.models import AlertHistory, AlertRule
-from alerts.services import alert_rule_create, alert_rule_update
+from alerts.rules import alert_rule_create, alert_rule_update
 from alerts.suppression import rule_state
+from wedsync_ops.matchers import parse_matcher_text
 from wedsync_ops.pages.access import get_organization_for_user, is_staff_request
 from wedsync_ops.tenancy.models import UserProfile
 
@@ -103,29 +103,6 @@ def organization_rules(request, slug: str, rule_id: uuid.UUID | None = None):
 
 # --- silences ---------------------------------------------------------------------
 
-MATCHER_RE = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*(?:,|$)')
-
-
-def parse_matcher_text(text: str) -> list[dict]:
-    """Parse amtool-style matchers, ``alertname="HighLatency", service=~"pay.*"``, into matcher dicts.
-
-    Returns ``[{"name", "op", "value"}]`` for ``alerts.suppression.parse_matchers``.
-    Raises ValidationError (field ``matchers``) on text that is not a comma-separated list of matchers.
-    """
-    text = text.strip()
-    matchers, pos = [], 0
-    while pos < len(text):
-        m = MATCHER_RE.match(text, pos)
-        if m is None or m.end() == pos:
-            raise ValidationError({"matchers": [f"cannot read a matcher at {text[pos:pos + 30]!r}"]})
-        value = m.group(3) if m.group(3) is not None else m.group(4)
-        matchers.append({"name": m.group(1), "op": m.group(2), "value": value.replace('\\"', '"')})
-        pos = m.end()
-    if not matchers:
-        raise ValidationError({"matchers": ["at least one matcher, e.g. alertname=\"HighLatency\""]})
-    return matchers
-
-
 class SilenceForm(forms.Form):
     """A silence an organization admin creates for their organization's alerts."""
 
@@ -147,7 +124,7 @@ def organization_silences(request, slug: str):
     from django.utils import timezone
 
     from alerts.models import SuppressionRule
-    from alerts.services import suppression_rule_create, suppressions_apply
+    from alerts.silences import silence_expire, suppression_rule_create
 
     org = get_organization_for_user(request, slug)
     can_edit = _can_edit(request, org)
@@ -163,9 +140,7 @@ def organization_silences(request, slug: str):
             ).first()
             if silence is None:
                 raise Http404("No such silence")
-            with transaction.atomic():
-                SuppressionRule.objects.filter(pk=silence.pk).update(ends_at=now)
-                suppressions_apply(now=now)
+            silence_expire(silence=silence, now=now)
             messages.success(request, "Silence expired; its alerts notify again.")
             return redirect("alerts-org-silences", slug=org.slug)
         form = SilenceForm(request.POST)
@@ -280,7 +255,7 @@ def organization_channels(request, slug: str):
     or ``action=delete`` with ``channel``. Targets are shown masked (no
     secrets, no URL paths); bad input answers 400 naming the field.
     """
-    from alerts.models import NotificationChannel
+    from notifications.models import NotificationChannel
 
     org = get_organization_for_user(request, slug)
     can_edit = _can_edit(request, org)

@@ -1,15 +1,17 @@
 """Alert state changes: fire, resolve, acknowledge, record a resolution, create an integration.
 
-Every function runs in the caller's tenant context (row-level security
-applies: background jobs and inbound integrations use ``service_context()``)
-and inside one transaction: the alert row, its notifications (the outbox)
-and its incident commit together or not at all.
+Every function runs in the caller's tenant context (row-level security applies: background jobs and
+inbound integrations use ``service_context()``) and inside one transaction: the alert row, its
+notifications (the outbox, through ``alerts.notify``) and its incident commit together or not at all.
 
-Identity: at most one *open* alert (firing, acknowledged, escalated,
-suppressed) per (organization, fingerprint), NULL organization included
-(the partial unique constraint ``alert_history_one_open_per_fingerprint``
-with NULLS NOT DISTINCT). A fingerprint that fires again after its alert was
-resolved opens a new row.
+Identity: at most one *open* alert (firing, acknowledged, escalated, suppressed) per (organization,
+fingerprint), NULL organization included (the partial unique constraint
+``alert_history_one_open_per_fingerprint`` with NULLS NOT DISTINCT). A fingerprint that fires again
+after its alert was resolved opens a new row, unless the firing is a redelivery of the resolved one
+(its ``startsAt`` falls before that alert's end: ``_resolution_covers``).
+
+Silences, maintenance windows and inhibition are applied by ``alerts.silences``; the two meet here:
+a new alert that is muted when it fires is written ``suppressed`` and notifies nobody.
 """
 
 from __future__ import annotations
@@ -17,24 +19,28 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-import zoneinfo
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from alerts.models import AlertHistory, AlertIntegration, AlertRule, SuppressionRule
-from alerts.notifications.services import notifications_enqueue
-from alerts.suppression import parse_matchers, suppression_for
-from incidents.services import incident_open_from_alert
+from alerts.models import AlertHistory, AlertIntegration, AlertRule
+from alerts.notify import alert_notifications_cancel, alert_notify, alert_was_notified
+from alerts.suppression import suppression_for
+from incidents.services import incident_alerts_changed, incident_open_from_alert
 from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.tenancy.auth import hash_token
 from wedsync_ops.tenancy.context import service_context
+from wedsync_ops.tenancy.wedding_day import wedding_day
 
 ONE_OPEN_CONSTRAINT = "alert_history_one_open_per_fingerprint"
 INCIDENT_SEVERITIES = (AlertSeverity.CRITICAL, AlertSeverity.EMERGENCY)
 WEDDING_DAY_INCIDENT_PRIORITIES = (AlertPriority.HIGH, AlertPriority.CRITICAL)
+EXTERNAL_SOURCES = (
+    AlertHistory.Source.ALERTMANAGER, AlertHistory.Source.GRAFANA, AlertHistory.Source.PAGERDUTY,
+    AlertHistory.Source.WEBHOOK,
+)
 TOKEN_PREFIX = "wsi_"
 
 
@@ -51,22 +57,6 @@ def require_aware(name: str, value: dt.datetime | None) -> None:
 def _is_one_open_violation(exc: IntegrityError) -> bool:
     diag = getattr(exc.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None) == ONE_OPEN_CONSTRAINT
-
-
-def wedding_day_protocol_active(*, organization_id: uuid.UUID | None, at: dt.datetime) -> tuple[bool, str]:
-    """SQL ``wedding_day_protocol(org, at)`` as ``(active, reason)``; ``(False, "")`` without organization.
-
-    ``reason`` is e.g. ``"wedding day: local Saturday 2026-06-13"``. The
-    caller's context must see the organization and its weddings.
-    """
-    if organization_id is None:
-        return False, ""
-    with connection.cursor() as cur:
-        cur.execute("SELECT active, reason FROM wedding_day_protocol(%s, %s)", [organization_id, at])
-        row = cur.fetchone()
-    if row is None or not row[0]:
-        return False, ""
-    return True, row[1] or ""
 
 
 def _open_alert(*, organization_id, fingerprint: str, lock: bool = True) -> AlertHistory | None:
@@ -98,6 +88,35 @@ def _touch(alert: AlertHistory, *, value: float | None, now: dt.datetime) -> Ale
     return alert
 
 
+STARTS_AT_SOURCES = (AlertHistory.Source.ALERTMANAGER, AlertHistory.Source.GRAFANA)
+
+
+def _resolution_covers(
+    *, organization_id, fingerprint: str, starts_at: dt.datetime, source: str
+) -> AlertHistory | None:
+    """A resolved alert of this identity whose open period covers a firing that started at ``starts_at``.
+
+    Alertmanager (and Grafana, which speaks its format) keeps re-sending a firing alert, and moves its
+    ``startsAt`` *earlier* when it merges a re-sent alert of the same fingerprint; it never moves it
+    later. So for those sources a firing whose ``startsAt`` is before a resolved alert's end
+    (``ends_at``), or equal to its start, is that alert again (a redelivery that crossed its
+    resolution, or one resolved in the portal), not a new problem; a new problem starts after the
+    last one ended. Other senders (PagerDuty's ``timestamp``, generic webhooks) carry no such
+    guarantee: only the same ``starts_at`` is a redelivery.
+    """
+    covering = Q(starts_at=starts_at)
+    if source in STARTS_AT_SOURCES:
+        covering |= Q(ends_at__gt=starts_at)
+    return (
+        AlertHistory.objects.filter(
+            organization_id=organization_id, fingerprint=fingerprint, status=AlertHistory.Status.RESOLVED
+        )
+        .filter(covering)
+        .order_by("-starts_at")
+        .first()
+    )
+
+
 def alert_fire(
     *,
     organization_id: uuid.UUID | None,
@@ -121,36 +140,32 @@ def alert_fire(
 ) -> tuple[AlertHistory, bool]:
     """Record that the alert ``(organization_id, fingerprint)`` fires; returns ``(alert, created)``.
 
-    - An open alert with that identity exists: it is only touched
-      (``last_received_at = now``, and ``value`` when given); ``created`` False.
-    - A resolved alert with the same ``starts_at`` exists (a redelivered
-      firing of an alert already resolved, e.g. an Alertmanager repeat that
-      crossed the resolution): nothing changes; returns that resolved alert,
-      ``created`` False.
-    - Otherwise a new ``firing`` alert is written (``created`` True), the
-      ``alert.firing`` notifications are enqueued in the same transaction,
-      and an incident is opened (``incidents.services.incident_open_from_alert``)
-      when ``severity`` is critical/emergency, or when the organization's
-      wedding-day protocol is on at ``now`` and ``priority`` is high/critical.
-    - Unless the identity is flapping (``_hold_if_flapping``): then the new
-      alert is firing but marked ``flapping`` and nothing is notified.
-    - Unless a silence, maintenance window or inhibition rule mutes it at
-      ``now`` (``alerts.suppression.suppression_for``): then the new alert
-      is written as ``suppressed`` with ``suppressed_by`` and
-      ``suppression_reason``, and nothing is notified or opened.
+    - An open alert with that identity exists: it is only touched (``last_received_at = now``, and
+      ``value`` when given); ``created`` False.
+    - A resolved alert of that identity covers ``starts_at`` (``_resolution_covers``: a redelivery of
+      a firing already resolved, by its source or in the portal): nothing changes; returns that
+      resolved alert, ``created`` False.
+    - Otherwise a new ``firing`` alert is written (``created`` True; ``escalation_clock_at = now``: the
+      escalation clock starts when the portal first sees it, not at ``starts_at``), its
+      ``alert.firing`` notifications are enqueued in the same transaction, and it opens or joins an
+      incident (``incidents.services.incident_open_from_alert``) when ``severity`` is
+      critical/emergency, or when the organization's wedding-day protocol is on at ``now`` and
+      ``priority`` is high/critical.
+    - Unless the identity is flapping (``_hold_if_flapping``): then the new alert is firing but marked
+      ``flapping`` and nothing is notified until it is released.
+    - Unless a silence, maintenance window or inhibition rule mutes it at ``now``
+      (``alerts.suppression.suppression_for``): then it is written ``suppressed`` with
+      ``suppressed_by`` and ``suppression_reason``, and nothing is notified or opened.
 
-    Arguments: ``organization_id`` None means unassigned (staff only);
-    ``fingerprint`` up to 64 chars (``alerts.fingerprint.labels_fingerprint``);
-    ``source`` an ``AlertHistory.Source``; ``severity``/``priority`` values of
-    ``alert_severity``/``alert_priority``; ``starts_at``/``now`` aware
-    datetimes; ``value``/``threshold`` in the metric's unit (ms for latencies).
-    ``title`` is cut to 500 characters, ``group_key`` to 500.
+    Arguments: ``organization_id`` None means unassigned (staff only); ``fingerprint`` up to 64 chars
+    (``alerts.fingerprint.labels_fingerprint``); ``source`` an ``AlertHistory.Source``;
+    ``severity``/``priority`` values of ``alert_severity``/``alert_priority``; ``starts_at``/``now``
+    aware datetimes; ``value``/``threshold`` in the metric's unit (ms for latencies). ``title`` is cut
+    to 500 characters, ``group_key`` to 500.
 
-    Races: two transactions firing one identity at once leave one open
-    alert: the insert runs in a savepoint and a violation of
-    ``alert_history_one_open_per_fingerprint`` falls back to touching the
-    row the other transaction committed. Raises ValidationError for naive
-    datetimes.
+    Races: two transactions firing one identity at once leave one open alert: the insert runs in a
+    savepoint and a violation of ``alert_history_one_open_per_fingerprint`` falls back to touching the
+    row the other transaction committed. Raises ValidationError for naive datetimes.
     """
     require_aware("starts_at", starts_at)
     require_aware("now", now)
@@ -158,14 +173,11 @@ def alert_fire(
         existing = _open_alert(organization_id=organization_id, fingerprint=fingerprint)
         if existing is not None:
             return _touch(existing, value=value, now=now), False
-        already_resolved = AlertHistory.objects.filter(
-            organization_id=organization_id,
-            fingerprint=fingerprint,
-            starts_at=starts_at,
-            status=AlertHistory.Status.RESOLVED,
-        ).first()
-        if already_resolved is not None:
-            return already_resolved, False
+        covered = _resolution_covers(
+            organization_id=organization_id, fingerprint=fingerprint, starts_at=starts_at, source=source
+        )
+        if covered is not None:
+            return covered, False
         try:
             with transaction.atomic():
                 alert = _alert_create(
@@ -173,7 +185,7 @@ def alert_fire(
                     integration=integration, source=source, fingerprint=fingerprint, group_key=group_key,
                     severity=severity, priority=priority, title=title, description=description, labels=labels,
                     annotations=annotations, generator_url=generator_url, starts_at=starts_at, now=now,
-                    value=value, threshold=threshold, threshold_reason=threshold_reason,
+                    value=value, threshold=threshold, threshold_reason=threshold_reason, escalation_clock_at=now,
                 )
         except IntegrityError as exc:
             if not _is_one_open_violation(exc):
@@ -188,8 +200,8 @@ def alert_fire(
             return alert, True
         if _hold_if_flapping(alert=alert, now=now):
             return alert, True
-        notifications_enqueue(event="alert.firing", alert=alert, now=now)
-        if _opens_incident(alert=alert, now=now):
+        alert_notify(event="alert.firing", alert=alert, now=now)
+        if alert_opens_incident(alert=alert, now=now):
             incident_open_from_alert(alert=alert, now=now)
         return alert, True
 
@@ -197,10 +209,10 @@ def alert_fire(
 def _hold_if_flapping(*, alert: AlertHistory, now: dt.datetime) -> bool:
     """Mark a new alert ``flapping`` (and notify nothing) when its identity opened too often lately.
 
-    Flapping: at least ``alerts.conf.FLAP_MAX_OPENINGS`` alerts of this
-    (organization, fingerprint), this one included, started within the last
-    ``FLAP_WINDOW_S`` seconds before ``now``. ``suppressions_apply``
-    releases it (notifies) once it has stayed open ``FLAP_WINDOW_S``.
+    Flapping: at least ``alerts.conf.FLAP_MAX_OPENINGS`` alerts of this (organization, fingerprint),
+    this one included, started within the last ``FLAP_WINDOW_S`` seconds before ``now``.
+    ``alerts.silences.suppressions_apply`` releases it (notifies, opens its incident) once it has
+    stayed open ``FLAP_WINDOW_S``.
     """
     from alerts import conf
 
@@ -219,10 +231,9 @@ def _hold_if_flapping(*, alert: AlertHistory, now: dt.datetime) -> bool:
 def _suppress_if_muted(*, alert: AlertHistory, now: dt.datetime) -> bool:
     """Mark a new alert ``suppressed`` when a silence, maintenance window or inhibition mutes it.
 
-    The alert stays recorded (status ``suppressed``, ``suppressed_by``,
-    ``suppression_reason``); no notification is enqueued and no incident
-    opened. Looked up in a service context (platform-wide rules are not
-    visible to a vendor context). Returns True when suppressed.
+    The alert stays recorded (status ``suppressed``, ``suppressed_by``, ``suppression_reason``); no
+    notification is enqueued and no incident opened. Looked up in a service context (platform-wide
+    rules are not visible to a vendor context). Returns True when suppressed.
     """
     with service_context():
         rule, reason = suppression_for(alert=alert, at=now)
@@ -237,23 +248,29 @@ def _suppress_if_muted(*, alert: AlertHistory, now: dt.datetime) -> bool:
     return True
 
 
-def _opens_incident(*, alert: AlertHistory, now: dt.datetime) -> bool:
+def alert_opens_incident(*, alert: AlertHistory, now: dt.datetime) -> bool:
+    """Whether ``alert`` opens (or joins) an incident: critical/emergency severity, or a high/critical
+    priority while its organization's wedding-day protocol is on at ``now``."""
     if alert.severity in INCIDENT_SEVERITIES:
         return True
     if alert.priority not in WEDDING_DAY_INCIDENT_PRIORITIES:
         return False
-    active, _reason = wedding_day_protocol_active(organization_id=alert.organization_id, at=now)
-    return active
+    return wedding_day(organization_id=alert.organization_id, at=now).on
 
 
-def alert_resolve(*, alert: AlertHistory, ends_at: dt.datetime | None, now: dt.datetime) -> tuple[AlertHistory, bool]:
+def alert_resolve(
+    *, alert: AlertHistory, ends_at: dt.datetime | None, now: dt.datetime, by=None, in_portal: bool = False,
+) -> tuple[AlertHistory, bool]:
     """Resolve an open alert; returns ``(alert, changed)``.
 
-    Sets ``status = resolved``, ``resolved_at = now`` and ``ends_at``
-    (``now`` when None) and enqueues the ``alert.resolved`` notifications in
-    the same transaction (not for a ``suppressed`` alert: nobody was told
-    that it fired). An alert already resolved is left as it is
-    (``changed`` False, nothing enqueued). ``alert`` is updated in place.
+    Sets ``status = resolved``, ``resolved_at = now``, ``ends_at`` (``now`` when None) and
+    ``resolved_in_portal`` when a person resolved it here (``in_portal``; an externally-sourced alert
+    then ignores redeliveries of the same firing, see ``_resolution_covers``). Its notifications not
+    yet sent are cancelled; ``alert.resolved`` is enqueued only when somebody was told that it fired
+    (a muted, flapping or never-sent alert resolves as quietly as it fired). Then its incident is told
+    (``incidents.services.incident_alerts_changed``): an incident whose last open alert resolved
+    resolves itself, unless it is set to resolve manually. An alert already resolved is left as it is
+    (``changed`` False, nothing enqueued). ``alert`` is updated in place. ``by``: the person, if any.
     Raises ValidationError for naive datetimes.
     """
     require_aware("now", now)
@@ -262,19 +279,24 @@ def alert_resolve(*, alert: AlertHistory, ends_at: dt.datetime | None, now: dt.d
     with transaction.atomic():
         locked = AlertHistory.objects.select_for_update().get(pk=alert.pk)
         if locked.status == AlertHistory.Status.RESOLVED:
-            for field in ("status", "resolved_at", "ends_at"):
+            for field in ("status", "resolved_at", "ends_at", "resolved_in_portal"):
                 setattr(alert, field, getattr(locked, field))
             return alert, False
-        was_suppressed = locked.status == AlertHistory.Status.SUPPRESSED or locked.flapping
         alert.status = AlertHistory.Status.RESOLVED
         alert.resolved_at = now
         alert.ends_at = ends_at or now
         alert.last_received_at = now
+        alert.resolved_in_portal = in_portal
+        alert.incident_id = locked.incident_id
         AlertHistory.objects.filter(pk=alert.pk).update(
-            status=alert.status, resolved_at=alert.resolved_at, ends_at=alert.ends_at, last_received_at=now
+            status=alert.status, resolved_at=now, ends_at=alert.ends_at, last_received_at=now,
+            resolved_in_portal=in_portal,
         )
-        if not was_suppressed:  # a muted alert's resolution is as quiet as its firing
-            notifications_enqueue(event="alert.resolved", alert=alert, now=now)
+        alert_notifications_cancel(alert=alert, reason="the alert resolved before this was sent", now=now)
+        if alert_was_notified(alert):
+            alert_notify(event="alert.resolved", alert=alert, now=now)
+        if locked.incident_id is not None:
+            incident_alerts_changed(incident_id=locked.incident_id, now=now, by=by)
         return alert, True
 
 
@@ -298,16 +320,13 @@ def alert_record_resolved(
 ) -> tuple[AlertHistory, bool]:
     """Keep a resolution of an alert we never saw open; returns ``(alert, created)``.
 
-    For inbound integrations: a ``resolved`` alert arrives, no alert with
-    that identity is open (e.g. its firing was cut by Alertmanager's
-    ``max_alerts``). If an alert with the same (organization, fingerprint,
-    ``starts_at``) exists, nothing changes and it is returned (``created``
-    False: a redelivery). Otherwise a ``resolved`` row is written
-    (``resolved_at = now``, ``ends_at`` or ``now``), so the history is never
-    lost. No notification is enqueued: nobody was told that it fired.
-    Concurrent calls for one identity are serialised by a transaction-level
-    advisory lock, so a redelivery racing the original writes one row.
-    Arguments as in ``alert_fire``.
+    For inbound integrations: a ``resolved`` alert arrives and no open alert of that identity has a
+    start it covers (e.g. its firing was cut by Alertmanager's ``max_alerts``). If an alert with the
+    same (organization, fingerprint, ``starts_at``) exists, nothing changes and it is returned
+    (``created`` False: a redelivery). Otherwise a ``resolved`` row is written (``resolved_at = now``,
+    ``ends_at`` or ``now``), so the history is never lost. No notification is enqueued: nobody was
+    told that it fired. Concurrent calls for one identity are serialised by a transaction-level
+    advisory lock, so a redelivery racing the original writes one row. Arguments as in ``alert_fire``.
     """
     require_aware("starts_at", starts_at)
     require_aware("now", now)
@@ -332,14 +351,38 @@ def alert_record_resolved(
         return alert, True
 
 
+def alert_receive_resolution(
+    *, organization_id: uuid.UUID | None, fingerprint: str, ends_at: dt.datetime | None, now: dt.datetime,
+    **fields,
+) -> tuple[AlertHistory, str]:
+    """An inbound ``resolved`` alert: resolve the open alert it covers, or keep it; returns ``(alert, outcome)``.
+
+    ``outcome`` is ``"resolved"`` (the open alert of that identity was resolved: the resolution
+    covers its open period, ``ends_at`` — or ``now`` without one — at or after the open alert's start,
+    whatever the two ``startsAt``), ``"kept"`` (no open alert it covers: a ``resolved`` row is kept,
+    ``alert_record_resolved``) or ``"unchanged"`` (a redelivery). ``fields``: as ``alert_record_resolved``
+    (``starts_at`` included). Runs in the caller's transaction and service context.
+    """
+    end = ends_at or now
+    with transaction.atomic():
+        open_alert = _open_alert(organization_id=organization_id, fingerprint=fingerprint)
+        if open_alert is not None and end >= open_alert.starts_at:
+            row, changed = alert_resolve(alert=open_alert, ends_at=ends_at, now=now)
+            return row, "resolved" if changed else "unchanged"
+        row, created = alert_record_resolved(
+            organization_id=organization_id, fingerprint=fingerprint, ends_at=ends_at, now=now, **fields
+        )
+        return row, "kept" if created else "unchanged"
+
+
 def alert_acknowledge(*, alert: AlertHistory, by, now: dt.datetime) -> tuple[AlertHistory, bool]:
     """Acknowledge an open alert; returns ``(alert, changed)``.
 
-    ``by``: the acknowledging user (or None for the system); ``now`` an aware
-    datetime. A firing, escalated or suppressed alert becomes
-    ``acknowledged`` (``acknowledged_at = now``, ``acknowledged_by = by``);
-    an alert already acknowledged is left as it is (``changed`` False).
-    Raises AlertStateError (key ``status``) for a resolved alert.
+    ``by``: the acknowledging user (or None for the system); ``now`` an aware datetime. A firing,
+    escalated or suppressed alert becomes ``acknowledged`` (``acknowledged_at = now``,
+    ``acknowledged_by = by``) and its pending notifications are cancelled (someone is on it); an alert
+    already acknowledged is left as it is (``changed`` False). Raises AlertStateError (key ``status``)
+    for a resolved alert.
     """
     require_aware("now", now)
     with transaction.atomic():
@@ -354,7 +397,22 @@ def alert_acknowledge(*, alert: AlertHistory, by, now: dt.datetime) -> tuple[Ale
         AlertHistory.objects.filter(pk=alert.pk).update(
             status=alert.status, acknowledged_at=now, acknowledged_by=alert.acknowledged_by
         )
+        alert_notifications_cancel(alert=alert, reason="acknowledged before this was sent", now=now)
         return alert, True
+
+
+def alert_escalate(*, alert: AlertHistory, now: dt.datetime) -> bool:
+    """Mark a ``firing`` alert ``escalated`` (its first escalation step was taken); True if this call did.
+
+    A conditional UPDATE on ``status = 'firing'``, so two escalation runners mark it once. Used by
+    ``incidents.escalation``, which pages for it.
+    """
+    done = AlertHistory.objects.filter(pk=alert.pk, status=AlertHistory.Status.FIRING).update(
+        status=AlertHistory.Status.ESCALATED
+    )
+    if done:
+        alert.status = AlertHistory.Status.ESCALATED
+    return bool(done)
 
 
 def integration_create(
@@ -362,12 +420,11 @@ def integration_create(
 ) -> tuple[AlertIntegration, str]:
     """Create an inbound integration and its bearer token; returns ``(integration, token)``.
 
-    The token (``wsi_`` + 43 URL-safe characters, 256 bits) is returned
-    once: only its SHA-256 (``token_hash``) and its first 12 characters
-    (``token_prefix``) are stored. ``organization_id`` None makes a
-    platform-wide integration (alerts name their organization by the
-    ``organization`` label). Raises ValidationError (key ``kind``) for an
-    unknown kind, (key ``name``) for an empty or over-long name.
+    The token (``wsi_`` + 43 URL-safe characters, 256 bits) is returned once: only its SHA-256
+    (``token_hash``) and its first 12 characters (``token_prefix``) are stored. ``organization_id``
+    None makes a platform-wide integration (alerts name their organization by the ``organization``
+    label). Raises ValidationError (key ``kind``) for an unknown kind, (key ``name``) for an empty or
+    over-long name.
     """
     if kind not in AlertIntegration.Kind.values:
         raise ValidationError({"kind": f"unknown kind {kind!r}; one of {', '.join(AlertIntegration.Kind.values)}"})
@@ -382,226 +439,3 @@ def integration_create(
         token_hash=hash_token(token),
     )
     return integration, token
-
-
-def suppression_rule_create(
-    *,
-    kind: str,
-    matchers: list,
-    now: dt.datetime,
-    organization_id: uuid.UUID | None = None,
-    name: str = "",
-    comment: str = "",
-    created_by=None,
-    starts_at: dt.datetime | None = None,
-    ends_at: dt.datetime | None = None,
-    weekdays: list | None = None,
-    start_time: dt.time | None = None,
-    end_time: dt.time | None = None,
-    timezone_name: str = "UTC",
-    source_matchers: list | None = None,
-    equal_labels: list | None = None,
-) -> SuppressionRule:
-    """Validate and create a silence, maintenance window or inhibition rule, then apply it at ``now``.
-
-    ``kind``: ``SuppressionRule.Kind``. ``matchers``/``source_matchers``:
-    lists of ``{"name", "op", "value"}`` (``alerts.suppression.parse_matchers``).
-    A silence needs aware ``starts_at < ends_at``; a maintenance window
-    ``weekdays`` (ISO 1..7), ``start_time``, ``end_time`` and an IANA
-    ``timezone_name``; an inhibition rule non-empty ``source_matchers`` and
-    ``matchers``, ``equal_labels`` a list of label names. Everything is
-    validated before anything is written; raises ValidationError keyed by
-    the field. Open firing alerts it mutes become ``suppressed`` at once
-    (``suppressions_apply``).
-    """
-    rule = suppression_rule_validate(
-        SuppressionRule(
-            kind=kind, matchers=matchers, organization_id=organization_id, name=name[:200], comment=comment,
-            created_by=created_by if getattr(created_by, "pk", None) else None, starts_at=starts_at, ends_at=ends_at,
-            weekdays=list(weekdays or []), start_time=start_time, end_time=end_time, timezone=timezone_name,
-            source_matchers=list(source_matchers or []), equal_labels=list(equal_labels or []),
-        )
-    )
-    with transaction.atomic():
-        rule.save()
-        suppressions_apply(now=now)
-    return rule
-
-
-def suppression_rule_validate(rule: SuppressionRule) -> SuppressionRule:
-    """Check a (possibly unsaved) rule; returns it or raises ValidationError keyed by field (admin and services)."""
-    if rule.kind not in SuppressionRule.Kind.values:
-        raise ValidationError({"kind": f"must be one of {', '.join(SuppressionRule.Kind.values)}"})
-    parse_matchers(rule.matchers, field="matchers")
-    if rule.kind == SuppressionRule.Kind.SILENCE:
-        if rule.starts_at is None or rule.ends_at is None:
-            raise ValidationError({"ends_at": "a silence needs starts_at and ends_at"})
-        require_aware("starts_at", rule.starts_at)
-        require_aware("ends_at", rule.ends_at)
-        if rule.ends_at <= rule.starts_at:
-            raise ValidationError({"ends_at": "must be after starts_at"})
-        if not rule.matchers:
-            raise ValidationError({"matchers": "a silence needs at least one matcher"})
-    elif rule.kind == SuppressionRule.Kind.MAINTENANCE:
-        days = rule.weekdays
-        if not isinstance(days, list) or not days or any(
-            not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 7 for d in days
-        ):
-            raise ValidationError({"weekdays": "a non-empty list of ISO weekdays, 1 = Monday … 7 = Sunday"})
-        if rule.start_time is None or rule.end_time is None:
-            raise ValidationError({"start_time": "a maintenance window needs start_time and end_time"})
-        try:
-            zoneinfo.ZoneInfo(rule.timezone or "")
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValidationError({"timezone": f"unknown time zone {rule.timezone!r}"}) from None
-    else:
-        if not rule.source_matchers:
-            raise ValidationError({"source_matchers": "an inhibition rule needs source matchers"})
-        parse_matchers(rule.source_matchers, field="source_matchers")
-        if not rule.matchers:
-            raise ValidationError({"matchers": "an inhibition rule needs target matchers"})
-        if not isinstance(rule.equal_labels, list) or not all(isinstance(n, str) for n in rule.equal_labels):
-            raise ValidationError({"equal_labels": "a list of label names"})
-    return rule
-
-
-def suppressions_apply(*, now: dt.datetime) -> dict[str, int]:
-    """Bring open alerts in line with the rules in force at ``now``; returns ``{"suppressed": n, "released": m}``.
-
-    - A ``firing`` alert that a rule mutes becomes ``suppressed`` (an
-      acknowledged or escalated one is being worked on and stays).
-    - A ``flapping`` firing alert that has stayed open ``FLAP_WINDOW_S``
-      is released the same way (``flapping`` False, notifications enqueued).
-    - A ``suppressed`` alert that nothing mutes any more (the silence
-      expired, the window closed, the inhibiting alert resolved) is released:
-      ``firing`` again, and its ``alert.firing`` notifications are enqueued
-      then (once per channel: the outbox's unique key), with an incident
-      when ``alert_fire`` would have opened one.
-
-    Run by the beat task ``alerts.tasks.apply_suppressions`` every minute,
-    and on creating a rule. Needs a service context.
-    """
-    require_aware("now", now)
-    counts = {"suppressed": 0, "released": 0}
-    with transaction.atomic():
-        from alerts import conf
-
-        stable_since = now - dt.timedelta(seconds=conf.FLAP_WINDOW_S)
-        steady = AlertHistory.objects.filter(
-            flapping=True, status=AlertHistory.Status.FIRING, starts_at__lte=stable_since
-        ).select_for_update(skip_locked=True)
-        for alert in steady:
-            AlertHistory.objects.filter(pk=alert.pk).update(flapping=False, suppression_reason="")
-            alert.flapping, alert.suppression_reason = False, ""
-            notifications_enqueue(event="alert.firing", alert=alert, now=now)
-            counts["released"] += 1
-        candidates = AlertHistory.objects.filter(
-            status__in=[AlertHistory.Status.FIRING, AlertHistory.Status.SUPPRESSED]
-        ).select_related("organization")
-        has_rules = SuppressionRule.objects.filter(enabled=True).exists()
-        for alert in candidates.select_for_update(of=("self",), skip_locked=True):
-            if alert.status == AlertHistory.Status.FIRING and not has_rules:
-                continue
-            rule, reason = suppression_for(alert=alert, at=now)
-            if alert.status == AlertHistory.Status.FIRING and rule is not None:
-                AlertHistory.objects.filter(pk=alert.pk).update(
-                    status=AlertHistory.Status.SUPPRESSED, suppressed_by=rule, suppression_reason=reason[:300]
-                )
-                counts["suppressed"] += 1
-            elif alert.status == AlertHistory.Status.SUPPRESSED and rule is None:
-                alert.status = AlertHistory.Status.FIRING
-                alert.suppressed_by = None
-                alert.suppression_reason = ""
-                AlertHistory.objects.filter(pk=alert.pk).update(
-                    status=alert.status, suppressed_by=None, suppression_reason=""
-                )
-                notifications_enqueue(event="alert.firing", alert=alert, now=now)
-                if alert.incident_id is None and _opens_incident(alert=alert, now=now):
-                    incident_open_from_alert(alert=alert, now=now)
-                counts["released"] += 1
-    return counts
-
-
-RULE_EDITABLE_FIELDS = (
-    "name", "description", "alert_type", "service", "metric_name", "aggregation", "comparison", "threshold",
-    "wedding_day_threshold", "wedding_season_adjustment", "window_minutes", "for_seconds",
-    "wedding_day_for_seconds", "baseline_weeks", "composite_operator", "composite_rule_ids", "pattern", "severity",
-    "priority", "labels", "runbook_url", "enabled",
-)
-
-
-def _pattern_validate(rule: AlertRule) -> None:
-    """A pattern_match rule needs a PostgreSQL regular expression that compiles, and a threshold of at least 1.
-
-    The expression is compiled by PostgreSQL itself (its syntax is not
-    Python's), inside a savepoint so a bad one leaves the transaction usable.
-    Raises ValidationError keyed ``pattern`` or ``threshold``.
-    """
-    if not rule.pattern:
-        raise ValidationError({"pattern": "required for a pattern_match rule, e.g. (payment|stripe).*timeout"})
-    try:
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("SELECT '' ~* %s", [rule.pattern])
-    except DatabaseError as exc:
-        reason = str(exc).splitlines()[0]
-        raise ValidationError({"pattern": f"not a valid regular expression: {reason}"}) from None
-    if rule.threshold is None or rule.threshold < 1:
-        raise ValidationError({"threshold": "the number of matching errors that fires it: at least 1"})
-
-
-def _rule_validate(rule: AlertRule) -> None:
-    """Model validation plus the rule-type rules; raises ValidationError keyed by field."""
-    if rule.alert_type == AlertRule.AlertType.PATTERN_MATCH and not rule.metric_name:
-        rule.metric_name = "error_reports"  # what a pattern rule counts
-    rule.full_clean(exclude=["organization"])
-    if rule.alert_type == AlertRule.AlertType.PATTERN_MATCH:
-        _pattern_validate(rule)
-    if rule.alert_type != AlertRule.AlertType.COMPOSITE and not rule.metric_name:
-        raise ValidationError({"metric_name": "required for this rule type"})
-    if not 1 <= rule.window_minutes <= 1440:
-        raise ValidationError({"window_minutes": "between 1 and 1440 minutes"})
-    if rule.alert_type == AlertRule.AlertType.COMPOSITE:
-        ids = rule.composite_rule_ids
-        if not isinstance(ids, list) or not ids:
-            raise ValidationError({"composite_rule_ids": "a non-empty list of rule ids"})
-        try:
-            wanted = {uuid.UUID(str(i)) for i in ids}
-        except ValueError:
-            raise ValidationError({"composite_rule_ids": "every item must be a rule id (UUID)"}) from None
-        if rule.pk in wanted:
-            raise ValidationError({"composite_rule_ids": "a composite rule cannot contain itself"})
-        visible = AlertRule.objects.filter(pk__in=wanted).filter(
-            Q(organization__isnull=True) | Q(organization_id=rule.organization_id)
-        )
-        if visible.count() != len(wanted):
-            raise ValidationError({"composite_rule_ids": "unknown rule id, or a rule of another organization"})
-    if not isinstance(rule.labels, dict) or not all(isinstance(v, str) for v in rule.labels.values()):
-        raise ValidationError({"labels": "an object of string values"})
-
-
-def alert_rule_create(*, organization_id: uuid.UUID | None, **fields) -> AlertRule:
-    """Validate and create a rule of ``organization_id`` (None: platform-wide, staff only by policy).
-
-    ``fields``: any of ``RULE_EDITABLE_FIELDS``. Raises ValidationError keyed
-    by field before anything is written. Runs in the caller's context
-    (row-level security refuses another organization's row).
-    """
-    unknown = set(fields) - set(RULE_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({sorted(unknown)[0]: "not an editable field"})
-    rule = AlertRule(organization_id=organization_id, **fields)
-    _rule_validate(rule)
-    rule.save()
-    return rule
-
-
-def alert_rule_update(*, rule: AlertRule, **fields) -> AlertRule:
-    """Validate and apply ``fields`` (of ``RULE_EDITABLE_FIELDS``) to ``rule``; the organization never changes."""
-    unknown = set(fields) - set(RULE_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError({sorted(unknown)[0]: "not an editable field"})
-    for name, value in fields.items():
-        setattr(rule, name, value)
-    _rule_validate(rule)
-    rule.save()
-    return rule

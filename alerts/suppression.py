@@ -1,96 +1,23 @@
-"""Silences, maintenance windows and inhibition: Alertmanager's matchers and what they mute.
+"""Silences, maintenance windows and inhibition: what mutes an alert.
 
-Matcher semantics follow Alertmanager (``pkg/labels/matcher.go``):
-
-- a matcher is ``{"name": label, "op": op, "value": str}`` with ``op`` one of
-  ``=``, ``!=``, ``=~``, ``!~``;
-- regexes are anchored: ``=~ "api|web"`` is ``^(?:api|web)$``, so it does not
-  match ``"api-2"``;
-- a label the alert does not have has the value ``""``: ``env=""`` matches an
-  alert without ``env``, ``env!="prod"`` too, and ``env=~".*"`` matches all;
-- an alert is matched when every matcher matches (an empty list matches all).
-
-Python's ``re`` stands in for Go's RE2: the patterns people write in
-silences (alternation, classes, ``.*``) behave the same.
+Matchers are Alertmanager's (``wedsync_ops.matchers``: anchored regexes, a
+missing label is ``""``, every matcher must match).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
-from dataclasses import dataclass
-from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-OPS = ("=", "!=", "=~", "!~")
-LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from wedsync_ops.matchers import LABEL_NAME, Matcher, matchers_match, parse_matchers
 
-
-@dataclass(frozen=True)
-class Matcher:
-    """One label matcher. ``value`` is a regex for ``=~``/``!~`` (anchored when compiled)."""
-
-    name: str
-    op: str
-    value: str
-
-    def matches(self, labels: dict) -> bool:
-        """Whether ``labels`` (``{name: value}``) satisfy this matcher; a missing label is ``""``."""
-        actual = str(labels.get(self.name, ""))
-        if self.op == "=":
-            return actual == self.value
-        if self.op == "!=":
-            return actual != self.value
-        found = _anchored(self.value).match(actual) is not None
-        return found if self.op == "=~" else not found
-
-    def __str__(self):
-        return f'{self.name}{self.op}"{self.value}"'
-
-
-@lru_cache(maxsize=1024)
-def _anchored(pattern: str) -> re.Pattern:
-    return re.compile(f"^(?:{pattern})$", re.DOTALL)
-
-
-def parse_matchers(raw, *, field: str = "matchers") -> list[Matcher]:
-    """Validate a JSON list of matchers and return them.
-
-    Each item must be ``{"name": label name, "op": one of = != =~ !~,
-    "value": str}``; a regex must compile. Raises ValidationError keyed by
-    ``field`` naming the item and the reason, e.g. ``matchers[1].op``.
-    """
-    if raw in (None, ""):
-        return []
-    if not isinstance(raw, list):
-        raise ValidationError({field: f"must be a list of matchers, got {type(raw).__name__}"})
-    result = []
-    for index, item in enumerate(raw):
-        where = f"{field}[{index}]"
-        if not isinstance(item, dict):
-            raise ValidationError({field: f"{where}: must be an object with name, op and value"})
-        name, op, value = item.get("name"), item.get("op", "="), item.get("value", "")
-        if not isinstance(name, str) or not LABEL_NAME.match(name):
-            raise ValidationError({field: f"{where}.name: must be a label name ([A-Za-z_][A-Za-z0-9_]*)"})
-        if op not in OPS:
-            raise ValidationError({field: f"{where}.op: must be one of {', '.join(OPS)}, got {op!r}"})
-        if not isinstance(value, str):
-            raise ValidationError({field: f"{where}.value: must be a string"})
-        if op in ("=~", "!~"):
-            try:
-                _anchored(value)
-            except re.error as exc:
-                raise ValidationError({field: f"{where}.value: invalid regex ({exc})"}) from None
-        result.append(Matcher(name=name, op=op, value=value))
-    return result
-
-
-def matchers_match(matchers: list[Matcher], labels: dict) -> bool:
-    """All matchers match ``labels`` (an empty list matches everything)."""
-    return all(m.matches(labels) for m in matchers)
+__all__ = [
+    "Matcher", "alert_label_set", "maintenance_active", "matchers_from_labels", "matchers_match", "parse_matchers",
+    "rule_state", "silence_preview", "suppression_for",
+]
 
 
 def alert_label_set(alert) -> dict[str, str]:

@@ -4,7 +4,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from alerts.evaluation import rules_evaluate
-from alerts.services import suppressions_apply
+from alerts.notify import alerts_repeat
+from alerts.silences import suppressions_apply
 from wedsync_ops.tenancy.context import service_context
 
 
@@ -20,3 +21,9 @@ def apply_suppressions() -> dict:
     """Beat, every minute: ``suppressions_apply(now=timezone.now())`` in a service context; returns its counts."""
     with service_context():
         return suppressions_apply(now=timezone.now())
+
+
+@shared_task(name="alerts.tasks.repeat_notifications", ignore_result=True)
+def repeat_notifications() -> int:
+    """Beat (every 5 min): re-send the notifications of alerts firing for ``REPEAT_INTERVAL_S`` (repeat_interval)."""
+    return alerts_repeat(now=timezone.now())

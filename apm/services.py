@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from wedsync_ops.choices import ServiceStatus
+from wedsync_ops.tenancy.wedding_day import wedding_day
 
 # Raw points are kept this long (DESIGN.md: platform retention, metrics 90 days);
 # ingest refuses older timestamps.
@@ -588,7 +589,6 @@ def errors_ingest(*, organization_id: uuid.UUID, payload, now: dt.datetime) -> E
 
 def _open_wedding_day_incidents(*, organization_id, critical: dict, now: dt.datetime, pattern_model) -> list:
     """Open (or add to) a p0 incident per critical, non-ignored pattern while the wedding-day protocol is on."""
-    from alerts.services import wedding_day_protocol_active
     from incidents.services import incident_open_from_error_pattern
     from wedsync_ops.tenancy.context import service_context
 
@@ -596,8 +596,7 @@ def _open_wedding_day_incidents(*, organization_id, critical: dict, now: dt.date
     # Service context: the incident, its timeline and its notification outbox
     # rows are written as the platform, whatever the caller's context.
     with service_context():
-        on, _reason = wedding_day_protocol_active(organization_id=organization_id, at=now)
-        if not on:
+        if not wedding_day(organization_id=organization_id, at=now).on:
             return opened
         patterns = pattern_model.objects.filter(
             organization_id=organization_id, fingerprint__in=list(critical)

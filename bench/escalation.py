@@ -52,8 +52,9 @@ def progress(message: str) -> None:
 
 
 def seed(*, orgs: int, per_org: int) -> None:
-    from alerts.models import AlertHistory, NotificationChannel
+    from alerts.models import AlertHistory
     from incidents.models import EscalationContact, EscalationPolicy, EscalationStep, Incident
+    from notifications.models import NotificationChannel
     from wedsync_ops.tenancy.context import service_context
     from wedsync_ops.tenancy.models import Organization
 

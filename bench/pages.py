@@ -36,7 +36,7 @@ STAFF_PAGES = [
     "/ops/saturday/", "/ops/saturday/?wall=1", "/ops/incidents/", "/ops/incidents/{incident}/",
     "/ops/incidents/reports/", "/ops/runbooks/{runbook}/", "/ops/db/", "/org/acme-weddings/",
     "/admin/", "/admin/alerts/alerthistory/", "/admin/incidents/incident/", "/admin/apm/apmmetric/",
-    "/admin/apm/apmmetricaggregation/", "/admin/alerts/notificationdelivery/", "/admin/alerts/suppressionrule/",
+    "/admin/apm/apmmetricaggregation/", "/admin/notifications/notificationdelivery/", "/admin/alerts/suppressionrule/",
     "/admin/dbmonitor/monitoringevent/", "/api/v1/incidents/", "/api/monitoring/performance",
 ]
 VENDOR_PAGES = [

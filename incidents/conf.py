@@ -19,3 +19,7 @@ ESCALATION_BEAT_SECONDS: float = env.float("ESCALATION_BEAT_SECONDS", default=60
 
 #: Most incidents (and, separately, alerts) one beat run escalates; the rest wait for the next run. Default 500.
 ESCALATION_BATCH_LIMIT: int = env.int("ESCALATION_BATCH_LIMIT", default=500)
+
+#: Minutes after an incident resolved during which an alert of the same group (or a rule's alert
+#: re-firing) reopens it instead of opening a new incident. Default 30.
+INCIDENT_REOPEN_WINDOW_MINUTES: int = env.int("INCIDENT_REOPEN_WINDOW_MINUTES", default=30)

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.functions import RandomUUID
 from django.db import models
+from django.db.models import JSONField, Value
 from django.db.models.functions import Now
 
 from wedsync_ops.choices import AlertSeverity, EscalationLevel, IncidentStatus, WeddingImpactLevel
@@ -72,6 +73,23 @@ class Incident(models.Model):
         default=0, db_default=0, help_text="Escalation steps taken so far (reset by reopening)"
     )
     last_escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_clock_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="The next step's wait counts from here: when the portal opened (or reopened, or unmuted) the "
+        "incident, then when each step was due",
+    )
+    muted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Since when every open alert of the incident is muted (no escalation)"
+    )
+    group_key = models.CharField(
+        max_length=500, blank=True, default="", db_default="",
+        help_text="The problem it is about: its alerts' group key (or fingerprint); an alert of the same group "
+        "joins it while open, or reopens it within the reopen window",
+    )
+    resolve_manually = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Stay open when all its alerts resolve (otherwise it resolves itself)",
+    )
     detected_at = models.DateTimeField(db_default=Now())
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -82,7 +100,10 @@ class Incident(models.Model):
     class Meta:
         db_table = "incidents"
         ordering = ["-detected_at"]
-        indexes = [models.Index(fields=["organization", "status"], name="incidents_org_status")]
+        indexes = [
+            models.Index(fields=["organization", "status"], name="incidents_org_status"),
+            models.Index(fields=["organization", "group_key", "created_at"], name="incidents_group_key"),
+        ]
 
     def __str__(self):
         return f"[{self.priority}] {self.title}"
@@ -108,6 +129,7 @@ class IncidentUpdate(models.Model):
         ALERT = "alert"
         MERGE = "merge"
         ANALYSIS = "analysis"
+        MUTE = "mute"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -118,6 +140,10 @@ class IncidentUpdate(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     vendor_visible = models.BooleanField(default=False)
+    deliveries = models.JSONField(
+        default=list, db_default=Value([], JSONField()), blank=True,
+        help_text="Ids of the notification deliveries this entry wrote (their outcomes)",
+    )
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -150,6 +176,11 @@ class EscalationPolicy(models.Model):
     name = models.CharField(max_length=200)
     wedding_day = models.BooleanField(default=False, help_text="The variant used while wedding-day protocol is on")
     repeat_count = models.PositiveSmallIntegerField(default=1, help_text="How many times the steps run in all (1-10)")
+    resolve_manually = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Incidents under this policy stay open when all their alerts resolve (Grafana OnCall's "
+        "resolve condition); otherwise they resolve themselves",
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 

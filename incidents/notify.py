@@ -1,54 +1,25 @@
-"""Incident notifications beyond ``incident.opened``: acknowledged, resolved, escalated; alert escalation.
+"""The incidents app's notifications: an incident's payload and routing labels, and its timeline record.
 
-``alerts.notifications.services.notifications_enqueue`` accepts only the
-events of ``NotificationDelivery.Event`` (alert.firing, alert.resolved,
-incident.opened), so the incidents app writes its own outbox rows here, into
-the same ``notification_deliveries`` table, in the caller's transaction,
-delivered by the same worker and sweep (``deliver_notification``,
-``deliver_pending``).
-
-Channels: the enabled channels of the object's organization plus the
-platform channels (organization NULL), exactly as ``notifications_enqueue``.
-Payload: ``notification_payload`` of the alerts app plus
-``incident_url`` (the staff page ``/ops/incidents/<id>/``), ``runbook_url``
-(the matched runbook's page, or None) and, for escalations,
-``escalation`` (``{"step", "of", "level", "policy", "wedding_day",
-"contacts": [{"name", "level", "email", "phone", "slack",
-"wedding_day_emergency"}]}``): the receiving pager pages those people.
-
-One row per (channel, stored event, alert, incident) is the outbox's unique
-constraint, so every escalation step stores its event as
-``incident.escalated.<step>`` (the payload's ``event`` is
-``incident.escalated``): each step notifies once, a repeat of the same step
-adds nothing.
+Every incident event (opened, acknowledged, escalated per step, resolved, reopened) goes through
+``notifications.services.notification_enqueue``, the one outbox writer, so routing (matchers, severity,
+organization, wedding-day emergency channels only while the protocol is on) applies to all of them.
+Routing sees the labels of the incident's first alert plus its ``severity``, ``priority`` and
+``organization``. Each notification writes an internal ``notification`` timeline row naming the channels
+and keeping the delivery ids (``IncidentUpdate.deliveries``), so the incident page shows each
+delivery's outcome (sent, retrying, failed with its reason).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
 
 from django.conf import settings
-from django.db import connection, transaction
 
-from alerts.notifications.services import notification_payload
+from alerts.models import AlertHistory
+from notifications.services import notification_enqueue, notifications_cancel
 from wedsync_ops.tenancy.context import service_context
 
-logger = logging.getLogger(__name__)
-
-_INSERT = """
-INSERT INTO notification_deliveries
-    (organization_id, channel_id, event, alert_id, incident_id, payload, status, attempts,
-     next_attempt_at, last_error, created_at)
-SELECT c.organization_id, c.id, %(event)s, %(alert_id)s, %(incident_id)s, %(payload)s::jsonb, 'pending', 0,
-       %(now)s, '', statement_timestamp()
-  FROM notification_channels c
- WHERE c.enabled AND (c.organization_id IS NULL OR c.organization_id = %(org_id)s)
- ORDER BY c.id
-ON CONFLICT ON CONSTRAINT notification_delivery_once DO NOTHING
-RETURNING id
-"""
+from .models import Incident, IncidentUpdate
 
 
 def portal_url(path: str) -> str:
@@ -56,80 +27,100 @@ def portal_url(path: str) -> str:
     return getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/") + path
 
 
-def outbox_write(
-    *,
-    event: str,
-    now: dt.datetime,
-    incident=None,
-    alert=None,
-    stored_event: str | None = None,
-    extra: dict | None = None,
-) -> list:
-    """Write one pending delivery per matching channel; returns the new delivery ids (list of uuid).
+def incident_labels(incident: Incident) -> dict[str, str]:
+    """The labels routing matches for an incident: its first alert's labels plus severity, priority, organization."""
+    labels = AlertHistory.objects.filter(incident_id=incident.pk).order_by("starts_at").values_list(
+        "labels", flat=True
+    ).first() or {}
+    result = {str(k): str(v) for k, v in labels.items()}
+    result.setdefault("severity", str(incident.severity))
+    result.setdefault("priority", str(incident.priority))
+    if incident.organization_id is not None and "organization" not in result:
+        result["organization"] = incident.organization.slug
+    return result
 
-    ``event``: the payload's event name (``incident.acknowledged``,
-    ``incident.resolved``, ``incident.escalated``, ``alert.escalated``);
-    ``stored_event``: the value kept in ``notification_deliveries.event``
-    (default ``event``; at most 30 characters). ``extra`` is merged into the
-    payload. Runs in a service context (a vendor caller cannot see platform
-    channels) nested in the caller's transaction; the deliveries are queued
-    after commit, and a broker error only logs (the sweep sends them).
+
+def incident_payload(*, event: str, incident: Incident, labels: dict) -> dict:
+    """The JSON body of an incident notification (``notifications.services`` contract).
+
+    Shape (times ISO 8601 with offset)::
+
+        {"event", "kind": "incident", "id": uuid, "title", "status", "severity", "priority",
+         "organization": slug | None, "labels": {str: str}, "starts_at": detected_at,
+         "url": "/ops/incidents/<id>/" (absolute), "incident_url": the same,
+         "organization_url": "/org/<slug>/" | None, "wedding_impact": "none" … "wedding_day_critical",
+         "wedding": {"id", "couple_name", "wedding_date" (local), "venue_name", "ceremony_time" | None} | None,
+         "runbook_url": the matching runbook's page | None}
     """
     from .selectors import runbook_for_incident
 
-    obj = incident if incident is not None else alert
+    slug = incident.organization.slug if incident.organization_id else None
+    wedding = None
+    if incident.wedding_id is not None:
+        w = incident.wedding
+        wedding = {
+            "id": str(w.pk), "couple_name": w.couple_name, "wedding_date": w.wedding_date.isoformat(),
+            "venue_name": w.venue_name, "ceremony_time": w.ceremony_time.isoformat() if w.ceremony_time else None,
+        }
+    runbook = runbook_for_incident(incident)
+    url = portal_url(f"/ops/incidents/{incident.pk}/")
+    return {
+        "kind": "incident",
+        "id": str(incident.pk),
+        "title": incident.title,
+        "status": incident.status,
+        "severity": incident.severity,
+        "priority": incident.priority,
+        "organization": slug,
+        "labels": {k: v for k, v in labels.items() if k not in ("severity", "priority", "organization")},
+        "starts_at": incident.detected_at.isoformat() if incident.detected_at else None,
+        "url": url,
+        "incident_url": url,
+        "organization_url": portal_url(f"/org/{slug}/") if slug else None,
+        "wedding_impact": incident.wedding_impact,
+        "wedding": wedding,
+        "runbook_url": portal_url(f"/ops/runbooks/{runbook.pk}/") if runbook else None,
+    }
+
+
+def incident_notify(
+    *, event: str, incident: Incident, now: dt.datetime, step: int = 0, extra: dict | None = None,
+    record: bool = True,
+) -> list:
+    """Write the notifications of ``event`` about ``incident`` through routing; returns the deliveries.
+
+    ``step``: the escalation step (``incident.escalated``). ``extra`` is merged into the payload.
+    Writes a ``notification`` timeline row ("Notified 2 channel(s) of incident.opened: ops, pager")
+    keeping the delivery ids, unless ``record`` is False (the escalation step writes its own row).
+    Runs in the caller's transaction, the rows in a service context.
+    """
     with service_context():
-        payload = notification_payload(event=event, alert=alert, incident=incident)
-        if incident is not None:
-            payload["incident_url"] = portal_url(f"/ops/incidents/{incident.pk}/")
-            runbook = runbook_for_incident(incident)
-            payload["runbook_url"] = portal_url(f"/ops/runbooks/{runbook.pk}/") if runbook else None
+        fresh = Incident.objects.select_related("organization", "wedding").get(pk=incident.pk)
+        labels = incident_labels(fresh)
+        payload = incident_payload(event=event, incident=fresh, labels=labels)
         payload.update(extra or {})
-        with connection.cursor() as cur:
-            cur.execute(
-                _INSERT,
-                {
-                    "event": (stored_event or event)[:30],
-                    "alert_id": alert.pk if alert is not None else None,
-                    "incident_id": incident.pk if incident is not None else None,
-                    "payload": json.dumps(payload, default=str),
-                    "now": now,
-                    "org_id": obj.organization_id,
-                },
-            )
-            ids = [row[0] for row in cur.fetchall()]
-    if ids:
-        if incident is not None:
-            timeline_record_notifications(incident=incident, event=event, delivery_ids=ids, now=now)
-        transaction.on_commit(lambda: _publish(ids), robust=True)
-    return ids
-
-
-def timeline_record_notifications(*, incident, event: str, delivery_ids: list, now: dt.datetime) -> None:
-    """Write an internal ``notification`` timeline row naming the channels notified of ``event`` (if any)."""
-    from alerts.models import NotificationDelivery
-
-    from .models import IncidentUpdate
-
-    if not delivery_ids:
-        return
-    with service_context():
-        names = sorted(NotificationDelivery.objects.filter(pk__in=delivery_ids).values_list("channel__name", flat=True))
-        IncidentUpdate.objects.create(
-            organization_id=incident.organization_id,
-            incident_id=incident.pk,
-            kind="notification",
-            message=f"Notified {len(names)} channel(s) of {event}: {', '.join(names)}",
-            vendor_visible=False,
-            created_at=now,
+        deliveries, route = notification_enqueue(
+            event=event, organization_id=fresh.organization_id, labels=labels, payload=payload, now=now,
+            incident_id=fresh.pk, step=step,
         )
+        if deliveries and record:
+            text = f"Notified {len(deliveries)} channel(s) of {event}: {channel_names(deliveries)}"
+            if route.wedding_day.on and any(d.channel.wedding_day_emergency for d in deliveries):
+                text += f" (wedding-day emergency channels included: {route.wedding_day.reason})"
+            IncidentUpdate.objects.create(
+                organization_id=fresh.organization_id, incident_id=fresh.pk, kind=IncidentUpdate.Kind.NOTIFICATION,
+                message=text, vendor_visible=False, created_at=now, deliveries=[str(d.pk) for d in deliveries],
+            )
+    return deliveries
 
 
-def _publish(ids: list) -> None:
-    from alerts.notifications.tasks import deliver_notification
+def channel_names(deliveries) -> str:
+    """``"ops, pager (held: channel disabled)"``: the channels of ``deliveries``, in order."""
+    return ", ".join(
+        f"{d.channel.name}{' (held: channel disabled)' if d.status == 'held' else ''}" for d in deliveries
+    )
 
-    try:
-        for delivery_id in ids:
-            deliver_notification.delay(str(delivery_id))
-    except Exception:  # broker down: the deliver_pending sweep sends them
-        logger.warning("could not queue %d incident notification(s); the sweep will send them", len(ids))
+
+def incident_pages_cancel(*, incident: Incident, reason: str, now: dt.datetime) -> int:
+    """Cancel the incident's escalation pages not yet sent (it was acknowledged, resolved or muted)."""
+    return notifications_cancel(reason=reason, now=now, incident_ids=[incident.pk], events=("incident.escalated",))

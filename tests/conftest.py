@@ -155,7 +155,8 @@ WEDNESDAY = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 class Receiver:
     """What the local HTTP receiver got: ``requests`` (path, headers, body bytes) in order.
 
-    ``statuses``: the statuses to answer, in order (then 200); ``gate``: a
+    ``statuses``: the answers, in order (then 200): a status, or ``(status, body)`` to
+    answer a body of the receiver's own (e.g. Slack's ``channel_not_found``); ``gate``: a
     ``threading.Event`` that holds each answer until set; ``url``: its base URL.
     """
 
@@ -177,11 +178,16 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
         receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
         if receiver.gate is not None:
             receiver.gate.wait(timeout=5)
-        status = receiver.statuses.pop(0) if receiver.statuses else 200
+        answer = receiver.statuses.pop(0) if receiver.statuses else 200
+        status, body = answer if isinstance(answer, tuple) else (answer, None)
+        if body is None:
+            body = "ok" if status < 300 else f"error {status}"
+        body = body.encode() if isinstance(body, str) else body
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Type", "application/json" if body[:1] in (b"{", b"[") else "text/plain")
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(b"ok" if status < 300 else f"error {status}".encode())
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass

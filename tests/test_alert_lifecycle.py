@@ -9,15 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from alerts.fingerprint import labels_fingerprint
-from alerts.models import AlertHistory, NotificationChannel, NotificationDelivery
-from alerts.services import (
-    AlertStateError,
-    alert_acknowledge,
-    alert_fire,
-    alert_record_resolved,
-    alert_resolve,
-)
+from alerts.models import AlertHistory
+from alerts.services import AlertStateError, alert_acknowledge, alert_fire, alert_record_resolved, alert_resolve
 from incidents.models import Incident
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import SATURDAY, WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, staff_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
@@ -135,9 +130,16 @@ def test_naive_datetimes_are_refused(world):
 # --- resolve, record, acknowledge ---------------------------------------------------------
 
 
+def sent(alert):
+    """The firing notifications of ``alert`` went out (what the worker would have done)."""
+    with service_context():
+        NotificationDelivery.objects.filter(alert_id=alert.pk).update(status="delivered", delivered_at=WEDNESDAY)
+
+
 def test_resolving_sets_times_enqueues_resolved_notifications_once(channels):
     with service_context():
         alert, _ = fire(channels.org_a)
+        sent(alert)
         ends = WEDNESDAY + dt.timedelta(minutes=2)
         resolved, changed = alert_resolve(alert=alert, ends_at=ends, now=ends + dt.timedelta(seconds=5))
         assert changed is True
@@ -150,6 +152,15 @@ def test_resolving_sets_times_enqueues_resolved_notifications_once(channels):
         ("alert.firing", "ops hook"), ("alert.firing", "rosewood hook"),
         ("alert.resolved", "ops hook"), ("alert.resolved", "rosewood hook"),
     ]
+
+
+def test_an_alert_resolving_before_its_firing_went_out_cancels_it_and_sends_nothing(channels):
+    with service_context():
+        alert, _ = fire(channels.org_a)
+        later = WEDNESDAY + dt.timedelta(seconds=20)
+        alert_resolve(alert=alert, ends_at=later, now=later)
+        rows = sorted(NotificationDelivery.objects.values_list("event", "status", "last_error"))
+    assert rows == [("alert.firing", "cancelled", "the alert resolved before this was sent")] * 2
 
 
 def test_recording_a_resolution_never_seen_firing_keeps_one_row_without_notifications(channels):

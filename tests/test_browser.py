@@ -199,7 +199,7 @@ def test_staff_walks_the_pages_and_acknowledges_an_incident(live_server, browser
     _visit(page, base, "/org/bloom-and-vine/", "staff-org-bloom")
     _visit(page, base, "/admin/", "staff-admin")
     _visit(page, base, "/admin/alerts/alerthistory/", "staff-admin-alerts")
-    _visit(page, base, "/admin/alerts/notificationdelivery/", "staff-admin-deliveries")
+    _visit(page, base, "/admin/notifications/notificationdelivery/", "staff-admin-deliveries")
 
     # The incident pages and the reports.
     _visit(page, base, "/ops/incidents/", "staff-incidents")

@@ -95,8 +95,9 @@ def celery_worker_process(transactional_db):
 def test_captured_alertmanager_payload_ends_in_an_incident_and_a_delivered_webhook(
     live_server, recorder, celery_worker_process
 ):
-    from alerts.models import AlertHistory, AlertIntegration, NotificationChannel, NotificationDelivery
+    from alerts.models import AlertHistory, AlertIntegration
     from incidents.models import Incident
+    from notifications.models import NotificationChannel, NotificationDelivery
     from wedsync_ops.tenancy.models import Organization
 
     with service_context():

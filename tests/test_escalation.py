@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from alerts.models import AlertHistory, NotificationChannel, NotificationDelivery
+from alerts.models import AlertHistory
 from incidents.escalation import (
     contact_is_on_duty,
     escalation_plan_for,
@@ -25,6 +25,7 @@ from incidents.escalation import (
 from incidents.models import EscalationContact, EscalationPolicy, EscalationStep, Incident, IncidentUpdate
 from incidents.services import incident_acknowledge, incident_create, incident_open_from_alert, incident_reopen
 from incidents.tasks import escalate_due
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, staff_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
@@ -92,9 +93,8 @@ def _steps(incident):
 def _escalation_deliveries(incident):
     with service_context():
         return sorted(
-            NotificationDelivery.objects.filter(incident=incident, event__startswith="incident.escalated").values_list(
-                "event", flat=True
-            )
+            f"{event}.{step}" for event, step in NotificationDelivery.objects.filter(
+                incident_id=incident.pk, event="incident.escalated").values_list("event", "step")
         )
 
 
@@ -119,7 +119,7 @@ def test_unacknowledged_incident_escalates_after_each_steps_wait_and_never_twice
     assert escalations_run(now=WEDNESDAY + 600 * MIN)["incidents"] == 0
     assert _escalation_deliveries(w.incident) == ["incident.escalated.1", "incident.escalated.2"]
     with service_context():
-        delivery = NotificationDelivery.objects.get(incident=w.incident, event="incident.escalated.2")
+        delivery = NotificationDelivery.objects.get(incident_id=w.incident.pk, event="incident.escalated", step=2)
     assert delivery.channel_id == w.channel.pk
     assert delivery.payload["event"] == "incident.escalated"
     assert delivery.payload["escalation"]["level"] == "manager"
@@ -129,7 +129,15 @@ def test_unacknowledged_incident_escalates_after_each_steps_wait_and_never_twice
         notified = list(
             IncidentUpdate.objects.filter(incident=w.incident, kind="notification").values_list("message", flat=True)
         )
-    assert notified[-2:] == ["Notified 1 channel(s) of incident.escalated: a-hook"] * 2
+        steps = list(IncidentUpdate.objects.filter(incident=w.incident, kind="escalation").order_by("created_at"))
+    assert notified == ["Notified 1 channel(s) of incident.opened: a-hook"]
+    # Each step's own timeline row names the channels it notified and keeps their delivery ids; it never
+    # says "Paged" (nothing was sent to the contacts themselves).
+    assert all("Notified 1 channel(s): a-hook." in u.message and "Paged" not in u.message for u in steps)
+    with service_context():
+        by_step = {d.step: str(d.pk) for d in NotificationDelivery.objects.filter(incident_id=w.incident.pk,
+                                                                                 event="incident.escalated")}
+    assert [u.deliveries for u in steps] == [[by_step[1]], [by_step[2]]]
 
 
 def test_acknowledging_stops_escalation(setup):
@@ -212,7 +220,7 @@ def test_off_duty_contacts_are_not_paged_on_ordinary_days(world):
         )
         incident = incident_create(organization=world.org_a, title="x", by=None, now=WEDNESDAY + 7 * 60 * MIN)
     escalations_run(now=WEDNESDAY + (7 * 60 + 5) * MIN)  # 20:05 BST
-    assert "no contact on duty at this level" in _steps(incident)[0]
+    assert "No contact is on duty at this level." in _steps(incident)[0]
 
 
 def test_platform_default_applies_without_an_organization_policy_and_built_in_without_any(world):
@@ -247,7 +255,7 @@ def test_incident_opened_from_an_alert_escalates_after_the_default_five_minutes(
 def test_critical_firing_alert_is_escalated_once_after_five_minutes(world):
     with service_context():
         NotificationChannel.objects.create(kind="webhook", name="ops", config={"url": "http://127.0.0.1:9/"})
-        mk = dict(organization=world.org_b, source="alertmanager", starts_at=WEDNESDAY)
+        mk = dict(organization=world.org_b, source="alertmanager", starts_at=WEDNESDAY, escalation_clock_at=WEDNESDAY)
         critical = AlertHistory.objects.create(**mk, fingerprint="c", title="c", severity="critical")
         warning = AlertHistory.objects.create(**mk, fingerprint="w", title="w", severity="warning")
         acked = AlertHistory.objects.create(

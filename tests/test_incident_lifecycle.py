@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from alerts.models import AlertHistory, NotificationChannel, NotificationDelivery
+from alerts.models import AlertHistory
 from incidents.analysis import analysis_publish, analysis_start, analysis_update
 from incidents.models import Incident, IncidentUpdate
 from incidents.services import (
@@ -23,6 +23,7 @@ from incidents.services import (
     incident_reopen,
     incident_resolve,
 )
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import SATURDAY, WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, staff_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding

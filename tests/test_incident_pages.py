@@ -109,9 +109,10 @@ def test_staff_work_an_incident_end_to_end_on_its_page(pages):
     assert (stored.status, stored.assignee_id, stored.escalation_level) == ("resolved", pages.staff.pk, "team_lead")
     with service_context():
         kinds = list(IncidentUpdate.objects.filter(incident=pages.a).values_list("kind", flat=True))
-        alert_status = AlertHistory.objects.get(pk=pages.alert.pk).status
+        alert = AlertHistory.objects.get(pk=pages.alert.pk)
     assert {"status_change", "assignment", "note", "escalation"} <= set(kinds)
-    assert alert_status == "acknowledged"
+    # Resolving the incident resolved its alert: no longer listed or counted as firing.
+    assert (alert.status, alert.resolved_in_portal) == ("resolved", alert.source != "rule")
     assert "Failing over storage" in client.get(url).content.decode()
 
 

@@ -14,10 +14,11 @@ from django.db import DatabaseError, connection, transaction
 from django.http import Http404
 from django.test import RequestFactory
 
-from alerts.models import AlertHistory, NotificationChannel, NotificationDelivery
+from alerts.models import AlertHistory
 from incidents.models import Incident, IncidentUpdate
 from incidents.selectors import get_incident_for_user, open_incidents
 from incidents.services import incident_acknowledge, incident_open_from_alert, incident_resolve
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import SATURDAY, WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, staff_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
@@ -158,7 +159,7 @@ def test_opening_enqueues_incident_opened_only_when_newly_created(world, make_al
     incident = _open(alert, SATURDAY)
     _open(alert, SATURDAY)
     with service_context():
-        rows = NotificationDelivery.objects.filter(event="incident.opened", incident=incident)
+        rows = NotificationDelivery.objects.filter(event="incident.opened", incident_id=incident.pk)
         assert sorted(r.channel_id for r in rows) == sorted([ch_a.id, ch_ops.id])
         payload = rows[0].payload
     assert payload["title"].startswith("WEDDING DAY: ") and payload["priority"] == "p0"

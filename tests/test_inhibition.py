@@ -5,8 +5,10 @@ import datetime as dt
 import pytest
 
 from alerts.fingerprint import labels_fingerprint
-from alerts.models import AlertHistory, NotificationChannel, NotificationDelivery
-from alerts.services import alert_fire, alert_resolve, suppression_rule_create, suppressions_apply
+from alerts.models import AlertHistory
+from alerts.services import alert_fire, alert_resolve
+from alerts.silences import suppression_rule_create, suppressions_apply
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import WEDNESDAY
 from wedsync_ops.tenancy.context import service_context
 
@@ -70,12 +72,12 @@ def test_inhibited_alert_is_not_notified_and_is_released_when_the_source_resolve
     source = fire(inhibit.org_a, CRITICAL)
     target = fire(inhibit.org_a, WARNING)
     with service_context():
-        assert list(NotificationDelivery.objects.filter(alert=target)) == []
+        assert list(NotificationDelivery.objects.filter(alert_id=target.pk)) == []
         assert "inhibited by critical mutes warnings" in AlertHistory.objects.get(pk=target.pk).suppression_reason
         later = WEDNESDAY + dt.timedelta(minutes=5)
         alert_resolve(alert=source, ends_at=later, now=later)
         assert suppressions_apply(now=WEDNESDAY + dt.timedelta(minutes=6)) == {"suppressed": 0, "released": 1}
-        assert NotificationDelivery.objects.filter(alert=target, event="alert.firing").count() == 1
+        assert NotificationDelivery.objects.filter(alert_id=target.pk, event="alert.firing").count() == 1
     assert status(target) == "firing"
 
 

@@ -17,18 +17,15 @@ from django.contrib.auth.models import Permission
 from django.db import connection, connections
 from django.test import Client
 
-from alerts.models import AlertHistory, DeliveryAttempt, NotificationChannel, NotificationDelivery
-from alerts.notifications.services import (
-    channel_send_test,
-    deliveries_retry,
-    deliveries_sweep,
-    delivery_attempt,
-    notifications_enqueue,
-)
-from alerts.notifications.tasks import deliver_notification, deliver_pending
-from alerts.notifications.transports import TransportError, Webhook, transport_for
+from alerts.models import AlertHistory
 from incidents.services import incident_open_from_alert
+from notifications.delivery import channel_send_test, deliveries_sweep, delivery_send
+from notifications.models import DeliveryAttempt, NotificationChannel, NotificationDelivery
+from notifications.services import deliveries_retry
+from notifications.tasks import deliver_notification, deliver_pending
+from notifications.transports import TransportError, Webhook, transport_for
 from tests.conftest import SATURDAY, WEDNESDAY, redis_db_url
+from tests.factories import notify
 from wedsync_ops.celery import app as celery_app
 from wedsync_ops.tenancy.context import current_tenant_context, service_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
@@ -67,7 +64,7 @@ def _alert(org, title, fingerprint=None, severity="critical"):
 
 def _enqueue(**kw):
     with service_context():
-        return notifications_enqueue(now=T0, **kw)
+        return notify(kw.pop("event"), now=T0, **kw)
 
 
 def _one_delivery_to(channel, **kw):
@@ -107,18 +104,20 @@ def broker_at(url):
 
 # --- enqueue ------------------------------------------------------------------------
 
-def test_enqueue_writes_one_pending_row_per_enabled_channel_of_the_org_and_the_platform(setup):
+def test_enqueue_writes_a_row_for_every_channel_of_the_org_and_the_platform_held_when_disabled(setup):
     w = setup
     with service_context():
-        NotificationChannel.objects.create(organization=w.org_a, kind="webhook", name="off", enabled=False)
-        NotificationChannel.objects.create(organization=None, kind="webhook", name="ops off", enabled=False)
+        off = NotificationChannel.objects.create(organization=w.org_a, kind="webhook", name="off", enabled=False)
+        ops_off = NotificationChannel.objects.create(organization=None, kind="webhook", name="ops off", enabled=False)
         NotificationChannel.objects.create(organization=w.org_b, kind="webhook", name="B hook")
     created = _enqueue(event="alert.firing", alert=w.alert)
-    assert sorted(d.channel_id for d in created) == sorted([w.ch_a.id, w.ch_ops.id])
+    assert sorted(d.channel_id for d in created) == sorted([w.ch_a.id, w.ch_ops.id, off.id, ops_off.id])
     with service_context():
         rows = {d.channel_id: d for d in NotificationDelivery.objects.all()}
-    assert set(rows) == {w.ch_a.id, w.ch_ops.id}
-    assert all(d.status == "pending" and d.attempts == 0 and d.next_attempt_at == T0 for d in rows.values())
+    assert {rows[c].status for c in (w.ch_a.id, w.ch_ops.id)} == {"pending"}
+    assert {rows[c].status for c in (off.id, ops_off.id)} == {"held"}  # kept for when the channel is back
+    assert all(d.attempts == 0 and d.next_attempt_at == T0 for d in rows.values())
+    assert all(d.payload["delivery_id"] == str(d.pk) for d in rows.values())
     # A delivery belongs to its channel's owner: the platform channel's row is staff-only.
     assert rows[w.ch_a.id].organization_id == w.org_a.id and rows[w.ch_ops.id].organization_id is None
 
@@ -141,7 +140,8 @@ def test_unassigned_alert_notifies_platform_channels_only(setup):
 
 
 def test_alert_payload_shape(setup):
-    payload = _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert).payload
+    delivery = _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert)
+    payload = delivery.payload
     assert payload == {
         "event": "alert.firing",
         "kind": "alert",
@@ -159,6 +159,7 @@ def test_alert_payload_shape(setup):
         "alert_incident_id": None,
         "generator_url": "http://prometheus.local/graph",
         "runbook_url": None,
+        "delivery_id": str(delivery.pk),
     }
 
 
@@ -169,7 +170,7 @@ def test_incident_payload_carries_the_wedding(setup):
             venue_name="Kew Gardens", ceremony_time=dt.time(14, 30),
         )
         incident = incident_open_from_alert(alert=setup.alert, now=SATURDAY)
-        (delivery,) = NotificationDelivery.objects.filter(incident=incident, channel=setup.ch_a)
+        (delivery,) = NotificationDelivery.objects.filter(incident_id=incident.pk, channel=setup.ch_a)
     p = delivery.payload
     assert (p["event"], p["kind"], p["id"], p["priority"]) == ("incident.opened", "incident", str(incident.id), "p0")
     assert p["title"] == "WEDDING DAY: booking-api p95 > 800 ms"
@@ -179,14 +180,14 @@ def test_incident_payload_carries_the_wedding(setup):
         "venue_name": "Kew Gardens", "ceremony_time": "14:30:00",
     }
     assert p["labels"] == {"alertname": "HighLatency", "service": "booking-api"}
-    assert p["url"].endswith(f"/admin/incidents/incident/{incident.id}/change/")
+    assert p["url"].endswith(f"/ops/incidents/{incident.id}/")
 
 
 def test_rolled_back_transaction_leaves_no_delivery_and_queues_nothing(setup, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         with pytest.raises(RuntimeError):
             with service_context():
-                notifications_enqueue(event="alert.firing", alert=setup.alert, now=T0)
+                notify("alert.firing", alert=setup.alert, now=T0)
                 raise RuntimeError("the alert's transaction failed")
     assert callbacks == []
     with service_context():
@@ -195,7 +196,7 @@ def test_rolled_back_transaction_leaves_no_delivery_and_queues_nothing(setup, dj
 
 def test_enqueue_from_a_vendor_context_reaches_platform_channels_and_restores_the_context(setup):
     with vendor_context(setup.org_a.id, setup.alice.pk):
-        created = notifications_enqueue(event="alert.firing", alert=setup.alert, now=T0)
+        created = notify("alert.firing", alert=setup.alert, now=T0)
         ctx = current_tenant_context()
         visible = list(NotificationDelivery.objects.values_list("channel_id", flat=True))
     assert len(created) == 2
@@ -206,13 +207,15 @@ def test_enqueue_from_a_vendor_context_reaches_platform_channels_and_restores_th
 def test_unknown_event_or_missing_object_is_refused(setup):
     with pytest.raises(ValueError, match="alert.exploded"):
         _enqueue(event="alert.exploded", alert=setup.alert)
-    with pytest.raises(ValueError, match="alert or an incident"):
-        _enqueue(event="alert.firing")
+    from notifications.services import notification_enqueue
+
+    with pytest.raises(ValueError, match="alert or an incident"), service_context():
+        notification_enqueue(event="alert.firing", organization_id=setup.org_a.id, labels={}, payload={}, now=T0)
 
 
 def test_another_organization_sees_no_deliveries_or_attempts(setup):
     delivery = _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert)
-    delivery_attempt(delivery_id=delivery.pk, now=T0)
+    delivery_send(delivery_id=delivery.pk, now=T0)
     with vendor_context(setup.org_b.id):
         assert NotificationDelivery.objects.count() == 0
         assert DeliveryAttempt.objects.count() == 0
@@ -233,7 +236,7 @@ def test_commit_publishes_deliver_notification_to_the_broker(setup, django_captu
     messages = [m for m in r.lrange("celery", 0, -1) if any(str(d.pk) in m.decode() for d in created)]
     try:
         tasks = [json.loads(m)["headers"]["task"] for m in messages]
-        assert tasks == ["alerts.notifications.tasks.deliver_notification"] * 2
+        assert tasks == ["notifications.tasks.deliver_notification"] * 2
     finally:
         for m in messages:
             r.lrem("celery", 0, m)
@@ -245,8 +248,8 @@ def test_delivery_posts_the_json_payload_once(setup):
     rec = setup.receiver
     delivery = _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert)
 
-    result = delivery_attempt(delivery_id=delivery.pk, now=T0)
-    again = delivery_attempt(delivery_id=delivery.pk, now=T0 + dt.timedelta(minutes=5))
+    result = delivery_send(delivery_id=delivery.pk, now=T0)
+    again = delivery_send(delivery_id=delivery.pk, now=T0 + dt.timedelta(minutes=5))
 
     assert result.status == "delivered" and result.delivered_at == T0 and result.attempts == 1
     assert again is None
@@ -266,11 +269,11 @@ def test_a_500_then_a_200_is_retried_with_backoff_and_delivered(setup, settings)
     setup.receiver.statuses = [500, 200]
     delivery = _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert)
 
-    first = delivery_attempt(delivery_id=delivery.pk, now=T0)
+    first = delivery_send(delivery_id=delivery.pk, now=T0)
     assert (first.status, first.attempts, first.next_attempt_at) == ("pending", 1, T0 + dt.timedelta(seconds=30))
     assert "HTTP 500" in first.last_error and first.claimed_until is None
-    assert delivery_attempt(delivery_id=delivery.pk, now=T0 + dt.timedelta(seconds=29)) is None  # not due yet
-    second = delivery_attempt(delivery_id=delivery.pk, now=T0 + dt.timedelta(seconds=30))
+    assert delivery_send(delivery_id=delivery.pk, now=T0 + dt.timedelta(seconds=29)) is None  # not due yet
+    second = delivery_send(delivery_id=delivery.pk, now=T0 + dt.timedelta(seconds=30))
 
     assert (second.status, second.attempts, second.last_error) == ("delivered", 2, "")
     assert [(a.ok, a.status_code) for a in _attempts(delivery)] == [(False, 500), (True, 200)]
@@ -286,7 +289,7 @@ def test_backoff_doubles_until_max_attempts_then_fails(setup, settings):
     at = T0
     seen = []
     for _ in range(3):
-        result = delivery_attempt(delivery_id=delivery.pk, now=at)
+        result = delivery_send(delivery_id=delivery.pk, now=at)
         seen.append((result.status, result.next_attempt_at - at))
         at = result.next_attempt_at
     assert seen[:2] == [("pending", dt.timedelta(seconds=30)), ("pending", dt.timedelta(seconds=60))]
@@ -294,52 +297,53 @@ def test_backoff_doubles_until_max_attempts_then_fails(setup, settings):
     stored = _stored(delivery)
     assert "gave up after 3 attempts" in stored.last_error and "HTTP 408" in stored.last_error
     assert stored.channel.enabled is True  # temporary errors never disable a channel
-    assert delivery_attempt(delivery_id=delivery.pk, now=at + dt.timedelta(hours=1)) is None
+    assert delivery_send(delivery_id=delivery.pk, now=at + dt.timedelta(hours=1)) is None
 
 
-@pytest.mark.parametrize("status", [404, 410])
-def test_permanent_error_fails_at_once_and_disables_the_channel_with_a_reason(setup, status):
-    setup.receiver.statuses = [status]
+def test_410_gone_fails_at_once_and_disables_the_channel_with_a_fixed_reason(setup):
+    setup.receiver.statuses = [410]
     delivery = _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert)
-    result = delivery_attempt(delivery_id=delivery.pk, now=T0)
+    result = delivery_send(delivery_id=delivery.pk, now=T0)
     assert (result.status, result.attempts) == ("failed", 1)
     channel = _stored(delivery).channel
-    assert channel.enabled is False and f"HTTP {status}" in channel.disabled_reason
-    # The disabled channel gets no new deliveries.
-    created = _enqueue(event="alert.resolved", alert=setup.alert)
-    assert [d.channel_id for d in created] == [setup.ch_ops.id]
+    assert channel.enabled is False and channel.disabled_reason.endswith("HTTP 410 Gone")
+    assert "error 410" not in channel.disabled_reason  # never the receiver's body
+    # The disabled channel's next notification is held, not dropped.
+    held = [d for d in _enqueue(event="alert.resolved", alert=setup.alert) if d.channel_id == setup.ch_a.id]
+    assert [d.status for d in held] == ["held"]
 
 
-def test_delivery_queued_before_the_channel_was_disabled_fails_without_sending(setup):
+def test_delivery_queued_before_the_channel_was_disabled_is_held_without_sending(setup):
     delivery = _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert)
     with service_context():
         NotificationChannel.objects.filter(pk=setup.ch_a.pk).update(enabled=False, disabled_reason="rotated secret")
-    result = delivery_attempt(delivery_id=delivery.pk, now=T0)
-    assert (result.status, result.last_error, result.attempts) == ("failed", "channel disabled: rotated secret", 0)
+    result = delivery_send(delivery_id=delivery.pk, now=T0)
+    assert (result.status, result.attempts) == ("held", 0)
     assert setup.receiver.requests == [] and _attempts(delivery) == []
 
 
 @pytest.mark.parametrize(
-    "status,permanent", [(408, False), (429, False), (500, False), (503, False), (400, True), (401, True), (410, True)]
+    "status,permanent",
+    [(408, False), (429, False), (500, False), (503, False), (400, False), (401, False), (404, False), (410, True)],
 )
-def test_webhook_classifies_http_statuses(receiver, status, permanent):
+def test_webhook_classifies_http_statuses_permanent_only_for_410(receiver, status, permanent):
     receiver.statuses = [status]
     channel = NotificationChannel(kind="webhook", name="x", config={"url": receiver.url})
     with pytest.raises(TransportError) as err:
-        Webhook(channel).send({"event": "test"})
+        Webhook(channel).send({"event": "test"}, key="k")
     assert (err.value.permanent, err.value.status_code) == (permanent, status)
 
 
 def test_webhook_connection_refused_is_temporary_and_bad_config_permanent(db):
     closed = NotificationChannel(kind="webhook", name="x", config={"url": "http://127.0.0.1:1/hook"})
     with pytest.raises(TransportError, match="connection failed") as err:
-        Webhook(closed).send({})
+        Webhook(closed).send({}, key="k")
     assert err.value.permanent is False
     with pytest.raises(TransportError, match="no valid http") as err:
-        Webhook(NotificationChannel(kind="webhook", name="x", config={})).send({})
+        Webhook(NotificationChannel(kind="webhook", name="x", config={})).send({}, key="k")
     assert err.value.permanent is True
     with pytest.raises(TransportError, match="slack channel has no valid http") as err:
-        transport_for(NotificationChannel(kind="slack", name="x", config={})).send({})
+        transport_for(NotificationChannel(kind="slack", name="x", config={})).send({}, key="k")
     assert err.value.permanent is True
 
 
@@ -347,7 +351,7 @@ def test_webhook_timeout_is_temporary(setup, settings):
     settings.NOTIFY_HTTP_TIMEOUT_S = 0.2
     setup.receiver.gate = threading.Event()  # the receiver does not answer in time
     delivery = _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert)
-    result = delivery_attempt(delivery_id=delivery.pk, now=T0)
+    result = delivery_send(delivery_id=delivery.pk, now=T0)
     setup.receiver.gate.set()
     assert result.status == "pending" and "timed out" in result.last_error
     (attempt,) = _attempts(delivery)
@@ -365,7 +369,7 @@ def test_two_workers_racing_for_one_delivery_send_it_once(setup):
     def worker():
         try:
             start.wait(timeout=5)
-            result = delivery_attempt(delivery_id=delivery.pk, now=T0)
+            result = delivery_send(delivery_id=delivery.pk, now=T0)
             results.append(result)
             if result is None:
                 rec.gate.set()
@@ -407,14 +411,15 @@ def test_worker_died_mid_send_is_resent_by_the_sweep_once(setup):
 
 @pytest.mark.django_db(transaction=True)
 def test_redis_down_at_enqueue_keeps_rows_and_the_sweep_delivers_them(setup, caplog):
-    with broker_at(CLOSED_PORT_BROKER), caplog.at_level(logging.WARNING, logger="alerts.notifications.services"):
+    with broker_at(CLOSED_PORT_BROKER), caplog.at_level(logging.WARNING, logger="notifications.services"):
         with service_context():  # a real transaction: commits, then on_commit tries to publish
             alert = _alert(setup.org_a, "payments down", fingerprint="payments")
-            created = notifications_enqueue(event="alert.firing", alert=alert)
+            created = notify("alert.firing", alert=alert)
     assert "broker unavailable" in caplog.text
     with service_context():
         assert AlertHistory.objects.filter(pk=alert.pk).exists()
-        assert set(NotificationDelivery.objects.filter(alert=alert).values_list("status", flat=True)) == {"pending"}
+        statuses = set(NotificationDelivery.objects.filter(alert_id=alert.pk).values_list("status", flat=True))
+    assert statuses == {"pending"}
     assert len(created) == 2 and setup.receiver.requests == []
 
     counts = deliver_pending()  # the beat task, at the real now
@@ -427,7 +432,7 @@ def test_redis_down_at_enqueue_keeps_rows_and_the_sweep_delivers_them(setup, cap
 
 def test_deliver_notification_task_delivers_by_id(setup):
     with service_context():
-        created = notifications_enqueue(event="alert.firing", alert=setup.alert)
+        created = notify("alert.firing", alert=setup.alert)
     (delivery,) = [d for d in created if d.channel_id == setup.ch_a.id]
     assert deliver_notification(str(delivery.pk)) == "delivered"
     assert deliver_notification(str(delivery.pk)) is None
@@ -461,16 +466,16 @@ def ops(setup):
 def test_admin_delivery_changelist_and_page_show_every_attempt_to_staff(ops):
     ops.receiver.statuses = [500, 200]
     delivery = _one_delivery_to(ops.ch_a, event="alert.firing", alert=ops.alert)
-    delivery_attempt(delivery_id=delivery.pk, now=T0)
-    changelist = ops.client.get("/admin/alerts/notificationdelivery/", {"status__exact": "pending"})
+    delivery_send(delivery_id=delivery.pk, now=T0)
+    changelist = ops.client.get("/admin/notifications/notificationdelivery/", {"status__exact": "pending"})
     assert changelist.status_code == 200
     html = changelist.content.decode()
     assert "failed HTTP 500 in" in html and "A hook" in html
-    delivery_attempt(delivery_id=delivery.pk, now=T0 + dt.timedelta(minutes=1))
-    page = ops.client.get(f"/admin/alerts/notificationdelivery/{delivery.pk}/change/").content.decode()
+    delivery_send(delivery_id=delivery.pk, now=T0 + dt.timedelta(minutes=1))
+    page = ops.client.get(f"/admin/notifications/notificationdelivery/{delivery.pk}/change/").content.decode()
     assert page.count('class="field-status_code"') == 2
     assert "received HTTP 500" in page
-    attempts = ops.client.get("/admin/alerts/deliveryattempt/")
+    attempts = ops.client.get("/admin/notifications/deliveryattempt/")
     assert attempts.status_code == 200 and "received HTTP 500" in attempts.content.decode()
 
 
@@ -478,35 +483,40 @@ def test_admin_of_deliveries_is_closed_to_vendors_and_to_staff_without_permissio
     _one_delivery_to(setup.ch_a, event="alert.firing", alert=setup.alert)
     vendor = Client()
     vendor.force_login(setup.alice)
-    response = vendor.get("/admin/alerts/notificationdelivery/")
+    response = vendor.get("/admin/notifications/notificationdelivery/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     staff = Client()
     staff.force_login(setup.staff)  # is_staff, but no view permission
-    assert staff.get("/admin/alerts/notificationdelivery/").status_code == 403
+    assert staff.get("/admin/notifications/notificationdelivery/").status_code == 403
 
 
 def test_admin_send_test_notification_reports_the_result(ops):
     ops.receiver.statuses = [200, 404]
-    url = "/admin/alerts/notificationchannel/"
+    url = "/admin/notifications/notificationchannel/"
     ok = ops.client.post(url, {"action": "send_test_notification", "_selected_action": [str(ops.ch_a.id)]}, follow=True)
-    assert "A hook (webhook): delivered, HTTP 200" in ok.content.decode()
+    assert "A hook: test delivered, HTTP 200" in ok.content.decode()
     assert ops.receiver.bodies[0]["event"] == "test" and ops.receiver.bodies[0]["organization"] == "rosewood-florals"
     action = {"action": "send_test_notification", "_selected_action": [str(ops.ch_a.id)]}
     bad = ops.client.post(url, action, follow=True)
-    assert "failed (permanent error): received HTTP 404" in bad.content.decode()
+    assert "A hook: test failed: HTTP 404 Not Found" in bad.content.decode()
     assert _stored_channel(ops.ch_a).enabled is True  # a test never disables a channel
 
 
 def test_admin_channel_list_shows_why_a_channel_was_disabled(ops):
     with service_context():
         NotificationChannel.objects.filter(pk=ops.ch_a.pk).update(enabled=False, disabled_reason="HTTP 410 Gone")
-    assert "HTTP 410 Gone" in ops.client.get("/admin/alerts/notificationchannel/").content.decode()
+    assert "HTTP 410 Gone" in ops.client.get("/admin/notifications/notificationchannel/").content.decode()
 
 
-def test_channel_send_test_with_a_refused_connection(db):
-    channel = NotificationChannel(kind="webhook", name="dead", config={"url": "http://127.0.0.1:1/"})
+def test_channel_send_test_with_a_refused_connection_is_recorded(db):
+    with service_context():
+        channel = NotificationChannel.objects.create(kind="webhook", name="dead", config={"url": "http://127.0.0.1:1/"})
     ok, message = channel_send_test(channel=channel, now=T0)
-    assert ok is False and "temporary error" in message and "connection failed" in message
+    assert ok is False and message == "dead: test failed: the receiver could not be reached"
+    with service_context():
+        (attempt,) = DeliveryAttempt.objects.filter(channel=channel)
+    assert (attempt.test, attempt.ok, attempt.delivery_id) == (True, False, None)
+    assert "connection failed" in attempt.error  # the detail is for staff, in the admin
 
 
 def _stored_channel(channel):

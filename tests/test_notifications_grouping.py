@@ -7,10 +7,12 @@ import pytest
 from alerts import conf
 from alerts.evaluation import rule_group_key
 from alerts.fingerprint import labels_fingerprint
-from alerts.models import AlertHistory, AlertRule, NotificationChannel, NotificationDelivery
-from alerts.notifications.services import delivery_attempt, notifications_repeat
-from alerts.notifications.tasks import repeat_notifications
+from alerts.models import AlertHistory, AlertRule
+from alerts.notify import alerts_repeat
 from alerts.services import alert_acknowledge, alert_fire
+from alerts.tasks import repeat_notifications
+from notifications.delivery import delivery_send
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import WEDNESDAY
 from wedsync_ops.tenancy.context import service_context
 
@@ -28,7 +30,7 @@ def fire(org, service, *, now, source="rule", group_key=KEY):
 
 def firing_delivery(alert):
     with service_context():
-        return NotificationDelivery.objects.get(alert=alert, event="alert.firing")
+        return NotificationDelivery.objects.get(alert_id=alert.pk, event="alert.firing")
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def test_a_new_group_waits_group_wait_and_joiners_go_out_with_it(hook):
     assert firing_delivery(first).next_attempt_at == WEDNESDAY + 30 * S
     second = fire(hook.org_a, "booking", now=WEDNESDAY + 10 * S)
     assert firing_delivery(second).next_attempt_at == WEDNESDAY + 30 * S
-    assert delivery_attempt(delivery_id=firing_delivery(first).pk, now=WEDNESDAY + 10 * S) is None  # not yet due
+    assert delivery_send(delivery_id=firing_delivery(first).pk, now=WEDNESDAY + 10 * S) is None  # not yet due
 
 
 def test_an_alert_joining_a_notified_group_waits_for_group_interval(hook):
@@ -84,8 +86,8 @@ def test_still_firing_alerts_are_repeated_after_repeat_interval_unless_acknowled
     with service_context():
         NotificationDelivery.objects.update(status="delivered", delivered_at=WEDNESDAY + 30 * S, attempts=1)
         alert_acknowledge(alert=AlertHistory.objects.get(pk=second.pk), by=None, now=WEDNESDAY + 60 * S)
-    assert notifications_repeat(now=WEDNESDAY + 4 * 3600 * S) == 0
-    assert notifications_repeat(now=WEDNESDAY + (4 * 3600 + 30) * S) == 1
+    assert alerts_repeat(now=WEDNESDAY + 4 * 3600 * S) == 0
+    assert alerts_repeat(now=WEDNESDAY + (4 * 3600 + 30) * S) == 1
     repeated = firing_delivery(first)
     assert (repeated.status, repeated.attempts, repeated.payload["repeat"]) == ("pending", 0, True)
     assert firing_delivery(second).status == "delivered"
@@ -93,8 +95,8 @@ def test_still_firing_alerts_are_repeated_after_repeat_interval_unless_acknowled
 
 
 def test_a_group_due_together_goes_out_as_one_notification_with_every_alert(world, receiver):
-    from alerts.models import DeliveryAttempt
-    from alerts.notifications.services import deliveries_sweep
+    from notifications.delivery import deliveries_sweep
+    from notifications.models import DeliveryAttempt
 
     with service_context():
         NotificationChannel.objects.create(kind="webhook", name="ops", config={"url": receiver.url + "/hook"})

@@ -5,9 +5,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from alerts.models import AlertHistory, NotificationChannel, SuppressionRule
-from alerts.pages import parse_matcher_text, public_https_url_problem
+from alerts.models import AlertHistory, SuppressionRule
+from alerts.pages import public_https_url_problem
 from alerts.services import alert_fire
+from notifications.models import NotificationChannel
+from wedsync_ops.matchers import parse_matcher_text
 from wedsync_ops.tenancy.context import service_context
 
 SILENCES = "/org/rosewood-florals/alerts/silences/"

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test import Client
 
 from alerts.fingerprint import labels_fingerprint
-from alerts.models import NotificationChannel, NotificationDelivery, NotificationRule, NotificationRuleChannel
 from alerts.services import alert_fire
+from notifications.models import NotificationChannel, NotificationDelivery, NotificationRule, NotificationRuleChannel
 from tests.conftest import SATURDAY, WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
@@ -28,7 +28,7 @@ def fire(org, *, labels=LABELS, severity="warning", now=WEDNESDAY):
 
 def routed(alert):
     with service_context():
-        return sorted(NotificationDelivery.objects.filter(alert=alert).values_list("channel__name", flat=True))
+        return sorted(NotificationDelivery.objects.filter(alert_id=alert.pk).values_list("channel__name", flat=True))
 
 
 def rule(name, matchers, channels, *, org=None, position=100, continue_matching=False):
@@ -55,8 +55,13 @@ def chans(world):
     return world
 
 
-def test_without_rules_every_channel_of_the_organization_and_the_platform(chans):
-    assert routed(fire(chans.org_a)) == ["ops", "ops pager", "rosewood", "wedding emergency"]
+def test_without_rules_every_channel_of_the_organization_and_the_platform_but_not_the_emergency_ones(chans):
+    # Wednesday: the wedding-day emergency channel is never paged on an ordinary day.
+    assert routed(fire(chans.org_a)) == ["ops", "ops pager", "rosewood"]
+    # Saturday in London: the wedding-day protocol is on, so it is.
+    other = dict(LABELS, alertname="Saturday")
+    saturday = routed(fire(chans.org_a, labels=other, now=SATURDAY))
+    assert saturday == ["ops", "ops pager", "rosewood", "wedding emergency"]
 
 
 def test_first_matching_rule_wins_by_severity_and_stops(chans):
@@ -79,8 +84,7 @@ def test_matchers_on_labels_and_organization(chans):
                                {"name": "service", "op": "=~", "value": "pay.*"}], [chans.rose, chans.ops])
     assert routed(fire(chans.org_a)) == ["ops", "rosewood"]
     # bloom: no rule matches → the default route: platform channels only
-    assert routed(fire(chans.org_b, labels=dict(LABELS, alertname="Bloom"))) == ["ops", "ops pager",
-                                                                                "wedding emergency"]
+    assert routed(fire(chans.org_b, labels=dict(LABELS, alertname="Bloom"))) == ["ops", "ops pager"]
 
 
 def test_a_rule_never_sends_to_another_organizations_channel(chans):
@@ -90,7 +94,7 @@ def test_a_rule_never_sends_to_another_organizations_channel(chans):
 
 def test_organization_rules_apply_to_their_organization_only(chans):
     rule("rosewood only", [], [chans.rose], org=chans.org_a)
-    assert routed(fire(chans.org_b)) == ["bloom", "ops", "ops pager", "wedding emergency"]  # no rule in scope
+    assert routed(fire(chans.org_b)) == ["bloom", "ops", "ops pager"]  # no rule in scope
 
 
 def test_on_a_wedding_day_every_matching_rule_plus_the_emergency_channels(chans):
@@ -130,7 +134,7 @@ def test_admin_refuses_invalid_matchers_naming_the_reason(chans):
                                                                                   "view_notificationrule"]))
     client = Client()
     client.force_login(chans.staff)
-    response = client.post("/admin/alerts/notificationrule/add/", {
+    response = client.post("/admin/notifications/notificationrule/add/", {
         "name": "bad", "position": "1", "matchers": json.dumps([{"name": "x", "op": "~", "value": "y"}]),
         "enabled": "on", "rule_channels-TOTAL_FORMS": "0", "rule_channels-INITIAL_FORMS": "0",
     })

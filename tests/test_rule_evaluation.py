@@ -52,9 +52,11 @@ def add_buckets(org, now, values, *, service=SERVICE, metric=METRIC, field="p95"
 
 
 def make_rule(org=None, **overrides):
+    """A threshold rule; it fires on the first breaching evaluation (``for_seconds=0``) unless told otherwise:
+    the default for-duration (60 s) and minimum sample count (5) have their own tests."""
     fields = dict(
         organization=org, name="Checkout latency", metric_name=METRIC, service=SERVICE, aggregation="p95",
-        comparison="above", threshold=500, window_minutes=5, severity="warning", priority="medium",
+        comparison="above", threshold=500, window_minutes=5, severity="warning", priority="medium", for_seconds=0,
     )
     fields.update(overrides)
     with service_context():

@@ -181,11 +181,12 @@ def add_errors(org, message, at_list, *, service="payments"):
 
 
 def test_pattern_match_fires_at_the_threshold_of_matching_errors_in_the_window(world):
-    from alerts.services import alert_rule_create
+    from alerts.rules import alert_rule_create
 
     with service_context():
         alert_rule_create(organization_id=world.org_a.id, name="Payment timeouts", alert_type="pattern_match",
-                          pattern="(stripe|payment).*timed? ?out", threshold=3, window_minutes=10, service="")
+                          pattern="(stripe|payment).*timed? ?out", threshold=3, window_minutes=10, service="",
+                              for_seconds=0)
     window_end = NOW_WED.replace(second=0)
     add_errors(world.org_a, "Stripe request TIMED OUT after 30 s", [window_end - m * MINUTE for m in (1, 2)])
     add_errors(world.org_a, "KeyError: 'couple'", [window_end - m * MINUTE for m in (1, 2, 3, 4)])

@@ -5,11 +5,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from alerts.models import AlertHistory, NotificationChannel, NotificationDelivery
+from alerts.models import AlertHistory
 from incidents.models import Runbook, RunbookVersion
 from incidents.runbooks import runbook_render, runbook_save
 from incidents.selectors import runbook_for_incident, runbooks_matching
 from incidents.services import incident_acknowledge, incident_open_from_alert
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, staff_context, vendor_context
 
@@ -154,7 +155,7 @@ def test_notifications_link_the_alerts_runbook_annotation_or_the_matching_runboo
     """The outbox payload carries ``runbook_url``: the annotation first, else the matching runbook's page."""
     import datetime as _dt
 
-    from alerts.notifications.services import notification_payload
+    from alerts.notify import alert_payload
     from alerts.services import alert_fire
     from incidents.models import Runbook
     from wedsync_ops.tenancy.context import service_context as _service
@@ -172,7 +173,7 @@ def test_notifications_link_the_alerts_runbook_annotation_or_the_matching_runboo
             labels={"alertname": "Y", "service": "payments"}, annotations={},
             severity="warning", priority="low", starts_at=now, now=now,
         )
-        assert notification_payload(event="alert.firing", alert=annotated)["runbook_url"] == "https://rb.example/x"
-        assert notification_payload(event="alert.firing", alert=plain)["runbook_url"].endswith(
+        assert alert_payload(event="alert.firing", alert=annotated)["runbook_url"] == "https://rb.example/x"
+        assert alert_payload(event="alert.firing", alert=plain)["runbook_url"].endswith(
             f"/ops/runbooks/{runbook.pk}/"
         )

@@ -71,8 +71,8 @@ def test_p95_trend_gives_worst_and_median_per_five_minutes_and_vendors_see_none(
 
 
 def test_wedding_readiness_says_what_to_fix_and_turns_green_when_fixed(world, client):
-    from alerts.models import NotificationChannel
     from incidents.models import EscalationContact
+    from notifications.models import NotificationChannel
 
     with service_context():
         Incident.objects.create(organization=world.org_a, title="checkout down", priority="p0")

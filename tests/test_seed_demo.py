@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from alerts.models import AlertHistory, AlertRule, NotificationChannel, NotificationDelivery
+from alerts.models import AlertHistory, AlertRule
 from apm.models import ApmMetric, ApmMetricAggregation
 from incidents.models import Incident
+from notifications.models import NotificationChannel, NotificationDelivery
 from wedsync_ops.pages import selectors
 from wedsync_ops.tenancy.context import service_context
 from wedsync_ops.tenancy.models import Organization, UserProfile, Wedding

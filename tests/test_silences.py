@@ -11,10 +11,12 @@ from django.db import connection
 from django.test import Client
 
 from alerts.fingerprint import labels_fingerprint
-from alerts.models import AlertHistory, NotificationChannel, NotificationDelivery, SuppressionRule
-from alerts.services import alert_fire, alert_resolve, suppression_rule_create, suppressions_apply
+from alerts.models import AlertHistory, SuppressionRule
+from alerts.services import alert_fire, alert_resolve
+from alerts.silences import suppression_rule_create, suppressions_apply
 from alerts.suppression import Matcher, maintenance_active, parse_matchers, rule_state
 from alerts.tasks import apply_suppressions
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import WEDNESDAY
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
@@ -42,7 +44,9 @@ def silence(matchers, *, org=None, start=WEDNESDAY - HOUR, end=WEDNESDAY + HOUR,
 
 def deliveries():
     with service_context():
-        return sorted(NotificationDelivery.objects.values_list("event", "alert__title"))
+        titles = dict(AlertHistory.objects.values_list("pk", "title"))
+        return sorted((event, titles.get(alert_id)) for event, alert_id in NotificationDelivery.objects.exclude(
+            status="cancelled").values_list("event", "alert_id"))
 
 
 def reload(alert):

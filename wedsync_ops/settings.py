@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "wedsync_ops.tenancy",
+    "notifications",
     "apm",
     "alerts",
     "incidents",
@@ -129,9 +130,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_IMPORTS = ["alerts.notifications.tasks"]
+CELERY_IMPORTS = ["notifications.tasks"]
 CELERY_BEAT_SCHEDULE = {}
-for _app in ("apm", "alerts", "incidents", "dbmonitor"):
+for _app in ("notifications", "apm", "alerts", "incidents", "dbmonitor"):
     CELERY_BEAT_SCHEDULE.update(__import__(f"{_app}.beat", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE)
 
 # --- Auth, pages ------------------------------------------------------------

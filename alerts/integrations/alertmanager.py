@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from alerts.fingerprint import labels_fingerprint
 from alerts.models import AlertHistory, AlertIntegration
-from alerts.services import alert_fire, alert_record_resolved, alert_resolve
+from alerts.services import alert_fire, alert_receive_resolution
 from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.tenancy.models import Organization
 
@@ -261,11 +261,13 @@ def alertmanager_receive(
 
     - ``firing``: ``alerts.services.alert_fire`` (touches an open alert;
       a firing redelivered after its resolution changes nothing).
-    - ``resolved``: resolves the open alert of that fingerprint (unless the
-      resolution is older than it: ``startsAt`` before the open alert's
-      start); with none open, keeps the resolution as a ``resolved`` row
-      unless an alert with the same (organization, fingerprint, startsAt)
-      exists already.
+    - ``resolved``: resolves the open alert of that fingerprint when the
+      resolution covers its open period (``endsAt`` at or after the open
+      alert's start, whatever the two ``startsAt``: Alertmanager moves
+      ``startsAt`` earlier when it merges a re-sent alert); otherwise keeps the
+      resolution as a ``resolved`` row unless an alert with the same
+      (organization, fingerprint, startsAt) exists already
+      (``alerts.services.alert_receive_resolution``).
 
     ``created`` counts new alert rows (firing or kept resolutions),
     ``resolved`` the open alerts this payload resolved; a redelivery gives
@@ -301,19 +303,9 @@ def alertmanager_receive(
             _row, was_created = alert_fire(**common)
             created += was_created
             continue
-        open_alert = (
-            AlertHistory.objects.select_for_update()
-            .filter(
-                organization_id=organization_id, fingerprint=alert.fingerprint, status__in=AlertHistory.OPEN_STATUSES
-            )
-            .first()
-        )
-        if open_alert is not None and alert.starts_at >= open_alert.starts_at:
-            _row, changed = alert_resolve(alert=open_alert, ends_at=alert.ends_at, now=now)
-            resolved += changed
-        else:
-            _row, was_created = alert_record_resolved(ends_at=alert.ends_at, **common)
-            created += was_created
+        _row, outcome = alert_receive_resolution(ends_at=alert.ends_at, **common)
+        resolved += outcome == "resolved"
+        created += outcome == "kept"
     AlertIntegration.objects.filter(pk=integration.pk).update(last_received_at=now)
     integration.last_received_at = now
     return {"received": len(payload.alerts), "created": created, "resolved": resolved}

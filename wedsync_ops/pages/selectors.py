@@ -22,8 +22,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import DateField, DateTimeField, F, Func, Prefetch, Value
 
-from alerts.models import AlertHistory, NotificationDelivery
+from alerts.models import AlertHistory
 from incidents.models import Incident, IncidentUpdate
+from notifications.models import NotificationDelivery
 from wedsync_ops.tenancy.models import Organization, Wedding
 
 logger = logging.getLogger(__name__)
@@ -378,13 +379,18 @@ def open_alerts(*, limit: int = PANEL_LIMIT) -> list[AlertHistory]:
 def recent_deliveries(*, limit: int = RECENT_DELIVERIES) -> list[NotificationDelivery]:
     """The newest notification deliveries (outbox rows), newest first, at most ``limit``.
 
-    Channel, alert and incident come joined with their organizations (a
-    delivery's own organization is its channel's: NULL for platform channels).
+    The channel comes joined; what a delivery is about (organization slug,
+    title) is in its payload (a delivery's own organization is its channel's:
+    NULL for platform channels).
     """
-    qs = NotificationDelivery.objects.select_related(
-        "channel", "alert__organization", "incident__organization"
-    ).order_by("-created_at")
-    return list(qs[:limit])
+    return list(NotificationDelivery.objects.select_related("channel").order_by("-created_at")[:limit])
+
+
+def failed_deliveries(*, now: dt.datetime, hours: int = 24, limit: int = PANEL_LIMIT) -> list[NotificationDelivery]:
+    """Deliveries that failed (attempts used up, or their channel cannot work) in the last ``hours``, newest first."""
+    from notifications.selectors import failed_deliveries as failed
+
+    return failed(since=now - dt.timedelta(hours=hours), limit=limit)
 
 
 # --- APM ------------------------------------------------------------------------
@@ -502,8 +508,8 @@ def wedding_readiness(*, organization: Organization, services: list[P95Row]) -> 
     channel of its own; 4. a wedding-day emergency contact is on file (its
     own or the platform's). Three queries; ``services`` are the page's p95 rows.
     """
-    from alerts.models import NotificationChannel
     from incidents.models import EscalationContact
+    from notifications.models import NotificationChannel
 
     urgent = Incident.objects.filter(
         organization=organization, status__in=Incident.OPEN_STATUSES, priority__in=("p0", "p1")

@@ -15,12 +15,12 @@ Each group gets ``view`` on every portal model, plus:
 
 from django.apps import apps as global_apps
 
-PORTAL_APPS = ("tenancy", "apm", "alerts", "incidents", "dbmonitor")
+PORTAL_APPS = ("tenancy", "notifications", "apm", "alerts", "incidents", "dbmonitor")
 
 # (app_label, model_name) -> the actions beyond view; model names are Django's lower-case names.
 _CONFIG = {
-    ("apm", "*"), ("alerts", "alertrule"), ("alerts", "alertintegration"), ("alerts", "notificationchannel"),
-    ("alerts", "suppressionrule"), ("alerts", "notificationrule"), ("incidents", "escalationpolicy"),
+    ("apm", "*"), ("alerts", "alertrule"), ("alerts", "alertintegration"), ("notifications", "notificationchannel"),
+    ("alerts", "suppressionrule"), ("notifications", "notificationrule"), ("incidents", "escalationpolicy"),
     ("incidents", "escalationstep"), ("incidents", "escalationcontact"), ("incidents", "runbook"),
     ("dbmonitor", "monitoringevent"),
 }

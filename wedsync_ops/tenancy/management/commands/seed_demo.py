@@ -339,7 +339,7 @@ class Command(BaseCommand):
         self.say(f"alert rules: {PLATFORM_RULE!r} (platform), {ORG_RULE!r} (rosewood-florals)")
 
     def seed_channel(self) -> None:
-        from alerts.models import NotificationChannel
+        from notifications.models import NotificationChannel
 
         url = os.environ.get("DEMO_WEBHOOK_URL", "").strip()
         if not url:
@@ -412,13 +412,15 @@ class Command(BaseCommand):
     def seed_alerts(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
         from alerts.fingerprint import labels_fingerprint
         from alerts.models import AlertRule
-        from alerts.services import alert_fire, wedding_day_protocol_active
+        from alerts.services import alert_fire
+        from wedsync_ops.tenancy.wedding_day import wedding_day
 
         fired = created = incidents = 0
         with service_context():
             platform_rule = AlertRule.objects.get(organization=None, name=PLATFORM_RULE)
             acme = orgs[SPIKE[0]]
-            on, reason = wedding_day_protocol_active(organization_id=acme.id, at=now)
+            day = wedding_day(organization_id=acme.id, at=now)
+            on, reason = day.on, day.reason
             specs = [
                 {  # the latency spike of the metrics above, as the platform rule sees it
                     "organization_id": acme.id,

@@ -1,8 +1,9 @@
-"""Admin of notification channels, deliveries (the outbox) and their attempts.
+"""Admin of notification channels, routing rules, deliveries (the outbox) and their attempts.
 
-Registered on import; ``alerts/admin.py`` imports this module. Staff see
-every attempt of a delivery inline (outcome, HTTP status, error, duration)
-and can send a test notification to a channel synchronously.
+Staff see every attempt of a delivery inline (outcome, HTTP status, error,
+duration) and can send a test notification to a channel synchronously.
+Changes go through ``notifications.services`` (enabling a channel releases
+what it held).
 """
 
 from django.contrib import admin, messages
@@ -10,15 +11,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from ..models import (
+from notifications.models import (
     DeliveryAttempt,
     NotificationChannel,
     NotificationDelivery,
     NotificationRule,
     NotificationRuleChannel,
 )
-from ..suppression import parse_matchers
-from .services import channel_send_test, deliveries_retry
+from wedsync_ops.matchers import parse_matchers
+
+from .delivery import channel_send_test
+from .services import channel_disable, channel_enable, deliveries_retry
 
 
 @admin.register(NotificationChannel)
@@ -26,24 +29,66 @@ class NotificationChannelAdmin(admin.ModelAdmin):
     """Channels with why a channel was disabled; actions: send a test notification, re-enable."""
 
     list_display = (
-        "name", "kind", "organization", "enabled", "wedding_day_emergency", "disabled_reason", "created_at"
+        "name",
+        "kind",
+        "organization",
+        "enabled",
+        "wedding_day_emergency",
+        "disabled_reason",
+        "disabled_at",
+        "created_at",
     )
     list_filter = ("kind", "enabled", "organization")
     search_fields = ("name",)
     list_select_related = ("organization",)
-    actions = ["send_test_notification", "enable_channels"]
+    actions = ["send_test_notification", "enable_channels", "disable_channels"]
+    readonly_fields = ("disabled_at",)
+
+    def save_model(self, request, obj, form, change):
+        """A change of ``enabled`` goes through the services: enabling releases what the channel held."""
+        was_enabled = NotificationChannel.objects.filter(pk=obj.pk).values_list("enabled", flat=True).first()
+        wants = obj.enabled
+        if change and was_enabled is not None and was_enabled != wants:
+            obj.enabled = was_enabled
+            super().save_model(request, obj, form, change)
+            now = timezone.now()
+            if wants:
+                channel_enable(channel=obj, now=now)
+            else:
+                channel_disable(channel=obj, reason=f"disabled by {request.user.get_username()}", now=now)
+            return
+        super().save_model(request, obj, form, change)
 
     @admin.action(description="Send a test notification (now, synchronously)")
     def send_test_notification(self, request, queryset):
         now = timezone.now()
         for channel in queryset:
-            ok, message = channel_send_test(channel=channel, now=now)
+            ok, message = channel_send_test(
+                channel=channel, now=now, organization_slug=getattr(channel.organization, "slug", None)
+            )
             self.message_user(request, message, messages.SUCCESS if ok else messages.ERROR)
 
-    @admin.action(description="Enable selected channels (clears the disabled reason)")
+    @admin.action(description="Enable selected channels (sends what they held while disabled)")
     def enable_channels(self, request, queryset):
-        count = queryset.update(enabled=True, disabled_reason="")
-        self.message_user(request, f"Enabled {count} channel(s).", messages.SUCCESS)
+        now = timezone.now()
+        released = expired = 0
+        for channel in queryset:
+            counts = channel_enable(channel=channel, now=now)
+            released, expired = released + counts["released"], expired + counts["expired"]
+        self.message_user(
+            request,
+            f"Enabled {queryset.count()} channel(s); {released} held notification(s) queued, "
+            f"{expired} too old and cancelled.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Disable selected channels (their notifications are held)")
+    def disable_channels(self, request, queryset):
+        now = timezone.now()
+        count = sum(
+            channel_disable(channel=c, reason=f"disabled by {request.user.get_username()}", now=now) for c in queryset
+        )
+        self.message_user(request, f"Disabled {count} channel(s).", messages.SUCCESS)
 
 
 class DeliveryAttemptInline(admin.TabularInline):
@@ -71,6 +116,7 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
         "created_at",
         "event",
         "channel",
+        "step",
         "status",
         "attempts",
         "last_attempt",
@@ -79,7 +125,7 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
         "short_error",
     )
     list_filter = ("status", "event", "channel")
-    search_fields = ("payload__title", "last_error")
+    search_fields = ("payload__title", "last_error", "=alert_id", "=incident_id")
     list_select_related = ("channel",)
     ordering = ("-created_at",)
     inlines = [DeliveryAttemptInline]
@@ -88,8 +134,10 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
         "organization",
         "channel",
         "event",
-        "alert",
-        "incident",
+        "step",
+        "alert_id",
+        "incident_id",
+        "group_key",
         "payload",
         "status",
         "attempts",
@@ -142,10 +190,10 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
 class DeliveryAttemptAdmin(admin.ModelAdmin):
     """Every HTTP attempt (outcome, status code, duration in ms, error), read-only."""
 
-    list_display = ("attempted_at", "delivery", "ok", "status_code", "duration_ms", "error")
-    list_filter = ("ok", "status_code")
-    search_fields = ("error", "delivery__channel__name")
-    list_select_related = ("delivery", "delivery__channel")
+    list_display = ("attempted_at", "channel", "delivery", "test", "ok", "status_code", "duration_ms", "error")
+    list_filter = ("ok", "test", "status_code")
+    search_fields = ("error", "channel__name")
+    list_select_related = ("channel", "delivery")
     ordering = ("-attempted_at",)
 
     def has_add_permission(self, request):

@@ -1,5 +1,4 @@
-"""Incident state changes: open (from an alert, by hand, from a critical error pattern), the
-status lifecycle, assignment, notes and merging of duplicates.
+"""Incident state changes: the status lifecycle, opening by hand, assignment, notes and merging.
 
 Statuses (``IncidentStatus``) and the allowed moves::
 
@@ -8,11 +7,13 @@ Statuses (``IncidentStatus``) and the allowed moves::
       └──► investigating / resolved ──────────────┘   │        │
     resolved, closed ──► open (reopen) ───────────────┘ ◄──────┘
 
-Closing a ``p0`` or ``p1`` incident needs a published post-incident analysis.
+Closing a ``p0`` or ``p1`` incident needs a published post-incident analysis. Resolving or closing an
+incident resolves its open alerts (externally-sourced ones are marked "resolved in portal", so a
+redelivery of the same firing does not reopen them); acknowledging it acknowledges them.
 
-Every function runs in the caller's tenant context (row-level security
-applies) and in one transaction: the state change, its timeline row
-(``incident_updates``) and its notifications commit together or not at all.
+Every function runs in the caller's tenant context (row-level security applies) and in one
+transaction: the state change, its timeline row (``incident_updates``) and its notifications (through
+``incidents.notify``, so routing applies) commit together or not at all.
 """
 
 from __future__ import annotations
@@ -20,96 +21,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import AlertHistory
-from alerts.notifications.services import notifications_enqueue
 
-from .models import Incident, IncidentUpdate, PostIncidentAnalysis
-from .notify import outbox_write, timeline_record_notifications
-
-
-def incident_open_from_alert(*, alert: AlertHistory, now: dt.datetime | None = None) -> Incident:
-    """Open (or return the already linked) incident for ``alert`` via SQL ``create_incident_from_alert``.
-
-    ``alert``: an ``AlertHistory`` the current context can see (service and
-    staff contexts see all; a vendor context its organization's).
-    ``now``: the instant at which the wedding-day protocol is decided
-    (aware datetime); default: the database's ``now()`` (the transaction
-    start). Pass it from callers that take ``now`` themselves.
-
-    Wedding-day protocol on for the alert's organization (local wedding day
-    or local Saturday): a ``p0`` incident titled ``WEDDING DAY: <title>`` with
-    ``wedding_impact = wedding_day_critical``, linked to the day's wedding
-    (earliest ceremony; none on a Saturday without a wedding). Otherwise
-    ``p1`` for critical/emergency alerts and ``p2`` for the rest. An alert
-    without organization opens a platform-wide (staff only) incident.
-
-    An alert whose group (same organization and ``group_key``, e.g. one
-    Alertmanager group) already has an open incident through another open
-    alert joins that incident (a timeline row, no new notifications), as
-    one outage of several instances is one incident.
-
-    Idempotent: an alert already linked returns its incident and enqueues
-    nothing. A newly opened incident writes its ``incident.opened``
-    notifications in the same transaction. Sets ``alert.incident_id``.
-    Returns the Incident. Raises ``AlertHistory.DoesNotExist`` when the
-    current context cannot see the alert.
-    """
-    with transaction.atomic():
-        # Lock the alert first: the linked-or-not answer below stays true
-        # until commit, so exactly one caller sees "newly created".
-        locked = AlertHistory.objects.select_for_update().only("id", "incident_id").get(pk=alert.pk)
-        if locked.incident_id is not None:
-            alert.incident_id = locked.incident_id
-            return Incident.objects.get(pk=locked.incident_id)
-        joined = _join_group_incident(alert=alert, now=now or timezone.now())
-        if joined is not None:
-            return joined
-        with connection.cursor() as cur:
-            if now is None:
-                cur.execute("SELECT create_incident_from_alert(%s)", [alert.pk])
-            else:
-                cur.execute("SELECT create_incident_from_alert(%s, %s)", [alert.pk, now])
-            (incident_id,) = cur.fetchone()
-        alert.incident_id = incident_id
-        incident = Incident.objects.select_related("organization", "wedding").get(pk=incident_id)
-        deliveries = notifications_enqueue(event="incident.opened", incident=incident, now=now)
-        timeline_record_notifications(
-            incident=incident,
-            event="incident.opened",
-            delivery_ids=[d.pk for d in deliveries],
-            now=now or timezone.now(),
-        )
-        return incident
-
-
-def _join_group_incident(*, alert: AlertHistory, now: dt.datetime) -> Incident | None:
-    """Link ``alert`` to the open incident of another open alert of its group, if there is one; else None."""
-    if not alert.group_key:
-        return None
-    incident_id = (
-        AlertHistory.objects.filter(
-            organization_id=alert.organization_id, group_key=alert.group_key,
-            status__in=AlertHistory.OPEN_STATUSES, incident__status__in=Incident.OPEN_STATUSES,
-        )
-        .exclude(pk=alert.pk)
-        .order_by("starts_at")
-        .values_list("incident_id", flat=True)
-        .first()
-    )
-    if incident_id is None:
-        return None
-    AlertHistory.objects.filter(pk=alert.pk).update(incident_id=incident_id)
-    alert.incident_id = incident_id
-    incident = Incident.objects.get(pk=incident_id)
-    IncidentUpdate.objects.create(
-        organization_id=incident.organization_id, incident=incident, kind=IncidentUpdate.Kind.ALERT,
-        message=f'Alert "{alert.title}" of the same group joined this incident', created_at=now,
-    )
-    return incident
+from ..models import Incident, IncidentUpdate, PostIncidentAnalysis
+from ..notify import incident_notify, incident_pages_cancel
 
 
 def _require_aware(now) -> None:
@@ -147,7 +65,10 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-def _transition(*, incident: Incident, by, now: dt.datetime, allowed_from: tuple[str, ...], to: str) -> Incident:
+def _transition(
+    *, incident: Incident, by, now: dt.datetime, allowed_from: tuple[str, ...], to: str, reason: str = ""
+) -> Incident:
+    """Move ``incident`` to ``to`` (see the module docstring); ``reason`` is added to the timeline row."""
     _require_aware(now)
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -180,7 +101,9 @@ def _transition(*, incident: Incident, by, now: dt.datetime, allowed_from: tuple
         elif to == "open":  # reopen: the clock restarts, escalation starts over
             locked.acknowledged_at = locked.resolved_at = locked.closed_at = None
             locked.escalation_step = 0
-            locked.last_escalated_at = now
+            locked.last_escalated_at = None
+            locked.escalation_clock_at = now
+            locked.muted_at = None
             locked.escalation_level = "none"
             fields += [
                 "acknowledged_at",
@@ -188,6 +111,8 @@ def _transition(*, incident: Incident, by, now: dt.datetime, allowed_from: tuple
                 "closed_at",
                 "escalation_step",
                 "last_escalated_at",
+                "escalation_clock_at",
+                "muted_at",
                 "escalation_level",
             ]
         locked.save(update_fields=fields)
@@ -195,18 +120,37 @@ def _transition(*, incident: Incident, by, now: dt.datetime, allowed_from: tuple
         _timeline(
             locked,
             kind=IncidentUpdate.Kind.STATUS_CHANGE,
-            message=f"{verb} from {old} to {to} by {_username(by)}",
+            message=f"{verb} from {old} to {to} by {_username(by)}" + (f": {reason}" if reason else ""),
             by=by,
             now=now,
             vendor_visible=True,
         )
         if to in ("acknowledged", "investigating"):
             _acknowledge_linked_alerts(locked, by=by, now=now)
+        if to != "open":
+            incident_pages_cancel(incident=locked, reason=f"the incident was {to} before this was sent", now=now)
+        if to in ("resolved", "closed"):
+            _resolve_linked_alerts(locked, by=by, now=now)
         if to in ("acknowledged", "resolved"):
-            outbox_write(event=f"incident.{to}", incident=locked, now=now)
+            incident_notify(event=f"incident.{to}", incident=locked, now=now)
+        elif to == "open":
+            incident_notify(event="incident.reopened", incident=locked, now=now)
     for field in fields:
         setattr(incident, field, getattr(locked, field))
     return incident
+
+
+def _resolve_linked_alerts(incident: Incident, *, by, now: dt.datetime) -> None:
+    """Resolving (or closing) an incident resolves its open alerts; a person's resolution is kept "in portal".
+
+    ``alerts.services.alert_resolve`` with ``in_portal`` for externally-sourced alerts resolved by a
+    person, so Alertmanager's next redelivery of the same firing does not reopen them; a new
+    ``startsAt`` (a new problem) still does.
+    """
+    from alerts.services import EXTERNAL_SOURCES, alert_resolve
+
+    for alert in AlertHistory.objects.filter(incident_id=incident.pk, status__in=AlertHistory.OPEN_STATUSES):
+        alert_resolve(alert=alert, ends_at=now, now=now, by=by, in_portal=alert.source in EXTERNAL_SOURCES)
 
 
 def _acknowledge_linked_alerts(incident: Incident, *, by, now: dt.datetime) -> None:
@@ -246,7 +190,9 @@ def incident_resolve(*, incident: Incident, by, now: dt.datetime) -> Incident:
 
     ``acknowledged_at`` is left as it was (an incident resolved without
     acknowledgement has no MTTA). Writes a vendor-visible ``status_change``
-    timeline row and enqueues ``incident.resolved`` notifications. Raises
+    timeline row, resolves its open alerts (``_resolve_linked_alerts``),
+    cancels its pending escalation pages and enqueues ``incident.resolved``
+    notifications through routing. Raises
     ValidationError (key ``status``) for a resolved or closed incident,
     (key ``now``) for a naive or missing ``now``. Returns ``incident``
     updated in place.
@@ -257,7 +203,7 @@ def incident_resolve(*, incident: Incident, by, now: dt.datetime) -> Incident:
 
 
 def incident_close(*, incident: Incident, by, now: dt.datetime) -> Incident:
-    """Close a resolved incident: status ``closed``, ``closed_at = now``.
+    """Close a resolved incident: status ``closed``, ``closed_at = now``; any alert still open is resolved.
 
     Raises ValidationError (key ``status``) unless resolved, or for a ``p0``
     or ``p1`` incident without a published post-incident analysis (merged
@@ -271,7 +217,8 @@ def incident_reopen(*, incident: Incident, by, now: dt.datetime) -> Incident:
 
     Clears ``acknowledged_at``, ``resolved_at`` and ``closed_at`` (MTTA and
     MTTR then measure the reopened incident from its detection), restarts
-    escalation (step 0, counted from ``now``). Raises ValidationError (key
+    escalation (step 0, counted from ``now``) and notifies ``incident.reopened``.
+    Raises ValidationError (key
     ``status``) for an incident still open, or one merged into another.
     """
     if incident.merged_into_id is not None:
@@ -341,6 +288,7 @@ def incident_create(
             detected_at=now,
             created_at=now,
             updated_at=now,
+            escalation_clock_at=now,
         )
         _timeline(
             incident,
@@ -350,86 +298,8 @@ def incident_create(
             now=now,
             vendor_visible=True,
         )
-        deliveries = notifications_enqueue(event="incident.opened", incident=incident, now=now)
-        timeline_record_notifications(
-            incident=incident, event="incident.opened", delivery_ids=[d.pk for d in deliveries], now=now
-        )
+        incident_notify(event="incident.opened", incident=incident, now=now)
     return incident
-
-
-def incident_open_from_error_pattern(
-    *, organization_id, service: str, signature: str, message: str, occurrences: int, now: dt.datetime
-) -> tuple[Incident, bool]:
-    """Open an incident for a critical error pattern; returns ``(incident, created)``.
-
-    One open incident per (organization, ``service``, ``signature``):
-    while one is open (open, acknowledged, investigating) a repeat adds a
-    timeline row ``alert`` with the new count and returns it (``created``
-    False). Concurrent calls are serialised by a transaction advisory lock.
-    New: ``source = error_pattern``, ``source_ref = "<service>:<signature>"``,
-    severity ``critical``; ``p0`` titled ``WEDDING DAY: …`` with
-    ``wedding_impact = wedding_day_critical`` when the organization's
-    wedding-day protocol is on at ``now``, else ``p1``. Raises
-    ValidationError for an empty ``service``/``signature`` or naive ``now``.
-    """
-    from alerts.services import wedding_day_protocol_active
-
-    _require_aware(now)
-    errors = {k: "required" for k, v in (("service", service), ("signature", signature)) if not (v or "").strip()}
-    if errors:
-        raise ValidationError(errors)
-    ref = f"{service}:{signature}"[:200]
-    with transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"incident-ep:{organization_id}:{ref}"]
-            )
-        existing = (
-            Incident.objects.filter(
-                source=Incident.Source.ERROR_PATTERN, source_ref=ref, status__in=Incident.OPEN_STATUSES
-            )
-            .filter(Q(organization_id=organization_id) if organization_id else Q(organization__isnull=True))
-            .first()
-        )
-        if existing is not None:
-            _timeline(
-                existing,
-                kind=IncidentUpdate.Kind.ALERT,
-                by=None,
-                now=now,
-                message=f"Error pattern {ref} seen again: {occurrences} occurrences",
-            )
-            return existing, False
-        on, _reason = (
-            wedding_day_protocol_active(organization_id=organization_id, at=now) if organization_id else (False, "")
-        )
-        title = f"Critical error pattern in {service}: {message.strip()[:300]}"
-        incident = Incident.objects.create(
-            organization_id=organization_id,
-            title=(f"WEDDING DAY: {title}" if on else title)[:500],
-            description=f"{occurrences} occurrences of {signature} in {service}.\n\n{message}",
-            priority="p0" if on else "p1",
-            severity="critical",
-            wedding_impact="wedding_day_critical" if on else "none",
-            source=Incident.Source.ERROR_PATTERN,
-            source_ref=ref,
-            detected_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        _timeline(
-            incident,
-            kind=IncidentUpdate.Kind.CREATED,
-            by=None,
-            now=now,
-            vendor_visible=True,
-            message=f"Incident opened from critical error pattern {ref} ({occurrences} occurrences)",
-        )
-        deliveries = notifications_enqueue(event="incident.opened", incident=incident, now=now)
-        timeline_record_notifications(
-            incident=incident, event="incident.opened", delivery_ids=[d.pk for d in deliveries], now=now
-        )
-    return incident, True
 
 
 _UNCHANGED = object()
@@ -507,6 +377,7 @@ def incident_merge(*, duplicate: Incident, into: Incident, by, now: dt.datetime)
         if target.merged_into_id is not None or target.status == "closed":
             raise ValidationError({"into": "cannot merge into a closed or merged incident"})
         moved = AlertHistory.objects.filter(incident_id=dup.pk).update(incident_id=target.pk)
+        incident_pages_cancel(incident=dup, reason="merged into another incident", now=now)
         old = dup.status
         dup.merged_into = target
         dup.status = "closed"

@@ -1,1 +1,0 @@
-"""Notification outbox, channels (transports) and delivery."""

@@ -1,0 +1,318 @@
+"""Notification outbox services: the one writer of ``notification_deliveries``, and channel changes.
+
+Life of a notification (``NotificationDelivery``):
+
+1. ``notification_enqueue`` writes one row per channel that routing chooses (``routing.route_channels``)
+   in the transaction that changed the alert or incident, and queues ``deliver_notification`` once that
+   transaction commits. A disabled channel's row is written ``held``, never skipped.
+2. ``notifications.delivery.delivery_send`` claims the row, sends it outside any transaction, records a
+   ``DeliveryAttempt`` and the outcome (``delivered``; ``pending`` again with back-off; ``failed``).
+3. ``deliveries_sweep`` (beat, every 30 s) sends every due row, so rows whose queue message was lost
+   (Redis down at commit, a worker killed) still go out.
+
+Callers (the alerts and incidents apps, later on-call paging) build the payload and the labels routing
+matches on; this app imports neither of them. The payload contract, used by every transport::
+
+    {"event": "alert.firing" | "incident.opened" | …, "kind": "alert" | "incident", "id": uuid,
+     "title": str, "status": str, "severity": str, "priority": str, "organization": slug | None,
+     "labels": {str: str}, "starts_at": ISO 8601, "url": absolute URL, …caller's extra keys}
+
+``notification_enqueue`` adds ``"delivery_id"`` to each row's payload. Deliveries belong to the
+channel's organization (NULL for platform channels: a vendor never sees the ops team's deliveries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from wedsync_ops.tenancy.context import service_context
+
+from . import conf, signals
+from .models import NotificationChannel, NotificationDelivery
+from .routing import Route, route_channels
+
+logger = logging.getLogger(__name__)
+
+Event = NotificationDelivery.Event
+Status = NotificationDelivery.Status
+
+_UPSERT = """
+INSERT INTO notification_deliveries AS d
+    (id, organization_id, channel_id, event, step, alert_id, incident_id, group_key, payload, status,
+     attempts, next_attempt_at, last_error, created_at)
+SELECT gen_random_uuid(), c.organization_id, c.id, %(event)s, %(step)s, %(alert_id)s, %(incident_id)s,
+       %(group_key)s, %(payload)s::jsonb, CASE WHEN c.enabled THEN 'pending' ELSE 'held' END, 0, %(send_at)s,
+       CASE WHEN c.enabled THEN '' ELSE 'held: channel disabled' END, statement_timestamp()
+  FROM notification_channels c
+ WHERE c.id = ANY(%(channels)s::uuid[])
+ ORDER BY c.id
+ON CONFLICT ON CONSTRAINT notification_delivery_once DO {conflict}
+RETURNING d.id
+"""
+# A renotification (a repeat, or firing again after a silence) sends an existing row once more: a
+# delivered, cancelled or failed row goes back to pending with a new sequence number (its idempotency
+# key changes, so receivers do not drop it as a duplicate); earlier attempts stay in the log.
+_RENOTIFY = """UPDATE SET status = EXCLUDED.status,
+       attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, claimed_until = NULL, last_error = EXCLUDED.last_error,
+       payload = EXCLUDED.payload || jsonb_build_object('repeat', true,
+                   'sequence', coalesce((d.payload ->> 'sequence')::int, 0) + 1)
+ WHERE d.status = ANY(%(renotify)s::text[])"""
+
+
+def _json_safe(payload: dict) -> str:
+    return json.dumps(payload, default=str, separators=(",", ":"))
+
+
+def notification_enqueue(
+    *,
+    event: str,
+    organization_id: uuid.UUID | None,
+    labels: dict,
+    payload: dict,
+    now: dt.datetime,
+    alert_id: uuid.UUID | None = None,
+    incident_id: uuid.UUID | None = None,
+    step: int = 0,
+    group_key: str = "",
+    send_at: dt.datetime | None = None,
+    renotify: tuple[str, ...] = (),
+) -> tuple[list[NotificationDelivery], Route]:
+    """Write the outbox rows of one notification in the current transaction; returns ``(deliveries, route)``.
+
+    ``event``: a ``NotificationDelivery.Event`` value. ``organization_id``: whose notification it is
+    (None: platform-wide, platform channels only). ``labels``: what routing matches on (``{str: str}``,
+    including ``severity``/``priority``/``organization``). ``payload``: the JSON body (contract in the
+    module docstring). ``alert_id``/``incident_id``: what it is about (at least one). ``step``: the
+    escalation step for ``*.escalated`` events (each step notifies once). ``group_key``: the alert group,
+    for grouped sending. ``send_at`` (default ``now``): the first ``next_attempt_at``. ``renotify``:
+    statuses of an existing row that send it once more (e.g. ``("cancelled",)`` when a silence that
+    cancelled it expires; ``("delivered",)`` for a repeat), as a repeat with a new idempotency key.
+
+    One row per routed channel (``route_channels``), ``pending``, or ``held`` when the channel is
+    disabled. Idempotent per (channel, event, alert, incident, step): a repeat adds nothing, unless the
+    existing row's status is in ``renotify``. The rows are written in
+    a service context (a vendor caller cannot see platform channels), restored to the caller's context
+    afterwards, and queued for the worker after commit; a broker error only logs (the sweep sends them).
+    A rolled-back transaction leaves no row and queues nothing. Raises ValueError for an unknown event,
+    or when neither ``alert_id`` nor ``incident_id`` is given; ValidationError-free: routing never fails.
+    """
+    if event not in Event.values:
+        raise ValueError(f"event {event!r} is not one of {', '.join(Event.values)}")
+    if alert_id is None and incident_id is None:
+        raise ValueError("a notification is about an alert or an incident (alert_id or incident_id)")
+    if now is None or timezone.is_naive(now):
+        raise ValueError("notification_enqueue needs an aware now")
+    with service_context():
+        route = route_channels(organization_id=organization_id, labels=labels, now=now)
+        if not route.channel_ids:
+            return [], route
+        body = dict(payload, event=event)
+        with connection.cursor() as cur:
+            cur.execute(
+                _UPSERT.format(conflict=_RENOTIFY if renotify else "NOTHING"),
+                {
+                    "renotify": list(renotify),
+                    "event": event,
+                    "step": step,
+                    "alert_id": alert_id,
+                    "incident_id": incident_id,
+                    "group_key": group_key[:500],
+                    "payload": _json_safe(body),
+                    "send_at": send_at or now,
+                    "channels": [str(pk) for pk in route.channel_ids],
+                },
+            )
+            ids = [row[0] for row in cur.fetchall()]
+            if ids:  # every row's payload names its own delivery (receivers de-duplicate by it)
+                cur.execute(
+                    "UPDATE notification_deliveries"
+                    " SET payload = payload || jsonb_build_object('delivery_id', id::text)"
+                    " WHERE id = ANY(%s::uuid[])",
+                    [ids],
+                )
+        deliveries = list(NotificationDelivery.objects.filter(pk__in=ids).select_related("channel")) if ids else []
+    pending = [d.pk for d in deliveries if d.status == Status.PENDING]
+    if pending:
+        transaction.on_commit(lambda: publish(pending), robust=True)
+    return deliveries, route
+
+
+def notifications_cancel(
+    *,
+    reason: str,
+    now: dt.datetime,
+    alert_ids=(),
+    incident_ids=(),
+    events: tuple[str, ...] | None = None,
+) -> int:
+    """Cancel the deliveries not yet sent (``pending`` or ``held``) about these alerts or incidents.
+
+    ``events`` (default: every event) limits it, e.g. to ``("incident.escalated",)``. A row being
+    sent right now is left to finish. ``last_error`` records ``reason`` (e.g. "muted by silence …").
+    Used when a silence mutes an alert, when an incident is acknowledged or resolved (its pending
+    escalation pages are moot) and when an alert resolves before its firing went out. Returns the
+    number cancelled. Runs in a service context.
+    """
+    alert_ids, incident_ids = [str(a) for a in alert_ids], [str(i) for i in incident_ids]
+    if not alert_ids and not incident_ids:
+        return 0
+    with service_context(), connection.cursor() as cur:
+        cur.execute(
+            "UPDATE notification_deliveries SET status = 'cancelled', last_error = %(reason)s, claimed_until = NULL"
+            " WHERE status IN ('pending', 'held')"
+            "   AND (alert_id = ANY(%(alerts)s::uuid[]) OR incident_id = ANY(%(incidents)s::uuid[]))"
+            "   AND (%(events)s::text[] IS NULL OR event = ANY(%(events)s::text[]))",
+            {
+                "reason": reason[:500],
+                "alerts": alert_ids,
+                "incidents": incident_ids,
+                "events": list(events) if events else None,
+            },
+        )
+        return cur.rowcount
+
+
+def notifications_repeat_due(*, alert_ids, event: str, cutoff: dt.datetime, now: dt.datetime) -> int:
+    """Re-queue, as repeats, the delivered ``event`` rows of ``alert_ids`` last delivered at or before ``cutoff``.
+
+    The alerts app decides which alerts still want repeating (firing, not muted: Alertmanager's
+    ``repeat_interval``); this sends each such row again at ``now`` with ``"repeat": true`` and a new
+    sequence number. Returns how many rows were re-queued; they are queued for the worker on commit.
+    """
+    ids = [str(a) for a in alert_ids]
+    if not ids:
+        return 0
+    with service_context(), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "UPDATE notification_deliveries d SET status = 'pending', attempts = 0, next_attempt_at = %(now)s,"
+            "   claimed_until = NULL, payload = d.payload || jsonb_build_object('repeat', true,"
+            "     'sequence', coalesce((d.payload ->> 'sequence')::int, 0) + 1)"
+            " WHERE d.alert_id = ANY(%(ids)s::uuid[]) AND d.event = %(event)s AND d.status = 'delivered'"
+            "   AND d.delivered_at <= %(cutoff)s"
+            " RETURNING d.id",
+            {"now": now, "ids": ids, "event": event, "cutoff": cutoff},
+        )
+        requeued = [row[0] for row in cur.fetchall()]
+    if requeued:
+        transaction.on_commit(lambda: publish(requeued), robust=True)
+    return len(requeued)
+
+
+def publish(delivery_ids: list) -> int:
+    """Queue ``deliver_notification`` for each id; on a broker error log and stop (the sweep sends them).
+
+    Returns how many were queued.
+    """
+    from kombu.exceptions import OperationalError as KombuOperationalError
+    from redis.exceptions import RedisError
+
+    from .tasks import deliver_notification
+
+    queued = 0
+    for delivery_id in delivery_ids:
+        try:
+            deliver_notification.delay(str(delivery_id))
+        except (KombuOperationalError, RedisError, ConnectionError, OSError) as exc:
+            logger.warning(
+                "notification broker unavailable (%s); %d deliveries stay pending for the sweep",
+                exc,
+                len(delivery_ids) - queued,
+            )
+            break
+        queued += 1
+    return queued
+
+
+# --- channels -------------------------------------------------------------------
+
+
+def channel_create(
+    *, organization_id: uuid.UUID | None, kind: str, name: str, config: dict, wedding_day_emergency: bool = False
+) -> NotificationChannel:
+    """Create a channel (validated by the caller's form: kind, target, secret). Returns it."""
+    return NotificationChannel.objects.create(
+        organization_id=organization_id,
+        kind=kind,
+        name=name[:100],
+        config=config,
+        wedding_day_emergency=wedding_day_emergency,
+    )
+
+
+def channel_delete(*, channel: NotificationChannel) -> None:
+    """Delete a channel with its deliveries and attempts (its organization's history of it goes too)."""
+    channel.delete()
+
+
+def channel_disable(*, channel: NotificationChannel, reason: str, now: dt.datetime, by_person: bool = True) -> bool:
+    """Disable an enabled channel; returns True if this call disabled it.
+
+    ``reason`` is kept in ``disabled_reason`` (shown to the channel's organization: a fixed text,
+    never a receiver's response body). Its pending deliveries become ``held``. Unless ``by_person``,
+    ``signals.channel_disabled`` is sent (the alerts app raises a platform alert through the other
+    channels). Runs in a service context, in one transaction.
+    """
+    with service_context(), transaction.atomic():
+        changed = NotificationChannel.objects.filter(pk=channel.pk, enabled=True).update(
+            enabled=False, disabled_reason=reason[:500], disabled_at=now
+        )
+        if not changed:
+            return False
+        NotificationDelivery.objects.filter(channel_id=channel.pk, status=Status.PENDING).update(
+            status=Status.HELD, last_error="held: channel disabled"
+        )
+        channel.enabled, channel.disabled_reason, channel.disabled_at = False, reason[:500], now
+        if not by_person:
+            signals.channel_disabled.send(sender=NotificationChannel, channel=channel, reason=reason, now=now)
+    return True
+
+
+def channel_enable(*, channel: NotificationChannel, now: dt.datetime) -> dict[str, int]:
+    """Enable a channel and release what it held; returns ``{"released": n, "expired": m}``.
+
+    Held deliveries created within ``conf.HELD_MAX_AGE_S`` go back to ``pending`` at ``now`` (and are
+    queued on commit); older ones are ``cancelled`` ("held too long"). Sends
+    ``signals.channel_enabled``. Runs in a service context, in one transaction.
+    """
+    cutoff = now - dt.timedelta(seconds=conf.HELD_MAX_AGE_S)
+    with service_context(), transaction.atomic():
+        NotificationChannel.objects.filter(pk=channel.pk).update(enabled=True, disabled_reason="", disabled_at=None)
+        held = NotificationDelivery.objects.filter(channel_id=channel.pk, status=Status.HELD)
+        expired = held.filter(created_at__lt=cutoff).update(
+            status=Status.CANCELLED, last_error=f"held longer than {conf.HELD_MAX_AGE_S // 3600} h while disabled"
+        )
+        released = list(held.values_list("pk", flat=True))
+        NotificationDelivery.objects.filter(pk__in=released).update(
+            status=Status.PENDING, next_attempt_at=now, attempts=0, claimed_until=None, last_error=""
+        )
+        channel.enabled, channel.disabled_reason, channel.disabled_at = True, "", None
+        signals.channel_enabled.send(sender=NotificationChannel, channel=channel, now=now)
+    if released:
+        transaction.on_commit(lambda: publish(released), robust=True)
+    return {"released": len(released), "expired": expired}
+
+
+def deliveries_retry(*, delivery_ids: list, now: dt.datetime) -> int:
+    """Put failed or pending deliveries back in the queue at ``now`` with a fresh attempt budget (staff action).
+
+    Rows ``sending``, ``delivered``, ``held`` or ``cancelled`` are left alone. Earlier attempts stay as
+    history; the rows are queued on commit. Returns how many rows changed.
+    """
+    with service_context():
+        ids = list(
+            NotificationDelivery.objects.filter(
+                pk__in=delivery_ids, status__in=[Status.FAILED, Status.PENDING]
+            ).values_list("pk", flat=True)
+        )
+        NotificationDelivery.objects.filter(pk__in=ids).update(
+            status=Status.PENDING, attempts=0, next_attempt_at=now, claimed_until=None
+        )
+    if ids:
+        transaction.on_commit(lambda: publish(ids), robust=True)
+    return len(ids)
