@@ -247,55 +247,86 @@ def _masked_target(channel) -> str:
     return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else ""
 
 
+def _test_allowed(channel) -> bool:
+    """The vendor's test button is rate-limited per channel (``notifications.conf.TEST_RATE``), failing open."""
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import MovingWindowRateLimiter
+
+    from notifications import conf
+
+    try:
+        limiter = MovingWindowRateLimiter(storage_from_string(conf.RATE_REDIS_URL))
+        return limiter.hit(parse(conf.TEST_RATE), "channel-test", str(channel.pk))
+    except Exception:  # noqa: BLE001 - a limiter outage must not stop a vendor checking their channel
+        return True
+
+
 @require_http_methods(["GET", "POST"])
 def organization_channels(request, slug: str):
-    """``/org/<slug>/alerts/channels/``: where the organization's notifications go; admins add and switch them.
+    """``/org/<slug>/alerts/channels/``: where the organization's notifications go, and whether they arrive.
 
-    ``POST action=create`` (name, kind, target, secret), ``action=toggle``
-    or ``action=delete`` with ``channel``. Targets are shown masked (no
-    secrets, no URL paths); bad input answers 400 naming the field.
+    Each channel shows its last delivery's outcome and time, failures in the last 24 h, what it holds
+    while disabled, and whether it works (a success within 7 days). Owners and admins ``POST``
+    ``action=create`` (name, kind, target, secret), ``action=toggle``, ``action=delete`` or
+    ``action=test`` (a test notification now, rate-limited) with ``channel``. Targets are shown masked
+    (no secrets, no URL paths) and failures by status code only, never the receiver's answer. Bad input
+    answers 400 naming the field; another organization's channel 404.
     """
+    from django.utils import timezone
+
+    from notifications.delivery import channel_send_test
     from notifications.models import NotificationChannel
+    from notifications.selectors import channel_health
+    from notifications.services import channel_create, channel_delete, channel_disable, channel_enable
 
     org = get_organization_for_user(request, slug)
     can_edit = _can_edit(request, org)
     form = ChannelForm() if can_edit else None
     status = 200
+    now = timezone.now()
     if request.method == "POST":
         if not can_edit:
             raise Http404("No such page")
         action = request.POST.get("action")
-        if action in ("toggle", "delete"):
+        if action in ("toggle", "delete", "test"):
             channel = NotificationChannel.objects.filter(
                 pk=_uuid_or_none(request.POST.get("channel")), organization=org
             ).first()
             if channel is None:
                 raise Http404("No such channel")
             if action == "delete":
-                channel.delete()
+                channel_delete(channel=channel)
                 messages.success(request, f"Channel {channel.name!r} deleted.")
+            elif action == "test":
+                if not _test_allowed(channel):
+                    messages.error(request, f"Too many tests of {channel.name!r}: try again in a few minutes.")
+                else:
+                    ok, message = channel_send_test(channel=channel, now=now, organization_slug=org.slug)
+                    (messages.success if ok else messages.error)(request, message)
+            elif channel.enabled:
+                channel_disable(channel=channel, reason=f"disabled by {request.user.get_username()}", now=now)
+                messages.success(request, f"Channel {channel.name!r} disabled; its notifications are held.")
             else:
-                NotificationChannel.objects.filter(pk=channel.pk).update(
-                    enabled=not channel.enabled, disabled_reason="" if not channel.enabled else "disabled by an admin"
+                counts = channel_enable(channel=channel, now=now)
+                messages.success(
+                    request, f"Channel {channel.name!r} enabled; {counts['released']} held notification(s) sent."
                 )
-                state = "enabled" if not channel.enabled else "disabled"
-                messages.success(request, f"Channel {channel.name!r} {state}.")
             return redirect("alerts-org-channels", slug=org.slug)
         form = ChannelForm(request.POST)
         if form.is_valid():
-            NotificationChannel.objects.create(
-                organization=org, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"],
+            channel_create(
+                organization_id=org.id, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"],
                 config=form.cleaned_data["config"],
             )
-            messages.success(request, "Channel added.")
+            messages.success(request, "Channel added. Send it a test notification to check it works.")
             return redirect("alerts-org-channels", slug=org.slug)
         status = 400
     channels = list(NotificationChannel.objects.filter(organization=org).order_by("name"))
-    for channel in channels:
-        channel.target = _masked_target(channel)
+    rows = [{"health": h, "target": _masked_target(h.channel)} for h in channel_health(channels=channels, now=now)]
     return render(
         request, "alerts/organization_channels.html",
-        {"org": org, "channels": channels, "form": form, "can_edit": can_edit},
+        {"org": org, "channels": rows, "form": form, "can_edit": can_edit},
         status=status,
     )
 

@@ -222,3 +222,70 @@ def suppressions_apply(*, now: dt.datetime) -> dict[str, int]:
         for incident_id, rule in touched_incidents.items():
             incident_alerts_changed(incident_id=incident_id, now=now, mute_rule=rule)
     return counts
+
+
+def silence_create(
+    *, matchers: list, starts_at: dt.datetime, ends_at: dt.datetime, comment: str, now: dt.datetime,
+    organization_id: uuid.UUID | None = None, created_by=None, created_by_name: str = "",
+) -> SuppressionRule:
+    """Validate and create a silence (Alertmanager's: matchers over ``[starts_at, ends_at)``), applied at once.
+
+    ``matchers``: ``[{"name", "op", "value"}]``; ``created_by``: the portal user, or ``created_by_name``
+    for a caller that is not one (Alertmanager API v2's ``createdBy``). The name is the matchers' text.
+    Open alerts it matches are muted from ``now`` (``suppressions_apply``). Raises ValidationError
+    keyed by field (``matchers``, ``starts_at``, ``ends_at``, ``comment``) before anything is written.
+    """
+    from wedsync_ops.matchers import matchers_text
+
+    if not (comment or "").strip():
+        raise ValidationError({"comment": "a silence needs a comment saying why"})
+    rule = suppression_rule_create(
+        kind=SuppressionRule.Kind.SILENCE, matchers=matchers, now=now, organization_id=organization_id,
+        name=matchers_text(matchers)[:200], comment=comment.strip(), created_by=created_by,
+        starts_at=starts_at, ends_at=ends_at,
+    )
+    if created_by_name and rule.created_by_id is None:
+        SuppressionRule.objects.filter(pk=rule.pk).update(created_by_name=created_by_name[:200])
+        rule.created_by_name = created_by_name[:200]
+    return rule
+
+
+def silence_update(
+    *, silence: SuppressionRule, matchers: list, starts_at: dt.datetime, ends_at: dt.datetime, comment: str,
+    now: dt.datetime, created_by=None, created_by_name: str = "",
+) -> SuppressionRule:
+    """Change a silence as Alertmanager does; returns the silence now in force (maybe a new one).
+
+    Same matchers and not expired: updated in place (times and comment). Otherwise (other matchers,
+    or an expired silence) the old one expires at ``now`` and a new silence is created, so what
+    muted what stays on record. Validated like ``silence_create``.
+    """
+    from alerts.suppression import rule_state
+    from wedsync_ops.matchers import matchers_text
+
+    parse_matchers(matchers, field="matchers")
+    same = [dict(m, op=m.get("op", "=")) for m in matchers] == [dict(m, op=m.get("op", "=")) for m in silence.matchers]
+    if same and rule_state(silence, now) != SuppressionRule.State.EXPIRED:
+        candidate = SuppressionRule(
+            kind=SuppressionRule.Kind.SILENCE, matchers=matchers, starts_at=starts_at, ends_at=ends_at,
+            organization_id=silence.organization_id,
+        )
+        suppression_rule_validate(candidate)
+        if not (comment or "").strip():
+            raise ValidationError({"comment": "a silence needs a comment saying why"})
+        with transaction.atomic():
+            SuppressionRule.objects.filter(pk=silence.pk).update(
+                starts_at=starts_at, ends_at=ends_at, comment=comment.strip(), updated_at=now,
+                name=matchers_text(matchers)[:200],
+            )
+            silence.refresh_from_db()
+            suppressions_apply(now=now)
+        return silence
+    with transaction.atomic():
+        replacement = silence_create(
+            matchers=matchers, starts_at=starts_at, ends_at=ends_at, comment=comment, now=now,
+            organization_id=silence.organization_id, created_by=created_by, created_by_name=created_by_name,
+        )
+        if rule_state(silence, now) != SuppressionRule.State.EXPIRED:
+            silence_expire(silence=silence, now=now)
+    return replacement

@@ -75,6 +75,20 @@ def ops_incident_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _attach_deliveries(timeline: list) -> None:
+    """Give each timeline entry that notified someone its deliveries' current outcomes (``u.outcomes``).
+
+    One query for the whole timeline (``notifications.selectors.deliveries_by_ids``): each outcome is
+    the channel, the status (sent, retrying, failed with its reason, held, cancelled) and the time.
+    """
+    from notifications.selectors import deliveries_by_ids
+
+    wanted = {d for u in timeline for d in (u.deliveries or [])}
+    found = {str(k): v for k, v in deliveries_by_ids(wanted).items()} if wanted else {}
+    for u in timeline:
+        u.outcomes = [found[d] for d in (u.deliveries or []) if d in found]
+
+
 def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
     from alerts.models import AlertHistory
 
@@ -84,9 +98,11 @@ def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
     plan = escalation_plan_for(organization_id=incident.organization_id, wedding_day=wedding_day)
     analysis = PostIncidentAnalysis.objects.filter(incident_id=incident.pk).first()
     staff = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+    timeline = list(incident_timeline(incident, vendor=False))
+    _attach_deliveries(timeline)
     return {
         "incident": incident,
-        "timeline": list(incident_timeline(incident, vendor=False)),
+        "timeline": timeline,
         "alerts": list(AlertHistory.objects.filter(incident_id=incident.pk).order_by("starts_at")),
         "duplicates": list(Incident.objects.filter(merged_into_id=incident.pk).order_by("detected_at")),
         "runbook": runbook_for_incident(incident),

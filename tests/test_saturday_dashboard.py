@@ -89,8 +89,16 @@ def test_wedding_readiness_says_what_to_fix_and_turns_green_when_fixed(world, cl
         EscalationContact.objects.create(name="Platform on-call", wedding_day_emergency=True)  # not hers
     html = client.get("/org/rosewood-florals/").content.decode()
     assert "ask the operations team" in html  # platform contacts are staff-only data
+    assert "no channel has delivered yet" in html  # enabled is not enough: it must have worked
     with service_context():
         EscalationContact.objects.create(organization=world.org_a, name="Alice", wedding_day_emergency=True)
+        from django.utils import timezone
+
+        from notifications.models import DeliveryAttempt
+
+        channel = NotificationChannel.objects.get(organization=world.org_a)
+        DeliveryAttempt.objects.create(organization=world.org_a, channel=channel, test=True, ok=True,
+                                       attempted_at=timezone.now(), duration_ms=12)
     html = client.get("/org/rosewood-florals/").content.decode()
     readiness = html[html.index('id="readiness"'):html.index('id="weddings"')]
     assert readiness.count("to do") == 0 and readiness.count("ready") == 4
