@@ -100,7 +100,7 @@ def test_seed_demo_creates_the_demo_logins_with_their_roles(seeded):
 def test_seed_demo_fires_alerts_through_the_services_with_a_wedding_day_incident_and_webhook(seeded):
     with service_context():
         spike = AlertHistory.objects.select_related("incident").get(
-            organization__slug="acme-weddings", labels__alertname="HighLatencyP95"
+            organization__slug="acme-weddings", labels__alertname="Platform p95 latency"
         )
         unassigned = AlertHistory.objects.filter(organization=None, status="firing").exists()
         channel = NotificationChannel.objects.get(organization=None, kind="webhook")
@@ -123,6 +123,25 @@ def test_seed_demo_fires_alerts_through_the_services_with_a_wedding_day_incident
     # The metrics show the spike: acme's payments p95 is far above every quiet service.
     assert p95[("acme-weddings", "payments")] > 800
     assert p95[("rosewood-florals", "booking-api")] < 800
+
+
+def test_rule_evaluation_after_the_seed_keeps_the_seeded_alert_and_its_one_incident(seeded):
+    """The first evaluations after ``make run`` touch the seeded alert: no second alert, no second p0."""
+    from alerts.evaluation import rules_evaluate
+
+    with service_context():
+        before = AlertHistory.objects.get(organization__slug="acme-weddings", rule__name="Platform p95 latency")
+        for minute in (1, 2):
+            rules_evaluate(now=NOW + dt.timedelta(minutes=minute, seconds=5))
+        acme = AlertHistory.objects.filter(organization__slug="acme-weddings", rule__name="Platform p95 latency")
+        incidents = Incident.objects.filter(organization__slug="acme-weddings")
+        assert [(a.pk, a.status) for a in acme] == [(before.pk, "firing")]
+        assert incidents.count() == 1 and incidents.get().pk == before.incident_id
+        # No more metrics arrive in the demo: the alert resolves when its window empties, and the
+        # spike's incident, set to resolve manually, stays on the dashboard.
+        rules_evaluate(now=NOW + dt.timedelta(minutes=6, seconds=5))
+        assert AlertHistory.objects.get(pk=before.pk).status == "resolved"
+        assert Incident.objects.get(pk=before.incident_id).status == "open"
 
 
 def test_seed_demo_without_webhook_url_creates_no_channel(db, monkeypatch):
