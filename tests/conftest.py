@@ -208,3 +208,54 @@ def receiver():
         rec.gate.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real Celery worker (a subprocess, ``--pool=solo``) on the test broker, connected as the application role.
+
+    ``NOTIFY_*`` settings of the test process are passed on, so a test can shorten the worker's timeouts.
+    """
+    import os
+    import subprocess
+    import sys
+
+    import redis
+
+    redis.Redis.from_url(TEST_BROKER).flushdb()
+    db = connections["default"].settings_dict
+    env = dict(
+        os.environ,
+        DATABASE_URL=(
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        CELERY_BROKER_URL=TEST_BROKER,
+        CONN_MAX_AGE="0",
+        NOTIFY_HTTP_TIMEOUT_S=str(settings.NOTIFY_HTTP_TIMEOUT_S),
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "wedsync_ops",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

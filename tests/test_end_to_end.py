@@ -6,18 +6,14 @@ outbox rows to a local HTTP server that records what it receives.
 """
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 
-from tests.conftest import SAMPLES_DIR, TEST_BROKER
+from tests.conftest import SAMPLES_DIR
 from wedsync_ops.tenancy.auth import hash_token
 from wedsync_ops.tenancy.context import service_context
 
@@ -46,49 +42,6 @@ def recorder():
     thread.start()
     yield server
     server.shutdown()
-
-
-@pytest.fixture
-def celery_worker_process(transactional_db):
-    """A real Celery worker on a private Redis database, connected as the application role."""
-    import redis
-
-    redis.Redis.from_url(TEST_BROKER).flushdb()
-    db = connection.settings_dict
-    env = dict(
-        os.environ,
-        DATABASE_URL=(
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        CELERY_BROKER_URL=TEST_BROKER,
-        CONN_MAX_AGE="0",
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "wedsync_ops",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.mark.slow
