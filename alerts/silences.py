@@ -44,6 +44,7 @@ def suppression_rule_create(
     timezone_name: str = "UTC",
     source_matchers: list | None = None,
     equal_labels: list | None = None,
+    created_by_name: str = "",
 ) -> SuppressionRule:
     """Validate and create a silence, maintenance window or inhibition rule, then apply it at ``now``.
 
@@ -65,6 +66,7 @@ def suppression_rule_create(
             name=name[:200],
             comment=comment,
             created_by=created_by if getattr(created_by, "pk", None) else None,
+            created_by_name="" if getattr(created_by, "pk", None) else created_by_name[:200],
             starts_at=starts_at,
             ends_at=ends_at,
             weekdays=list(weekdays or []),
@@ -242,11 +244,8 @@ def silence_create(
     rule = suppression_rule_create(
         kind=SuppressionRule.Kind.SILENCE, matchers=matchers, now=now, organization_id=organization_id,
         name=matchers_text(matchers)[:200], comment=comment.strip(), created_by=created_by,
-        starts_at=starts_at, ends_at=ends_at,
+        starts_at=starts_at, ends_at=ends_at, created_by_name=created_by_name,
     )
-    if created_by_name and rule.created_by_id is None:
-        SuppressionRule.objects.filter(pk=rule.pk).update(created_by_name=created_by_name[:200])
-        rule.created_by_name = created_by_name[:200]
     return rule
 
 

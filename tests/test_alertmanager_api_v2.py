@@ -17,6 +17,7 @@ import requests
 from alerts.fingerprint import labels_fingerprint
 from alerts.models import AlertHistory, SuppressionRule
 from alerts.services import alert_fire, integration_create
+from incidents.models import IncidentUpdate
 from wedsync_ops.tenancy.context import service_context
 
 AMTOOL = shutil.which("amtool")
@@ -79,6 +80,10 @@ def test_amtool_adds_queries_and_expires_a_silence_that_mutes_what_fires(tokens,
     assert abs((silence.ends_at - silence.starts_at) - dt.timedelta(hours=3)) < dt.timedelta(seconds=5)
     # The alert already firing is muted at once (Alertmanager's meaning of a silence).
     assert (muted.status, muted.suppressed_by_id) == ("suppressed", silence.pk)
+    with service_context():
+        (line,) = IncidentUpdate.objects.filter(incident_id=muted.incident_id, kind="mute").values_list("message",
+                                                                                                     flat=True)
+    assert line.startswith(f"Muted by silence {silence.pk} (priya, 'deploying the payment fix', until ")
 
     query = amtool(tokens, live_server, "rose", "-o", "json", "silence", "query")
     assert query.returncode == 0, query.stderr
