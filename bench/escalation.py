@@ -118,6 +118,7 @@ def seed(*, orgs: int, per_org: int) -> None:
                 title="latency",
                 severity="critical",
                 starts_at=AT,
+                escalation_clock_at=AT,  # when the portal first saw it (alert_fire sets it)
             )
             for o in organizations
         )

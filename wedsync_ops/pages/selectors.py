@@ -229,10 +229,11 @@ def organizations_in_wedding_day_mode(*, now: dt.datetime) -> list[ProtocolRow]:
 
 
 def wedding_day_protocol(*, organization: Organization, now: dt.datetime) -> ProtocolRow:
-    """``organization``'s wedding-day protocol at ``now``: one call of SQL ``wedding_day_protocol``."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT active, reason FROM wedding_day_protocol(%s, %s::timestamptz)", [organization.id, now])
-        active, reason = cur.fetchone() or (False, None)
+    """``organization``'s wedding-day protocol at ``now`` (``wedsync_ops.tenancy.wedding_day``, one query)."""
+    from wedsync_ops.tenancy.wedding_day import wedding_day
+
+    day = wedding_day(organization_id=organization.id, at=now)
+    active, reason = day.on, day.reason or None
     local_now = now.astimezone(organization.tz)
     return ProtocolRow(
         organization_id=organization.id,
