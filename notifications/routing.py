@@ -32,11 +32,71 @@ class Route:
     rules: tuple[str, ...] = field(default=())
 
 
-def _scope(organization_id) -> Q:
-    scope = Q(organization__isnull=True)
-    if organization_id is not None:
-        scope |= Q(organization_id=organization_id)
-    return scope
+class Router:
+    """Routing for many notifications at one instant, with what it needs loaded once.
+
+    ``Router(organization_ids=…, now=…)`` reads, in five queries whatever the number of notifications,
+    the channels and enabled rules of those organizations and the platform, the rules' channels and each
+    organization's wedding-day protocol at ``now``; ``route(organization_id, labels)`` then decides in
+    memory. ``route_channels`` is a Router of one. Runs in the caller's context (a service context:
+    a vendor context cannot see platform channels and rules).
+    """
+
+    def __init__(self, *, organization_ids, now: dt.datetime):
+        from wedsync_ops.tenancy.wedding_day import wedding_days
+
+        orgs = {o for o in organization_ids if o is not None}
+        scope = Q(organization__isnull=True) | Q(organization_id__in=orgs)
+        self.now = now
+        self.protocols = wedding_days(organization_ids=[*orgs, None], at=now)
+        self.channels = {
+            c.pk: c
+            for c in NotificationChannel.objects.filter(scope).only("id", "organization_id", "wedding_day_emergency")
+        }
+        self.rules: dict = {}
+        rules = list(NotificationRule.objects.filter(scope, enabled=True).order_by("position", "created_at"))
+        for rule in rules:
+            try:
+                rule.parsed = parse_matchers(rule.matchers)
+            except ValidationError:  # a rule saved around validation matches nothing
+                rule.parsed = None
+        self._rules = rules
+        self.rule_channels: dict = {}
+        for rule_id, channel_id in NotificationRuleChannel.objects.filter(
+            rule_id__in=[r.pk for r in rules]
+        ).values_list("rule_id", "channel_id"):
+            self.rule_channels.setdefault(rule_id, set()).add(channel_id)
+
+    def route(self, *, organization_id, labels: dict) -> Route:
+        """The ``Route`` of one notification (see ``route_channels`` for the rules of routing)."""
+        protocol = self.protocols.get(organization_id) or wedding_day(organization_id=None, at=self.now)
+        in_scope = {
+            pk: c
+            for pk, c in self.channels.items()
+            if c.organization_id is None or c.organization_id == organization_id
+        }
+        ordinary = {pk for pk, c in in_scope.items() if not c.wedding_day_emergency}
+        rules = [r for r in self._rules if r.organization_id is None or r.organization_id == organization_id]
+        matched = []
+        if not rules:
+            chosen = set(ordinary)
+        else:
+            label_set = {str(k): str(v) for k, v in labels.items()}
+            for rule in rules:
+                if rule.parsed is not None and matchers_match(rule.parsed, label_set):
+                    matched.append(rule)
+                    if not rule.continue_matching and not protocol.on:
+                        break
+            if matched:
+                chosen = set().union(*(self.rule_channels.get(r.pk, set()) for r in matched))
+            else:
+                chosen = {pk for pk in ordinary if in_scope[pk].organization_id is None}
+        emergency = {pk for pk, c in in_scope.items() if c.wedding_day_emergency}
+        chosen = (chosen | emergency) if protocol.on else (chosen - emergency)
+        chosen &= set(in_scope)  # a rule's channel of another scope never leaks in
+        return Route(
+            channel_ids=tuple(sorted(chosen, key=str)), wedding_day=protocol, rules=tuple(r.name for r in matched)
+        )
 
 
 def route_channels(*, organization_id: uuid.UUID | None, labels: dict, now: dt.datetime) -> Route:
@@ -58,42 +118,4 @@ def route_channels(*, organization_id: uuid.UUID | None, labels: dict, now: dt.d
     is enabled again), so a page is never lost to a channel in trouble. Runs in the caller's context
     (call it in a service context: a vendor context cannot see platform channels and rules).
     """
-    protocol = wedding_day(organization_id=organization_id, at=now)
-    channels = {
-        c.pk: c
-        for c in NotificationChannel.objects.filter(_scope(organization_id)).only(
-            "id", "organization_id", "wedding_day_emergency"
-        )
-    }
-    ordinary = {pk for pk, c in channels.items() if not c.wedding_day_emergency}
-    rules = list(
-        NotificationRule.objects.filter(_scope(organization_id), enabled=True).order_by("position", "created_at")
-    )
-    matched: list[NotificationRule] = []
-    if not rules:
-        chosen = set(ordinary)
-    else:
-        label_set = {str(k): str(v) for k, v in labels.items()}
-        for rule in rules:
-            try:
-                matchers = parse_matchers(rule.matchers)
-            except ValidationError:  # a rule saved around validation matches nothing
-                continue
-            if matchers_match(matchers, label_set):
-                matched.append(rule)
-                if not rule.continue_matching and not protocol.on:
-                    break
-        if matched:
-            chosen = set(
-                NotificationRuleChannel.objects.filter(rule_id__in=[r.pk for r in matched]).values_list(
-                    "channel_id", flat=True
-                )
-            )
-        else:
-            chosen = {pk for pk in ordinary if channels[pk].organization_id is None}
-    if protocol.on:
-        chosen |= {pk for pk, c in channels.items() if c.wedding_day_emergency}
-    else:
-        chosen -= {pk for pk, c in channels.items() if c.wedding_day_emergency}
-    chosen &= set(channels)  # a rule's channel of another scope never leaks in
-    return Route(channel_ids=tuple(sorted(chosen, key=str)), wedding_day=protocol, rules=tuple(r.name for r in matched))
+    return Router(organization_ids=[organization_id], now=now).route(organization_id=organization_id, labels=labels)

@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -35,38 +36,68 @@ from wedsync_ops.tenancy.context import service_context
 
 from . import conf, signals
 from .models import NotificationChannel, NotificationDelivery
-from .routing import Route, route_channels
+from .routing import Route, Router
 
 logger = logging.getLogger(__name__)
 
 Event = NotificationDelivery.Event
 Status = NotificationDelivery.Status
 
-_UPSERT = """
+_INSERT_MANY = """
 INSERT INTO notification_deliveries AS d
     (id, organization_id, channel_id, event, step, alert_id, incident_id, group_key, payload, status,
      attempts, next_attempt_at, last_error, created_at)
-SELECT gen_random_uuid(), c.organization_id, c.id, %(event)s, %(step)s, %(alert_id)s, %(incident_id)s,
-       %(group_key)s, %(payload)s::jsonb, CASE WHEN c.enabled THEN 'pending' ELSE 'held' END, 0, %(send_at)s,
+SELECT t.id, c.organization_id, c.id, t.event, t.step, t.alert_id, t.incident_id, t.group_key, t.payload,
+       CASE WHEN c.enabled THEN 'pending' ELSE 'held' END, 0, t.send_at,
        CASE WHEN c.enabled THEN '' ELSE 'held: channel disabled' END, statement_timestamp()
-  FROM notification_channels c
- WHERE c.id = ANY(%(channels)s::uuid[])
- ORDER BY c.id
+  FROM unnest(%(ids)s::uuid[], %(channels)s::uuid[], %(events)s::text[], %(steps)s::int[], %(alerts)s::uuid[],
+              %(incidents)s::uuid[], %(groups)s::text[], %(payloads)s::jsonb[], %(send_at)s::timestamptz[])
+       AS t(id, channel_id, event, step, alert_id, incident_id, group_key, payload, send_at)
+  JOIN notification_channels c ON c.id = t.channel_id
+ ORDER BY c.id, t.alert_id, t.incident_id
 ON CONFLICT ON CONSTRAINT notification_delivery_once DO {conflict}
-RETURNING d.id
+RETURNING d.id, d.channel_id, d.event, d.step, d.alert_id, d.incident_id
 """
-# A renotification (a repeat, or firing again after a silence) sends an existing row once more: a
-# delivered, cancelled or failed row goes back to pending with a new sequence number (its idempotency
+# A renotification (a repeat, or firing again after a silence) sends an existing row once more: a row
+# in one of the ``renotify`` statuses goes back to pending with a new sequence number (its idempotency
 # key changes, so receivers do not drop it as a duplicate); earlier attempts stay in the log.
 _RENOTIFY = """UPDATE SET status = EXCLUDED.status,
        attempts = 0, next_attempt_at = EXCLUDED.next_attempt_at, claimed_until = NULL, last_error = EXCLUDED.last_error,
-       payload = EXCLUDED.payload || jsonb_build_object('repeat', true,
+       payload = EXCLUDED.payload || jsonb_build_object('repeat', true, 'delivery_id', d.id::text,
                    'sequence', coalesce((d.payload ->> 'sequence')::int, 0) + 1)
  WHERE d.status = ANY(%(renotify)s::text[])"""
 
 
 def _json_safe(payload: dict) -> str:
     return json.dumps(payload, default=str, separators=(",", ":"))
+
+
+@dataclass
+class NotificationRequest:
+    """One notification to write: what ``notification_enqueue`` takes, for ``notifications_enqueue_many``.
+
+    Fields as ``notification_enqueue``'s arguments; ``renotify``: statuses of an existing row that send it
+    once more (``()``: none). After the call, ``deliveries`` and ``route`` hold what was written.
+    """
+
+    event: str
+    organization_id: uuid.UUID | None
+    labels: dict
+    payload: dict
+    alert_id: uuid.UUID | None = None
+    incident_id: uuid.UUID | None = None
+    step: int = 0
+    group_key: str = ""
+    send_at: dt.datetime | None = None
+    renotify: tuple[str, ...] = ()
+    deliveries: list = field(default_factory=list)
+    route: Route | None = None
+
+    def validate(self) -> None:
+        if self.event not in Event.values:
+            raise ValueError(f"event {self.event!r} is not one of {', '.join(Event.values)}")
+        if self.alert_id is None and self.incident_id is None:
+            raise ValueError("a notification is about an alert or an incident (alert_id or incident_id)")
 
 
 def notification_enqueue(
@@ -92,55 +123,89 @@ def notification_enqueue(
     escalation step for ``*.escalated`` events (each step notifies once). ``group_key``: the alert group,
     for grouped sending. ``send_at`` (default ``now``): the first ``next_attempt_at``. ``renotify``:
     statuses of an existing row that send it once more (e.g. ``("cancelled",)`` when a silence that
-    cancelled it expires; ``("delivered",)`` for a repeat), as a repeat with a new idempotency key.
+    cancelled it expires), as a repeat with a new idempotency key.
 
-    One row per routed channel (``route_channels``), ``pending``, or ``held`` when the channel is
+    One row per routed channel (``routing.Router``), ``pending``, or ``held`` when the channel is
     disabled. Idempotent per (channel, event, alert, incident, step): a repeat adds nothing, unless the
-    existing row's status is in ``renotify``. The rows are written in
-    a service context (a vendor caller cannot see platform channels), restored to the caller's context
-    afterwards, and queued for the worker after commit; a broker error only logs (the sweep sends them).
-    A rolled-back transaction leaves no row and queues nothing. Raises ValueError for an unknown event,
-    or when neither ``alert_id`` nor ``incident_id`` is given; ValidationError-free: routing never fails.
+    existing row's status is in ``renotify``. The rows are written in a service context (a vendor
+    caller cannot see platform channels), restored to the caller's context afterwards, and queued for
+    the worker after commit; a broker error only logs (the sweep sends them). A rolled-back transaction
+    leaves no row and queues nothing. Raises ValueError for an unknown event, when neither ``alert_id``
+    nor ``incident_id`` is given, or for a naive ``now``.
     """
-    if event not in Event.values:
-        raise ValueError(f"event {event!r} is not one of {', '.join(Event.values)}")
-    if alert_id is None and incident_id is None:
-        raise ValueError("a notification is about an alert or an incident (alert_id or incident_id)")
+    request = NotificationRequest(
+        event=event,
+        organization_id=organization_id,
+        labels=labels,
+        payload=payload,
+        alert_id=alert_id,
+        incident_id=incident_id,
+        step=step,
+        group_key=group_key,
+        send_at=send_at,
+        renotify=renotify,
+    )
+    notifications_enqueue_many([request], now=now)
+    return request.deliveries, request.route
+
+
+def notifications_enqueue_many(requests: list[NotificationRequest], *, now: dt.datetime, router=None) -> list:
+    """Write many notifications at once (set-based): one routing load, one INSERT per kind of conflict.
+
+    The same meaning as ``notification_enqueue`` for each request (which is this function with one
+    request): routing through one ``routing.Router`` (built for the requests' organizations unless
+    given), every row's payload carrying its own ``delivery_id``, ``held`` for disabled channels,
+    idempotent per (channel, event, alert, incident, step). Fills each request's ``deliveries`` and
+    ``route``; returns ``requests``. Used by rule evaluation to fire thousands of alerts within one tick.
+    Raises ValueError as ``notification_enqueue``.
+    """
     if now is None or timezone.is_naive(now):
         raise ValueError("notification_enqueue needs an aware now")
+    for request in requests:
+        request.validate()
+    if not requests:
+        return requests
     with service_context():
-        route = route_channels(organization_id=organization_id, labels=labels, now=now)
-        if not route.channel_ids:
-            return [], route
-        body = dict(payload, event=event)
-        with connection.cursor() as cur:
-            cur.execute(
-                _UPSERT.format(conflict=_RENOTIFY if renotify else "NOTHING"),
-                {
-                    "renotify": list(renotify),
-                    "event": event,
-                    "step": step,
-                    "alert_id": alert_id,
-                    "incident_id": incident_id,
-                    "group_key": group_key[:500],
-                    "payload": _json_safe(body),
-                    "send_at": send_at or now,
-                    "channels": [str(pk) for pk in route.channel_ids],
-                },
-            )
-            ids = [row[0] for row in cur.fetchall()]
-            if ids:  # every row's payload names its own delivery (receivers de-duplicate by it)
+        router = router or Router(organization_ids={r.organization_id for r in requests}, now=now)
+        batches: dict[tuple, list] = {}
+        for index, request in enumerate(requests):
+            request.route = router.route(organization_id=request.organization_id, labels=request.labels)
+            for channel_id in request.route.channel_ids:
+                delivery_id = uuid.uuid4()
+                body = dict(request.payload, event=request.event, delivery_id=str(delivery_id))
+                batches.setdefault(tuple(request.renotify), []).append((index, delivery_id, channel_id, request, body))
+        written: dict[uuid.UUID, int] = {}
+        by_key: dict[tuple, int] = {}
+        for renotify, rows in batches.items():
+            for _index, _id, channel_id, request, _body in rows:
+                by_key[(channel_id, request.event, request.step, request.alert_id, request.incident_id)] = _index
+            with connection.cursor() as cur:
                 cur.execute(
-                    "UPDATE notification_deliveries"
-                    " SET payload = payload || jsonb_build_object('delivery_id', id::text)"
-                    " WHERE id = ANY(%s::uuid[])",
-                    [ids],
+                    _INSERT_MANY.format(conflict=_RENOTIFY if renotify else "NOTHING"),
+                    {
+                        "renotify": list(renotify),
+                        "ids": [str(r[1]) for r in rows],
+                        "channels": [str(r[2]) for r in rows],
+                        "events": [r[3].event for r in rows],
+                        "steps": [r[3].step for r in rows],
+                        "alerts": [str(r[3].alert_id) if r[3].alert_id else None for r in rows],
+                        "incidents": [str(r[3].incident_id) if r[3].incident_id else None for r in rows],
+                        "groups": [r[3].group_key[:500] for r in rows],
+                        "payloads": [_json_safe(r[4]) for r in rows],
+                        "send_at": [r[3].send_at or now for r in rows],
+                    },
                 )
-        deliveries = list(NotificationDelivery.objects.filter(pk__in=ids).select_related("channel")) if ids else []
-    pending = [d.pk for d in deliveries if d.status == Status.PENDING]
+                for delivery_id, channel_id, event, step, alert_id, incident_id in cur.fetchall():
+                    written[delivery_id] = by_key[(channel_id, event, step, alert_id, incident_id)]
+        if written:
+            for delivery in NotificationDelivery.objects.filter(pk__in=list(written)).select_related("channel"):
+                requests[written[delivery.pk]].deliveries.append(delivery)
+        for request in requests:
+            request.deliveries.sort(key=lambda d: str(d.channel_id))
+    pending = [d.pk for r in requests for d in r.deliveries if d.status == Status.PENDING]
     if pending:
         transaction.on_commit(lambda: publish(pending), robust=True)
-    return deliveries, route
+    return requests
 
 
 def notifications_cancel(

@@ -74,3 +74,39 @@ def wedding_day(*, organization_id: uuid.UUID | None, at: dt.datetime) -> Weddin
     if not active:
         return WeddingDay(on=False, local_date=local_date)
     return WeddingDay(on=True, reason=reason or "", local_date=local_date, wedding_id=wedding_id)
+
+
+_MANY = """
+SELECT o.id, p.active, p.reason, d.local_date,
+       (SELECT w.id FROM weddings w
+         WHERE w.organization_id = o.id AND w.wedding_date = d.local_date AND w.status <> 'cancelled'
+         ORDER BY w.ceremony_time NULLS LAST, w.created_at, w.id
+         LIMIT 1) AS wedding_id
+  FROM organizations o
+ CROSS JOIN LATERAL wedding_day_protocol(o.id, %(at)s::timestamptz) p
+ CROSS JOIN LATERAL (SELECT (%(at)s::timestamptz AT TIME ZONE o.timezone)::date AS local_date) d
+ WHERE o.id = ANY(%(orgs)s::uuid[])
+"""
+
+
+def wedding_days(*, organization_ids, at: dt.datetime) -> dict[uuid.UUID, WeddingDay]:
+    """``wedding_day`` of many organizations at one instant, in one query: ``{organization_id: WeddingDay}``.
+
+    For set-based callers (rule evaluation firing many alerts, routing many notifications). An id
+    the caller's context cannot see, and None, map to ``OFF``. Raises ValueError for a naive ``at``.
+    """
+    if at.tzinfo is None:
+        raise ValueError("wedding_days needs an aware datetime")
+    wanted = {o for o in organization_ids if o is not None}
+    result: dict = dict.fromkeys(organization_ids, OFF)
+    if not wanted:
+        return result
+    with connection.cursor() as cur:
+        cur.execute(_MANY, {"orgs": [str(o) for o in wanted], "at": at})
+        for org_id, active, reason, local_date, wedding_id in cur.fetchall():
+            result[org_id] = (
+                WeddingDay(on=True, reason=reason or "", local_date=local_date, wedding_id=wedding_id)
+                if active
+                else WeddingDay(on=False, local_date=local_date)
+            )
+    return result
