@@ -21,6 +21,7 @@ import uuid
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -283,12 +284,14 @@ def _detail(request, check_id: uuid.UUID, *, org: Organization | None):
     return render(request, "heartbeats/detail.html", context, status=status)
 
 
+@login_required
 @require_http_methods(["GET", "POST"])
 def org_checks(request, slug: str):
     """``/org/<slug>/heartbeats/``: the organization's checks; ``POST`` creates one (owners, admins, staff)."""
     return _list(request, org=get_organization_for_user(request, slug))
 
 
+@login_required
 @require_http_methods(["GET", "POST"])
 def org_check_detail(request, slug: str, check_id: uuid.UUID):
     """``/org/<slug>/heartbeats/<id>/``: one check; ``POST`` saves, pauses or deletes it."""
