@@ -114,6 +114,13 @@ class HeartbeatCheck(models.Model):
         return f"{conf.PING_BASE_URL}/{self.ping_uuid}"
 
     @property
+    def last_duration_text(self) -> str:
+        """The last measured run, for people (``5 min 12 s``; ``–`` when none)."""
+        from heartbeats.schedule import human_seconds
+
+        return human_seconds(None if self.last_duration_ms is None else self.last_duration_ms / 1000)
+
+    @property
     def effective_wedding_day_grace_s(self) -> int:
         """The grace (s) on wedding days: ``wedding_day_grace_s``, or half of ``grace_s`` (rounded down)."""
         return self.wedding_day_grace_s if self.wedding_day_grace_s is not None else self.grace_s // 2
@@ -167,6 +174,13 @@ class HeartbeatPing(models.Model):
 
     def __str__(self):
         return f"#{self.n} {self.kind} @ {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def duration_text(self) -> str:
+        """Since the matching start, for people (``5 min 12 s``; ``–`` when not measured)."""
+        from heartbeats.schedule import human_seconds
+
+        return human_seconds(None if self.duration_ms is None else self.duration_ms / 1000)
 
 
 class HeartbeatFlip(models.Model):

@@ -37,7 +37,7 @@ from wedsync_ops.tenancy.models import Organization, UserProfile
 from . import selectors, services
 from .jobs import beat_jobs
 from .models import HeartbeatCheck, HeartbeatFlip, HeartbeatPing
-from .schedule import cron_describe
+from .schedule import cron_describe, human_seconds
 
 STRIP_DAYS = 30
 OPS_PAGE_SIZE = 100
@@ -144,16 +144,9 @@ def schedule_words(check: HeartbeatCheck) -> str:
     if check.kind == HeartbeatCheck.Kind.CRON:
         what = f"{check.cron} ({cron_describe(check.cron) or 'cron'}, {check.timezone})"
     else:
-        what = f"every {_duration(check.period_s)}"
-    return f"{what}; grace {_duration(check.grace_s)}, wedding day {_duration(check.effective_wedding_day_grace_s)}"
-
-
-def _duration(seconds: int) -> str:
-    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'s' if unit == 'day' and n != 1 else ''}"
-    return f"{seconds} s"
+        what = f"every {human_seconds(check.period_s)}"
+    wedding = human_seconds(check.effective_wedding_day_grace_s)
+    return f"{what}; grace {human_seconds(check.grace_s)}, wedding day {wedding}"
 
 
 def crontab_example(check: HeartbeatCheck) -> str:

@@ -100,3 +100,21 @@ def schedule_validate(
             raise ValidationError({"wedding_day_grace_s": "the wedding-day grace is the stricter one: at most grace_s"})
     cleaned["wedding_day_grace_s"] = wedding_day_grace_s
     return cleaned
+
+
+def human_seconds(seconds: float | None) -> str:
+    """A duration for people, two units at most: ``1 day``, ``1 h 30 min``, ``7 min 30 s``, ``42 s``, ``1.5 s``.
+
+    ``seconds`` in s; None gives ``–``.
+    """
+    if seconds is None:
+        return "–"
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    whole = round(seconds)
+    parts = []
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        n, whole = divmod(whole, size)
+        if n:
+            parts.append(f"{n} {unit}{'s' if unit == 'day' and n != 1 else ''}")
+    return " ".join(parts[:2])

@@ -23,6 +23,7 @@ from .jobs import BeatJob, beat_jobs
 from .models import HeartbeatCheck, HeartbeatFlip, HeartbeatPing, JobRun
 
 STALE_FACTOR = 2  # a job is stale when its newest run is older than STALE_FACTOR periods
+LATE_FACTOR = 0.5  # and shown late when its next run is overdue by more than half a period (beat's jitter is less)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class JobStatus:
     (past the time the next run was due; 0 when not due yet) in seconds;
     ``stale``: the newest run is older than twice the period (or no run at
     all while runs have been recorded for longer than that). ``state``:
-    ``ok``, ``late`` (due, not yet stale), ``stale``, ``failing`` (the newest
+    ``ok``, ``late`` (overdue by more than half a period, not yet stale), ``stale``, ``failing`` (the newest
     run failed), ``running`` (the newest run has not ended) or ``never`` (no
     run yet, not stale).
     """
@@ -116,7 +117,7 @@ def beat_jobs_status(now: dt.datetime) -> BeatStatus:
             state = "failing"
         elif outcome == "running":
             state = "running"
-        elif lateness > 0:
+        elif lateness > LATE_FACTOR * period:
             state = "late"
         else:
             state = "ok"

@@ -27,11 +27,11 @@ from django.db.models import F
 from alerts.models import AlertHistory
 from alerts.services import alert_fire, alert_resolve, require_aware
 from wedsync_ops.choices import AlertPriority, AlertSeverity
-from wedsync_ops.tenancy.wedding_day import wedding_day
+from wedsync_ops.tenancy.wedding_day import wedding_day as organization_wedding_day
 
 from . import conf
 from .models import HeartbeatCheck, HeartbeatFlip, HeartbeatPing, JobRun
-from .schedule import next_expected_after, schedule_validate
+from .schedule import human_seconds, next_expected_after, schedule_validate
 
 logger = logging.getLogger(__name__)
 
@@ -307,14 +307,6 @@ def _resolve_alert(check: HeartbeatCheck, *, now: dt.datetime) -> bool:
     return alert_resolve(alert=alert, ends_at=now, now=now)[1]
 
 
-def _grace_words(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
-
-
 def checks_evaluate(*, now: dt.datetime) -> dict[str, int]:
     """One beat tick: SQL ``heartbeat_checks_evaluate(now)`` flips every check that turned late or down, set-based;
     then an alert fires for each check that went down (and only those).
@@ -339,15 +331,16 @@ def checks_evaluate(*, now: dt.datetime) -> dict[str, int]:
                 down[check_id] = (reason, flipped_at, wedding_day, grace_s)
         for check in HeartbeatCheck.objects.filter(pk__in=list(down)):
             reason, flipped_at, wedding_day, grace_s = down[check.pk]
+            grace = human_seconds(grace_s)
             if reason == "run_timeout":
-                why = f"run started {check.last_start_at:%Y-%m-%d %H:%M} UTC did not end within {_grace_words(grace_s)}"
+                why = f"run started {check.last_start_at:%Y-%m-%d %H:%M} UTC did not end within {grace}"
             else:
                 since = f"{check.last_ping_at:%Y-%m-%d %H:%M} UTC" if check.last_ping_at else "never"
-                why = f"no ping since {since}; expected by {check.next_expected_at:%H:%M} UTC + {_grace_words(grace_s)}"
-            threshold_reason = f"grace {_grace_words(grace_s)}"
+                why = f"no ping since {since}; expected by {check.next_expected_at:%H:%M} UTC + {grace}"
+            threshold_reason = f"grace {human_seconds(grace_s)}"
             if wedding_day:
-                protocol = wedding_day(organization_id=check.organization_id, at=now).reason
-                threshold_reason = f"wedding-day grace {_grace_words(grace_s)} ({protocol or 'wedding day'})"
+                protocol = organization_wedding_day(organization_id=check.organization_id, at=now).reason
+                threshold_reason = f"wedding-day grace {human_seconds(grace_s)} ({protocol or 'wedding day'})"
             lateness = (now - check.next_expected_at).total_seconds() if check.next_expected_at else None
             _alert, created = _fire_alert(
                 check, started=flipped_at, now=now, why=why, value=lateness, grace_s=grace_s,

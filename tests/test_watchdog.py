@@ -105,7 +105,9 @@ def test_a_resolved_watchdog_is_down_at_once(client, integration):
 
 def test_an_organization_integrations_watchdog_belongs_to_that_organization(client, world):
     with service_context():
-        integration, token = integration_create(kind="alertmanager", name="rosewood prom", organization_id=world.org_a.id)
+        integration, token = integration_create(
+            kind="alertmanager", name="rosewood prom", organization_id=world.org_a.id
+        )
     post(client, token, watchdog_payload())
     assert watchdog_check(integration).organization_id == world.org_a.id
 
