@@ -261,6 +261,8 @@ def ping_record(
 def _organization_slug(check: HeartbeatCheck) -> str:
     if check.organization_id is None:
         return ""
+    if HeartbeatCheck.organization.is_cached(check):
+        return check.organization.slug
     from wedsync_ops.tenancy.models import Organization
 
     return Organization.objects.filter(pk=check.organization_id).values_list("slug", flat=True).first() or ""
@@ -329,7 +331,8 @@ def checks_evaluate(*, now: dt.datetime) -> dict[str, int]:
             counts[new_status] = counts.get(new_status, 0) + 1
             if new_status == Status.DOWN:
                 down[check_id] = (reason, flipped_at, wedding_day, grace_s)
-        for check in HeartbeatCheck.objects.filter(pk__in=list(down)):
+        protocols = {}  # organization id -> the wedding-day reason, asked once per organization
+        for check in HeartbeatCheck.objects.filter(pk__in=list(down)).select_related("organization"):
             reason, flipped_at, wedding_day, grace_s = down[check.pk]
             grace = human_seconds(grace_s)
             if reason == "run_timeout":
@@ -339,8 +342,12 @@ def checks_evaluate(*, now: dt.datetime) -> dict[str, int]:
                 why = f"no ping since {since}; expected by {check.next_expected_at:%H:%M} UTC + {grace}"
             threshold_reason = f"grace {human_seconds(grace_s)}"
             if wedding_day:
-                protocol = organization_wedding_day(organization_id=check.organization_id, at=now).reason
-                threshold_reason = f"wedding-day grace {human_seconds(grace_s)} ({protocol or 'wedding day'})"
+                if check.organization_id not in protocols:
+                    protocols[check.organization_id] = organization_wedding_day(
+                        organization_id=check.organization_id, at=now
+                    ).reason
+                protocol = protocols[check.organization_id]
+                threshold_reason = f"wedding-day grace {grace} ({protocol or 'wedding day'})"
             lateness = (now - check.next_expected_at).total_seconds() if check.next_expected_at else None
             _alert, created = _fire_alert(
                 check, started=flipped_at, now=now, why=why, value=lateness, grace_s=grace_s,

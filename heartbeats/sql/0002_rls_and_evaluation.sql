@@ -10,21 +10,27 @@ SELECT apply_staff_only_rls('job_runs');
 --
 -- Reads only the checks that can change state at `at`: status new/up/late
 -- with next_expected_at <= at, or with a run started (last_start_at), through
--- the partial indexes heartbeat_checks_due and heartbeat_checks_started. The
--- grace is grace_s, or while the wedding-day protocol is on
--- coalesce(wedding_day_grace_s, grace_s / 2): wedding_day_protocol(org, at)
--- once per organization among those checks; a platform check (organization
--- NULL) uses the wedding-day grace when any organization's protocol is on.
--- healthchecks.io's Check.get_status, with late stored:
---   down  when at >= least(next_expected_at, last_start_at) + grace
+-- the partial indexes heartbeat_checks_due and heartbeat_checks_started.
+-- healthchecks.io's Check.get_status, with late stored, grace_start being
+-- least(next_expected_at, last_start_at):
+--   down  when at >= grace_start + grace
 --         (reason run_timeout when the started run is what ran out, else timeout);
 --   late  when at >= next_expected_at (status up);
 --   up    when a late check with a started run is no longer past next_expected_at (edited).
+-- The grace is grace_s, or while the wedding-day protocol is on the stricter
+-- least(coalesce(wedding_day_grace_s, grace_s / 2), grace_s).
+-- wedding_day_protocol(org, at) is asked once per distinct organization (not
+-- per check), and only for organizations with a check past its wedding-day
+-- grace, the only checks whose state (or the time it changed) depends on
+-- it. A platform check (organization NULL) uses the wedding-day grace when
+-- any organization's protocol is on (asked only when a platform check is
+-- past its wedding-day grace, stopping at the first organization that is on).
 -- A new check only goes down through a started run. Changed checks are
 -- updated in one UPDATE (a row a ping changed meanwhile is left alone: its
 -- status, next_expected_at and last_start_at must be those read) and one
 -- heartbeat_flips row each is written, flipped_at being when the state really
--- changed (the end of the grace, the expected time). Returns the changed checks.
+-- changed (the end of the grace, the expected time); wedding_day: the
+-- wedding-day grace applied. Returns the changed checks.
 -- Runs as the invoker (row-level security applies: call it in a service context).
 CREATE FUNCTION heartbeat_checks_evaluate(at timestamptz)
 RETURNS TABLE (
@@ -32,7 +38,7 @@ RETURNS TABLE (
     flipped_at timestamptz, wedding_day boolean, grace_s integer
 )
 LANGUAGE sql VOLATILE AS $$
-  WITH candidates AS MATERIALIZED (
+  WITH due AS (
     SELECT c.id, c.organization_id, c.status::text AS status, c.next_expected_at, c.last_start_at,
            c.grace_s, c.wedding_day_grace_s
       FROM heartbeat_checks c
@@ -43,22 +49,31 @@ LANGUAGE sql VOLATILE AS $$
       FROM heartbeat_checks c
      WHERE c.status IN ('new', 'up', 'late') AND c.last_start_at IS NOT NULL
   ),
+  candidates AS MATERIALIZED (
+    SELECT d.*, least(d.next_expected_at, d.last_start_at) AS grace_start,
+           least(coalesce(d.wedding_day_grace_s, d.grace_s / 2), d.grace_s) AS wd_grace,
+           at >= least(d.next_expected_at, d.last_start_at)
+                 + make_interval(secs => least(coalesce(d.wedding_day_grace_s, d.grace_s / 2), d.grace_s))
+             AS past_wd_grace
+      FROM due d
+  ),
+  candidate_orgs AS MATERIALIZED (
+    SELECT DISTINCT k.organization_id AS id FROM candidates k
+     WHERE k.organization_id IS NOT NULL AND k.past_wd_grace
+  ),
   orgs AS MATERIALIZED (
-    SELECT o.id, wp.active
-      FROM organizations o
-     CROSS JOIN LATERAL wedding_day_protocol(o.id, at) wp
-     WHERE o.id IN (SELECT k.organization_id FROM candidates k)
+    SELECT co.id, wp.active FROM candidate_orgs co CROSS JOIN LATERAL wedding_day_protocol(co.id, at) wp
   ),
   platform AS MATERIALIZED (
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM candidates k WHERE k.organization_id IS NULL)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM candidates k WHERE k.organization_id IS NULL AND k.past_wd_grace)
                 THEN EXISTS (SELECT 1 FROM organizations o CROSS JOIN LATERAL wedding_day_protocol(o.id, at) wp
                               WHERE wp.active)
                 ELSE false END AS active
   ),
   decided AS (
-    SELECT k.*, w.wd, g.grace, s.grace_start,
+    SELECT k.*, w.wd, g.grace,
            CASE
-             WHEN s.grace_start IS NOT NULL AND at >= s.grace_start + make_interval(secs => g.grace) THEN 'down'
+             WHEN k.grace_start IS NOT NULL AND at >= k.grace_start + make_interval(secs => g.grace) THEN 'down'
              WHEN k.status = 'new' THEN 'new'
              WHEN k.next_expected_at <= at THEN 'late'
              ELSE 'up'
@@ -67,12 +82,10 @@ LANGUAGE sql VOLATILE AS $$
       LEFT JOIN orgs ON orgs.id = k.organization_id
      CROSS JOIN platform p
      CROSS JOIN LATERAL (
-       SELECT CASE WHEN k.organization_id IS NULL THEN p.active ELSE coalesce(orgs.active, false) END AS wd
+       SELECT coalesce(k.past_wd_grace, false)
+              AND CASE WHEN k.organization_id IS NULL THEN p.active ELSE coalesce(orgs.active, false) END AS wd
      ) w
-     CROSS JOIN LATERAL (
-       SELECT CASE WHEN w.wd THEN coalesce(k.wedding_day_grace_s, k.grace_s / 2) ELSE k.grace_s END AS grace
-     ) g
-     CROSS JOIN LATERAL (SELECT least(k.next_expected_at, k.last_start_at) AS grace_start) s
+     CROSS JOIN LATERAL (SELECT CASE WHEN w.wd THEN k.wd_grace ELSE k.grace_s END AS grace) g
   ),
   changed AS (
     UPDATE heartbeat_checks c
