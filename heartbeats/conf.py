@@ -31,7 +31,7 @@ import environ
 env = environ.Env()
 
 _PORTAL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
-PING_BASE_URL = env.str("HEARTBEAT_PING_BASE_URL", default=f"{_PORTAL}/ping").rstrip("/")
+PING_BASE_URL = (env.str("HEARTBEAT_PING_BASE_URL", default="") or f"{_PORTAL}/ping").rstrip("/")
 PING_BODY_LIMIT = env.int("HEARTBEAT_PING_BODY_LIMIT", default=10_000)
 PING_RATE_PER_MINUTE = env.int("HEARTBEAT_PING_RATE_PER_MINUTE", default=60)
 PING_RATE_REDIS_URL = env.str(
