@@ -188,7 +188,7 @@ class HeartbeatFlip(models.Model):
 
     ``reason``: ``ping`` (a success), ``fail`` (a fail ping or exit status),
     ``timeout`` (past next expected + grace), ``late`` (past next expected),
-    ``run_timeout`` (started, no end within the grace), ``paused``,
+    ``run_timeout`` (started, no end within the grace), ``paused``, ``resumed`` (a start ping on a paused check),
     ``edited`` (schedule changed). ``flipped_at`` is when the state really
     changed (e.g. the end of the grace), not when the tick noticed.
     """
