@@ -228,7 +228,7 @@ def test_log_pings_change_nothing_and_pause_resolves_until_the_next_ping(world):
 
 
 def test_critical_check_down_opens_an_incident_and_a_silence_mutes_it(world):
-    from alerts.services import suppression_rule_create
+    from alerts.silences import suppression_rule_create
 
     critical = make_check(world.org_a, name="Payments export", period_s=3600, grace_s=600, severity="critical")
     muted = make_check(world.org_a, name="Gallery thumbnails", period_s=3600, grace_s=600)
