@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from _scratch import APP_URL, OWNER_URL, log, scratch_database, with_db  # noqa: E402
+from _scratch import APP_URL, OWNER_URL, log, scratch_database, seed_organizations, with_db  # noqa: E402
 
 TICK_PERIOD_S = 30.0
 AT = dt.datetime(2026, 6, 17, 10, 0, 30, tzinfo=dt.UTC)  # a Wednesday: wedding days come from weddings
@@ -50,24 +50,7 @@ TIMEZONES = ["Europe/London", "Australia/Sydney", "America/New_York", "Asia/Toky
 
 def seed(cur, *, orgs: int, checks: int, at: dt.datetime) -> None:
     """Organizations, weddings and checks with bulk INSERT … SELECT (in a service context: RLS is forced)."""
-    cur.execute(
-        """
-        INSERT INTO organizations (id, slug, name, timezone, created_at)
-        SELECT gen_random_uuid(), 'bench-org-' || lpad(i::text, 5, '0'), 'Bench org ' || i,
-               (%(tzs)s::text[])[1 + i %% %(ntz)s], now()
-          FROM generate_series(1, %(orgs)s) i
-        """,
-        {"orgs": orgs, "tzs": TIMEZONES, "ntz": len(TIMEZONES)},
-    )
-    cur.execute(
-        """
-        INSERT INTO weddings (id, organization_id, couple_name, wedding_date, venue_name, status, created_at)
-        SELECT gen_random_uuid(), o.id, 'Couple of ' || o.slug, (%(at)s::timestamptz AT TIME ZONE o.timezone)::date,
-               'Venue', 'confirmed', now()
-          FROM organizations o WHERE right(o.slug, 1) = '0'
-        """,
-        {"at": at},
-    )
+    seed_organizations(cur, orgs=orgs, at=at, timezones=TIMEZONES)
     # k mod 100 decides the state at the tick: 0-89 up and not due, 90-94 due within the grace (late),
     # 95 due past the grace (down), 96 a run started two hours ago (down), 97-98 new, 99 paused.
     cur.execute(

@@ -2,14 +2,10 @@
 and an outside heartbeat URL hears from the portal every minute."""
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from alerts.models import AlertHistory
@@ -19,7 +15,8 @@ from heartbeats.models import HeartbeatCheck, HeartbeatFlip, HeartbeatPing, JobR
 from heartbeats.selectors import beat_jobs_status
 from heartbeats.services import check_create, heartbeats_cleanup, ping_record
 from heartbeats.watch import JOB_GROUP_KEY, external_ping, jobs_watch
-from tests.conftest import TEST_BROKER, WEDNESDAY
+from tests.conftest import WEDNESDAY
+from tests.test_end_to_end import celery_worker_process  # noqa: F401 (a real worker on the test broker)
 from wedsync_ops.tenancy.context import service_context
 
 S = dt.timedelta(seconds=1)
@@ -175,37 +172,19 @@ def test_cleanup_keeps_the_newest_pings_of_each_check_and_drops_old_flips_and_ru
 
 
 @pytest.fixture
-def watching_worker(transactional_db):
-    """A real Celery worker (as the application role, on the test broker) whose job watch runs every second."""
-    import redis
-
-    redis.Redis.from_url(TEST_BROKER).flushdb()
-    db = connection.settings_dict
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-                     f"/{db['NAME']}",
-        CELERY_BROKER_URL=TEST_BROKER, CONN_MAX_AGE="0", HEARTBEAT_JOB_WATCH_S="1",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "wedsync_ops", "worker", "--pool=solo", "--loglevel=WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def watch_every_second(monkeypatch):
+    """Workers started after this watch the beat jobs every second (HEARTBEAT_JOB_WATCH_S=1)."""
+    monkeypatch.setenv("HEARTBEAT_JOB_WATCH_S", "1")
 
 
 @pytest.mark.slow
-def test_a_worker_without_beat_raises_the_stopped_beat_alert_on_its_own_timer(watching_worker):
+def test_a_worker_without_beat_raises_the_stopped_beat_alert_on_its_own_timer(
+    watch_every_second, celery_worker_process  # noqa: F811 (the imported fixture)
+):
     record_all_runs(timezone.now() - dt.timedelta(hours=3))  # the last runs, three hours ago: beat stopped
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not job_alerts():
-        assert watching_worker.poll() is None, watching_worker.stdout.read()
+        assert celery_worker_process.poll() is None, celery_worker_process.stdout.read()
         time.sleep(0.5)
     alerts = job_alerts()
     assert "alerts-evaluate-rules" in alerts and alerts["alerts-evaluate-rules"].severity == "critical"
