@@ -1,8 +1,9 @@
 """Reads of the heartbeats app that pages, the readiness check and the watchers share.
 
 - ``beat_jobs_status(now)``: is every beat job running? (the newest run of
-  each job younger than twice its period): for ``/health/ready``, the
-  worker's job watch, the external ping and ``/ops/jobs/``.
+  each job younger than twice its period): for ``/health/ready``
+  (``beat_liveness(now)``: the same as JSON), the worker's job watch, the
+  external ping and ``/ops/jobs/``.
 - ``check_strips``: the 30-day up/late/down strip of checks, from their flips.
 - ``checks_with_last_pings``: checks with their newest pings, for the lists.
 """
@@ -127,6 +128,23 @@ def beat_jobs_status(now: dt.datetime) -> BeatStatus:
             lateness_s=lateness, stale=stale, state=state,
         ))
     return BeatStatus(checked_at=now, jobs=statuses, recording_since=since)
+
+
+def beat_liveness(now: dt.datetime) -> dict:
+    """``beat_jobs_status(now)`` as a readiness probe's JSON part (no secrets): ``{"ok": bool, "checked_at": ISO 8601,
+    "jobs": n, "stale": [{"job", "task", "period_s", "last_started_at" (ISO or None), "age_s" (or None)}]}``."""
+    status = beat_jobs_status(now)
+    return {
+        "ok": status.ok,
+        "checked_at": now.isoformat(),
+        "jobs": len(status.jobs),
+        "stale": [
+            {"job": j.job.name, "task": j.job.task, "period_s": j.period_s,
+             "last_started_at": j.last_started_at.isoformat() if j.last_started_at else None,
+             "age_s": None if j.age_s is None else round(j.age_s, 1)}
+            for j in status.stale
+        ],
+    }
 
 
 def job_runs_recent(job: str, *, limit: int = 100) -> list[JobRun]:

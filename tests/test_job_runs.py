@@ -93,6 +93,20 @@ def test_beat_liveness_is_ok_while_every_job_ran_within_twice_its_period(db):
     assert not later.ok
 
 
+def test_beat_liveness_for_a_readiness_probe_is_json_naming_the_stale_jobs(db):
+    import json
+
+    from heartbeats.selectors import beat_liveness
+
+    now = timezone.now()
+    record_all_runs(now - 5 * S)
+    assert beat_liveness(now) == {"ok": True, "checked_at": now.isoformat(), "jobs": len(beat_jobs()), "stale": []}
+    later = beat_liveness(now + dt.timedelta(minutes=3))  # no context needed: an anonymous probe can ask
+    stale = {j["job"]: j for j in later["stale"]}
+    assert later["ok"] is False and stale["alerts-evaluate-rules"]["age_s"] == 185.0
+    assert stale["alerts-evaluate-rules"]["period_s"] == 60 and json.loads(json.dumps(later)) == later
+
+
 def test_a_stopped_beat_raises_one_critical_platform_incident_and_resolves_when_jobs_run_again(db):
     now = timezone.now()
     record_all_runs(now - 10 * S)
