@@ -24,7 +24,7 @@ DEMO_CHECKS = [
     ("rosewood-florals", "Invoice run", {"period_s": 3600, "grace_s": 900}, [(12, "success", "38 invoices sent")]),
     ("rosewood-florals", "Gallery export", {"period_s": 3600, "grace_s": 3600, "wedding_day_grace_s": 1800},
      [(70, "success", "exported 2 albums")]),
-    ("acme-weddings", "Payments reconciliation", {"period_s": 3600, "grace_s": 600, "severity": "critical"},
+    ("brooklyn-bakes", "Payments reconciliation", {"period_s": 3600, "grace_s": 600, "severity": "critical"},
      [(190, "success", "reconciled 212 payouts"), (130, "fail", "stripe: 503 Service Unavailable")]),
     (None, "Platform database backup", {"kind": "cron", "cron": "30 3 * * *", "grace_s": 7200},
      [(45, "success", "basebackup: 18 GB, WAL archived")]),
