@@ -16,7 +16,6 @@ from heartbeats.selectors import beat_jobs_status
 from heartbeats.services import check_create, heartbeats_cleanup, ping_record
 from heartbeats.watch import JOB_GROUP_KEY, external_ping, jobs_watch
 from tests.conftest import WEDNESDAY
-from tests.test_end_to_end import celery_worker_process  # noqa: F401 (a real worker on the test broker)
 from wedsync_ops.tenancy.context import service_context
 
 S = dt.timedelta(seconds=1)
@@ -193,7 +192,7 @@ def watch_every_second(monkeypatch):
 
 @pytest.mark.slow
 def test_a_worker_without_beat_raises_the_stopped_beat_alert_on_its_own_timer(
-    watch_every_second, celery_worker_process  # noqa: F811 (the imported fixture)
+    watch_every_second, celery_worker_process
 ):
     record_all_runs(timezone.now() - dt.timedelta(hours=3))  # the last runs, three hours ago: beat stopped
     deadline = time.monotonic() + 60
