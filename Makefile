@@ -5,6 +5,9 @@
 
 PY := .venv/bin/python
 PORT ?= 8000
+# Links and ping URLs the portal prints point at the port it serves (set PORTAL_BASE_URL to override).
+PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
+export PORTAL_BASE_URL
 
 prepare:
 	@bash scripts/prepare.sh

@@ -290,6 +290,7 @@ class AlertHistory(models.Model):
         DBMONITOR = "dbmonitor"
         APM = "apm"
         PORTAL = "portal"
+        HEARTBEAT = "heartbeat"
 
     id = _uuid_pk()
     organization = models.ForeignKey(

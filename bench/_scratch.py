@@ -64,3 +64,29 @@ def scratch_database(prefix: str, *, keep: bool = False):
 def pg_connect(url: str, dbname: str) -> psycopg.Connection:
     """An autocommit connection with ``url``'s credentials to database ``dbname``."""
     return psycopg.connect(with_db(url, dbname), autocommit=True)
+
+
+BENCH_TIMEZONES = ["Europe/London", "Australia/Sydney", "America/New_York", "Asia/Tokyo", "Europe/Berlin", "UTC"]
+
+
+def seed_organizations(cur, *, orgs: int, at, timezones: list[str] = BENCH_TIMEZONES) -> None:
+    """``orgs`` organizations ``bench-org-00001``… across ``timezones``, and a wedding on the local date of ``at``
+    for every tenth (slug ending in 0), by bulk INSERT … SELECT. ``cur`` runs in a service context (RLS is forced)."""
+    cur.execute(
+        """
+        INSERT INTO organizations (id, slug, name, timezone, created_at)
+        SELECT gen_random_uuid(), 'bench-org-' || lpad(i::text, 5, '0'), 'Bench org ' || i,
+               (%(tzs)s::text[])[1 + i %% %(ntz)s], now()
+          FROM generate_series(1, %(orgs)s) i
+        """,
+        {"orgs": orgs, "tzs": timezones, "ntz": len(timezones)},
+    )
+    cur.execute(
+        """
+        INSERT INTO weddings (id, organization_id, couple_name, wedding_date, venue_name, status, created_at)
+        SELECT gen_random_uuid(), o.id, 'Couple of ' || o.slug, (%(at)s::timestamptz AT TIME ZONE o.timezone)::date,
+               'Venue', 'confirmed', now()
+          FROM organizations o WHERE right(o.slug, 1) = '0'
+        """,
+        {"at": at},
+    )

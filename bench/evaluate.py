@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from _scratch import pg_connect, with_db  # noqa: E402
+from _scratch import pg_connect, seed_organizations, with_db  # noqa: E402
 
 BEAT_TICK_S = 60.0
 APP_URL = "postgres://wedsync_app:wedsync_app@127.0.0.1:5432/wedsync"
@@ -110,24 +110,7 @@ def progress(message: str) -> None:
 
 def seed(cur, *, orgs: int, rules_per_org: int, at: dt.datetime) -> None:
     """Fill the scratch database with bulk INSERT … SELECT (owner role, in a service context: RLS is forced)."""
-    cur.execute(
-        """
-        INSERT INTO organizations (id, slug, name, timezone, created_at)
-        SELECT gen_random_uuid(), 'bench-org-' || lpad(i::text, 5, '0'), 'Bench org ' || i,
-               (%(tzs)s::text[])[1 + i %% %(ntz)s], now()
-          FROM generate_series(1, %(orgs)s) i
-        """,
-        {"orgs": orgs, "tzs": TIMEZONES, "ntz": len(TIMEZONES)},
-    )
-    cur.execute(
-        """
-        INSERT INTO weddings (id, organization_id, couple_name, wedding_date, venue_name, status, created_at)
-        SELECT gen_random_uuid(), o.id, 'Couple of ' || o.slug, (%(at)s::timestamptz AT TIME ZONE o.timezone)::date,
-               'Venue', 'confirmed', now()
-          FROM organizations o WHERE right(o.slug, 1) = '0'
-        """,
-        {"at": at},
-    )
+    seed_organizations(cur, orgs=orgs, at=at, timezones=TIMEZONES)
     cur.execute(
         """
         INSERT INTO alert_configurations

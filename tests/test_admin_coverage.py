@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db import models
 from django.urls import reverse
 
-PORTAL_APPS = ("tenancy", "apm", "alerts", "incidents", "dbmonitor")
+PORTAL_APPS = ("tenancy", "apm", "alerts", "incidents", "dbmonitor", "heartbeats")
 
 
 def _portal_models():

@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 
 from alerts.models import AlertHistory, AlertRule
 from apm.models import ApmMetric, ApmMetricAggregation
+from heartbeats.models import HeartbeatCheck, HeartbeatFlip, HeartbeatPing
 from incidents.models import Incident
 from notifications.models import NotificationChannel, NotificationDelivery
 from wedsync_ops.pages import selectors
@@ -27,6 +28,7 @@ MODELS = (
     Organization, Wedding, UserProfile, ApmMetric, ApmMetricAggregation, AlertRule, AlertHistory, Incident,
     NotificationChannel, NotificationDelivery,
 )
+MODELS += (HeartbeatCheck, HeartbeatPing, HeartbeatFlip)
 
 
 def seed(*extra, quiet=True):
@@ -166,3 +168,18 @@ def test_seed_demo_refuses_bad_options_with_a_message(db, args, message):
         call_command("seed_demo", "--quiet", *args)
     with service_context():
         assert not Organization.objects.exists()
+
+
+def test_seed_demo_creates_heartbeat_checks_some_up_one_late_one_down_with_its_alert(seeded):
+    output = seed(quiet=False)
+    assert "heartbeats: 5 checks (0 new): 3 up, 1 late, 1 down" in output
+    assert "ping a demo check: curl -fsS -m 10 --retry 5 http" in output and "/ping/" in output
+    with service_context():
+        states = dict(HeartbeatCheck.objects.values_list("name", "status"))
+        down = HeartbeatCheck.objects.get(name="Payments reconciliation")
+        alert = AlertHistory.objects.get(fingerprint=f"heartbeat:{down.pk}")
+        backup = HeartbeatCheck.objects.get(name="Nightly backup")
+    assert states == {"Nightly backup": "up", "Invoice run": "up", "Gallery export": "late",
+                      "Payments reconciliation": "down", "Platform database backup": "up"}
+    assert alert.status == "firing" and alert.severity == "critical" and alert.organization_id == down.organization_id
+    assert backup.last_duration_ms == 5 * 60 * 1000 and backup.timezone == "Europe/London"

@@ -246,3 +246,58 @@ def series_chart(points: list[tuple[dt.datetime, float]], *, kind: str, title: s
         title=label, times=[at for at, _ in points], series=[Series(title, [value for _, value in points])],
         unit=f" {unit}" if unit else "",
     )
+
+
+# --- status strips (heartbeat checks: one cell per day) ---------------------------------------
+
+# state -> (fill, pattern id or "", label). Up and down differ in colour, in fill pattern and in height.
+STRIP_STATES = {
+    "up": (OKABE_ITO[2], "", "up"),
+    "late": (OKABE_ITO[1], "strip-hatch", "late"),
+    "down": (OKABE_ITO[5], "", "down"),
+    "none": ("none", "", "no data"),
+}
+
+
+def status_strip(*, title: str, cells: list[tuple[str, str, str]], chart_id: str = "", cell_w: int = 9,
+                 height: int = 22) -> SafeString:
+    """A row of day cells, oldest first: ``cells`` are ``(label, state, detail)`` with state ``up``,
+    ``late``, ``down`` or ``none`` (no data).
+
+    Not colour alone: down cells are full height, up cells two thirds, late
+    cells hatched, no-data cells an outline; every cell has a ``<title>``
+    (label, state, detail) and the ``aria-label`` counts the days per state.
+    Returns safe HTML (an ``<svg>`` element).
+    """
+    gap = 2
+    width = max(len(cells), 1) * (cell_w + gap)
+    counts = {state: sum(1 for _l, s, _d in cells if s == state) for state in STRIP_STATES}
+    summary = ", ".join(f"{counts[s]} {STRIP_STATES[s][2]}" for s in ("up", "late", "down", "none") if counts[s])
+    rects = []
+    for i, (label, state, detail) in enumerate(cells):
+        fill, pattern, word = STRIP_STATES.get(state, STRIP_STATES["none"])
+        x = i * (cell_w + gap)
+        h = height if state in ("down", "late") else (height * 2 // 3 if state == "up" else height - 2)
+        y = height - h
+        tip = f"{label}: {word}" + (f" ({detail})" if detail else "")
+        if state == "none":
+            rects.append(format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="currentColor" stroke-opacity="0.4">'
+                "<title>{}</title></rect>", x + 0.5, y + 0.5, cell_w - 1, h - 1, tip))
+        else:
+            rects.append(format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" class="strip-{}"><title>{}</title></rect>',
+                x, y, cell_w, h, f"url(#{pattern}-{chart_id})" if pattern else fill, state, tip))
+    hatch = format_html(
+        '<defs><pattern id="strip-hatch-{}" width="4" height="4" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><rect width="4" height="4" fill="{}"/>'
+        '<line x1="0" y1="0" x2="0" y2="4" stroke="#000" stroke-opacity="0.45" stroke-width="2"/></pattern></defs>',
+        chart_id, OKABE_ITO[1],
+    )
+    return format_html(
+        '<svg role="img" aria-label="{title}: {summary}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
+        'class="status-strip" id="{cid}" style="max-width:100%;height:auto"><title>{title}: {summary}</title>'
+        "{hatch}{rects}</svg>",
+        title=title, summary=summary or "no days", w=width, h=height, cid=chart_id, hatch=hatch,
+        rects=mark_safe("".join(rects)),
+    )

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "alerts",
     "incidents",
     "dbmonitor",
+    "heartbeats",
     "wedsync_ops.pages",
 ]
 
@@ -134,6 +135,8 @@ CELERY_IMPORTS = ["notifications.tasks"]
 CELERY_BEAT_SCHEDULE = {}
 for _app in ("notifications", "apm", "alerts", "incidents", "dbmonitor"):
     CELERY_BEAT_SCHEDULE.update(__import__(f"{_app}.beat", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE)
+# heartbeats: check evaluation, the external ping, retention. Every entry's runs are recorded (heartbeats.jobs).
+CELERY_BEAT_SCHEDULE.update(__import__("heartbeats.beat", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE)
 
 # --- Auth, pages ------------------------------------------------------------
 LOGIN_URL = "login"

@@ -27,6 +27,8 @@ from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.tenancy.models import Organization
 
 SUPPORTED_VERSION = "4"
+# kube-prometheus' always-firing alert: handed to alerts.signals.watchdog_received (the heartbeats app).
+WATCHDOG_ALERTNAME = "Watchdog"
 ORGANIZATION_LABEL = "organization"
 MAX_GENERATOR_URL = 1000
 MAX_FINGERPRINT = 64
@@ -247,6 +249,16 @@ def _organizations_by_slug(slugs: set[str]) -> dict[str, object]:
     return dict(Organization.objects.filter(slug__in=slugs).values_list("slug", "id"))
 
 
+def _watchdog_taken(integration: AlertIntegration, alert: AlertmanagerAlert, now: dt.datetime) -> bool:
+    """Offer a ``Watchdog`` alert to ``alerts.signals.watchdog_received``; True when a receiver took it."""
+    from alerts.signals import watchdog_received
+
+    responses = watchdog_received.send(
+        sender=AlertIntegration, integration=integration, status=alert.status, labels=alert.labels, now=now
+    )
+    return any(taken is True for _receiver, taken in responses)
+
+
 def alertmanager_receive(
     *, integration: AlertIntegration, payload: AlertmanagerPayload, now: dt.datetime,
     source: str = AlertHistory.Source.ALERTMANAGER,
@@ -269,6 +281,9 @@ def alertmanager_receive(
       (organization, fingerprint, startsAt) exists already
       (``alerts.services.alert_receive_resolution``).
 
+    - ``Watchdog`` (``labels.alertname``): offered to ``alerts.signals.watchdog_received``
+      (the heartbeats app's dead man's switch) and, when taken, not stored as an alert.
+
     ``created`` counts new alert rows (firing or kept resolutions),
     ``resolved`` the open alerts this payload resolved; a redelivery gives
     0 and 0. Sets ``integration.last_received_at = now``. ``source``: the
@@ -279,6 +294,8 @@ def alertmanager_receive(
         org_ids = _organizations_by_slug(slugs)
     created = resolved = 0
     for alert in payload.alerts:
+        if alert.labels.get("alertname") == WATCHDOG_ALERTNAME and _watchdog_taken(integration, alert, now):
+            continue
         if integration.organization_id is not None:
             organization_id = integration.organization_id
         else:

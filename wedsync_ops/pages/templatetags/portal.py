@@ -25,6 +25,10 @@ KINDS = {
     # neutral
     "info": "info", "low": "info", "p3": "info", "unknown": "info", "unassigned": "info", "suppressed": "info",
     "planned": "info", "confirmed": "ok", "completed": "ok", "cancelled": "info",
+    # heartbeat checks and their pings, beat jobs and their runs
+    "up": "ok", "late": "warn", "down": "bad", "new": "info", "paused": "info", "success": "ok", "fail": "bad",
+    "start": "info", "log": "info", "stale": "bad", "failing": "bad", "running": "info", "never": "info",
+    "failure": "bad", "retry": "warn",
 }
 
 

@@ -168,6 +168,7 @@ class Command(BaseCommand):
         self.seed_escalation(orgs)
         self.seed_runbooks()
         self.seed_alerts(orgs, now=now)
+        self.seed_heartbeats(orgs, now=now)
 
         self.say("")
         self.say(f"Staff login:  {STAFF_USER[0]} / {STAFF_USER[1]}  (/ops/saturday/, /ops/db/, /admin/)")
@@ -508,3 +509,14 @@ class Command(BaseCommand):
 
                     Incident.objects.filter(pk=alert.incident_id).update(resolve_manually=True)
         self.say(f"alerts: {fired} firing ({created} new), {incidents} with an incident")
+
+    def seed_heartbeats(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
+        """Heartbeat checks (heartbeats.demo): some up, one late, one down with its alert."""
+        from heartbeats.demo import demo_checks_seed, demo_ping_command
+
+        with service_context():
+            counts = demo_checks_seed(organizations=orgs, now=now)
+            ping = demo_ping_command(organization=orgs[VENDOR_USER[2]])
+        self.say(f"heartbeats: {counts['checks']} checks ({counts['created']} new): {counts['up']} up,"
+                 f" {counts['late']} late, {counts['down']} down")
+        self.say(f"  ping a demo check: {ping}")
