@@ -19,7 +19,6 @@ from alerts.models import AlertHistory, AlertRule, AlertRulePending
 from alerts.selectors import RuleEvaluationRow, rule_evaluation_rows_all
 from alerts.services import alert_fire, alert_resolve, require_aware
 from wedsync_ops.tenancy.models import Organization
-from wedsync_ops.tenancy.wedding_day import wedding_day
 
 logger = logging.getLogger(__name__)
 
@@ -65,39 +64,6 @@ def rule_alert_title(*, rule: AlertRule, row: RuleEvaluationRow) -> str:
     )
 
 
-def _fire(*, rule: AlertRule, row: RuleEvaluationRow, labels: dict, fingerprint: str, now: dt.datetime) -> bool:
-    title = rule_alert_title(rule=rule, row=row)
-    description = (
-        f"{row.aggregation} of {row.metric_name} on {row.service} over the {rule.window_minutes} min"
-        f" to {row.window_end:%Y-%m-%d %H:%M} UTC ({row.buckets} one-minute buckets);"
-        f" threshold {format_number(row.threshold)} ({row.threshold_reason})."
-    )
-    if rule.description:
-        description = f"{rule.description}\n\n{description}"
-    annotations = {"summary": title}
-    if rule.runbook_url:
-        annotations["runbook_url"] = rule.runbook_url
-    _alert, created = alert_fire(
-        organization_id=row.organization_id,
-        fingerprint=fingerprint,
-        source=AlertHistory.Source.RULE,
-        title=title,
-        labels=labels,
-        annotations=annotations,
-        severity=rule.severity,
-        priority=rule.priority,
-        starts_at=now,
-        now=now,
-        rule=rule,
-        value=row.value,
-        threshold=row.threshold,
-        threshold_reason=row.threshold_reason,
-        description=description,
-        group_key=rule_group_key(rule=rule, organization_slug=row.organization_slug),
-    )
-    return created
-
-
 def rule_group_key(*, rule: AlertRule, organization_slug: str) -> str:
     """Alertmanager's group key for ``group_by: [alertname, organization]``: ``{}:{alertname="…",organization="…"}``."""
     name = rule.name.replace("\\", "\\\\").replace('"', '\\"')
@@ -123,20 +89,107 @@ def for_duration_s(*, rule: AlertRule, wedding_day: bool) -> int:
     return rule.for_seconds // 2
 
 
-def _pending_due(*, rule: AlertRule, row, fingerprint: str, now: dt.datetime, protocol: dict) -> bool:
-    """Record or check the pending breach; True when it has lasted the rule's for-duration (or there is none)."""
-    if rule.for_seconds == 0:
-        return True
-    if row.organization_id not in protocol:
-        protocol[row.organization_id] = wedding_day(organization_id=row.organization_id, at=now).on
-    needed = for_duration_s(rule=rule, wedding_day=protocol[row.organization_id])
-    pending, _created = AlertRulePending.objects.get_or_create(
-        organization_id=row.organization_id, rule=rule, fingerprint=fingerprint, defaults={"pending_since": now}
+def _pending_due_many(breaches: list[tuple], *, now: dt.datetime) -> tuple[list[tuple], set]:
+    """Record the breaches waiting out their for-duration and pick those due; two or three statements.
+
+    ``breaches``: ``[(rule, row, labels, fingerprint)]`` of identities not open. A rule without a
+    for-duration is due at once. Others are kept in ``alert_rule_pending`` (one ``INSERT … ON
+    CONFLICT DO NOTHING`` for them all); those pending for at least ``for_duration_s`` (shorter while
+    the organization's wedding-day protocol is on: one ``wedding_days`` query) are due and their
+    pending rows deleted (one DELETE). Returns ``(due breaches, pending keys still waiting)``.
+    """
+    from wedsync_ops.tenancy.wedding_day import wedding_days
+
+    due = [b for b in breaches if b[0].for_seconds == 0]
+    waiting = [b for b in breaches if b[0].for_seconds != 0]
+    if not waiting:
+        return due, set()
+    days = wedding_days(organization_ids={b[1].organization_id for b in waiting}, at=now)
+    params = [
+        [str(b[1].organization_id) for b in waiting], [str(b[0].pk) for b in waiting], [b[3] for b in waiting],
+    ]
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO alert_rule_pending (organization_id, rule_id, fingerprint, pending_since)"
+            " SELECT t.org, t.rule, t.fp, %s FROM unnest(%s::uuid[], %s::uuid[], %s::text[]) AS t(org, rule, fp)"
+            " ON CONFLICT ON CONSTRAINT alert_rule_pending_once DO NOTHING",
+            [now, *params],
+        )
+        cur.execute(
+            "SELECT p.id, p.organization_id, p.rule_id, p.fingerprint, p.pending_since FROM alert_rule_pending p"
+            " JOIN unnest(%s::uuid[], %s::uuid[], %s::text[]) AS t(org, rule, fp)"
+            "   ON p.organization_id = t.org AND p.rule_id = t.rule AND p.fingerprint = t.fp",
+            params,
+        )
+        since = {(org, rule_id, fp): (pk, at) for pk, org, rule_id, fp, at in cur.fetchall()}
+        finished, still = [], set()
+        for breach in waiting:
+            rule, row, _labels, fp = breach
+            pk, started = since[(row.organization_id, rule.pk, fp)]
+            needed = for_duration_s(rule=rule, wedding_day=days.get(row.organization_id).on)
+            if (now - started).total_seconds() >= needed:
+                due.append(breach)
+                finished.append(pk)
+            else:
+                still.add((row.organization_id, rule.pk, fp))
+        if finished:
+            cur.execute("DELETE FROM alert_rule_pending WHERE id = ANY(%s)", [finished])
+    return due, still
+
+
+def _fire_candidate(*, rule: AlertRule, row: RuleEvaluationRow, labels: dict, fingerprint: str, now: dt.datetime):
+    """The ``FireCandidate`` of a rule's breach: its title, description, annotations and group key."""
+    from alerts.firing import FireCandidate
+
+    title = rule_alert_title(rule=rule, row=row)
+    description = (
+        f"{row.aggregation} of {row.metric_name} on {row.service} over the {rule.window_minutes} min"
+        f" to {row.window_end:%Y-%m-%d %H:%M} UTC ({row.buckets} one-minute buckets);"
+        f" threshold {format_number(row.threshold)} ({row.threshold_reason})."
     )
-    if (now - pending.pending_since).total_seconds() >= needed:
-        pending.delete()
-        return True
-    return False
+    if rule.description:
+        description = f"{rule.description}\n\n{description}"
+    annotations = {"summary": title}
+    if rule.runbook_url:
+        annotations["runbook_url"] = rule.runbook_url
+    return FireCandidate(
+        organization_id=row.organization_id, fingerprint=fingerprint, source=AlertHistory.Source.RULE, title=title,
+        labels=labels, annotations=annotations, severity=rule.severity, priority=rule.priority, starts_at=now,
+        rule=rule, value=row.value, threshold=row.threshold, threshold_reason=row.threshold_reason,
+        description=description, group_key=rule_group_key(rule=rule, organization_slug=row.organization_slug),
+    )
+
+
+def _fire_due(due: list[tuple], *, now: dt.datetime) -> tuple[int, int, set]:
+    """Fire the due breaches set-based (``alerts.firing.alerts_fire_many``); returns ``(fired, errors, failed)``.
+
+    If the batch fails (a bug, a bad row), each breach is fired alone in its own savepoint instead, so
+    one failing breach is logged and counted and does not stop the others; ``failed`` holds the
+    identities that failed (their open alerts, if any, are not resolved this run).
+    """
+    from alerts.firing import alerts_fire_many
+
+    candidates = [_fire_candidate(rule=r, row=row, labels=lb, fingerprint=fp, now=now) for r, row, lb, fp in due]
+    if not candidates:
+        return 0, 0, set()
+    try:
+        with transaction.atomic():
+            fired = alerts_fire_many(candidates, now=now)
+        return sum(c.created for c in fired), 0, set()
+    except Exception:
+        logger.exception("firing %d breaches at once failed; firing them one at a time", len(candidates))
+    created = errors = 0
+    failed = set()
+    for candidate in candidates:
+        try:
+            with transaction.atomic():
+                (one,) = alerts_fire_many([candidate], now=now)
+                created += one.created
+        except Exception:
+            errors += 1
+            failed.add(candidate.identity)
+            logger.exception("organization %s, %s: firing failed", candidate.organization_id, candidate.title)
+    return created, errors, failed
 
 
 def _composite_fire(*, rule: AlertRule, now: dt.datetime, open_by_rule: dict) -> tuple[set, int, int]:
@@ -247,10 +300,8 @@ def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
             .values_list("organization_id", "fingerprint")
         )
         breaching_identities: set[tuple] = set()
-        pending_keys: set[tuple] = set()
-        protocol: dict = {}
-        fired = errors = waiting = 0
         touches: list[tuple] = []
+        fresh: list[tuple] = []
         for row in breaches:
             rule = rules.get(row.rule_id)
             if rule is None:  # deleted between the query and now
@@ -258,24 +309,15 @@ def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
             labels = rule_alert_labels(rule=rule, organization_slug=row.organization_slug, service=row.service)
             fingerprint = labels_fingerprint(labels)
             identity = (row.organization_id, fingerprint)
+            breaching_identities.add(identity)
             if identity in open_identities:  # already open: only touched, in one statement below
-                breaching_identities.add(identity)
                 touches.append((row.organization_id, fingerprint, row.value))
-                continue
-            try:
-                with transaction.atomic():
-                    if not _pending_due(rule=rule, row=row, fingerprint=fingerprint, now=now, protocol=protocol):
-                        pending_keys.add((row.organization_id, rule.pk, fingerprint))
-                        waiting += 1
-                        continue
-                    breaching_identities.add(identity)
-                    fired += _fire(rule=rule, row=row, labels=labels, fingerprint=fingerprint, now=now)
-            except Exception:
-                breaching_identities.add(identity)
-                errors += 1
-                logger.exception(
-                    "rule %s, organization %s, service %s: firing failed", rule.id, row.organization_slug, row.service
-                )
+            else:
+                fresh.append((rule, row, labels, fingerprint))
+        due, pending_keys = _pending_due_many(fresh, now=now)
+        waiting = len(fresh) - len(due)
+        breaching_identities -= {(org, fp) for org, _rule, fp in pending_keys}
+        fired, errors, _failed = _fire_due(due, now=now)
         _touch_open(touches, now=now)
         open_by_rule: dict[str, set] = {}
         for rule_id, org_id in AlertHistory.objects.filter(

@@ -361,6 +361,10 @@ class AlertHistory(models.Model):
             models.Index(fields=["organization", "fingerprint", "starts_at"], name="alert_history_fp_start"),
             models.Index(fields=["status", "starts_at"], name="alert_history_status"),
             models.Index(fields=["incident", "status"], name="alert_history_incident"),
+            models.Index(
+                fields=["organization", "group_key"], name="alert_history_open_group",
+                condition=Q(status__in=["firing", "acknowledged", "escalated", "suppressed"]),
+            ),
         ]
         verbose_name_plural = "alert history"
 

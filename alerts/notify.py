@@ -9,12 +9,14 @@ and Alertmanager's grouping timers for alerts of our own rules (``group_send_at`
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from django.conf import settings
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 
 from notifications import selectors as notification_selectors
-from notifications.services import notification_enqueue, notifications_cancel, notifications_repeat_due
+from notifications.services import notifications_cancel, notifications_repeat_due
 from wedsync_ops.tenancy.context import service_context
 
 from .models import AlertHistory
@@ -26,25 +28,38 @@ def portal_url(path: str) -> str:
     return getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/") + path
 
 
-def _alert_url(alert: AlertHistory) -> str:
+_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+
+
+@lru_cache(maxsize=1)
+def _alert_url_template() -> str:
     try:
-        return portal_url(reverse("admin:alerts_alerthistory_change", args=[alert.pk]))
+        return portal_url(reverse("admin:alerts_alerthistory_change", args=[_PLACEHOLDER]))
     except NoReverseMatch:
         return portal_url("/admin/alerts/alerthistory/")
 
 
-def _runbook_url(alert: AlertHistory) -> str | None:
-    """The alert's ``runbook_url`` annotation, its rule's, else the best matching runbook's page, else None."""
+def _alert_url(alert: AlertHistory) -> str:
+    """The alert's page (reversed once; thousands of payloads are built per storm)."""
+    return _alert_url_template().replace(_PLACEHOLDER, str(alert.pk))
+
+
+def _runbook_url(alert: AlertHistory, runbooks=None) -> str | None:
+    """The alert's ``runbook_url`` annotation, its rule's, else the best matching runbook's page, else None.
+
+    ``runbooks``: an ``incidents.selectors.RunbookIndex`` when many alerts are notified at once.
+    """
     explicit = (alert.annotations or {}).get("runbook_url") or (alert.rule.runbook_url if alert.rule_id else "")
     if explicit:
         return explicit
-    from incidents.selectors import runbooks_matching
+    from incidents.selectors import RunbookIndex
 
-    matches = runbooks_matching(labels=alert.labels or {}, organization_id=alert.organization_id)
+    runbooks = runbooks or RunbookIndex(organization_ids=[alert.organization_id])
+    matches = runbooks.matching(labels=alert.labels or {}, organization_id=alert.organization_id)
     return portal_url(f"/ops/runbooks/{matches[0].pk}/") if matches else None
 
 
-def alert_payload(*, event: str, alert: AlertHistory, extra: dict | None = None) -> dict:
+def alert_payload(*, event: str, alert: AlertHistory, extra: dict | None = None, runbooks=None) -> dict:
     """The JSON body of an alert notification (``notifications.services`` contract).
 
     Shape (times ISO 8601 with offset)::
@@ -74,7 +89,7 @@ def alert_payload(*, event: str, alert: AlertHistory, extra: dict | None = None)
         "organization_url": portal_url(f"/org/{slug}/") if slug else None,
         "alert_incident_id": str(alert.incident_id) if alert.incident_id else None,
         "generator_url": alert.generator_url,
-        "runbook_url": _runbook_url(alert),
+        "runbook_url": _runbook_url(alert, runbooks),
     }
     if alert.group_key:
         payload["group_key"] = alert.group_key
@@ -103,22 +118,52 @@ def group_send_at(*, alert: AlertHistory, now: dt.datetime) -> dt.datetime:
     - another alert of the group still waits for its first notification: the same time (they go out together);
     - no other open alert in the group: the group is new, ``now + GROUP_WAIT_S``;
     - the group was notified: ``max(now, last notification + GROUP_INTERVAL_S)``.
+
+    ``group_send_times`` of one alert.
+    """
+    return group_send_times(alerts=[alert], now=now)[alert.pk]
+
+
+def group_send_times(*, alerts: list, now: dt.datetime) -> dict:
+    """``group_send_at`` for many alerts at once (two queries whatever their number): ``{alert_id: send_at}``.
+
+    Alerts of one group in the same call go out together, as if they had fired one after another.
     """
     from alerts import conf
 
-    if not _grouped(alert):
-        return now
-    waiting, last = notification_selectors.group_notification_times(group_key=delivery_group(alert))
-    if waiting is not None:
-        return max(now, waiting)
-    others = AlertHistory.objects.filter(
-        organization_id=alert.organization_id, group_key=alert.group_key, status__in=AlertHistory.OPEN_STATUSES
-    ).exclude(pk=alert.pk)
-    if not others.exists():
-        return now + dt.timedelta(seconds=conf.GROUP_WAIT_S)
-    if last is not None:
-        return max(now, last + dt.timedelta(seconds=conf.GROUP_INTERVAL_S))
-    return now
+    result = {a.pk: now for a in alerts}
+    grouped = [a for a in alerts if _grouped(a)]
+    if not grouped:
+        return result
+    times = notification_selectors.groups_notification_times(group_keys={delivery_group(a) for a in grouped})
+    batch = {a.pk for a in grouped}
+    others_open = set()
+    with connection.cursor() as cur:
+        for assigned in (True, False):  # equality joins (index alert_history_open_group), not IS NOT DISTINCT FROM
+            part = [a for a in grouped if (a.organization_id is not None) is assigned]
+            if not part:
+                continue
+            match = "h.organization_id = g.org" if assigned else "h.organization_id IS NULL"
+            cur.execute(
+                f"""
+                SELECT DISTINCT h.organization_id, h.group_key FROM alert_history h
+                  JOIN unnest(%s::uuid[], %s::text[]) AS g(org, key) ON {match} AND h.group_key = g.key
+                 WHERE h.status IN ('firing', 'acknowledged', 'escalated', 'suppressed')
+                   AND NOT h.id = ANY(%s::uuid[])
+                """,
+                [[str(a.organization_id) if a.organization_id else None for a in part],
+                 [a.group_key for a in part], [str(pk) for pk in batch]],
+            )
+            others_open |= set(cur.fetchall())
+    for alert in grouped:
+        waiting, last = times.get(delivery_group(alert), (None, None))
+        if waiting is not None:
+            result[alert.pk] = max(now, waiting)
+        elif (alert.organization_id, alert.group_key) not in others_open:
+            result[alert.pk] = now + dt.timedelta(seconds=conf.GROUP_WAIT_S)
+        elif last is not None:
+            result[alert.pk] = max(now, last + dt.timedelta(seconds=conf.GROUP_INTERVAL_S))
+    return result
 
 
 def alert_notify(
@@ -128,23 +173,46 @@ def alert_notify(
 
     ``alert.firing`` of rule alerts is timed by ``group_send_at``. ``renotify``: statuses of existing
     rows to send again (``("cancelled",)``: firing again after a silence cancelled the first send).
-    Runs in the caller's transaction.
+    Runs in the caller's transaction. ``alerts_notify`` of one alert.
     """
+    return alerts_notify(event=event, alerts=[alert], now=now, renotify=renotify, extra=extra)[alert.pk]
+
+
+def alerts_notify(
+    *, event: str, alerts: list, now: dt.datetime, renotify: tuple[str, ...] = (), extra: dict | None = None,
+    protocols: dict | None = None,
+) -> dict:
+    """``alert_notify`` for many alerts at once (set-based); returns ``{alert_id: deliveries}``.
+
+    A fixed number of queries whatever the number of alerts: the alerts (with organization and rule),
+    the runbooks, the groups' timers (``group_send_times``), one routing load and one outbox insert
+    (``notifications.services.notifications_enqueue_many``); ``protocols``: the organizations'
+    ``WeddingDay`` at ``now`` when the caller has them. Runs in the caller's transaction.
+    """
+    from incidents.selectors import RunbookIndex
+    from notifications.services import NotificationRequest, notifications_enqueue_many
+
     with service_context():
-        alert = AlertHistory.objects.select_related("organization", "rule").get(pk=alert.pk)
-        send_at = group_send_at(alert=alert, now=now) if event == "alert.firing" and not renotify else now
-        deliveries, _route = notification_enqueue(
-            event=event,
-            organization_id=alert.organization_id,
-            labels=alert_label_set(alert),
-            payload=alert_payload(event=event, alert=alert, extra=extra),
-            now=now,
-            alert_id=alert.pk,
-            group_key=delivery_group(alert) if _grouped(alert) else "",
-            send_at=send_at,
-            renotify=renotify,
-        )
-    return deliveries
+        fresh = list(AlertHistory.objects.select_related("organization", "rule").filter(pk__in=[a.pk for a in alerts]))
+        runbooks = RunbookIndex(organization_ids={a.organization_id for a in fresh})
+        timed = event == "alert.firing" and not renotify
+        send_at = group_send_times(alerts=fresh, now=now) if timed else {}
+        requests = [
+            NotificationRequest(
+                event=event, organization_id=alert.organization_id, labels=alert_label_set(alert),
+                payload=alert_payload(event=event, alert=alert, extra=extra, runbooks=runbooks), alert_id=alert.pk,
+                group_key=delivery_group(alert) if _grouped(alert) else "", send_at=send_at.get(alert.pk, now),
+                renotify=renotify,
+            )
+            for alert in fresh
+        ]
+        from notifications.routing import Router
+
+        router = Router(organization_ids={a.organization_id for a in fresh}, now=now, protocols=protocols)
+        notifications_enqueue_many(requests, now=now, router=router)
+    result = {a.pk: [] for a in alerts}
+    result.update({request.alert_id: request.deliveries for request in requests})
+    return result
 
 
 def alert_notifications_cancel(*, alert: AlertHistory, reason: str, now: dt.datetime) -> int:

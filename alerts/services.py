@@ -8,7 +8,7 @@ Identity: at most one *open* alert (firing, acknowledged, escalated, suppressed)
 fingerprint), NULL organization included (the partial unique constraint
 ``alert_history_one_open_per_fingerprint`` with NULLS NOT DISTINCT). A fingerprint that fires again
 after its alert was resolved opens a new row, unless the firing is a redelivery of the resolved one
-(its ``startsAt`` falls before that alert's end: ``_resolution_covers``).
+(its ``startsAt`` falls before that alert's end: see ``alert_fire``).
 
 Silences, maintenance windows and inhibition are applied by ``alerts.silences``; the two meet here:
 a new alert that is muted when it fires is written ``suppressed`` and notifies nobody.
@@ -21,20 +21,16 @@ import secrets
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alerts.models import AlertHistory, AlertIntegration, AlertRule
 from alerts.notify import alert_notifications_cancel, alert_notify, alert_was_notified
-from alerts.suppression import suppression_for
-from incidents.services import incident_alerts_changed, incident_open_from_alert
+from incidents.services import incident_alerts_changed
 from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.tenancy.auth import hash_token
-from wedsync_ops.tenancy.context import service_context
-from wedsync_ops.tenancy.wedding_day import wedding_day
+from wedsync_ops.tenancy.wedding_day import OFF, wedding_days
 
-ONE_OPEN_CONSTRAINT = "alert_history_one_open_per_fingerprint"
 INCIDENT_SEVERITIES = (AlertSeverity.CRITICAL, AlertSeverity.EMERGENCY)
 WEDDING_DAY_INCIDENT_PRIORITIES = (AlertPriority.HIGH, AlertPriority.CRITICAL)
 EXTERNAL_SOURCES = (
@@ -54,11 +50,6 @@ def require_aware(name: str, value: dt.datetime | None) -> None:
         raise ValidationError({name: "an aware datetime is required"})
 
 
-def _is_one_open_violation(exc: IntegrityError) -> bool:
-    diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None) == ONE_OPEN_CONSTRAINT
-
-
 def _open_alert(*, organization_id, fingerprint: str, lock: bool = True) -> AlertHistory | None:
     qs = AlertHistory.objects.filter(
         organization_id=organization_id, fingerprint=fingerprint, status__in=AlertHistory.OPEN_STATUSES
@@ -75,45 +66,6 @@ def _alert_create(
     return AlertHistory.objects.create(
         status=status, group_key=group_key[:500], title=title[:500], threshold_reason=threshold_reason[:200],
         last_received_at=now, **fields,
-    )
-
-
-def _touch(alert: AlertHistory, *, value: float | None, now: dt.datetime) -> AlertHistory:
-    alert.last_received_at = now
-    fields = ["last_received_at"]
-    if value is not None:
-        alert.value = value
-        fields.append("value")
-    alert.save(update_fields=fields)
-    return alert
-
-
-STARTS_AT_SOURCES = (AlertHistory.Source.ALERTMANAGER, AlertHistory.Source.GRAFANA)
-
-
-def _resolution_covers(
-    *, organization_id, fingerprint: str, starts_at: dt.datetime, source: str
-) -> AlertHistory | None:
-    """A resolved alert of this identity whose open period covers a firing that started at ``starts_at``.
-
-    Alertmanager (and Grafana, which speaks its format) keeps re-sending a firing alert, and moves its
-    ``startsAt`` *earlier* when it merges a re-sent alert of the same fingerprint; it never moves it
-    later. So for those sources a firing whose ``startsAt`` is before a resolved alert's end
-    (``ends_at``), or equal to its start, is that alert again (a redelivery that crossed its
-    resolution, or one resolved in the portal), not a new problem; a new problem starts after the
-    last one ended. Other senders (PagerDuty's ``timestamp``, generic webhooks) carry no such
-    guarantee: only the same ``starts_at`` is a redelivery.
-    """
-    covering = Q(starts_at=starts_at)
-    if source in STARTS_AT_SOURCES:
-        covering |= Q(ends_at__gt=starts_at)
-    return (
-        AlertHistory.objects.filter(
-            organization_id=organization_id, fingerprint=fingerprint, status=AlertHistory.Status.RESOLVED
-        )
-        .filter(covering)
-        .order_by("-starts_at")
-        .first()
     )
 
 
@@ -142,20 +94,26 @@ def alert_fire(
 
     - An open alert with that identity exists: it is only touched (``last_received_at = now``, and
       ``value`` when given); ``created`` False.
-    - A resolved alert of that identity covers ``starts_at`` (``_resolution_covers``: a redelivery of
-      a firing already resolved, by its source or in the portal): nothing changes; returns that
-      resolved alert, ``created`` False.
+    - A resolved alert of that identity covers ``starts_at``: nothing changes; returns that resolved
+      alert, ``created`` False. Alertmanager (and Grafana, which speaks its format) keeps re-sending a
+      firing alert, and moves its ``startsAt`` *earlier* when it merges a re-sent alert of the same
+      fingerprint, never later: for those sources a firing whose ``startsAt`` is before a resolved
+      alert's end, or equal to its start, is that alert again (a redelivery that crossed its resolution,
+      or one resolved in the portal), not a new problem. Other senders (PagerDuty's ``timestamp``,
+      generic webhooks) carry no such guarantee: only the same ``starts_at`` is a redelivery.
     - Otherwise a new ``firing`` alert is written (``created`` True; ``escalation_clock_at = now``: the
       escalation clock starts when the portal first sees it, not at ``starts_at``), its
       ``alert.firing`` notifications are enqueued in the same transaction, and it opens or joins an
       incident (``incidents.services.incident_open_from_alert``) when ``severity`` is
       critical/emergency, or when the organization's wedding-day protocol is on at ``now`` and
       ``priority`` is high/critical.
-    - Unless the identity is flapping (``_hold_if_flapping``): then the new alert is firing but marked
-      ``flapping`` and nothing is notified until it is released.
+    - Unless the identity is flapping: at least ``alerts.conf.FLAP_MAX_OPENINGS`` alerts of it, this
+      one included, started within ``FLAP_WINDOW_S`` before ``now``; then the new alert is firing but
+      marked ``flapping`` and nothing is notified until ``alerts.silences.suppressions_apply`` releases
+      it (notifies, opens its incident) once it has stayed open ``FLAP_WINDOW_S``.
     - Unless a silence, maintenance window or inhibition rule mutes it at ``now``
-      (``alerts.suppression.suppression_for``): then it is written ``suppressed`` with
-      ``suppressed_by`` and ``suppression_reason``, and nothing is notified or opened.
+      (``alerts.suppression.Muter``): then it is written ``suppressed`` with ``suppressed_by`` and
+      ``suppression_reason``, and nothing is notified or opened.
 
     Arguments: ``organization_id`` None means unassigned (staff only); ``fingerprint`` up to 64 chars
     (``alerts.fingerprint.labels_fingerprint``); ``source`` an ``AlertHistory.Source``;
@@ -163,99 +121,42 @@ def alert_fire(
     aware datetimes; ``value``/``threshold`` in the metric's unit (ms for latencies). ``title`` is cut
     to 500 characters, ``group_key`` to 500.
 
-    Races: two transactions firing one identity at once leave one open alert: the insert runs in a
-    savepoint and a violation of ``alert_history_one_open_per_fingerprint`` falls back to touching the
-    row the other transaction committed. Raises ValidationError for naive datetimes.
+    ``alerts.firing.alerts_fire_many`` with one alert (rule evaluation fires its storms with it). Races:
+    two transactions firing one identity at once leave one open alert (``INSERT … ON CONFLICT`` on
+    ``alert_history_one_open_per_fingerprint``; the loser touches the winner's row). Raises
+    ValidationError for naive datetimes.
     """
+    from alerts.firing import FireCandidate, alerts_fire_many
+
     require_aware("starts_at", starts_at)
     require_aware("now", now)
-    with transaction.atomic():
-        existing = _open_alert(organization_id=organization_id, fingerprint=fingerprint)
-        if existing is not None:
-            return _touch(existing, value=value, now=now), False
-        covered = _resolution_covers(
-            organization_id=organization_id, fingerprint=fingerprint, starts_at=starts_at, source=source
-        )
-        if covered is not None:
-            return covered, False
-        try:
-            with transaction.atomic():
-                alert = _alert_create(
-                    status=AlertHistory.Status.FIRING, organization_id=organization_id, rule=rule,
-                    integration=integration, source=source, fingerprint=fingerprint, group_key=group_key,
-                    severity=severity, priority=priority, title=title, description=description, labels=labels,
-                    annotations=annotations, generator_url=generator_url, starts_at=starts_at, now=now,
-                    value=value, threshold=threshold, threshold_reason=threshold_reason, escalation_clock_at=now,
-                )
-        except IntegrityError as exc:
-            if not _is_one_open_violation(exc):
-                raise
-            # Another transaction opened it and committed first: ours is a repeat.
-            existing = _open_alert(organization_id=organization_id, fingerprint=fingerprint)
-            if existing is None:  # it was opened and resolved meanwhile; nothing left to touch
-                raise
-            return _touch(existing, value=value, now=now), False
-
-        if _suppress_if_muted(alert=alert, now=now):
-            return alert, True
-        if _hold_if_flapping(alert=alert, now=now):
-            return alert, True
-        alert_notify(event="alert.firing", alert=alert, now=now)
-        if alert_opens_incident(alert=alert, now=now):
-            incident_open_from_alert(alert=alert, now=now)
-        return alert, True
-
-
-def _hold_if_flapping(*, alert: AlertHistory, now: dt.datetime) -> bool:
-    """Mark a new alert ``flapping`` (and notify nothing) when its identity opened too often lately.
-
-    Flapping: at least ``alerts.conf.FLAP_MAX_OPENINGS`` alerts of this (organization, fingerprint),
-    this one included, started within the last ``FLAP_WINDOW_S`` seconds before ``now``.
-    ``alerts.silences.suppressions_apply`` releases it (notifies, opens its incident) once it has
-    stayed open ``FLAP_WINDOW_S``.
-    """
-    from alerts import conf
-
-    since = now - dt.timedelta(seconds=conf.FLAP_WINDOW_S)
-    openings = AlertHistory.objects.filter(
-        organization_id=alert.organization_id, fingerprint=alert.fingerprint, starts_at__gte=since
-    ).count()
-    if openings < conf.FLAP_MAX_OPENINGS:
-        return False
-    alert.flapping = True
-    alert.suppression_reason = f"flapping: opened {openings} times in {conf.FLAP_WINDOW_S // 60} min"
-    AlertHistory.objects.filter(pk=alert.pk).update(flapping=True, suppression_reason=alert.suppression_reason)
-    return True
-
-
-def _suppress_if_muted(*, alert: AlertHistory, now: dt.datetime) -> bool:
-    """Mark a new alert ``suppressed`` when a silence, maintenance window or inhibition mutes it.
-
-    The alert stays recorded (status ``suppressed``, ``suppressed_by``, ``suppression_reason``); no
-    notification is enqueued and no incident opened. Looked up in a service context (platform-wide
-    rules are not visible to a vendor context). Returns True when suppressed.
-    """
-    with service_context():
-        rule, reason = suppression_for(alert=alert, at=now)
-    if rule is None:
-        return False
-    alert.status = AlertHistory.Status.SUPPRESSED
-    alert.suppressed_by = rule
-    alert.suppression_reason = reason[:300]
-    AlertHistory.objects.filter(pk=alert.pk).update(
-        status=alert.status, suppressed_by=rule, suppression_reason=alert.suppression_reason
+    (candidate,) = alerts_fire_many(
+        [FireCandidate(
+            organization_id=organization_id, fingerprint=fingerprint, source=source, title=title, labels=labels,
+            annotations=annotations, severity=severity, priority=priority, starts_at=starts_at, rule=rule,
+            integration=integration, value=value, threshold=threshold, threshold_reason=threshold_reason,
+            group_key=group_key, generator_url=generator_url, description=description,
+        )],
+        now=now,
     )
-    return True
+    return candidate.alert, candidate.created
 
 
 def alert_opens_incident(*, alert: AlertHistory, now: dt.datetime) -> bool:
     """Whether ``alert`` opens (or joins) an incident: critical/emergency severity, or a high/critical
     priority while its organization's wedding-day protocol is on at ``now``."""
-    if alert.severity in INCIDENT_SEVERITIES:
-        return True
-    if alert.priority not in WEDDING_DAY_INCIDENT_PRIORITIES:
-        return False
-    return wedding_day(organization_id=alert.organization_id, at=now).on
+    return bool(alert_opens_incident_many(alerts=[alert], now=now))
+
+
+def alert_opens_incident_many(*, alerts: list, now: dt.datetime, days: dict | None = None) -> list:
+    """The alerts of ``alerts`` that open incidents (``alert_opens_incident``), with one wedding-day query
+    (none when ``days``, the organizations' ``WeddingDay`` at ``now``, is given)."""
+    needs_day = [a for a in alerts if a.severity not in INCIDENT_SEVERITIES and a.priority in
+                 WEDDING_DAY_INCIDENT_PRIORITIES]
+    if days is None:
+        days = wedding_days(organization_ids={a.organization_id for a in needs_day}, at=now) if needs_day else {}
+    return [a for a in alerts if a.severity in INCIDENT_SEVERITIES or (
+        a.priority in WEDDING_DAY_INCIDENT_PRIORITIES and days.get(a.organization_id, OFF).on)]
 
 
 def alert_resolve(
@@ -265,7 +166,7 @@ def alert_resolve(
 
     Sets ``status = resolved``, ``resolved_at = now``, ``ends_at`` (``now`` when None) and
     ``resolved_in_portal`` when a person resolved it here (``in_portal``; an externally-sourced alert
-    then ignores redeliveries of the same firing, see ``_resolution_covers``). Its notifications not
+    then ignores redeliveries of the same firing, see ``alert_fire``). Its notifications not
     yet sent are cancelled; ``alert.resolved`` is enqueued only when somebody was told that it fired
     (a muted, flapping or never-sent alert resolves as quietly as it fired). Then its incident is told
     (``incidents.services.incident_alerts_changed``): an incident whose last open alert resolved

@@ -22,7 +22,7 @@ from django.db.models import Q
 from alerts.models import AlertHistory, SuppressionRule
 from alerts.notify import alert_notifications_cancel, alert_notify
 from alerts.services import alert_opens_incident, require_aware
-from alerts.suppression import parse_matchers, suppression_for
+from alerts.suppression import Muter, parse_matchers
 from incidents.services import incident_alerts_changed, incident_open_from_alert
 from wedsync_ops.tenancy.context import service_context
 
@@ -190,16 +190,19 @@ def suppressions_apply(*, now: dt.datetime) -> dict[str, int]:
             "organization"
         )
         has_rules = SuppressionRule.objects.filter(enabled=True).exists()
-        for alert in candidates.select_for_update(of=("self",), skip_locked=True):
-            if alert.status != AlertHistory.Status.SUPPRESSED and not has_rules:
-                continue
-            rule, reason = suppression_for(alert=alert, at=now)
+        locked = list(candidates.select_for_update(of=("self",), skip_locked=True))
+        if not has_rules:
+            locked = [a for a in locked if a.status == AlertHistory.Status.SUPPRESSED]
+        muter = Muter(organization_ids={a.organization_id for a in locked}, at=now)
+        for alert in locked:
+            rule, reason = muter.muting(alert)
             if alert.status in muteable and rule is not None:
                 text = _mute_reason(rule, reason)
                 AlertHistory.objects.filter(pk=alert.pk).update(
                     status=AlertHistory.Status.SUPPRESSED, suppressed_by=rule, suppression_reason=text[:300]
                 )
                 alert_notifications_cancel(alert=alert, reason=f"muted: {text}"[:500], now=now)
+                muter.forget(alert)
                 counts["suppressed"] += 1
                 if alert.incident_id:
                     touched_incidents.setdefault(alert.incident_id, rule)

@@ -78,61 +78,89 @@ def _in_scope_q(organization_id) -> Q:
     return Q(organization__isnull=True) | Q(organization_id=organization_id)
 
 
+class Muter:
+    """What mutes alerts at one instant, with the rules (and inhibiting alerts) loaded once.
+
+    ``Muter(organization_ids=…, at=…)`` reads the enabled rules in force at ``at`` of those
+    organizations and the platform (one query) and, only if an inhibition rule is among them, the
+    open unsuppressed alerts of those organizations that could inhibit (one more query);
+    ``muting(alert)`` then decides in memory. ``suppression_for`` is a Muter of one alert. Runs in
+    the caller's context (a service context sees every rule).
+    """
+
+    def __init__(self, *, organization_ids, at: dt.datetime):
+        from alerts.models import AlertHistory, SuppressionRule
+
+        orgs = {o for o in organization_ids if o is not None}
+        self.at = at
+        rules = (
+            SuppressionRule.objects.filter(Q(organization__isnull=True) | Q(organization_id__in=orgs), enabled=True)
+            .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at))
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
+            .select_related("created_by")
+            .order_by("kind", "created_at")
+        )
+        self.rules = []
+        for rule in rules:
+            try:
+                rule.targets = parse_matchers(rule.matchers)
+                rule.sources = (
+                    parse_matchers(rule.source_matchers, field="source_matchers")
+                    if rule.kind == SuppressionRule.Kind.INHIBITION else []
+                )
+            except ValidationError:
+                continue  # a rule saved around validation: never mutes
+            self.rules.append(rule)
+        self.sources: dict = {}
+        if any(r.kind == SuppressionRule.Kind.INHIBITION for r in self.rules):
+            open_states = [AlertHistory.Status.FIRING, AlertHistory.Status.ACKNOWLEDGED, AlertHistory.Status.ESCALATED]
+            unassigned = Q(organization__isnull=True) if None in organization_ids else Q(pk=None)
+            scope = Q(organization_id__in=orgs) | unassigned
+            for source in AlertHistory.objects.filter(scope, status__in=open_states).select_related("organization"):
+                self.sources.setdefault(source.organization_id, []).append((source, alert_label_set(source)))
+
+    def forget(self, alert) -> None:
+        """``alert`` was just muted: it no longer inhibits others."""
+        rows = self.sources.get(alert.organization_id)
+        if rows:
+            self.sources[alert.organization_id] = [(s, labels) for s, labels in rows if s.pk != alert.pk]
+
+    def muting(self, alert, labels: dict | None = None):
+        """The rule that mutes ``alert`` and why: ``(rule, reason)`` or ``(None, "")`` (see ``suppression_for``)."""
+        from alerts.models import SuppressionRule
+
+        labels = labels if labels is not None else alert_label_set(alert)
+        inhibitions = []
+        for rule in self.rules:
+            if rule.organization_id is not None and rule.organization_id != alert.organization_id:
+                continue
+            if not matchers_match(rule.targets, labels):
+                continue
+            if rule.kind == SuppressionRule.Kind.SILENCE:
+                return rule, f"silenced by {rule} ({', '.join(map(str, rule.targets)) or 'all alerts'})"
+            if rule.kind == SuppressionRule.Kind.MAINTENANCE and maintenance_active(rule, self.at):
+                return rule, f"maintenance window {rule}"
+            if rule.kind == SuppressionRule.Kind.INHIBITION:
+                inhibitions.append(rule)
+        for rule in inhibitions:
+            equal = [str(name) for name in (rule.equal_labels or [])]
+            for source, source_labels in self.sources.get(alert.organization_id, []):
+                if source.pk == alert.pk or not matchers_match(rule.sources, source_labels):
+                    continue
+                if all(source_labels.get(n, "") == labels.get(n, "") for n in equal):
+                    return rule, f"inhibited by {rule}: {source.title}"
+        return None, ""
+
+
 def suppression_for(*, alert, at: dt.datetime):
     """The rule that mutes ``alert`` at ``at`` and why: ``(rule, reason)`` or ``(None, "")``.
 
-    Checked in order: active silences, maintenance windows open at ``at``,
-    inhibition rules with an inhibiting alert (open, not suppressed, same
-    organization, not ``alert`` itself, ``equal_labels`` equal). Rules in
-    scope: platform-wide ones and the alert's organization's. Runs in the
-    caller's context (the evaluation's service context sees every rule).
+    Checked in order: active silences, maintenance windows open at ``at``, inhibition rules with an
+    inhibiting alert (open, not suppressed, same organization, not ``alert`` itself, ``equal_labels``
+    equal). Rules in scope: platform-wide ones and the alert's organization's. Runs in the caller's
+    context (the evaluation's service context sees every rule). A ``Muter`` of one alert.
     """
-    from alerts.models import AlertHistory, SuppressionRule
-
-    labels = alert_label_set(alert)
-    rules = (
-        SuppressionRule.objects.filter(_in_scope_q(alert.organization_id), enabled=True)
-        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=at))
-        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
-        .order_by("kind", "created_at")
-    )
-    inhibitions = []
-    for rule in rules:
-        try:
-            targets = parse_matchers(rule.matchers)
-        except ValidationError:
-            continue  # a rule saved around validation: never mutes
-        if not matchers_match(targets, labels):
-            continue
-        if rule.kind == SuppressionRule.Kind.SILENCE:
-            return rule, f"silenced by {rule} ({', '.join(map(str, targets)) or 'all alerts'})"
-        if rule.kind == SuppressionRule.Kind.MAINTENANCE and maintenance_active(rule, at):
-            return rule, f"maintenance window {rule}"
-        if rule.kind == SuppressionRule.Kind.INHIBITION:
-            inhibitions.append(rule)
-    if not inhibitions:
-        return None, ""
-    sources = list(
-        AlertHistory.objects.filter(
-            organization_id=alert.organization_id,
-            status__in=[AlertHistory.Status.FIRING, AlertHistory.Status.ACKNOWLEDGED, AlertHistory.Status.ESCALATED],
-        )
-        .exclude(pk=alert.pk)
-        .select_related("organization")
-    )
-    for rule in inhibitions:
-        try:
-            source_matchers = parse_matchers(rule.source_matchers, field="source_matchers")
-        except ValidationError:
-            continue
-        equal = [str(name) for name in (rule.equal_labels or [])]
-        for source in sources:
-            source_labels = alert_label_set(source)
-            if not matchers_match(source_matchers, source_labels):
-                continue
-            if all(source_labels.get(n, "") == labels.get(n, "") for n in equal):
-                return rule, f"inhibited by {rule}: {source.title}"
-    return None, ""
+    return Muter(organization_ids=[alert.organization_id], at=at).muting(alert)
 
 
 def silence_preview(*, matchers: list[Matcher], organization_id=None, limit: int = 50) -> list:

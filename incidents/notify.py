@@ -16,7 +16,7 @@ import datetime as dt
 from django.conf import settings
 
 from alerts.models import AlertHistory
-from notifications.services import notification_enqueue, notifications_cancel
+from notifications.services import notifications_cancel
 from wedsync_ops.tenancy.context import service_context
 
 from .models import Incident, IncidentUpdate
@@ -32,6 +32,10 @@ def incident_labels(incident: Incident) -> dict[str, str]:
     labels = AlertHistory.objects.filter(incident_id=incident.pk).order_by("starts_at").values_list(
         "labels", flat=True
     ).first() or {}
+    return _labels(incident, labels)
+
+
+def _labels(incident: Incident, labels: dict) -> dict[str, str]:
     result = {str(k): str(v) for k, v in labels.items()}
     result.setdefault("severity", str(incident.severity))
     result.setdefault("priority", str(incident.priority))
@@ -40,7 +44,7 @@ def incident_labels(incident: Incident) -> dict[str, str]:
     return result
 
 
-def incident_payload(*, event: str, incident: Incident, labels: dict) -> dict:
+def incident_payload(*, event: str, incident: Incident, labels: dict, runbooks=None) -> dict:
     """The JSON body of an incident notification (``notifications.services`` contract).
 
     Shape (times ISO 8601 with offset)::
@@ -51,8 +55,10 @@ def incident_payload(*, event: str, incident: Incident, labels: dict) -> dict:
          "organization_url": "/org/<slug>/" | None, "wedding_impact": "none" … "wedding_day_critical",
          "wedding": {"id", "couple_name", "wedding_date" (local), "venue_name", "ceremony_time" | None} | None,
          "runbook_url": the matching runbook's page | None}
+
+    ``runbooks``: a ``selectors.RunbookIndex`` when many payloads are built at once (else one query).
     """
-    from .selectors import runbook_for_incident
+    from .selectors import RunbookIndex
 
     slug = incident.organization.slug if incident.organization_id else None
     wedding = None
@@ -62,7 +68,9 @@ def incident_payload(*, event: str, incident: Incident, labels: dict) -> dict:
             "id": str(w.pk), "couple_name": w.couple_name, "wedding_date": w.wedding_date.isoformat(),
             "venue_name": w.venue_name, "ceremony_time": w.ceremony_time.isoformat() if w.ceremony_time else None,
         }
-    runbook = runbook_for_incident(incident)
+    runbooks = runbooks or RunbookIndex(organization_ids=[incident.organization_id])
+    matches = runbooks.matching(labels=labels, organization_id=incident.organization_id)
+    runbook = matches[0] if matches else None
     url = portal_url(f"/ops/incidents/{incident.pk}/")
     return {
         "kind": "incident",
@@ -92,26 +100,66 @@ def incident_notify(
     ``step``: the escalation step (``incident.escalated``). ``extra`` is merged into the payload.
     Writes a ``notification`` timeline row ("Notified 2 channel(s) of incident.opened: ops, pager")
     keeping the delivery ids, unless ``record`` is False (the escalation step writes its own row).
-    Runs in the caller's transaction, the rows in a service context.
+    Runs in the caller's transaction, the rows in a service context. ``incidents_notify`` of one.
     """
+    return incidents_notify(event=event, incidents=[incident], now=now, step=step, extra=extra, record=record)[
+        incident.pk
+    ]
+
+
+def incidents_notify(
+    *, event: str, incidents: list, now: dt.datetime, step: int = 0, extra: dict | None = None,
+    record: bool = True, first_labels: dict | None = None, protocols: dict | None = None,
+) -> dict:
+    """``incident_notify`` for many incidents at once (set-based); returns ``{incident_id: deliveries}``.
+
+    A fixed number of queries whatever the number of incidents: the incidents with their organization
+    and wedding, their first alerts' labels (unless ``first_labels``: ``{incident_id: labels}``), the
+    runbooks, one routing load and one outbox insert (``notifications_enqueue_many``), one insert of
+    timeline rows (``protocols``: the organizations' ``WeddingDay`` at ``now`` when the caller has them).
+    """
+    from notifications.services import NotificationRequest, notifications_enqueue_many
+
+    from .selectors import RunbookIndex
+
     with service_context():
-        fresh = Incident.objects.select_related("organization", "wedding").get(pk=incident.pk)
-        labels = incident_labels(fresh)
-        payload = incident_payload(event=event, incident=fresh, labels=labels)
-        payload.update(extra or {})
-        deliveries, route = notification_enqueue(
-            event=event, organization_id=fresh.organization_id, labels=labels, payload=payload, now=now,
-            incident_id=fresh.pk, step=step,
-        )
-        if deliveries and record:
-            text = f"Notified {len(deliveries)} channel(s) of {event}: {channel_names(deliveries)}"
-            if route.wedding_day.on and any(d.channel.wedding_day_emergency for d in deliveries):
-                text += f" (wedding-day emergency channels included: {route.wedding_day.reason})"
-            IncidentUpdate.objects.create(
-                organization_id=fresh.organization_id, incident_id=fresh.pk, kind=IncidentUpdate.Kind.NOTIFICATION,
-                message=text, vendor_visible=False, created_at=now, deliveries=[str(d.pk) for d in deliveries],
-            )
-    return deliveries
+        fresh = list(Incident.objects.select_related("organization", "wedding").filter(
+            pk__in=[i.pk for i in incidents]))
+        if first_labels is None:
+            first_labels = {}
+            for incident_id, labels in AlertHistory.objects.filter(incident_id__in=[i.pk for i in fresh]).order_by(
+                "incident_id", "starts_at"
+            ).distinct("incident_id").values_list("incident_id", "labels"):
+                first_labels[incident_id] = labels
+        runbooks = RunbookIndex(organization_ids={i.organization_id for i in fresh})
+        requests = []
+        for incident in fresh:
+            labels = _labels(incident, first_labels.get(incident.pk) or {})
+            payload = incident_payload(event=event, incident=incident, labels=labels, runbooks=runbooks)
+            payload.update(extra or {})
+            requests.append(NotificationRequest(event=event, organization_id=incident.organization_id, labels=labels,
+                                                payload=payload, incident_id=incident.pk, step=step))
+        from notifications.routing import Router
+
+        router = Router(organization_ids={i.organization_id for i in fresh}, now=now, protocols=protocols)
+        notifications_enqueue_many(requests, now=now, router=router)
+        rows = []
+        for incident, request in zip(fresh, requests, strict=True):
+            deliveries = request.deliveries
+            if deliveries and record:
+                text = f"Notified {len(deliveries)} channel(s) of {event}: {channel_names(deliveries)}"
+                if request.route.wedding_day.on and any(d.channel.wedding_day_emergency for d in deliveries):
+                    text += f" (wedding-day emergency channels included: {request.route.wedding_day.reason})"
+                rows.append(IncidentUpdate(
+                    organization_id=incident.organization_id, incident_id=incident.pk,
+                    kind=IncidentUpdate.Kind.NOTIFICATION, message=text, vendor_visible=False, created_at=now,
+                    deliveries=[str(d.pk) for d in deliveries],
+                ))
+        IncidentUpdate.objects.bulk_create(rows)
+    result = {i.pk: [] for i in incidents}
+    for incident, request in zip(fresh, requests, strict=True):
+        result[incident.pk] = request.deliveries
+    return result
 
 
 def channel_names(deliveries) -> str:

@@ -82,6 +82,38 @@ def _user_organization_id(request, user) -> uuid.UUID | None:
 # --- runbooks ---------------------------------------------------------------
 
 
+class RunbookIndex:
+    """The runbooks of some organizations and the platform, loaded once, matched in memory (``runbooks_matching``).
+
+    For set-based callers (firing thousands of alerts at once): one query whatever the number of alerts.
+    """
+
+    def __init__(self, *, organization_ids):
+        orgs = {o for o in organization_ids if o is not None}
+        self.runbooks = list(
+            Runbook.objects.filter(Q(organization__isnull=True) | Q(organization_id__in=orgs))
+            .exclude(service="", alertname="")
+        )
+
+    def matching(self, *, labels: dict, organization_id) -> list[Runbook]:
+        """``runbooks_matching`` over the loaded runbooks."""
+        service = str((labels or {}).get("service", ""))
+        alertname = str((labels or {}).get("alertname", ""))
+        if not service and not alertname:
+            return []
+        found = [
+            r for r in self.runbooks
+            if (r.organization_id is None or r.organization_id == organization_id)
+            and r.service in ("", service) and r.alertname in ("", alertname)
+        ]
+        return sorted(found, key=_runbook_rank)
+
+
+def _runbook_rank(r) -> tuple:
+    specificity = 0 if (r.service and r.alertname) else (1 if r.alertname else 2)
+    return (specificity, r.organization_id is None, r.title)
+
+
 def runbooks_matching(*, labels: dict, organization_id: uuid.UUID | None = None) -> list[Runbook]:
     """Runbooks that match ``labels`` (``service`` and ``alertname``), best first.
 
@@ -91,23 +123,7 @@ def runbooks_matching(*, labels: dict, organization_id: uuid.UUID | None = None)
     own runbooks before platform ones; then title. Scope: the organization's
     and platform runbooks the current context can see.
     """
-    service = str((labels or {}).get("service", ""))
-    alertname = str((labels or {}).get("alertname", ""))
-    if not service and not alertname:
-        return []
-    scope = Q(organization__isnull=True) | (Q(organization_id=organization_id) if organization_id else Q(pk=None))
-    qs = (
-        Runbook.objects.filter(scope)
-        .filter(Q(service="") | Q(service=service))
-        .filter(Q(alertname="") | Q(alertname=alertname))
-        .exclude(service="", alertname="")
-    )
-
-    def rank(r: Runbook):
-        specificity = 0 if (r.service and r.alertname) else (1 if r.alertname else 2)
-        return (specificity, r.organization_id is None, r.title)
-
-    return sorted(qs, key=rank)
+    return RunbookIndex(organization_ids=[organization_id]).matching(labels=labels, organization_id=organization_id)
 
 
 def incident_labels(incident: Incident) -> dict:

@@ -35,48 +35,59 @@ class Route:
 class Router:
     """Routing for many notifications at one instant, with what it needs loaded once.
 
-    ``Router(organization_ids=…, now=…)`` reads, in five queries whatever the number of notifications,
+    ``Router(organization_ids=…, now=…)`` reads, in four queries whatever the number of notifications,
     the channels and enabled rules of those organizations and the platform, the rules' channels and each
-    organization's wedding-day protocol at ``now``; ``route(organization_id, labels)`` then decides in
+    organization's wedding-day protocol at ``now`` (``protocols``: those the caller already has,
+    ``{organization_id: WeddingDay}``); ``route(organization_id, labels)`` then decides in
     memory. ``route_channels`` is a Router of one. Runs in the caller's context (a service context:
     a vendor context cannot see platform channels and rules).
     """
 
-    def __init__(self, *, organization_ids, now: dt.datetime):
+    def __init__(self, *, organization_ids, now: dt.datetime, protocols: dict | None = None):
         from wedsync_ops.tenancy.wedding_day import wedding_days
 
         orgs = {o for o in organization_ids if o is not None}
         scope = Q(organization__isnull=True) | Q(organization_id__in=orgs)
         self.now = now
-        self.protocols = wedding_days(organization_ids=[*orgs, None], at=now)
-        self.channels = {
-            c.pk: c
-            for c in NotificationChannel.objects.filter(scope).only("id", "organization_id", "wedding_day_emergency")
-        }
-        self.rules: dict = {}
-        rules = list(NotificationRule.objects.filter(scope, enabled=True).order_by("position", "created_at"))
-        for rule in rules:
+        known = protocols or {}
+        missing = [o for o in orgs if o not in known]
+        self.protocols = {**known, **wedding_days(organization_ids=[*missing, None], at=now)}
+        self.channels_by_org: dict = {}  # organization_id (None: the platform's) -> {channel id: channel}
+        self.channels: dict = {}
+        for c in NotificationChannel.objects.filter(scope).only(
+            "id", "organization_id", "wedding_day_emergency", "name", "kind", "enabled"
+        ):
+            self.channels_by_org.setdefault(c.organization_id, {})[c.pk] = c
+            self.channels[c.pk] = c
+        self.rules_by_org: dict = {}  # organization_id (None: platform rules) -> rules in position order
+        for rule in NotificationRule.objects.filter(scope, enabled=True).order_by("position", "created_at"):
             try:
                 rule.parsed = parse_matchers(rule.matchers)
             except ValidationError:  # a rule saved around validation matches nothing
                 rule.parsed = None
-        self._rules = rules
+            self.rules_by_org.setdefault(rule.organization_id, []).append(rule)
+        rules = [r for group in self.rules_by_org.values() for r in group]
         self.rule_channels: dict = {}
         for rule_id, channel_id in NotificationRuleChannel.objects.filter(
             rule_id__in=[r.pk for r in rules]
         ).values_list("rule_id", "channel_id"):
             self.rule_channels.setdefault(rule_id, set()).add(channel_id)
 
+    def channel(self, pk):
+        """A loaded channel (id, organization, name, kind, enabled, wedding-day emergency) by id, or None."""
+        return self.channels.get(pk)
+
     def route(self, *, organization_id, labels: dict) -> Route:
         """The ``Route`` of one notification (see ``route_channels`` for the rules of routing)."""
         protocol = self.protocols.get(organization_id) or wedding_day(organization_id=None, at=self.now)
-        in_scope = {
-            pk: c
-            for pk, c in self.channels.items()
-            if c.organization_id is None or c.organization_id == organization_id
-        }
+        in_scope = dict(self.channels_by_org.get(None, {}))
+        if organization_id is not None:
+            in_scope.update(self.channels_by_org.get(organization_id, {}))
         ordinary = {pk for pk, c in in_scope.items() if not c.wedding_day_emergency}
-        rules = [r for r in self._rules if r.organization_id is None or r.organization_id == organization_id]
+        rules = self.rules_by_org.get(None, [])
+        if organization_id is not None:
+            rules = rules + self.rules_by_org.get(organization_id, [])
+        rules.sort(key=lambda r: (r.position, r.created_at))
         matched = []
         if not rules:
             chosen = set(ordinary)

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Min, Q
 
 from .models import DeliveryAttempt, NotificationChannel, NotificationDelivery
 
@@ -124,6 +124,16 @@ def group_notification_times(*, group_key: str) -> tuple[dt.datetime | None, dt.
     )
     last = rows.filter(delivered_at__isnull=False).aggregate(m=Max("delivered_at"))["m"]
     return waiting, last
+
+
+def groups_notification_times(*, group_keys) -> dict:
+    """``group_notification_times`` of many groups in one query: ``{group_key: (waiting, last)}``."""
+    rows = (
+        NotificationDelivery.objects.filter(group_key__in=list(group_keys), event="alert.firing")
+        .values("group_key")
+        .annotate(waiting=Min("next_attempt_at", filter=Q(status=Status.PENDING, attempts=0)), last=Max("delivered_at"))
+    )
+    return {r["group_key"]: (r["waiting"], r["last"]) for r in rows}
 
 
 def any_delivered(*, alert_id: uuid.UUID, events: tuple[str, ...]) -> bool:

@@ -50,13 +50,14 @@ INSERT INTO notification_deliveries AS d
 SELECT t.id, c.organization_id, c.id, t.event, t.step, t.alert_id, t.incident_id, t.group_key, t.payload,
        CASE WHEN c.enabled THEN 'pending' ELSE 'held' END, 0, t.send_at,
        CASE WHEN c.enabled THEN '' ELSE 'held: channel disabled' END, statement_timestamp()
-  FROM unnest(%(ids)s::uuid[], %(channels)s::uuid[], %(events)s::text[], %(steps)s::int[], %(alerts)s::uuid[],
-              %(incidents)s::uuid[], %(groups)s::text[], %(payloads)s::jsonb[], %(send_at)s::timestamptz[])
-       AS t(id, channel_id, event, step, alert_id, incident_id, group_key, payload, send_at)
+  FROM jsonb_to_recordset(%(rows)s::jsonb)
+       AS t(id uuid, channel_id uuid, event text, step int, alert_id uuid, incident_id uuid, group_key text,
+            payload jsonb, send_at timestamptz)
   JOIN notification_channels c ON c.id = t.channel_id
  ORDER BY c.id, t.alert_id, t.incident_id
 ON CONFLICT ON CONSTRAINT notification_delivery_once DO {conflict}
-RETURNING d.id, d.channel_id, d.event, d.step, d.alert_id, d.incident_id
+RETURNING d.id, d.channel_id, d.event, d.step, d.alert_id, d.incident_id, d.organization_id, d.status, d.payload,
+          d.attempts, d.next_attempt_at, d.group_key, d.last_error
 """
 # A renotification (a repeat, or firing again after a silence) sends an existing row once more: a row
 # in one of the ``renotify`` statuses goes back to pending with a new sequence number (its idempotency
@@ -66,6 +67,23 @@ _RENOTIFY = """UPDATE SET status = EXCLUDED.status,
        payload = EXCLUDED.payload || jsonb_build_object('repeat', true, 'delivery_id', d.id::text,
                    'sequence', coalesce((d.payload ->> 'sequence')::int, 0) + 1)
  WHERE d.status = ANY(%(renotify)s::text[])"""
+
+
+def _delivery(row: tuple, *, channel) -> NotificationDelivery:
+    """A written delivery from its ``RETURNING`` row, with its channel from the router (no second query)."""
+    (pk, channel_id, event, step, alert_id, incident_id, organization_id, status, payload, attempts, next_attempt_at,
+     group_key, last_error) = row
+    if isinstance(payload, str):  # Django's connection reads jsonb as text
+        payload = json.loads(payload)
+    delivery = NotificationDelivery(
+        id=pk, channel_id=channel_id, event=event, step=step, alert_id=alert_id, incident_id=incident_id,
+        organization_id=organization_id, status=status, payload=payload, attempts=attempts,
+        next_attempt_at=next_attempt_at, group_key=group_key, last_error=last_error,
+    )
+    delivery._state.adding, delivery._state.db = False, "default"
+    if channel is not None:
+        delivery.channel = channel
+    return delivery
 
 
 def _json_safe(payload: dict) -> str:
@@ -174,32 +192,30 @@ def notifications_enqueue_many(requests: list[NotificationRequest], *, now: dt.d
                 delivery_id = uuid.uuid4()
                 body = dict(request.payload, event=request.event, delivery_id=str(delivery_id))
                 batches.setdefault(tuple(request.renotify), []).append((index, delivery_id, channel_id, request, body))
-        written: dict[uuid.UUID, int] = {}
         by_key: dict[tuple, int] = {}
         for renotify, rows in batches.items():
             for _index, _id, channel_id, request, _body in rows:
                 by_key[(channel_id, request.event, request.step, request.alert_id, request.incident_id)] = _index
             with connection.cursor() as cur:
+                # One JSON document, not ten arrays: thousands of rows in one parameter (jsonb_to_recordset).
+                document = [
+                    {
+                        "id": str(delivery_id), "channel_id": str(channel_id), "event": request.event,
+                        "step": request.step, "alert_id": str(request.alert_id) if request.alert_id else None,
+                        "incident_id": str(request.incident_id) if request.incident_id else None,
+                        "group_key": request.group_key[:500], "payload": body,
+                        "send_at": (request.send_at or now).isoformat(),
+                    }
+                    for _index, delivery_id, channel_id, request, body in rows
+                ]
                 cur.execute(
                     _INSERT_MANY.format(conflict=_RENOTIFY if renotify else "NOTHING"),
-                    {
-                        "renotify": list(renotify),
-                        "ids": [str(r[1]) for r in rows],
-                        "channels": [str(r[2]) for r in rows],
-                        "events": [r[3].event for r in rows],
-                        "steps": [r[3].step for r in rows],
-                        "alerts": [str(r[3].alert_id) if r[3].alert_id else None for r in rows],
-                        "incidents": [str(r[3].incident_id) if r[3].incident_id else None for r in rows],
-                        "groups": [r[3].group_key[:500] for r in rows],
-                        "payloads": [_json_safe(r[4]) for r in rows],
-                        "send_at": [r[3].send_at or now for r in rows],
-                    },
+                    {"renotify": list(renotify), "rows": _json_safe(document)},
                 )
-                for delivery_id, channel_id, event, step, alert_id, incident_id in cur.fetchall():
-                    written[delivery_id] = by_key[(channel_id, event, step, alert_id, incident_id)]
-        if written:
-            for delivery in NotificationDelivery.objects.filter(pk__in=list(written)).select_related("channel"):
-                requests[written[delivery.pk]].deliveries.append(delivery)
+                for row in cur.fetchall():
+                    delivery_id, channel_id, event, step, alert_id, incident_id = row[:6]
+                    index = by_key[(channel_id, event, step, alert_id, incident_id)]
+                    requests[index].deliveries.append(_delivery(row, channel=router.channel(channel_id)))
         for request in requests:
             request.deliveries.sort(key=lambda d: str(d.channel_id))
     pending = [d.pk for r in requests for d in r.deliveries if d.status == Status.PENDING]
@@ -269,28 +285,36 @@ def notifications_repeat_due(*, alert_ids, event: str, cutoff: dt.datetime, now:
     return len(requeued)
 
 
-def publish(delivery_ids: list) -> int:
-    """Queue ``deliver_notification`` for each id; on a broker error log and stop (the sweep sends them).
+PUBLISH_CHUNK = 25  # deliveries per queued task: a storm of 10,000 is 400 messages, spread over the workers
 
-    Returns how many were queued.
+
+def publish(delivery_ids: list) -> int:
+    """Queue the deliveries for the workers; on a broker error log and stop (the sweep sends them).
+
+    One delivery: ``deliver_notification(id)``. More: ``deliver_notifications(ids)`` per chunk of
+    ``PUBLISH_CHUNK``, all through one broker connection, so an alert storm is a few hundred messages
+    rather than one per delivery. Returns how many deliveries were queued.
     """
     from kombu.exceptions import OperationalError as KombuOperationalError
     from redis.exceptions import RedisError
 
-    from .tasks import deliver_notification
+    from .tasks import deliver_notification, deliver_notifications
 
+    ids = [str(d) for d in delivery_ids]
     queued = 0
-    for delivery_id in delivery_ids:
-        try:
-            deliver_notification.delay(str(delivery_id))
-        except (KombuOperationalError, RedisError, ConnectionError, OSError) as exc:
-            logger.warning(
-                "notification broker unavailable (%s); %d deliveries stay pending for the sweep",
-                exc,
-                len(delivery_ids) - queued,
-            )
-            break
-        queued += 1
+    try:
+        if len(ids) == 1:
+            deliver_notification.delay(ids[0])
+            return 1
+        with deliver_notifications.app.producer_or_acquire() as producer:
+            for start in range(0, len(ids), PUBLISH_CHUNK):
+                chunk = ids[start:start + PUBLISH_CHUNK]
+                deliver_notifications.apply_async((chunk,), producer=producer)
+                queued += len(chunk)
+    except (KombuOperationalError, RedisError, ConnectionError, OSError) as exc:
+        logger.warning(
+            "notification broker unavailable (%s); %d deliveries stay pending for the sweep", exc, len(ids) - queued
+        )
     return queued
 
 

@@ -21,6 +21,20 @@ def deliver_notification(delivery_id: str) -> str | None:
     return delivery.status if delivery is not None else None
 
 
+@shared_task(name="notifications.tasks.deliver_notifications", ignore_result=True)
+def deliver_notifications(delivery_ids: list[str]) -> dict:
+    """Send each of ``delivery_ids`` now, one after another (queued in chunks by ``publish``).
+
+    Returns ``{status: count}`` of the deliveries afterwards (``"skipped"``: not due or taken by another).
+    """
+    counts: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        delivery = delivery_send(delivery_id=delivery_id, now=timezone.now())
+        status = delivery.status if delivery is not None else "skipped"
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 @shared_task(name="notifications.tasks.deliver_pending", ignore_result=True)
 def deliver_pending() -> dict:
     """Beat sweep (every 30 s): send every due delivery, including those whose queue message was lost.

@@ -21,8 +21,9 @@ import re
 from dataclasses import dataclass
 
 from alerts.fingerprint import labels_fingerprint
+from alerts.firing import FireCandidate, alerts_fire_many
 from alerts.models import AlertHistory, AlertIntegration
-from alerts.services import alert_fire, alert_receive_resolution
+from alerts.services import alert_receive_resolution
 from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.tenancy.models import Organization
 
@@ -271,8 +272,9 @@ def alertmanager_receive(
     the ``organization`` label's slug, and an unknown or missing slug keeps
     the alert unassigned (organization NULL, staff only), never dropped.
 
-    - ``firing``: ``alerts.services.alert_fire`` (touches an open alert;
-      a firing redelivered after its resolution changes nothing).
+    - ``firing``: ``alerts.services.alert_fire``'s meaning, all of the payload's firing alerts at
+      once (``alerts.firing.alerts_fire_many``: touches an open alert; a firing redelivered after its
+      resolution changes nothing; the group's alerts make one incident).
     - ``resolved``: resolves the open alert of that fingerprint when the
       resolution covers its open period (``endsAt`` at or after the open
       alert's start, whatever the two ``startsAt``: Alertmanager moves
@@ -293,6 +295,7 @@ def alertmanager_receive(
         slugs = {a.labels[ORGANIZATION_LABEL] for a in payload.alerts if a.labels.get(ORGANIZATION_LABEL)}
         org_ids = _organizations_by_slug(slugs)
     created = resolved = 0
+    firing, resolutions = [], []
     for alert in payload.alerts:
         if alert.labels.get("alertname") == WATCHDOG_ALERTNAME and _watchdog_taken(integration, alert, now):
             continue
@@ -310,17 +313,18 @@ def alertmanager_receive(
             severity=alert.severity,
             priority=alert.priority,
             starts_at=alert.starts_at,
-            now=now,
             integration=integration,
             group_key=payload.group_key,
             generator_url=alert.generator_url,
             description=alert.annotations.get("description", ""),
         )
-        if alert.status == "firing":
-            _row, was_created = alert_fire(**common)
-            created += was_created
-            continue
-        _row, outcome = alert_receive_resolution(ends_at=alert.ends_at, **common)
+        (firing if alert.status == "firing" else resolutions).append((alert, common))
+    # The group's firing alerts at once (one incident for the group), then its resolutions: a resolution
+    # never ends an incident that a firing alert of the same payload is about to join.
+    fired = alerts_fire_many([FireCandidate(**common) for _alert, common in firing], now=now)
+    created += sum(c.created for c in fired)
+    for alert, common in resolutions:
+        _row, outcome = alert_receive_resolution(ends_at=alert.ends_at, now=now, **common)
         resolved += outcome == "resolved"
         created += outcome == "kept"
     AlertIntegration.objects.filter(pk=integration.pk).update(last_received_at=now)

@@ -24,7 +24,7 @@ from wedsync_ops.tenancy.wedding_day import wedding_day
 
 from .. import conf
 from ..models import Incident, IncidentUpdate
-from ..notify import incident_notify, incident_pages_cancel
+from ..notify import incident_notify, incident_pages_cancel, incidents_notify
 from .lifecycle import _require_aware, _timeline, _transition
 
 
@@ -45,67 +45,160 @@ def incident_open_from_alert(*, alert: AlertHistory, now: dt.datetime | None = N
       ``alert``, no new notification; a muted incident resumes escalating if this alert is unmuted).
     - Its group's newest incident resolved less than ``INCIDENT_REOPEN_WINDOW_MINUTES`` before ``now``:
       reopens it (vendor-visible timeline row, ``incident.reopened`` notified) and joins it.
-    - Otherwise SQL ``create_incident_from_alert(alert, now)`` opens a new one: on a wedding day of
-      the organization a ``p0`` titled ``WEDDING DAY: …`` linked to the day's wedding, else ``p1``
+    - Otherwise SQL ``create_incidents_from_alerts`` opens a new one: on a wedding day of the
+      organization a ``p0`` titled ``WEDDING DAY: …`` linked to the day's wedding, else ``p1``
       (critical/emergency) or ``p2``; its ``incident.opened`` notifications go through routing.
 
-    Concurrent alerts of one group are serialised by a transaction advisory lock on the group, so
-    they make one incident. Raises ``AlertHistory.DoesNotExist`` when the context cannot see the alert.
+    ``incidents_open_from_alerts`` of one alert. Raises ``AlertHistory.DoesNotExist`` when the context
+    cannot see the alert.
+    """
+    opened = incidents_open_from_alerts(alerts=[alert], now=now)
+    if alert.pk not in opened:
+        raise AlertHistory.DoesNotExist(f"alert {alert.pk} is not visible")
+    return opened[alert.pk]
+
+
+def incidents_open_from_alerts(*, alerts: list, now: dt.datetime | None = None, protocols: dict | None = None) -> dict:
+    """Open, join or reopen the incidents of many alerts at once; returns ``{alert_id: Incident}``.
+
+    The meaning of ``incident_open_from_alert`` for each alert, set-based: alerts of one group (the
+    same organization and ``incident_group_key``) in the batch make one incident between them (the
+    earliest opens it, the others join). Queries per batch, not per alert: the alerts (locked), one
+    advisory lock per group, the groups' newest incidents, one ``create_incidents_from_alerts`` call,
+    one update linking the joiners, one insert of timeline rows, and the ``incident.opened``
+    notifications through ``incidents_notify``; only reopening an incident is done one by one (rare).
+    Concurrent callers are serialised per group by transaction advisory locks, taken in key order.
+    Sets ``incident_id`` on the given alert objects. ``protocols``: the organizations' ``WeddingDay``
+    at ``now`` when the caller has them (for routing the notifications).
     """
     now = now or timezone.now()
+    given = {a.pk: a for a in alerts}
+    if not given:
+        return {}
     with transaction.atomic():
-        # Lock the alert first: the linked-or-not answer below stays true until commit.
-        locked = AlertHistory.objects.select_for_update().get(pk=alert.pk)
-        if locked.incident_id is not None:
-            alert.incident_id = locked.incident_id
-            return Incident.objects.get(pk=locked.incident_id)
-        key = incident_group_key(locked)
+        locked = list(AlertHistory.objects.select_for_update().filter(pk__in=list(given)).order_by("pk"))
+        result: dict = {}
+        linked = [a for a in locked if a.incident_id is not None]
+        existing = Incident.objects.in_bulk([a.incident_id for a in linked])
+        for alert in linked:
+            result[alert.pk] = existing[alert.incident_id]
+        groups: dict[tuple, list] = {}
+        order = {a.pk: i for i, a in enumerate(alerts)}  # ties on starts_at: the order the alerts were given
+        for alert in sorted((a for a in locked if a.incident_id is None), key=lambda a: (a.starts_at, order[a.pk])):
+            groups.setdefault((alert.organization_id, incident_group_key(alert)), []).append(alert)
+        if not groups:
+            return _set_ids(given, result)
+        keys = sorted(f"incident-group:{org or ''}:{key}" for org, key in groups)
         with connection.cursor() as cur:
-            cur.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                [f"incident-group:{locked.organization_id or ''}:{key}"],
-            )
-        previous = (
-            Incident.objects.select_for_update()
-            .filter(organization_id=locked.organization_id, group_key=key, merged_into__isnull=True)
-            .order_by("-created_at", "-id")
-            .first()
-        )
+            cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(%s::text[]) k", [keys])
+        previous = _newest_incidents(groups)
         window = dt.timedelta(minutes=conf.INCIDENT_REOPEN_WINDOW_MINUTES)
-        if previous is not None and previous.status in Incident.OPEN_STATUSES:
-            return _join(alert=alert, incident=previous, now=now, how="joined this incident")
-        if (
-            previous is not None
-            and previous.status == "resolved"
-            and previous.resolved_at
-            and previous.resolved_at >= now - window
-        ):
-            _transition(
-                incident=previous,
-                by=None,
+        joins: list[tuple] = []  # (alert, incident, how)
+        openers = []
+        for group_key, members in groups.items():
+            incident = previous.get(group_key)
+            if incident is not None and incident.status in Incident.OPEN_STATUSES:
+                joins += [(a, incident, "joined this incident") for a in members]
+            elif (
+                incident is not None
+                and incident.status == "resolved"
+                and incident.resolved_at
+                and incident.resolved_at >= now - window
+            ):
+                _transition(
+                    incident=incident,
+                    by=None,
+                    now=now,
+                    allowed_from=("resolved",),
+                    to="open",
+                    reason=f'alert "{members[0].title}" fired again within '
+                    f"{conf.INCIDENT_REOPEN_WINDOW_MINUTES} min of the resolution",
+                )
+                joins += [(a, incident, "reopened this incident") for a in members]
+            else:
+                openers.append(members[0])
+        created = {}
+        if openers:
+            with connection.cursor() as cur:
+                cur.execute(
+                    "SELECT alert_id, incident_id FROM create_incidents_from_alerts(%s::uuid[], %s)",
+                    [[str(a.pk) for a in openers], now],
+                )
+                created = dict(cur.fetchall())
+            new_incidents = Incident.objects.in_bulk(list(created.values()))
+            for opener in openers:
+                incident = new_incidents[created[opener.pk]]
+                result[opener.pk] = incident
+                members = groups[(opener.organization_id, incident_group_key(opener))]
+                joins += [(a, incident, "of the same group joined this incident") for a in members[1:]]
+            incidents_notify(
+                event="incident.opened",
+                incidents=list(new_incidents.values()),
                 now=now,
-                allowed_from=("resolved",),
-                to="open",
-                reason=f'alert "{locked.title}" fired again within '
-                f"{conf.INCIDENT_REOPEN_WINDOW_MINUTES} min of the resolution",
+                first_labels={created[o.pk]: o.labels for o in openers},
+                protocols=protocols,
             )
-            return _join(alert=alert, incident=previous, now=now, how="reopened this incident")
-        with connection.cursor() as cur:
-            cur.execute("SELECT create_incident_from_alert(%s, %s)", [alert.pk, now])
-            (incident_id,) = cur.fetchone()
-        Incident.objects.filter(pk=incident_id).update(group_key=key, escalation_clock_at=now)
-        alert.incident_id = incident_id
-        incident = Incident.objects.select_related("organization", "wedding").get(pk=incident_id)
-        incident_notify(event="incident.opened", incident=incident, now=now)
-        return incident
+        if joins:
+            _join_many(joins, now=now)
+            for alert, incident, _how in joins:
+                result[alert.pk] = incident
+            for incident_id in {incident.pk for _a, incident, _h in joins}:
+                incident_alerts_changed(incident_id=incident_id, now=now)
+            fresh = Incident.objects.in_bulk([i.pk for _a, i, _h in joins])
+            result.update({a.pk: fresh[i.pk] for a, i, _h in joins})
+        return _set_ids(given, result)
 
 
-def _join(*, alert: AlertHistory, incident: Incident, now: dt.datetime, how: str) -> Incident:
-    AlertHistory.objects.filter(pk=alert.pk).update(incident_id=incident.pk)
-    alert.incident_id = incident.pk
-    _timeline(incident, kind=IncidentUpdate.Kind.ALERT, by=None, now=now, message=f'Alert "{alert.title}" {how}')
-    incident_alerts_changed(incident_id=incident.pk, now=now)
-    return Incident.objects.get(pk=incident.pk)
+def _set_ids(given: dict, result: dict) -> dict:
+    for pk, incident in result.items():
+        if pk in given:
+            given[pk].incident_id = incident.pk
+    return result
+
+
+def _newest_incidents(groups: dict) -> dict:
+    """``{(organization_id, group_key): the group's newest unmerged incident}`` for the given groups, in one query."""
+    found = {}
+    for assigned in (True, False):  # equality joins (index incidents_group_key), not IS NOT DISTINCT FROM
+        part = [(org, key) for org, key in groups if (org is not None) is assigned]
+        if not part:
+            continue
+        match = "i.organization_id = g.org" if assigned else "i.organization_id IS NULL"
+        rows = Incident.objects.raw(
+            f"""
+            SELECT DISTINCT ON (i.organization_id, i.group_key) i.*
+              FROM incidents i
+              JOIN unnest(%s::uuid[], %s::text[]) AS g(org, key) ON {match} AND i.group_key = g.key
+             WHERE i.merged_into_id IS NULL
+             ORDER BY i.organization_id, i.group_key, i.created_at DESC, i.id DESC
+            """,
+            [[str(org) if org else None for org, _key in part], [key for _org, key in part]],
+        )
+        found.update({(i.organization_id, i.group_key): i for i in rows})
+    return found
+
+
+def _join_many(joins: list[tuple], *, now: dt.datetime) -> None:
+    """Link each ``(alert, incident, how)`` and write its timeline row ``Alert "<title>" <how>``; two statements."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE alert_history h SET incident_id = j.incident"
+            " FROM unnest(%s::uuid[], %s::uuid[]) AS j(alert, incident) WHERE h.id = j.alert",
+            [[str(a.pk) for a, _i, _h in joins], [str(i.pk) for _a, i, _h in joins]],
+        )
+    IncidentUpdate.objects.bulk_create(
+        [
+            IncidentUpdate(
+                organization_id=i.organization_id,
+                incident_id=i.pk,
+                kind=IncidentUpdate.Kind.ALERT,
+                message=f'Alert "{a.title}" {how}',
+                created_at=now,
+                vendor_visible=False,
+            )
+            for a, i, how in joins
+        ]
+    )
 
 
 def _resolves_manually(incident: Incident, now: dt.datetime) -> bool:
