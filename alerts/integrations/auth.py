@@ -109,7 +109,11 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
 
     target_class = "alerts.integrations.auth.IntegrationTokenAuthentication"
     match_subclasses = True
-    name = "integrationToken"
+
+    @property
+    def name(self) -> str:
+        """One scheme per kind (``alertmanagerIntegrationToken``…): a token of one kind is refused by the others."""
+        return f"{self.target.kind}IntegrationToken"
 
     def get_security_definition(self, auto_schema):
         return {
