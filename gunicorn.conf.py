@@ -32,6 +32,8 @@ accesslog = "-"
 errorlog = "-"
 logger_class = "wedsync_ops.serving.JsonLogger"
 proc_name = "wedsync-ops-web"
+# No runtime control socket: several instances (tests, checkouts) would share its one default path.
+control_socket_disable = True
 
 # /metrics across workers: prometheus-client's multiprocess mode keeps each worker's values in files here.
 # Set before the application (and prometheus_client) is imported by the master.

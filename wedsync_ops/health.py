@@ -185,7 +185,7 @@ def redbeat_job_runs(*, now: dt.datetime) -> list[JobRun]:
     runs = []
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         meta = RedBeatSchedulerEntry.load_meta(conf.key_prefix + name, app=app)
-        schedule = app.conf.beat_schedule[name]["schedule"]
+        schedule = entry["schedule"]
         schedule = schedule if hasattr(schedule, "remaining_estimate") else _interval(schedule)
         runs.append(JobRun(name, meta.get("last_run_at"), schedule_period_s(schedule, after=now)))
     return runs

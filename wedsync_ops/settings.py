@@ -252,7 +252,7 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 # "HTTP_X_FORWARDED_PROTO,https": the proxy sets X-Forwarded-Proto (and strips a client's own).
 _PROXY_SSL_HEADER = env.list("SECURE_PROXY_SSL_HEADER", default=[])
 if _PROXY_SSL_HEADER and len(_PROXY_SSL_HEADER) != 2:
-    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER: give the header and its value, e.g. HTTP_X_FORWARDED_PROTO,https")
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER: the header and its value, e.g. HTTP_X_FORWARDED_PROTO,https")
 SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) or None
 
 # --- Health endpoints (wedsync_ops/health.py) -------------------------------------------------
