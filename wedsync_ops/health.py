@@ -170,24 +170,32 @@ def redbeat_job_runs(*, now: dt.datetime) -> list[JobRun]:
     Raises ServiceUnavailable when no beat process holds the scheduler lock
     (``CELERY_REDBEAT_KEY_PREFIX`` + ``:lock``): none is running.
     """
-    from redbeat.schedulers import RedBeatSchedulerEntry, get_redis
+    from redbeat.schedulers import ensure_conf, get_redis
 
     from wedsync_ops.celery import app
 
-    redis = get_redis(app)
-    conf = app.redbeat_conf
+    conf = ensure_conf(app)
+    return redbeat_state_runs(get_redis(app), key_prefix=conf.key_prefix, lock_key=conf.lock_key,
+                              schedule=settings.CELERY_BEAT_SCHEDULE, now=now)
+
+
+def redbeat_state_runs(client, *, key_prefix: str, lock_key: str, schedule: dict, now: dt.datetime) -> list[JobRun]:
+    """``JobRun`` of each entry of ``schedule`` from celery-redbeat's keys (``<key_prefix><name>`` → ``meta``)."""
+    from redbeat.schedulers import RedBeatSchedulerEntry
+
     try:
-        holder = redis.get(conf.lock_key)
+        holder = client.get(lock_key)
+        metas = [client.hget(key_prefix + name, "meta") for name in schedule]
     except Exception as exc:  # noqa: BLE001 - redis errors of any kind: beat state unknown
         raise ServiceUnavailable(f"beat state in Redis: {type(exc).__name__}") from None
     if not holder:
         raise ServiceUnavailable("no beat process holds the scheduler lock")
     runs = []
-    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
-        meta = RedBeatSchedulerEntry.load_meta(conf.key_prefix + name, app=app)
-        schedule = entry["schedule"]
-        schedule = schedule if hasattr(schedule, "remaining_estimate") else _interval(schedule)
-        runs.append(JobRun(name, meta.get("last_run_at"), schedule_period_s(schedule, after=now)))
+    for (name, entry), meta in zip(schedule.items(), metas, strict=True):
+        last = RedBeatSchedulerEntry.decode_meta(meta).get("last_run_at")
+        period = entry["schedule"]
+        period = period if hasattr(period, "remaining_estimate") else _interval(period)
+        runs.append(JobRun(name, last, schedule_period_s(period, after=now)))
     return runs
 
 
