@@ -19,6 +19,7 @@ instead (local use).
 
 from __future__ import annotations
 
+import logging
 import re
 
 import structlog
@@ -106,6 +107,7 @@ def logging_config(*, level: str = "INFO", fmt: str = "json") -> dict:
 
         raise ImproperlyConfigured(f"LOG_FORMAT={fmt!r}: use json or console")
     configure_structlog()
+    logging.captureWarnings(True)  # Python warnings (e.g. Celery's SecurityWarning) as JSON lines too
     return {
         "version": 1,
         "disable_existing_loggers": False,
