@@ -1,4 +1,4 @@
-"""``manage.py check --deploy --fail-level WARNING`` passes with the production variables of .env.example, and only then.
+"""`manage.py check --deploy --fail-level WARNING` passes with the production variables of .env.example, only then.
 
 Each run is a fresh process with ``DEBUG=false`` and the checkout's own .env
 kept out of the way of the production values (they override it).

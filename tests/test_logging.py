@@ -57,11 +57,11 @@ def test_redaction_keeps_ordinary_words():
 
 @pytest.mark.slow
 def test_a_worker_logs_json_lines_with_the_task_id(transactional_db, tmp_path):
+    import redis
+
     from tests.conftest import TEST_BROKER
     from tests.processes import app_env, start_worker, stop, wait_until
     from wedsync_ops.celery import app
-
-    import redis
 
     redis.Redis.from_url(TEST_BROKER).flushdb()
     log = tmp_path / "worker.log"
