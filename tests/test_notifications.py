@@ -233,13 +233,15 @@ def test_commit_publishes_deliver_notification_to_the_broker(setup, django_captu
     with broker_at(url):
         with django_capture_on_commit_callbacks(execute=True):
             created = _enqueue(event="alert.firing", alert=setup.alert)
-    messages = [m for m in r.lrange("celery", 0, -1) if any(str(d.pk) in m.decode() for d in created)]
+    # The `critical` queue (wedsync_ops/queues.py); kombu keeps each priority step in its own list.
+    keys = r.keys("critical*")
+    messages = [(k, m) for k in keys for m in r.lrange(k, 0, -1) if any(str(d.pk) in m.decode() for d in created)]
     try:
-        tasks = [json.loads(m)["headers"]["task"] for m in messages]
+        tasks = [json.loads(m)["headers"]["task"] for _k, m in messages]
         assert tasks == ["notifications.tasks.deliver_notification"] * 2
     finally:
-        for m in messages:
-            r.lrem("celery", 0, m)
+        for k, m in messages:
+            r.lrem(k, 0, m)
 
 
 # --- delivery -------------------------------------------------------------------------
