@@ -91,7 +91,7 @@ def setup(db_name: str, receiver_url: str, phases: int) -> list[str]:
     code = (
         "from wedsync_ops.tenancy.context import service_context\n"
         "from wedsync_ops.tenancy.models import Organization\n"
-        "from alerts.models import NotificationChannel\n"
+        "from notifications.models import NotificationChannel\n"
         "from alerts.services import integration_create\n"
         "with service_context():\n"
         "    Organization.objects.create(slug='storm-florals', name='Storm Florals', timezone='Europe/London')\n"

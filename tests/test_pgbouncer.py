@@ -23,9 +23,9 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from alerts.models import NotificationChannel, NotificationDelivery
 from alerts.services import integration_create
 from apm.services import api_key_create
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import SAMPLES_DIR
 from tests.processes import app_env, database_url, free_port, start_gunicorn, start_worker, stop, wait_until
 from wedsync_ops.tenancy.context import service_context

@@ -16,6 +16,7 @@ from wedsync_ops.celery import app
     ("alerts.notifications.tasks.deliver_notification", "critical"),
     ("notifications.tasks.deliver_notification", "critical"),  # the app's new home (issue 10)
     ("notifications.tasks.deliver_pending", "critical"),
+    ("alerts.tasks.repeat_notifications", "critical"),
     ("alerts.tasks.evaluate_rules", "metrics"),
     ("apm.tasks.aggregate", "metrics"),
     ("apm.tasks.poll_providers", "metrics"),
@@ -49,7 +50,7 @@ def test_an_escalation_published_after_a_delivery_backlog_is_consumed_first():
     """Real Redis transport: the critical queue serves priority 0 (escalation) before 3 (deliveries)."""
     redis.Redis.from_url(TEST_BROKER).flushdb()
     for i in range(5):
-        app.send_task("alerts.notifications.tasks.deliver_notification", args=[f"d{i}"])
+        app.send_task("notifications.tasks.deliver_notification", args=[f"d{i}"])
     app.send_task("incidents.tasks.escalate_due")
     with Connection(TEST_BROKER) as conn:
         queue = conn.SimpleQueue("critical")
@@ -60,4 +61,4 @@ def test_an_escalation_published_after_a_delivery_backlog_is_consumed_first():
             message.ack()
         queue.close()
     assert names[0] == "incidents.tasks.escalate_due"
-    assert names[1:] == ["alerts.notifications.tasks.deliver_notification"] * 5
+    assert names[1:] == ["notifications.tasks.deliver_notification"] * 5

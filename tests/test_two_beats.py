@@ -16,9 +16,9 @@ import pytest
 import redis
 from django.utils import timezone
 
-from alerts.models import NotificationChannel, NotificationDelivery
 from incidents.models import EscalationPolicy, EscalationStep, IncidentUpdate
 from incidents.services import incident_create
+from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import TEST_BROKER
 from tests.processes import app_env, start_beat, start_worker, stop, wait_until
 from wedsync_ops.tenancy.context import service_context

@@ -52,6 +52,7 @@ POLICIES: tuple[TaskPolicy, ...] = (
     TaskPolicy("notifications.tasks.deliver_notification", "critical", priority=3, soft=60, hard=90),
     TaskPolicy("alerts.notifications.tasks.*", "critical", priority=6, soft=120, hard=150),
     TaskPolicy("notifications.tasks.*", "critical", priority=6, soft=120, hard=150),
+    TaskPolicy("alerts.tasks.repeat_notifications", "critical", priority=6, soft=120, hard=150),
     # metrics: ingest follow-ups, aggregation, evaluation.
     TaskPolicy("apm.tasks.aggregate", "metrics", soft=240, hard=300),
     TaskPolicy("apm.tasks.poll_providers", "metrics", soft=120, hard=150),
