@@ -77,5 +77,5 @@ def test_two_beats_escalate_and_notify_once(transactional_db, world, receiver, t
     with service_context():
         steps = IncidentUpdate.objects.filter(incident=incident, kind="escalation").values_list("message", flat=True)
         assert len(steps) == 1 and re.search(r"team.lead", steps[0], re.IGNORECASE), list(steps)
-        assert NotificationDelivery.objects.filter(incident=incident).count() == 2
+        assert NotificationDelivery.objects.filter(incident_id=incident.id).count() == 2
         assert set(NotificationDelivery.objects.values_list("status", flat=True)) == {"delivered"}
