@@ -173,11 +173,16 @@ def phase(port: int, token: str, number: int, alerts: int, concurrency: int, db_
         with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
             results = list(pool.map(post, bodies))
         posted_s = time.perf_counter() - started
-        deadline = time.monotonic() + 600
+        log(f"  posted in {posted_s:.1f} s; waiting for every alert to be stored and notified")
+        deadline, next_report = time.monotonic() + 600, time.monotonic() + 5
         while time.monotonic() < deadline:
             stored, total, pending = deliveries(db_name)
             if stored - stored_before >= alerts and pending == 0 and receiver.count >= total:
                 break
+            if time.monotonic() >= next_report:
+                log(f"  stored {stored - stored_before}/{alerts}, deliveries {total - pending}/{total} done,"
+                    f" receiver got {receiver.count}")
+                next_report += 5
             time.sleep(0.1)
         notified_s = time.perf_counter() - started
     statuses = [s for s, _ in results]
