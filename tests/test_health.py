@@ -5,6 +5,7 @@ import json
 
 import pytest
 import redis
+import time_machine
 from health_check.exceptions import ServiceUnavailable
 from redbeat.decoder import RedBeatJSONEncoder
 
@@ -94,3 +95,18 @@ def test_beat_liveness_reads_redbeat_lock_and_last_runs(settings):
         assert stale_jobs(runs.values(), now=NOW) == ["beat job fast last ran 25 s ago (period 10 s)"]
     finally:
         client.delete(lock, prefix + "fast", prefix + "daily")
+
+
+def test_beat_liveness_reads_the_heartbeats_job_runs_by_default(transactional_db, client, settings):
+    from tests.test_job_runs import record_all_runs
+
+    assert settings.HEALTH_BEAT_RUNS_SOURCE == "wedsync_ops.health.heartbeat_job_runs"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    record_all_runs(now - dt.timedelta(seconds=5))
+    with time_machine.travel(now, tick=False):
+        assert client.get("/health/ready").json()["checks"]["beat"]["status"] == "ok"
+    with time_machine.travel(now + dt.timedelta(minutes=3), tick=False):
+        response = client.get("/health/ready")
+    beat = response.json()["checks"]["beat"]
+    assert response.status_code == 200 and beat["status"] == "fail" and beat["required"] is False
+    assert "beat job alerts-evaluate-rules last ran 185 s ago (period 60 s)" in beat["error"]

@@ -23,11 +23,12 @@ tenancy transaction.
 
 Beat liveness reads job runs from the callable named by
 ``settings.HEALTH_BEAT_RUNS_SOURCE``: it returns ``JobRun`` values, the newest
-run of each beat job. The default, ``redbeat_job_runs``, reads what beat
-itself stores in Redis (celery-redbeat: each entry's ``last_run_at``, and the
-lock the active beat holds). An app that records the runs as they execute
-(``heartbeats``) points the setting at its own selector; a job is stale when
-its newest run is older than twice its period.
+run of each beat job; a job is stale when its newest run is older than twice
+its period. The default, ``heartbeat_job_runs``, reads the heartbeats app's
+``job_runs`` (one row per run, recorded as the task executes: a job is live
+only when beat sent it AND a worker ran it). ``redbeat_job_runs`` reads what
+beat itself stores in Redis instead (celery-redbeat: each entry's
+``last_run_at`` as sent, and the lock the active beat holds).
 """
 
 from __future__ import annotations
@@ -50,11 +51,13 @@ from health_check.exceptions import ServiceUnavailable
 
 @dataclasses.dataclass(frozen=True)
 class JobRun:
-    """The newest run of one beat job: ``name``, ``last_run_at`` (aware datetime or None), ``period_s`` (s)."""
+    """The newest run of one beat job: ``name``, ``last_run_at`` (aware datetime or None), ``period_s`` (s);
+    ``stale`` when the source judged it itself (None: older than twice the period, or never run, is stale)."""
 
     name: str
     last_run_at: dt.datetime | None
     period_s: float
+    stale: bool | None = None
 
 
 @dataclasses.dataclass
@@ -117,6 +120,8 @@ def stale_jobs(runs: Iterable[JobRun], *, now: dt.datetime) -> list[str]:
     """Descriptions of the jobs whose newest run is older than twice their period (or that never ran)."""
     stale = []
     for run in runs:
+        if run.stale is False:
+            continue
         if run.last_run_at is None:
             stale.append(f"beat job {run.name} never ran")
             continue
@@ -137,9 +142,14 @@ class BeatLiveness(HealthCheck):
     timeout: dt.timedelta = dataclasses.field(default=dt.timedelta(seconds=3), repr=False)
 
     def run(self):
+        from django.db import connections
+
         now = timezone.now()
         source = import_string(settings.HEALTH_BEAT_RUNS_SOURCE)
-        runs = list(source(now=now))
+        try:
+            runs = list(source(now=now))
+        finally:
+            connections.close_all()  # this probe thread's connection, if the source used one
         if not runs:
             raise ServiceUnavailable("no beat job runs recorded")
         stale = stale_jobs(runs, now=now)
@@ -162,6 +172,18 @@ def schedule_period_s(schedule, *, after: dt.datetime) -> float:
 def _next_due(schedule, last_run_at: dt.datetime) -> dt.datetime:
     last, delta, _now = schedule.remaining_delta(last_run_at)
     return last + delta
+
+
+def heartbeat_job_runs(*, now: dt.datetime) -> list[JobRun]:
+    """The newest recorded run of each beat job (the heartbeats app's ``job_runs``, written as tasks execute).
+
+    The default source. A job that has not run yet is stale only once runs have been recorded for longer
+    than twice its period (``heartbeats.selectors.beat_jobs_status``), so a fresh deployment is not unready
+    for a day because of its daily jobs.
+    """
+    from heartbeats.selectors import beat_jobs_status
+
+    return [JobRun(j.job.name, j.last_started_at, j.period_s, stale=j.stale) for j in beat_jobs_status(now).jobs]
 
 
 def redbeat_job_runs(*, now: dt.datetime) -> list[JobRun]:

@@ -11,7 +11,8 @@ Four queues, each consumed by its own worker process (``make run``, ``deploy/sys
   https://docs.celeryq.dev/en/stable/userguide/routing.html#redis-message-priorities).
 - ``metrics``: ingest follow-ups, aggregation, rule evaluation, provider polls.
 - ``maintenance``: retention, partitions, snapshots.
-- ``default``: everything else (health checks, suppressions, parked alert payloads, new apps' tasks).
+- ``default``: everything else (health checks, heartbeat evaluation, suppressions, parked alert payloads,
+  new apps' tasks).
 
 Tasks are matched by name with shell-style patterns, first match wins. The
 notification tasks are matched under both their names, ``alerts.notifications.tasks.*``
@@ -64,10 +65,12 @@ POLICIES: tuple[TaskPolicy, ...] = (
     TaskPolicy("apm.tasks.capture_system_health_snapshot", "maintenance", soft=50, hard=60),
     TaskPolicy("dbmonitor.tasks.snapshot", "maintenance", soft=50, hard=60),
     TaskPolicy("dbmonitor.tasks.cleanup", "maintenance", soft=1800, hard=2100),
+    TaskPolicy("heartbeats.tasks.cleanup", "maintenance", soft=1800, hard=2100),
     # default: the rest.
     TaskPolicy("apm.tasks.run_health_checks", "default", soft=60, hard=90),
     TaskPolicy("dbmonitor.tasks.evaluate_checks", "default", soft=50, hard=60),
     TaskPolicy("alerts.tasks.drain_integration_backlog", "default", soft=240, hard=300),
+    TaskPolicy("heartbeats.tasks.*", "default", soft=50, hard=60),  # check evaluation, job watch, external ping
 )
 FALLBACK = TaskPolicy("*", DEFAULT_QUEUE)
 

@@ -258,6 +258,7 @@ SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) or None
 # --- Health endpoints (wedsync_ops/health.py) -------------------------------------------------
 # /health/ready answers 503 when a check named here fails; the others are reported ("degraded", 200) without
 # taking a web node out of the load balancer (a dead beat or Redis should not empty the pool: the web keeps
-# taking alerts). The beat-liveness check reads job runs from HEALTH_BEAT_RUNS_SOURCE.
+# taking alerts). The beat-liveness check reads job runs from HEALTH_BEAT_RUNS_SOURCE: the heartbeats app's
+# job_runs (as executed), or wedsync_ops.health.redbeat_job_runs (as beat sent them, and beat's lock).
 HEALTH_READY_REQUIRED = env.list("HEALTH_READY_REQUIRED", default=["database"])
-HEALTH_BEAT_RUNS_SOURCE = env.str("HEALTH_BEAT_RUNS_SOURCE", default="wedsync_ops.health.redbeat_job_runs")
+HEALTH_BEAT_RUNS_SOURCE = env.str("HEALTH_BEAT_RUNS_SOURCE", default="wedsync_ops.health.heartbeat_job_runs")

@@ -9,7 +9,7 @@ from wedsync_ops.db import run_sql_file
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("alerts", "0016_alert_lifecycle"),
+        ("alerts", "0017_alert_source_heartbeat"),
         ("tenancy", "0003_dba_context"),  # the owner sees the rows it converts below
     ]
 
@@ -48,5 +48,5 @@ class Migration(migrations.Migration):
                 "indexes": [models.Index(fields=["integration", "id"], name="integration_backlog_order")],
             },
         ),
-        run_sql_file(__file__, "0017_integration_backlog_rls.sql"),
+        run_sql_file(__file__, "0018_integration_backlog_rls.sql"),
     ]
