@@ -45,7 +45,16 @@ import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scratch import PYTHON, ROOT, SUPERUSER_URL, log, scratch_database, scratch_env, with_db  # noqa: E402
+from _scratch import (  # noqa: E402
+    PYTHON,
+    ROOT,
+    SUPERUSER_URL,
+    log,
+    scratch_database,
+    scratch_env,
+    stop_processes,
+    with_db,
+)
 from ingest import free_port, percentile, wait_for  # noqa: E402
 
 BROKER_DB = 14
@@ -215,13 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             return _measure(args, db_name, receiver, procs)
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_processes(procs)
             receiver.shutdown()
 
 

@@ -7,7 +7,9 @@ is stopped by ``stop``. Waits are bounded polls on what the process serves.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -118,3 +120,15 @@ def wait_until(condition, *, timeout: float, what: str, proc: subprocess.Popen |
             raise AssertionError(f"{what} exited with {proc.returncode}")
         time.sleep(poll)
     raise AssertionError(f"{what}: not within {timeout} s")
+
+
+@contextlib.contextmanager
+def serving(proc: subprocess.Popen, *, ready, what: str, timeout: float, workdir=None):
+    """Wait until ``ready()`` (a started peer answers), run the block, then stop it and remove ``workdir``."""
+    try:
+        wait_until(ready, timeout=timeout, what=what, proc=proc)
+        yield proc
+    finally:
+        stop(proc)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)

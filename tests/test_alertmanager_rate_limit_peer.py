@@ -15,7 +15,7 @@ from alerts import conf
 from alerts.integrations.backlog import integration_backlog_drain
 from alerts.models import AlertHistory, AlertIntegration
 from alerts.services import integration_create
-from tests.processes import free_port, stop, wait_until
+from tests.processes import free_port, serving, wait_until
 from tests.test_integrations_inbound import RATE_REDIS
 from wedsync_ops.tenancy.context import service_context
 
@@ -51,12 +51,8 @@ def alertmanager(live_server):
         except requests.RequestException:
             return False
 
-    try:
-        wait_until(ready, timeout=20, what="alertmanager", proc=proc)
+    with serving(proc, ready=ready, what="alertmanager", timeout=20, workdir=work):
         yield url
-    finally:
-        stop(proc)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _metric(url: str, name: str) -> float:

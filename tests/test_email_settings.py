@@ -7,15 +7,7 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 
 from tests.processes import free_port
-
-
-class _Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(envelope)
-        return "250 OK"
+from tests.test_channels import _Inbox
 
 
 def test_email_url_and_sender_come_from_the_environment():

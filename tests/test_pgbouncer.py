@@ -27,7 +27,16 @@ from alerts.services import integration_create
 from apm.services import api_key_create
 from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import SAMPLES_DIR
-from tests.processes import app_env, database_url, free_port, start_gunicorn, start_worker, stop, wait_until
+from tests.processes import (
+    app_env,
+    database_url,
+    free_port,
+    serving,
+    start_gunicorn,
+    start_worker,
+    stop,
+    wait_until,
+)
 from wedsync_ops.tenancy.context import service_context
 
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -74,12 +83,8 @@ pidfile = {work}/pgbouncer.pid
         except psycopg.OperationalError:
             return False
 
-    try:
-        wait_until(answers, timeout=15, what="pgbouncer", proc=proc)
+    with serving(proc, ready=answers, what="pgbouncer", timeout=15, workdir=work):
         yield port
-    finally:
-        stop(proc)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _url(port: int) -> str:
