@@ -12,18 +12,23 @@ import os
 import shutil
 import tempfile
 
-_port = os.environ.get("PORT", "8000")
-bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{_port}")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+
+def _env(name: str, default):
+    """``os.environ[name]``, or ``default`` when unset or empty (``.env.example`` lists some as ``NAME=``)."""
+    return os.environ.get(name) or default
+
+
+bind = _env("GUNICORN_BIND", f"127.0.0.1:{_env('PORT', '8000')}")
+workers = int(_env("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(_env("GUNICORN_THREADS", 1))
 worker_class = "gthread" if threads > 1 else "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = int(_env("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then (a leak cannot grow for ever); jitter keeps them from restarting together.
 max_requests = 2000
 max_requests_jitter = 200
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # The application is imported once in the master and forked: the workers start fast and share memory.
 # Safe with the database: when_ready closes any connection the import opened, before the first fork.
 preload_app = True

@@ -31,8 +31,9 @@ env = environ.Env()
 INTEGRATION_RATE_LIMIT_ALERTS = env.int("INTEGRATION_RATE_LIMIT_ALERTS", default=300)
 INTEGRATION_RATE_LIMIT_WINDOW_S = env.int("INTEGRATION_RATE_LIMIT_WINDOW_S", default=300)
 INTEGRATION_BACKLOG_MAX = env.int("INTEGRATION_BACKLOG_MAX", default=10_000)
-INTEGRATION_RATE_LIMIT_REDIS_URL = env.str(
-    "INTEGRATION_RATE_LIMIT_REDIS_URL", default=env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Empty (as .env.example lists it): REDIS_URL.
+INTEGRATION_RATE_LIMIT_REDIS_URL = env.str("INTEGRATION_RATE_LIMIT_REDIS_URL", default="") or env.str(
+    "REDIS_URL", default="redis://127.0.0.1:6379/0"
 )
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")

@@ -167,7 +167,7 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = True  # task_id in every line a task logs
 # started by mistake (or as a standby on another host) waits for the lock instead of doubling every job,
 # and takes over within REDBEAT_LOCK_TIMEOUT_S after the active one dies.
 CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
-CELERY_REDBEAT_REDIS_URL = env.str("REDBEAT_REDIS_URL", default=REDIS_URL)
+CELERY_REDBEAT_REDIS_URL = env.str("REDBEAT_REDIS_URL", default="") or REDIS_URL
 CELERY_REDBEAT_KEY_PREFIX = env.str("REDBEAT_KEY_PREFIX", default="wedsync-ops:beat:")
 CELERY_REDBEAT_LOCK_TIMEOUT = env.int("REDBEAT_LOCK_TIMEOUT_S", default=60)
 CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("BEAT_MAX_LOOP_INTERVAL_S", default=10)
