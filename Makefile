@@ -1,5 +1,5 @@
 # WedSync Ops. Two commands do all set-up on a fresh machine:
-#   make run    portal + worker + beat with demo data on http://127.0.0.1:8000/
+#   make run    gunicorn + a worker per queue + beat (+ demo data) on http://127.0.0.1:8000/
 #   make test   the test suite against real PostgreSQL and Redis
 .PHONY: run test prepare seed lint bench-ingest
 

@@ -17,7 +17,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from alerts.models import AlertHistory, AlertIntegration, AlertRule, AlertRulePending, SuppressionRule
+from alerts.models import (
+    AlertHistory,
+    AlertIntegration,
+    AlertRule,
+    AlertRulePending,
+    IntegrationBacklog,
+    SuppressionRule,
+)
 from alerts.services import (
     alert_acknowledge,
     alert_resolve,
@@ -156,6 +163,25 @@ class AlertIntegrationAdmin(admin.ModelAdmin):
         messages.warning(
             request, f"Token of {created.name!r} (shown only now; only its SHA-256 is stored): {token}"
         )
+
+
+@admin.register(IntegrationBacklog)
+class IntegrationBacklogAdmin(admin.ModelAdmin):
+    """Payloads parked over an integration's rate limit, waiting for the worker (read-only; oldest first)."""
+
+    list_display = ("id", "integration", "organization", "alerts", "received_at", "attempts", "last_error")
+    list_filter = ("integration", "organization")
+    search_fields = ("last_error",)
+    list_select_related = ("integration", "organization")
+    ordering = ("id",)
+    fields = ("integration", "organization", "alerts", "received_at", "attempts", "last_error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class SuppressionRuleForm(forms.ModelForm):

@@ -1,9 +1,13 @@
 """Configuration of the alerts app, read from the environment (django-environ), with local defaults.
 
-- ``INTEGRATION_RATE_LIMIT_PER_MINUTE`` (requests per minute per integration,
-  default 120): the default for integrations whose own
-  ``rate_limit_per_minute`` is 0. Over it the endpoint answers 429 with
-  ``Retry-After`` (s).
+- ``INTEGRATION_RATE_LIMIT_ALERTS`` (alerts, default 300) per
+  ``INTEGRATION_RATE_LIMIT_WINDOW_S`` (s, default 300) per integration: the
+  default for integrations whose own ``rate_limit_alerts`` is 0 (Grafana
+  OnCall's 300 alerts per 5 minutes). Over it a payload is parked
+  (``integration_backlog``, answered 202) and a worker ingests it in order;
+  past ``INTEGRATION_BACKLOG_MAX`` parked payloads (default 10000) of one
+  integration the endpoint answers 503 with ``Retry-After`` (Alertmanager
+  retries a 5xx, not a 429).
 - ``INTEGRATION_RATE_LIMIT_REDIS_URL`` (default ``REDIS_URL``): where the
   limiter's counters live (a moving window, ``limits`` library). If Redis
   cannot be reached the limiter lets requests through (an alert matters more
@@ -24,9 +28,12 @@ import environ
 
 env = environ.Env()
 
-INTEGRATION_RATE_LIMIT_PER_MINUTE = env.int("INTEGRATION_RATE_LIMIT_PER_MINUTE", default=120)
-INTEGRATION_RATE_LIMIT_REDIS_URL = env.str(
-    "INTEGRATION_RATE_LIMIT_REDIS_URL", default=env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+INTEGRATION_RATE_LIMIT_ALERTS = env.int("INTEGRATION_RATE_LIMIT_ALERTS", default=300)
+INTEGRATION_RATE_LIMIT_WINDOW_S = env.int("INTEGRATION_RATE_LIMIT_WINDOW_S", default=300)
+INTEGRATION_BACKLOG_MAX = env.int("INTEGRATION_BACKLOG_MAX", default=10_000)
+# Empty (as .env.example lists it): REDIS_URL.
+INTEGRATION_RATE_LIMIT_REDIS_URL = env.str("INTEGRATION_RATE_LIMIT_REDIS_URL", default="") or env.str(
+    "REDIS_URL", default="redis://127.0.0.1:6379/0"
 )
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")

@@ -169,8 +169,10 @@ class AlertIntegration(models.Model):
         default=dict, db_default=Value({}, JSONField()), blank=True,
         help_text="Generic webhook only: the field mapping (alerts.integrations.webhook.DEFAULT_MAPPING)",
     )
-    rate_limit_per_minute = models.PositiveIntegerField(
-        default=0, db_default=0, help_text="Requests per minute; 0: INTEGRATION_RATE_LIMIT_PER_MINUTE (alerts.conf)"
+    rate_limit_alerts = models.PositiveIntegerField(
+        default=0, db_default=0,
+        help_text="Alerts per INTEGRATION_RATE_LIMIT_WINDOW_S inline, beyond which payloads are parked and ingested"
+        " in order by a worker; 0: INTEGRATION_RATE_LIMIT_ALERTS (alerts.conf)",
     )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     last_received_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -180,6 +182,33 @@ class AlertIntegration(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.kind})"
+
+
+class IntegrationBacklog(models.Model):
+    """A payload parked because its integration was over its rate limit. Table ``integration_backlog``.
+
+    Written by ``alerts.integrations.backlog.integration_payload_park`` and
+    consumed in ``id`` order by ``integration_backlog_drain`` (one integration at
+    a time, so a resolution never overtakes its firing). ``body``: the request
+    body exactly as received and validated; ``received_at``: the time the post
+    arrived (the ``now`` it is ingested with); ``alerts``: how many it carries.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    integration = models.ForeignKey(AlertIntegration, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    body = models.BinaryField()
+    alerts = models.PositiveIntegerField()
+    received_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    last_error = models.TextField(blank=True, default="", db_default="")
+
+    class Meta:
+        db_table = "integration_backlog"
+        indexes = [models.Index(fields=["integration", "id"], name="integration_backlog_order")]
+
+    def __str__(self):
+        return f"parked payload {self.pk} ({self.alerts} alerts)"
 
 
 class SuppressionRule(models.Model):

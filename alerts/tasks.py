@@ -27,3 +27,14 @@ def apply_suppressions() -> dict:
 def repeat_notifications() -> int:
     """Beat (every 5 min): re-send the notifications of alerts firing for ``REPEAT_INTERVAL_S`` (repeat_interval)."""
     return alerts_repeat(now=timezone.now())
+
+
+@shared_task(name="alerts.tasks.drain_integration_backlog")
+def drain_integration_backlog() -> dict:
+    """Queued when a payload is parked, and swept by beat every 10 s: ingest parked integration payloads in order.
+
+    Returns the counts of ``alerts.integrations.backlog.integration_backlog_drain``.
+    """
+    from alerts.integrations.backlog import integration_backlog_drain
+
+    return integration_backlog_drain()

@@ -6,23 +6,22 @@ from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from alerts.integrations.alertmanager import PayloadError, alertmanager_receive, parse_payload
+from alerts.integrations.alertmanager import PayloadError
 from alerts.integrations.auth import (
     AlertmanagerTokenAuthentication,
     GrafanaTokenAuthentication,
     PagerDutyTokenAuthentication,
     WebhookTokenAuthentication,
 )
-from alerts.integrations.grafana import grafana_receive, parse_grafana_payload
-from alerts.integrations.pagerduty import pagerduty_receive, parse_pagerduty_event
+from alerts.integrations.backlog import BacklogFull, integration_backlog_pending, integration_payload_park
+from alerts.integrations.kinds import KINDS
 from alerts.integrations.ratelimit import integration_rate_check
-from alerts.integrations.webhook import mapping_for, parse_webhook_payload, webhook_receive
 from wedsync_ops.tenancy.context import service_context
 
 
@@ -50,42 +49,42 @@ def read_limited_body(request, *, max_bytes: int) -> bytes:
 
 
 class IntegrationView(APIView):
-    """Shared steps of the inbound endpoints, in order: authenticate the integration token (401), count the
-    request against the integration's rate limit (429 with ``Retry-After``), read at most
+    """Shared steps of the inbound endpoints, in order: authenticate the integration token (401), read at most
     ``settings.INTEGRATION_MAX_BODY_BYTES`` bytes (400 ``body``), validate the whole payload (400 naming the
-    field), then store it in one transaction under a service context.
+    field), count its alerts against the integration's rate limit, then either store it in one transaction
+    under a service context (``success_status``) or, over the limit or behind parked payloads, park it for a
+    worker (202, ``alerts.integrations.backlog``; 503 with ``Retry-After`` when the backlog is full).
 
-    Subclasses set ``authentication_classes`` and implement ``parse(body)`` and ``receive(integration,
-    parsed, now) -> dict``; ``success_status`` is the HTTP status of a stored payload.
+    Subclasses set ``authentication_classes`` and ``kind`` (a key of ``alerts.integrations.kinds.KINDS``).
     """
 
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
     throttle_classes = []
     success_status = 200
-
-    def parse(self, body: bytes, integration):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def receive(self, integration, parsed, now) -> dict:  # pragma: no cover - abstract
-        raise NotImplementedError
+    kind = ""
 
     def post(self, request):
         integration = request.auth
-        decision = integration_rate_check(integration=integration)
-        if not decision.allowed:
-            raise exceptions.Throttled(
-                wait=decision.retry_after_s,
-                detail=f"rate limit of {decision.limit} requests per minute exceeded for this integration",
-            )
+        kind = KINDS[self.kind]
         body = read_limited_body(request, max_bytes=settings.INTEGRATION_MAX_BODY_BYTES)
         try:
-            parsed = self.parse(body, integration)
+            parsed = kind.parse(body, integration)
         except PayloadError as exc:
             raise serializers.ValidationError(exc.as_dict()) from None
-        with service_context(), transaction.atomic():
-            result = self.receive(integration, parsed, timezone.now())
-        return Response(result, status=self.success_status)
+        now = timezone.now()
+        decision = integration_rate_check(integration=integration, alerts=kind.count(parsed))
+        if decision.allowed and not integration_backlog_pending(integration=integration):
+            with service_context(), transaction.atomic():
+                result = kind.receive(integration, parsed, now)
+            return Response(result, status=self.success_status)
+        try:
+            integration_payload_park(integration=integration, body=body, alerts=kind.count(parsed), received_at=now)
+        except BacklogFull as exc:
+            response = Response({"detail": str(exc)}, status=503)
+            response["Retry-After"] = str(exc.retry_after_s)
+            return response
+        return Response(kind.parked(parsed), status=202)
 
 
 _RESULT = inline_serializer(
@@ -106,12 +105,7 @@ class GrafanaWebhookView(IntegrationView):
     """
 
     authentication_classes = [GrafanaTokenAuthentication]
-
-    def parse(self, body, integration):
-        return parse_grafana_payload(body)
-
-    def receive(self, integration, parsed, now):
-        return grafana_receive(integration=integration, payload=parsed, now=now)
+    kind = "grafana"
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: _RESULT})
     def post(self, request):
@@ -128,12 +122,7 @@ class PagerDutyEventsView(IntegrationView):
 
     authentication_classes = [PagerDutyTokenAuthentication]
     success_status = 202
-
-    def parse(self, body, integration):
-        return parse_pagerduty_event(body)
-
-    def receive(self, integration, parsed, now):
-        return pagerduty_receive(integration=integration, event=parsed, now=now)
+    kind = "pagerduty"
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
@@ -154,19 +143,14 @@ class GenericWebhookView(IntegrationView):
     """
 
     authentication_classes = [WebhookTokenAuthentication]
-
-    def parse(self, body, integration):
-        return parse_webhook_payload(body, mapping=mapping_for(integration))
-
-    def receive(self, integration, parsed, now):
-        return webhook_receive(integration=integration, alerts=parsed, now=now)
+    kind = "webhook"
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: _RESULT})
     def post(self, request):
         return super().post(request)
 
 
-class AlertmanagerWebhookView(APIView):
+class AlertmanagerWebhookView(IntegrationView):
     """``POST /api/v1/integrations/alertmanager/``: Alertmanager webhook (payload version "4").
 
     Auth: ``Authorization: Bearer <integration token>`` of an enabled
@@ -174,14 +158,13 @@ class AlertmanagerWebhookView(APIView):
     Body: at most ``settings.INTEGRATION_MAX_BODY_BYTES`` bytes. A bad payload
     answers 400 ``{"<field>": ["<reason>"]}`` (e.g. ``alerts[0].startsAt``)
     and stores nothing; a good one is stored in one transaction under a
-    service context and answers 200 ``{"received": n, "created": x, "resolved": y}``.
+    service context and answers 200 ``{"received": n, "created": x, "resolved": y}``
+    (over the rate limit: parked, 202 with ``"queued": n``; see ``IntegrationView``).
     Idempotent: the same payload again creates and resolves nothing.
     """
 
     authentication_classes = [AlertmanagerTokenAuthentication]
-    permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
-    throttle_classes = []
+    kind = "alertmanager"
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
@@ -197,17 +180,4 @@ class AlertmanagerWebhookView(APIView):
         },
     )
     def post(self, request):
-        decision = integration_rate_check(integration=request.auth)
-        if not decision.allowed:
-            raise exceptions.Throttled(
-                wait=decision.retry_after_s,
-                detail=f"rate limit of {decision.limit} requests per minute exceeded for this integration",
-            )
-        body = read_limited_body(request, max_bytes=settings.INTEGRATION_MAX_BODY_BYTES)
-        try:
-            payload = parse_payload(body)
-        except PayloadError as exc:
-            raise serializers.ValidationError(exc.as_dict()) from None
-        with service_context():
-            result = alertmanager_receive(integration=request.auth, payload=payload, now=timezone.now())
-        return Response(result)
+        return super().post(request)

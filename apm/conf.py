@@ -31,9 +31,10 @@ APM_POLL_MIN_INTERVAL_S = env.int("APM_POLL_MIN_INTERVAL_S", default=15)
 # - APM_SELF_FLUSH_POINTS: ... or as soon as this many are buffered (default 500).
 # - APM_SELF_ORGANIZATION_SLUG: the organization the portal's own points are filed under
 #   (created on first flush; default "wedsync-ops").
-# - APM_METRICS_TOKEN: when set, GET /metrics needs "Authorization: Bearer <token>" (default: open).
+# - APM_METRICS_TOKEN: GET /metrics needs "Authorization: Bearer <token>"; unset: closed (403), except with
+#   DEBUG=true and the variable set explicitly empty (open, local use). APM_METRICS_TOKEN_FILE works too.
 APM_SELF_SAMPLE_RATE = env.float("APM_SELF_SAMPLE_RATE", default=0.1)
 APM_SELF_FLUSH_S = env.float("APM_SELF_FLUSH_S", default=10.0)
 APM_SELF_FLUSH_POINTS = env.int("APM_SELF_FLUSH_POINTS", default=500)
 APM_SELF_ORGANIZATION_SLUG = env.str("APM_SELF_ORGANIZATION_SLUG", default="wedsync-ops")
-APM_METRICS_TOKEN = env.str("APM_METRICS_TOKEN", default="")
+APM_METRICS_TOKEN = env.str("APM_METRICS_TOKEN", default=None)

@@ -3,29 +3,46 @@
 from __future__ import annotations
 
 import hmac
+import os
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from . import conf
+
+
+def metrics_registry():
+    """The registry ``/metrics`` exposes: under gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set, ``gunicorn.conf.py``)
+    one that sums every worker process's files (prometheus-client multiprocess mode), else this process's."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
 
 
 @require_GET
 def prometheus_metrics(request):
     """``GET /metrics``: the portal's own metrics in the Prometheus text format (prometheus_client).
 
-    Open unless ``APM_METRICS_TOKEN`` is set; then ``Authorization: Bearer
-    <token>`` is required (401 otherwise). Per process: under several worker
-    processes each answers its own counters.
+    Needs ``Authorization: Bearer <APM_METRICS_TOKEN>`` (401 otherwise). With no
+    token configured it answers 403, except with ``DEBUG=true`` and
+    ``APM_METRICS_TOKEN`` set explicitly empty (open, for local use). Under
+    gunicorn the figures are the sum over its worker processes.
     """
-    if conf.APM_METRICS_TOKEN:
+    token = conf.APM_METRICS_TOKEN
+    if token:
         header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not hmac.compare_digest(header.encode(), f"Bearer {conf.APM_METRICS_TOKEN}".encode()):
+        if not hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
             response = HttpResponse("a bearer token is required\n", status=401, content_type="text/plain")
             response["WWW-Authenticate"] = "Bearer"
             return response
-    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    elif not (token == "" and settings.DEBUG):
+        return HttpResponse("metrics are closed: set APM_METRICS_TOKEN (or, with DEBUG=true, set it empty)\n",
+                            status=403, content_type="text/plain")
+    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
 # --- organization APM pages -----------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""drf-spectacular description of the organization API key authentication."""
+"""drf-spectacular descriptions of the portal's authentication classes (organization API keys, sessions)."""
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -16,3 +17,10 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "description": "An organization API key (`manage.py create_api_key --org <slug>`), "
             "sent as `Authorization: Bearer wso_…` or `X-Api-Key: wso_…`.",
         }
+
+
+class TenantSessionScheme(SessionScheme):
+    """The portal's session cookie (``TenantSessionAuthentication``), as DRF's own session scheme."""
+
+    target_class = "wedsync_ops.tenancy.auth.TenantSessionAuthentication"
+    priority = 0

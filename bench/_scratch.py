@@ -90,3 +90,14 @@ def seed_organizations(cur, *, orgs: int, at, timezones: list[str] = BENCH_TIMEZ
         """,
         {"at": at},
     )
+
+
+def stop_processes(procs: list, timeout_s: float = 20.0) -> None:
+    """Terminate the portal processes a benchmark started, then kill those still running after ``timeout_s``."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -57,6 +57,7 @@ from _scratch import (  # noqa: E402
     log,
     scratch_database,
     scratch_env,
+    stop_processes,
     with_db,
 )
 
@@ -241,13 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             return _measure(args, db_name, servers)
         finally:
             # Stop the portal processes before the database is dropped.
-            for proc in servers:
-                proc.terminate()
-            for proc in servers:
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_processes(servers, timeout_s=10)
 
 
 def _measure(args, db_name: str, servers: list) -> int:

@@ -241,6 +241,8 @@ def celery_worker_process(transactional_db):
             "-A",
             "wedsync_ops",
             "worker",
+            "-Q",
+            "critical,default,metrics,maintenance",  # every queue (wedsync_ops/queues.py)
             "--pool=solo",
             "--loglevel=WARNING",
             "--without-gossip",

@@ -13,8 +13,11 @@ from wedsync_ops.tenancy.context import service_context, vendor_context
 
 
 @pytest.fixture
-def watched(settings, monkeypatch):
-    assert settings.MIDDLEWARE[0] == "apm.middleware.RequestMetricsMiddleware"  # installed first, timing the rest
+def watched(settings, monkeypatch, client):
+    # Installed first after the health probes (wedsync_ops.health), timing the rest.
+    assert settings.MIDDLEWARE[:2] == ["wedsync_ops.health.HealthMiddleware", "apm.middleware.RequestMetricsMiddleware"]
+    monkeypatch.setattr(conf, "APM_METRICS_TOKEN", "tok-123")
+    client.defaults["HTTP_AUTHORIZATION"] = "Bearer tok-123"
     monkeypatch.setattr(conf, "APM_SELF_SAMPLE_RATE", 1.0)
     monkeypatch.setattr(conf, "APM_SELF_FLUSH_S", 3600.0)
     recorder.take()  # start empty
@@ -64,6 +67,15 @@ def test_metrics_endpoint_requires_the_token_when_one_is_set(client, db, monkeyp
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer nope").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer tok-123").status_code == 200
+
+
+@pytest.mark.parametrize(("token", "debug", "status"), [(None, False, 403), (None, True, 403), ("", False, 403),
+                                                        ("", True, 200)])
+def test_metrics_are_closed_without_a_token_unless_it_is_explicitly_empty_in_debug(client, db, monkeypatch,
+                                                                                   settings, token, debug, status):
+    monkeypatch.setattr(conf, "APM_METRICS_TOKEN", token)
+    settings.DEBUG = debug
+    assert client.get("/metrics").status_code == status
 
 
 def test_the_middleware_adds_microseconds_not_milliseconds(monkeypatch):

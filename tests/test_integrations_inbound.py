@@ -1,4 +1,4 @@
-"""Inbound integrations beside Alertmanager: Grafana, PagerDuty Events v2, generic JSON webhook; rate limit; size.
+"""Inbound integrations beside Alertmanager: Grafana, PagerDuty Events v2, generic JSON webhook; size limit.
 
 Every sample in tests/samples is posted as it is. The rate limiter's
 counters live in a private Redis database (12).
@@ -13,7 +13,6 @@ from alerts import conf
 from alerts.integrations.alertmanager import PayloadError, parse_payload
 from alerts.integrations.grafana import parse_grafana_payload
 from alerts.integrations.pagerduty import dedup_fingerprint, parse_pagerduty_event
-from alerts.integrations.ratelimit import integration_rate_check
 from alerts.integrations.webhook import DEFAULT_MAPPING, parse_webhook_payload
 from alerts.models import AlertHistory, AlertIntegration
 from alerts.services import integration_create
@@ -234,32 +233,7 @@ def test_generic_webhook_bad_payload_names_the_field(world, body, field):
     assert info.value.field == field
 
 
-# --- rate limit, size limit, tenancy ---------------------------------------------------------
-
-def test_rate_limit_answers_429_with_retry_after_per_integration(world):
-    integration, token = make_integration("webhook", config={"alerts": ""}, rate_limit_per_minute=2)
-    _other, other_token = make_integration("webhook", config={"alerts": ""}, rate_limit_per_minute=2)
-    body = {"title": "x"}
-    assert [post("webhook/", body, token).status_code for _ in range(2)] == [200, 200]
-    refused = post("webhook/", body, token)
-    assert refused.status_code == 429
-    assert 1 <= int(refused["Retry-After"]) <= 60
-    assert "rate limit of 2 requests per minute" in refused.json()["detail"]
-    assert post("webhook/", body, other_token).status_code == 200  # per integration
-
-
-def test_rate_limit_applies_to_alertmanager_too(world):
-    _integration, token = make_integration("alertmanager", rate_limit_per_minute=1)
-    body = (SAMPLES / "alertmanager/captured-0.25-firing.json").read_bytes()
-    assert post("alertmanager/", body, token).status_code == 200
-    assert post("alertmanager/", body, token).status_code == 429
-
-
-def test_rate_limiter_lets_requests_through_when_redis_is_down(world):
-    integration, _token = make_integration("webhook", rate_limit_per_minute=1)
-    for _ in range(3):
-        assert integration_rate_check(integration=integration, url="redis://127.0.0.1:1/0").allowed
-
+# --- size limit, tenancy (the rate limit: tests/test_integration_rate_limit.py) -----------------
 
 @pytest.mark.parametrize("kind,path", [("grafana", "grafana/"), ("pagerduty", "pagerduty/"), ("webhook", "webhook/")])
 def test_oversized_body_answers_400_before_parsing(world, settings, kind, path):

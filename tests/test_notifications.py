@@ -233,15 +233,17 @@ def test_commit_publishes_the_deliveries_to_the_broker_in_chunks(setup, django_c
     with broker_at(url):
         with django_capture_on_commit_callbacks(execute=True):
             created = _enqueue(event="alert.firing", alert=setup.alert)
-    messages = [m for m in r.lrange("celery", 0, -1) if any(str(d.pk) in m.decode() for d in created)]
+    # The `critical` queue (wedsync_ops/queues.py); kombu keeps each priority step in its own list.
+    keys = r.keys("critical*")
+    messages = [(k, m) for k in keys for m in r.lrange(k, 0, -1) if any(str(d.pk) in m.decode() for d in created)]
     try:
         # Two deliveries of one commit: one message carrying both (a storm is a few hundred, not thousands).
-        (message,) = messages
+        ((_key, message),) = messages
         assert json.loads(message)["headers"]["task"] == "notifications.tasks.deliver_notifications"
         assert all(str(d.pk) in message.decode() for d in created)
     finally:
-        for m in messages:
-            r.lrem("celery", 0, m)
+        for k, m in messages:
+            r.lrem(k, 0, m)
 
 
 # --- delivery -------------------------------------------------------------------------

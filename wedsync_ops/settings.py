@@ -36,8 +36,13 @@ def env_bool(name: str, default: bool) -> bool:
 
 DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
-if not DEBUG and SECRET_KEY.startswith("dev-only") and env_bool("REQUIRE_SECRET_KEY", False):
-    raise ImproperlyConfigured("SECRET_KEY must be set in production")
+# Required unless DEBUG: scripts/prepare.sh gives each checkout its own key (in .env).
+REQUIRE_SECRET_KEY = env_bool("REQUIRE_SECRET_KEY", not DEBUG)
+if REQUIRE_SECRET_KEY and (SECRET_KEY.startswith("dev-only") or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to 50+ random characters unless DEBUG=true (scripts/prepare.sh writes one to .env;"
+        " production: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -53,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "django_structlog",
     "wedsync_ops.tenancy",
     "notifications",
     "apm",
@@ -64,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /health/live and /health/ready for load balancers: answered first, before host checks and HTTPS redirects.
+    "wedsync_ops.health.HealthMiddleware",
     # The portal watches itself: request timings as Prometheus metrics and sampled apm_metrics.
     "apm.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -72,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # One JSON log line per request with request_id and user_id (wedsync_ops.logconfig).
+    "django_structlog.middlewares.RequestMiddleware",
     # Opens the request's transaction and sets app.role/app.org_id in it.
     "wedsync_ops.tenancy.middleware.TenantContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -113,6 +123,12 @@ DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("application_name", "wedsync-ops")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind PgBouncer in transaction pooling mode (docs/deploy.md): no server-side cursors (they would outlive
+# the transaction's server connection) and no prepared statements (PgBouncer < 1.21 cannot route them;
+# Django's default for psycopg 3, made explicit here).
+DATABASE_TRANSACTION_POOLING = env_bool("DATABASE_TRANSACTION_POOLING", False)
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLING
+DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", None)
 # The name of the application role, granted privileges after each migrate.
 DB_APP_ROLE = DATABASE_APP["USER"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -137,6 +153,25 @@ for _app in ("notifications", "apm", "alerts", "incidents", "dbmonitor"):
     CELERY_BEAT_SCHEDULE.update(__import__(f"{_app}.beat", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE)
 # heartbeats: check evaluation, the external ping, retention. Every entry's runs are recorded (heartbeats.jobs).
 CELERY_BEAT_SCHEDULE.update(__import__("heartbeats.beat", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE)
+
+# --- Celery queues, limits, one beat (wedsync_ops/queues.py, docs/deploy.md) ----------------
+from wedsync_ops import queues as _queues  # noqa: E402  (plain Python, no Django)
+
+CELERY_TASK_DEFAULT_QUEUE = _queues.DEFAULT_QUEUE
+CELERY_TASK_ROUTES = ("wedsync_ops.queues.route_task",)
+CELERY_TASK_ANNOTATIONS = ("wedsync_ops.queues.TaskLimits",)
+CELERY_BEAT_SCHEDULE = _queues.with_expiry(CELERY_BEAT_SCHEDULE)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING (JSON lines)
+DJANGO_STRUCTLOG_CELERY_ENABLED = True  # task_id in every line a task logs
+# Beat keeps its schedule in Redis (celery-redbeat) and holds a lock there while it runs: a second beat
+# started by mistake (or as a standby on another host) waits for the lock instead of doubling every job,
+# and takes over within REDBEAT_LOCK_TIMEOUT_S after the active one dies.
+CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+CELERY_REDBEAT_REDIS_URL = env.str("REDBEAT_REDIS_URL", default="") or REDIS_URL
+CELERY_REDBEAT_KEY_PREFIX = env.str("REDBEAT_KEY_PREFIX", default="wedsync-ops:beat:")
+CELERY_REDBEAT_LOCK_TIMEOUT = env.int("REDBEAT_LOCK_TIMEOUT_S", default=60)
+CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("BEAT_MAX_LOOP_INTERVAL_S", default=10)
+CELERY_REDBEAT_REDIS_OPTIONS = {"socket_timeout": 5, "socket_connect_timeout": 5, "retry_period": 30}
 
 # --- Auth, pages ------------------------------------------------------------
 LOGIN_URL = "login"
@@ -172,6 +207,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "WedSync Ops API",
     "DESCRIPTION": "Ingest, inbound alert integrations and the operations portal's data.",
     "VERSION": "1.0.0",
+    # Two different choice sets are both called "priority": name each.
+    "ENUM_NAME_OVERRIDES": {
+        "AlertPriorityEnum": "wedsync_ops.choices.AlertPriority",
+        "IncidentPriorityEnum": "incidents.models.Incident.Priority",
+    },
 }
 
 # The portal's own address, for links in notifications.
@@ -186,9 +226,39 @@ NOTIFY_HTTP_TIMEOUT_S = env.float("NOTIFY_HTTP_TIMEOUT_S", default=10.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=6)
 NOTIFY_BACKOFF_BASE_S = env.float("NOTIFY_BACKOFF_BASE_S", default=30.0)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# One JSON object per line on stdout, secrets masked (wedsync_ops/logconfig.py).
+from wedsync_ops.logconfig import logging_config  # noqa: E402
+
+LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"), fmt=env.str("LOG_FORMAT", default="json"))
+
+# --- Email (the email channel) ------------------------------------------------------------
+# EMAIL_URL: smtp://user:password@host:587/?tls=True (STARTTLS), smtps://…:465 (TLS), consolemail:// (print),
+# parsed by django-environ; EMAIL_TIMEOUT (s) bounds every SMTP conversation so a dead relay cannot hold a worker.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+vars().update(EMAIL_CONFIG)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="WedSync Ops <ops@localhost>")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# --- Behind an HTTPS proxy (production: .env.example, docs/deploy.md) --------------------------
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# Prometheus scrapes each web node directly (its workers' sum): not redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+# "HTTP_X_FORWARDED_PROTO,https": the proxy sets X-Forwarded-Proto (and strips a client's own).
+_PROXY_SSL_HEADER = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _PROXY_SSL_HEADER and len(_PROXY_SSL_HEADER) != 2:
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER: the header and its value, e.g. HTTP_X_FORWARDED_PROTO,https")
+SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) or None
+
+# --- Health endpoints (wedsync_ops/health.py) -------------------------------------------------
+# /health/ready answers 503 when a check named here fails; the others are reported ("degraded", 200) without
+# taking a web node out of the load balancer (a dead beat or Redis should not empty the pool: the web keeps
+# taking alerts). The beat-liveness check reads job runs from HEALTH_BEAT_RUNS_SOURCE: the heartbeats app's
+# job_runs (as executed), or wedsync_ops.health.redbeat_job_runs (as beat sent them, and beat's lock).
+HEALTH_READY_REQUIRED = env.list("HEALTH_READY_REQUIRED", default=["database"])
+HEALTH_BEAT_RUNS_SOURCE = env.str("HEALTH_BEAT_RUNS_SOURCE", default="wedsync_ops.health.heartbeat_job_runs")

@@ -109,7 +109,11 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
 
     target_class = "alerts.integrations.auth.IntegrationTokenAuthentication"
     match_subclasses = True
-    name = "integrationToken"
+
+    @property
+    def name(self) -> str:
+        """One scheme per kind (``alertmanagerIntegrationToken``…): a token of one kind is refused by the others."""
+        return f"{self.target.kind}IntegrationToken"
 
     def get_security_definition(self, auto_schema):
         return {
@@ -117,4 +121,20 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An inbound integration token (`manage.py create_integration --kind <kind>`), "
             "sent as `Authorization: Bearer wsi_…` (Alertmanager: `http_config.authorization.credentials`).",
+        }
+
+
+class BearerIntegrationOrUserTokenScheme(OpenApiAuthenticationExtension):
+    """drf-spectacular: the Alertmanager API v2's bearer token (an integration token or a person's API token)."""
+
+    target_class = "alerts.alertmanager_api.BearerIntegrationOrUserToken"
+    name = "alertmanagerApiBearer"
+    priority = 1  # before DRF's token scheme, which matches every TokenAuthentication subclass
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An integration token (`manage.py create_integration`) or a person's API token "
+            "(`manage.py drf_create_token`), as amtool and Grafana send it: `Authorization: Bearer …`.",
         }

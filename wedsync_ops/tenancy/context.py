@@ -21,6 +21,7 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 
+import structlog
 from django.db import connections, transaction
 
 ROLE_STAFF = "staff"
@@ -59,6 +60,11 @@ def set_tenant_context(ctx: TenantContext, *, using: str = "default") -> None:
     conn = connections[using]
     if not conn.in_atomic_block:
         raise TenantContextError("the tenant context is per transaction: call it inside transaction.atomic()")
+    # Log lines written from here on name the organization (wedsync_ops.logconfig).
+    if ctx.org_id is not None:
+        structlog.contextvars.bind_contextvars(organization_id=str(ctx.org_id))
+    else:
+        structlog.contextvars.unbind_contextvars("organization_id")
     with conn.cursor() as cur:
         cur.execute(
             "SELECT set_config('app.role', %s, true), set_config('app.org_id', %s, true),"
