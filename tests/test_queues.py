@@ -13,8 +13,8 @@ from wedsync_ops.celery import app
 @pytest.mark.parametrize(("task", "queue"), [
     ("incidents.tasks.escalate_due", "critical"),
     ("oncall.tasks.page_due", "critical"),
-    ("alerts.notifications.tasks.deliver_notification", "critical"),
-    ("notifications.tasks.deliver_notification", "critical"),  # the app's new home (issue 10)
+    ("notifications.tasks.deliver_notification", "critical"),
+    ("notifications.tasks.deliver_notifications", "critical"),  # chunks of a storm
     ("notifications.tasks.deliver_pending", "critical"),
     ("alerts.tasks.repeat_notifications", "critical"),
     ("alerts.tasks.evaluate_rules", "metrics"),
