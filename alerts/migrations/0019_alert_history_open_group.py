@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alerts', '0017_alert_source_heartbeat'),
+        ('alerts', '0018_integration_backlog'),
         ('incidents', '0007_create_incidents_from_alerts'),
         ('tenancy', '0002_rls'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
