@@ -118,6 +118,12 @@ def bad_request(field: str, reason: str) -> Response:
     return Response({"error": f"{field}: {reason}", "field": field}, status=status.HTTP_400_BAD_REQUEST)
 
 
+def bad_request_from(exc: ValidationError) -> Response:
+    """``bad_request`` for the first field of a ValidationError, with all its reasons."""
+    field, reasons = next(iter(exc.message_dict.items()))
+    return bad_request(field, "; ".join(reasons))
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -252,8 +258,7 @@ class SilencesView(AlertmanagerApiView):
         except PayloadError as exc:
             return bad_request(exc.field, exc.reason)
         except ValidationError as exc:
-            field, reasons = next(iter(exc.message_dict.items()))
-            return bad_request(field, "; ".join(reasons))
+            return bad_request_from(exc)
         comment = body.get("comment") if isinstance(body.get("comment"), str) else ""
         created_by_name = body.get("createdBy") if isinstance(body.get("createdBy"), str) else ""
         person = None if isinstance(request.user, IntegrationCaller) else request.user
@@ -284,8 +289,7 @@ class SilencesView(AlertmanagerApiView):
                         created_by_name=created_by_name,
                     )
         except ValidationError as exc:
-            field, reasons = next(iter(exc.message_dict.items()))
-            return bad_request(field, "; ".join(reasons))
+            return bad_request_from(exc)
         return Response({"silenceID": str(silence.pk)})
 
 
@@ -390,8 +394,7 @@ class AlertsView(AlertmanagerApiView):
         try:
             alerts = _open_alerts(request)
         except ValidationError as exc:
-            field, reasons = next(iter(exc.message_dict.items()))
-            return bad_request(field, "; ".join(reasons))
+            return bad_request_from(exc)
         for item in alerts:
             item.pop("_group_key")
         return Response(alerts)
@@ -405,8 +408,7 @@ class AlertGroupsView(AlertmanagerApiView):
         try:
             alerts = _open_alerts(request)
         except ValidationError as exc:
-            field, reasons = next(iter(exc.message_dict.items()))
-            return bad_request(field, "; ".join(reasons))
+            return bad_request_from(exc)
         groups: dict[str, dict] = {}
         for item in alerts:
             key = item.pop("_group_key")
