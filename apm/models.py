@@ -1,5 +1,6 @@
 """APM data: raw metric points and their per-bucket aggregations."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Now
 
@@ -28,6 +29,9 @@ class ApmMetric(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     recorded_at = models.DateTimeField()
     ingested_at = models.DateTimeField()
+    # {"is_wedding_day": bool, "is_weekend": bool, "wedding_id": uuid str | None} of the organization's
+    # local date at recorded_at, set at ingest (SQL wedding_context(org, day)).
+    wedding_context = models.JSONField(null=True, blank=True)
 
     class Meta:
         managed = False
@@ -36,6 +40,49 @@ class ApmMetric(models.Model):
 
     def __str__(self):
         return f"{self.service}/{self.metric_name}={self.value} @ {self.recorded_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ApmMetricHistogram(models.Model):
+    """One histogram point (OTLP Histogram / ExponentialHistogram). Table ``apm_metric_histograms``.
+
+    Created by raw SQL (``apm/sql/0017_wedding_context_and_histograms.sql``),
+    written by ``apm.histograms.histograms_copy``. Delta form: ``count``,
+    ``sum`` and ``counts`` are the observations of this point's interval
+    (a cumulative point's difference to the previous point of its series;
+    the values as sent are in ``cumulative_*``). ``counts[i]`` observations
+    lie in ``(bounds[i], bounds[i+1]]``, in ``unit``; the open ends of an
+    explicit-bucket histogram are ±Infinity. ``aggregate_metrics`` turns
+    these into the p50/p95/p99 of ``apm_metric_aggregations``.
+    """
+
+    id = models.BigIntegerField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, db_constraint=False)
+    service = models.CharField(max_length=100)
+    metric_name = models.CharField(max_length=200)
+    unit = models.CharField(max_length=20, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField()
+    start_at = models.DateTimeField(null=True, blank=True)
+    temporality = models.CharField(max_length=10)
+    count = models.BigIntegerField()
+    sum = models.FloatField()
+    min = models.FloatField(null=True, blank=True)
+    max = models.FloatField(null=True, blank=True)
+    bounds = ArrayField(models.FloatField())
+    counts = ArrayField(models.BigIntegerField())
+    cumulative_count = models.BigIntegerField(null=True, blank=True)
+    cumulative_sum = models.FloatField(null=True, blank=True)
+    cumulative_counts = ArrayField(models.BigIntegerField(), null=True, blank=True)
+    wedding_context = models.JSONField(null=True, blank=True)
+    ingested_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "apm_metric_histograms"
+        ordering = ["-recorded_at"]
+
+    def __str__(self):
+        return f"{self.service}/{self.metric_name} n={self.count} @ {self.recorded_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ApmMetricAggregation(models.Model):
@@ -163,6 +210,8 @@ class ErrorReport(models.Model):
     tags = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(db_default=Now())
+    # As ApmMetric.wedding_context, of the organization's local date at occurred_at (set at ingest).
+    wedding_context = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "error_reports"

@@ -8,6 +8,7 @@ import math
 import secrets
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from django.db import connection, transaction
 
 from wedsync_ops.choices import ServiceStatus
 from wedsync_ops.tenancy.wedding_day import wedding_day
+
+from .queries import query
 
 # Raw points are kept this long (DESIGN.md: platform retention, metrics 90 days);
 # ingest refuses older timestamps.
@@ -284,9 +287,11 @@ def metrics_ensure_partitions(*, from_day: dt.date, to_day: dt.date) -> int:
     return created
 
 
-def _ensure_partitions_for(rows: list[MetricRow]) -> None:
-    """Ensure the partitions of the rows' UTC days, one call per run of consecutive missing days."""
-    days = {row.recorded_at.astimezone(dt.UTC).date() for row in rows}
+def metrics_ensure_partitions_for(*, days: set[dt.date] | frozenset[dt.date]) -> None:
+    """Ensure the ``apm_metrics`` partitions of these UTC days, one call per run of consecutive missing days.
+
+    Days already known to exist in this process cost nothing (no query).
+    """
     with _known_lock:
         missing = sorted(days - _known_partition_days)
     if not missing:
@@ -303,53 +308,78 @@ def _ensure_partitions_for(rows: list[MetricRow]) -> None:
 # --- COPY -----------------------------------------------------------------------
 
 _STAGE_COLUMNS = "organization_id, service, metric_name, value, unit, tags, recorded_at"
+# Per DB-API connection, the staging tables known to exist on it: noted when
+# the creating transaction commits (a rollback drops the table again).
+_staged_tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def ensure_stage_table(cur, *, name: str, create_sql: str) -> None:
+    """Create a session-local staging table once per database connection (``create_sql`` is idempotent).
+
+    Saves a round trip (and a "relation already exists" notice) per batch.
+    """
+    raw = connection.connection
+    known = _staged_tables.get(raw)
+    if known is not None and name in known:
+        return
+    cur.execute(create_sql)
+    transaction.on_commit(lambda: _staged_tables.setdefault(raw, set()).add(name))
 
 
 def metrics_copy(*, rows: list[MetricRow]) -> int:
-    """Write validated rows into ``apm_metrics`` with one COPY; returns rows written.
+    """Write validated rows into ``apm_metrics`` with one COPY; returns rows written (see ``metrics_copy_tuples``)."""
+    if not rows:
+        return 0
+    dumps = json.dumps
+    # Batches repeat a few tag sets: encode each distinct one once.
+    encoded: dict[tuple, str] = {}
+    tuples = []
+    days = set()
+    for row in rows:
+        tags = row.tags
+        if tags:
+            key = tuple(tags.items())
+            text = encoded.get(key)
+            if text is None:
+                text = encoded[key] = dumps(tags, separators=(",", ":"))
+        else:
+            text = "{}"
+        at = row.recorded_at
+        days.add(at.astimezone(dt.UTC).date())
+        tuples.append((str(row.organization_id), row.service, row.metric_name, row.value, row.unit, text, at))
+    return metrics_copy_tuples(rows=tuples, days=days)
 
-    Ensures the daily partitions the rows fall in exist first. Must run in a
-    transaction whose tenant context may insert these organizations' rows.
+
+def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
+    """Write validated points into ``apm_metrics`` with one COPY; returns rows written.
+
+    ``rows``: ``(organization_id, service, metric_name, value, unit,
+    tags_json, recorded_at)`` tuples (organization id as str or UUID, tags
+    as a JSON object text, recorded_at an aware datetime); ``days``: the
+    UTC days of their ``recorded_at``, whose daily partitions are ensured
+    first. Must run in a transaction whose tenant context may insert these
+    organizations' rows.
 
     PostgreSQL refuses ``COPY … FROM`` into a table with row-level security
     ("COPY FROM not supported with row-level security"), so the rows are
     COPYed into a session-local temporary staging table (no RLS, emptied at
-    commit) and moved into ``apm_metrics`` by one ``INSERT … SELECT``, which
-    RLS checks row by row: a vendor context cannot write another
-    organization's rows. ``ingested_at`` is the transaction's start time.
-    Raises ``django.db.DatabaseError`` (e.g. an RLS violation) and writes
-    nothing then.
+    commit, created once per connection) and moved into ``apm_metrics`` by
+    one ``INSERT … SELECT`` (``apm/sql/queries/metrics_move_staged.sql``)
+    that adds each row's ``wedding_context`` set-based and that RLS checks
+    row by row: a vendor context cannot write another organization's rows.
+    ``ingested_at`` is the transaction's start time. Raises
+    ``django.db.DatabaseError`` (e.g. an RLS violation) and writes nothing then.
     """
     if not rows:
         return 0
-    _ensure_partitions_for(rows)
+    metrics_ensure_partitions_for(days=days)
     with connection.cursor() as cur:
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS apm_metrics_stage ("
-            " organization_id uuid NOT NULL, service text NOT NULL, metric_name text NOT NULL,"
-            " value double precision NOT NULL, unit text NOT NULL, tags jsonb NOT NULL,"
-            " recorded_at timestamptz NOT NULL) ON COMMIT DELETE ROWS"
-        )
+        ensure_stage_table(cur, name="apm_metrics_stage", create_sql=query("metrics_stage_create"))
         with cur.cursor.copy(f"COPY apm_metrics_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
-            dumps = json.dumps
-            # Batches repeat a few tag sets: encode each distinct one once.
-            encoded: dict[tuple, str] = {}
+            write = copy.write_row
             for row in rows:
-                tags = row.tags
-                if tags:
-                    key = tuple(tags.items())
-                    text = encoded.get(key)
-                    if text is None:
-                        text = encoded[key] = dumps(tags, separators=(",", ":"))
-                else:
-                    text = "{}"
-                copy.write_row(
-                    (row.organization_id, row.service, row.metric_name, row.value, row.unit, text, row.recorded_at)
-                )
-        cur.execute(
-            f"WITH staged AS (DELETE FROM apm_metrics_stage RETURNING {_STAGE_COLUMNS})"
-            f" INSERT INTO apm_metrics ({_STAGE_COLUMNS}) SELECT {_STAGE_COLUMNS} FROM staged"
-        )
+                write(row)
+        cur.execute(query("metrics_move_staged"))
         return cur.rowcount
 
 

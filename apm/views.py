@@ -16,8 +16,9 @@ from wedsync_ops.tenancy.auth import ApiKeyAuthentication
 
 from . import schema as _schema  # noqa: F401  (registers the API key scheme)
 from .errors import ErrorsValidationError
+from .ingest_json import metrics_ingest_json
 from .serializers import MetricBatchSerializer, MetricsAcceptedSerializer, MetricsRefusedSerializer
-from .services import MetricsValidationError, errors_ingest, metrics_copy, metrics_ingest, metrics_validate
+from .services import MetricsValidationError, errors_ingest, metrics_copy, metrics_validate
 
 
 class _BadBody(Exception):
@@ -25,8 +26,8 @@ class _BadBody(Exception):
         self.detail = detail
 
 
-def _read_json(request):
-    """The request body decoded as JSON; raises _BadBody with the reason."""
+def _read_body(request) -> bytes:
+    """The request body (non-empty bytes); raises _BadBody when it is empty or over DATA_UPLOAD_MAX_MEMORY_SIZE."""
     try:
         body = request.body
     except RequestDataTooBig as exc:
@@ -34,6 +35,12 @@ def _read_json(request):
         raise _BadBody(f"the body is larger than {limit} bytes (DATA_UPLOAD_MAX_MEMORY_SIZE)") from exc
     if not body:
         raise _BadBody("the body is empty: send a JSON metric batch")
+    return body
+
+
+def _read_json(request):
+    """The request body decoded as JSON; raises _BadBody with the reason."""
+    body = _read_body(request)
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -101,13 +108,11 @@ class MetricIngestView(APIView):
         if content_type in ("text/plain", "application/openmetrics-text"):
             return _ingest_prometheus_text(request)
         try:
-            payload = _read_json(request)
+            body = _read_body(request)
         except _BadBody as exc:
             return Response({"detail": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            accepted = metrics_ingest(
-                organization_id=request.auth.organization_id, payload=payload, now=timezone.now()
-            )
+            accepted = metrics_ingest_json(organization_id=request.auth.organization_id, body=body, now=timezone.now())
         except MetricsValidationError as exc:
             return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
         return Response({"accepted": accepted}, status=status.HTTP_202_ACCEPTED)

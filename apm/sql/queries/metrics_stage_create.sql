@@ -1,0 +1,7 @@
+-- The session-local staging table of metric ingest (COPY FROM refuses tables
+-- under row-level security): no RLS, no indexes, emptied at commit.
+CREATE TEMP TABLE IF NOT EXISTS apm_metrics_stage (
+    organization_id uuid NOT NULL, service text NOT NULL, metric_name text NOT NULL,
+    value double precision NOT NULL, unit text NOT NULL, tags jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL
+) ON COMMIT DELETE ROWS
