@@ -542,7 +542,8 @@ def errors_ingest(*, organization_id: uuid.UUID, payload, now: dt.datetime) -> E
     table; one ``INSERT … ON CONFLICT`` upserts their patterns (first/last
     seen, count, worst level; a resolved pattern seen after ``resolved_at``
     becomes unresolved again: a regression); one ``INSERT … SELECT`` stores
-    the reports with their pattern ids. Suppressed reports (an active
+    the reports with their pattern ids and ``wedding_context`` (of the
+    organization's local date at ``occurred_at``, as for metrics). Suppressed reports (an active
     ``ErrorSuppressionRule`` of the organization or platform-wide matches)
     are only counted, on the rule. A ``critical`` report of a pattern that
     is not ignored, while the organization's wedding-day protocol is on at
@@ -598,16 +599,7 @@ def errors_ingest(*, organization_id: uuid.UUID, payload, now: dt.datetime) -> E
             upserted = cur.fetchall()
             result.patterns = len(upserted)
             result.regressions = sum(1 for _id, _fp, regressed in upserted if regressed)
-            cur.execute(
-                "WITH staged AS (DELETE FROM apm_errors_stage RETURNING *)"
-                " INSERT INTO error_reports (organization_id, pattern_id, service, error_type, message, stack_trace,"
-                " level, environment, release, url, tags, occurred_at, received_at)"
-                " SELECT s.organization_id, p.id, s.service, s.error_type, s.message, s.stack_trace, s.level,"
-                " s.environment, s.release, s.url, s.tags, s.occurred_at, %s"
-                " FROM staged s JOIN error_patterns p"
-                " ON p.organization_id = s.organization_id AND p.fingerprint = s.fingerprint",
-                [now],
-            )
+            cur.execute(query("error_reports_move_staged"), {"received_at": now})
             result.accepted = cur.rowcount
         critical = {r.fingerprint: r for r in kept if r.level == "critical"}
         if critical:
