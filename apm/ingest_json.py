@@ -78,7 +78,7 @@ def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> 
     points = decoded.metrics if isinstance(decoded, _Batch) else decoded
     if not points or len(points) > settings.METRICS_MAX_BATCH:
         return None
-    org = str(organization_id)
+    org = organization_id
     oldest, newest = now - METRICS_RETENTION, now + METRICS_MAX_FUTURE
     oldest_s, newest_s = oldest.timestamp(), newest.timestamp()
     isfinite = math.isfinite

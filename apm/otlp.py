@@ -292,7 +292,7 @@ def _estimated_sum(bounds: list[float], counts: list[int]) -> float:
 def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.UUID, now: dt.datetime) -> OtlpBatch:
     """The points of a decoded request for ``organization_id``, and what was rejected and why (see module doc)."""
     batch = OtlpBatch()
-    org = str(organization_id)
+    org = organization_id
     oldest_ns = int((now - METRICS_RETENTION).timestamp() * 1e9)
     newest_ns = int((now + METRICS_MAX_FUTURE).timestamp() * 1e9)
     tag_cache: dict = {}

@@ -129,7 +129,7 @@ def remote_write_points(request, *, organization_id: uuid.UUID, organization_slu
                         now: dt.datetime) -> RemoteWriteBatch:
     """The points of a decoded WriteRequest for ``organization_id`` (see the module doc for the mapping)."""
     batch = RemoteWriteBatch()
-    org = str(organization_id)
+    org = organization_id
     oldest_ms = int((now - METRICS_RETENTION).timestamp() * 1000)
     newest_ms = int((now + METRICS_MAX_FUTURE).timestamp() * 1000)
     fromtimestamp, utc, isnan = dt.datetime.fromtimestamp, dt.UTC, math.isnan

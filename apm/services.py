@@ -308,6 +308,8 @@ def metrics_ensure_partitions_for(*, days: set[dt.date] | frozenset[dt.date]) ->
 # --- COPY -----------------------------------------------------------------------
 
 _STAGE_COLUMNS = "organization_id, service, metric_name, value, unit, tags, recorded_at"
+# Binary COPY: PostgreSQL parses no text (uuid, float8, timestamptz arrive as their binary forms).
+_STAGE_TYPES = ["uuid", "text", "text", "float8", "text", "text", "timestamptz"]
 # Per DB-API connection, the staging tables known to exist on it: noted when
 # the creating transaction commits (a rollback drops the table again).
 _staged_tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -346,7 +348,9 @@ def metrics_copy(*, rows: list[MetricRow]) -> int:
             text = "{}"
         at = row.recorded_at
         days.add(at.astimezone(dt.UTC).date())
-        tuples.append((str(row.organization_id), row.service, row.metric_name, row.value, row.unit, text, at))
+        org = row.organization_id
+        tuples.append((org if isinstance(org, uuid.UUID) else uuid.UUID(str(org)), row.service, row.metric_name,
+                       float(row.value), row.unit, text, at))
     return metrics_copy_tuples(rows=tuples, days=days)
 
 
@@ -354,8 +358,9 @@ def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
     """Write validated points into ``apm_metrics`` with one COPY; returns rows written.
 
     ``rows``: ``(organization_id, service, metric_name, value, unit,
-    tags_json, recorded_at)`` tuples (organization id as str or UUID, tags
-    as a JSON object text, recorded_at an aware datetime); ``days``: the
+    tags_json, recorded_at)`` tuples (organization id a ``uuid.UUID``,
+    value a float, tags a JSON object text, recorded_at an aware datetime:
+    they go out in COPY's binary format); ``days``: the
     UTC days of their ``recorded_at``, whose daily partitions are ensured
     first. Must run in a transaction whose tenant context may insert these
     organizations' rows.
@@ -374,8 +379,9 @@ def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
         return 0
     metrics_ensure_partitions_for(days=days)
     with connection.cursor() as cur:
-        ensure_stage_table(cur, name="apm_metrics_stage", create_sql=query("metrics_stage_create"))
-        with cur.cursor.copy(f"COPY apm_metrics_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
+        ensure_stage_table(cur, name="apm_metrics_stage_v2", create_sql=query("metrics_stage_create"))
+        with cur.cursor.copy(f"COPY apm_metrics_stage_v2 ({_STAGE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_STAGE_TYPES)
             write = copy.write_row
             for row in rows:
                 write(row)
