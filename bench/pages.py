@@ -1,42 +1,39 @@
-"""Server time of every page at demo scale: ``.venv/bin/python bench/pages.py [--runs 20]``.
+"""Server time of every page: ``.venv/bin/python bench/pages.py [--runs 20] [--rows 10000000] [--keep]``.
 
-Runs against the demo database (``make run`` or ``manage.py seed_demo`` fills
-it; the script seeds it when empty), in-process through Django's test client
-as the application role, so the figures are the server's own time: URL
-resolution, middleware (the tenant-context transaction), queries, templates.
-Prints per page median / p95 / max (ms), query count, and the ratio of the
-p95 to the 200 ms target; the login page (no data) is the baseline.
+Without ``--rows``: against the demo database (``make run`` or ``manage.py
+seed_demo`` fills it; the script seeds it when empty). With ``--rows N``: on a
+scratch database (``bench/_scratch.py``) that it migrates, seeds with
+``seed_demo``, fills with N more metric points (``bench/_metrics_load.py``:
+the demo organizations' services over the last 14 days, wedding context
+included) and aggregates (1-minute, 5-minute and 1-hour buckets), then drops.
+
+Pages are requested in-process through Django's test client as the
+application role, so the figures are the server's own time: URL
+resolution, middleware (the tenant-context transaction), queries,
+templates. Prints per page median / p95 / max (ms), query count, and the
+ratio of the p95 to the 100 ms target; the login page (no data) is the
+baseline.
 """
 
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wedsync_ops.settings")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-from wedsync_ops.tenancy.context import service_context  # noqa: E402
-from wedsync_ops.tenancy.models import Organization  # noqa: E402
-
-TARGET_MS = 200.0
+TARGET_MS = 100.0
 STAFF_PAGES = [
     "/ops/saturday/", "/ops/saturday/?wall=1", "/ops/incidents/", "/ops/incidents/{incident}/",
     "/ops/incidents/reports/", "/ops/runbooks/{runbook}/", "/ops/db/", "/org/acme-weddings/",
     "/admin/", "/admin/alerts/alerthistory/", "/admin/incidents/incident/", "/admin/apm/apmmetric/",
-    "/admin/apm/apmmetricaggregation/", "/admin/notifications/notificationdelivery/", "/admin/alerts/suppressionrule/",
+    "/admin/apm/apmmetricaggregation/", "/admin/apm/apmmetrichistogram/", "/admin/notifications/notificationdelivery/",
+    "/admin/alerts/suppressionrule/",
     "/admin/dbmonitor/monitoringevent/", "/api/v1/incidents/", "/api/monitoring/performance",
 ]
 VENDOR_PAGES = [
@@ -46,8 +43,11 @@ VENDOR_PAGES = [
 ]
 
 
-def measure(client: Client, path: str, runs: int) -> dict:
+def measure(client, path: str, runs: int) -> dict:
     """Time ``runs`` GETs of ``path`` after two warm-ups; returns ms figures and the query count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     for _ in range(2):
         client.get(path)
     times = []
@@ -67,9 +67,47 @@ def measure(client: Client, path: str, runs: int) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="timed requests per page (default 20)")
+    parser.add_argument("--rows", type=int, default=0, help="on a scratch database with this many more metric points")
+    parser.add_argument("--keep", action="store_true", help="with --rows: keep the scratch database")
     args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    if args.runs < 1 or args.rows < 0:
+        parser.error("--runs must be at least 1, --rows at least 0")
+    if args.rows:
+        return scratch_run(args)
+    return measure_pages(args)
+
+
+def scratch_run(args) -> int:
+    """Seed a scratch database, load ``args.rows`` points, aggregate, measure in a child process, drop it."""
+    from _metrics_load import aggregate_all, load_points, seed_query_plans
+    from _scratch import log, scratch_database, scratch_env
+
+    with scratch_database("bench_pages", keep=args.keep) as db_name:
+        env = scratch_env(db_name, DEBUG="false", LOG_LEVEL="WARNING")
+        log("seed_demo (demo organizations, weddings, a day of metrics)")
+        subprocess.run([sys.executable, "manage.py", "seed_demo", "--quiet"], cwd=ROOT, env=env, check=True)
+        load_points(db_name, args.rows, days=14)
+        aggregate_all(db_name)
+        from wedding_context import plan_verdict
+
+        for name, (lines, rows) in seed_query_plans(db_name, "rosewood-florals").items():
+            log(f"seed query '{name}': {rows} rows; {plan_verdict(lines)[1]}")
+        log("measuring the pages")
+        return subprocess.run([sys.executable, __file__, "--runs", str(args.runs)], cwd=ROOT, env=env).returncode
+
+
+def measure_pages(args) -> int:
+    """Measure every page against the database of the environment (see the module doc)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wedsync_ops.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    from wedsync_ops.tenancy.context import service_context
+    from wedsync_ops.tenancy.models import Organization
 
     with service_context():
         empty = not Organization.objects.exists()
@@ -81,7 +119,15 @@ def main() -> int:
         from apm.models import ApmMetricAggregation
 
         aggregations = ApmMetricAggregation.objects.count()
-    print(f"demo scale: {orgs} organizations, {aggregations} aggregation rows; {args.runs} runs per page\n")
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            # The planner's estimate: exact enough, and no scan of 10M rows.
+            cur.execute("SELECT coalesce(sum(reltuples), 0)::bigint FROM pg_class c JOIN pg_inherits i"
+                        " ON i.inhrelid = c.oid WHERE i.inhparent = 'apm_metrics'::regclass")
+            points = cur.fetchone()[0]
+    print(f"{orgs} organizations, ~{points:,} metric points (planner estimate), {aggregations:,} aggregation rows; "
+          f"{args.runs} runs per page\n")
 
     from incidents.models import Incident, Runbook
 
@@ -111,7 +157,8 @@ def main() -> int:
         print(f"{who:9} {path:52} {m['status']:>6} {m['median']:>6.1f}ms {m['p95']:>6.1f}ms {m['max']:>6.1f}ms"
               f" {m['queries']:>7} {ratio:>9.2f}x", flush=True)
     base = rows[0][2]["median"]
-    print(f"\nbaseline (login page, no data): median {base:.1f} ms; worst page p95 is {worst:.2f}x the 200 ms target")
+    print(f"\nbaseline (login page, no data): median {base:.1f} ms; worst page p95 is {worst:.2f}x the "
+          f"{TARGET_MS:.0f} ms target ({'met' if worst < 1 else 'NOT met'})")
     bad = [path for _, path, m in rows if m["status"] != 200]
     if bad:
         print(f"pages that did not answer 200: {', '.join(bad)}")
