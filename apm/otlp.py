@@ -198,7 +198,7 @@ def _tags(attributes, cache: dict) -> tuple[str | None, str]:
     """
     if not attributes:
         return None, "{}"
-    key = tuple((kv.key, kv.value.SerializeToString()) for kv in attributes)
+    key = tuple(kv.SerializeToString() for kv in attributes)
     hit = cache.get(key)
     if hit is not None:
         return hit
@@ -326,7 +326,8 @@ def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.U
                     for dp in getattr(metric, kind).data_points:
                         if dp.flags & _NO_RECORDED_VALUE:
                             continue
-                        value = dp.as_double if dp.WhichOneof("value") == "as_double" else float(dp.as_int)
+                        # The value is one of as_double / as_int; the other reads as 0.
+                        value = dp.as_double or float(dp.as_int)
                         ns = dp.time_unix_nano
                         if not oldest_ns <= ns <= newest_ns:
                             batch.reject(1, _time_reason(ns, oldest_ns))
