@@ -99,6 +99,14 @@ class OtlpMetricsView(APIView):
                             status=200, content_type=content_type)
 
 
+class OtlpMetricsDefaultPathView(OtlpMetricsView):
+    """``POST /v1/metrics``, OTLP/HTTP's default path: ``OtlpMetricsView`` (documented once, under /api/v1/otlp/)."""
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        return super().post(request)
+
+
 class RemoteWriteView(APIView):
     """``POST /api/v1/prometheus/write``: Prometheus remote-write 1.0 (snappy-compressed protobuf WriteRequest).
 

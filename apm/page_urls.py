@@ -7,7 +7,7 @@ from . import ingest_views, pages
 urlpatterns = [
     path("metrics", pages.prometheus_metrics, name="prometheus-metrics"),
     # OTLP/HTTP's default path (an exporter's endpoint http://host:port appends /v1/metrics).
-    path("v1/metrics", ingest_views.OtlpMetricsView.as_view(), name="otlp-metrics"),
+    path("v1/metrics", ingest_views.OtlpMetricsDefaultPathView.as_view(), name="otlp-metrics"),
     path("org/<slug:slug>/apm/", pages.org_apm, name="apm-org"),
     path("org/<slug:slug>/dashboards/new/", pages.dashboard_edit, name="apm-dashboard-new"),
     path("org/<slug:slug>/dashboards/<int:pk>/", pages.dashboard_view, name="apm-dashboard"),
