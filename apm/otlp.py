@@ -47,6 +47,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
+from .ingest_batch import PointBatch
 from .services import (
     METRIC_NAME_MAX_LENGTH,
     METRICS_MAX_FUTURE,
@@ -103,20 +104,10 @@ class HistogramPoint:
 
 
 @dataclass
-class OtlpBatch:
-    """What one request holds: metric point tuples (``apm.services.metrics_copy_tuples``), their UTC days,
-    histogram points, and the rejected data points with the distinct reasons (at most 10)."""
+class OtlpBatch(PointBatch):
+    """A request's metric points and rejections (``PointBatch``), plus its histogram points."""
 
-    points: list[tuple] = field(default_factory=list)
-    days: set = field(default_factory=set)
     histograms: list[HistogramPoint] = field(default_factory=list)
-    rejected: int = 0
-    reasons: list[str] = field(default_factory=list)
-
-    def reject(self, count: int, reason: str) -> None:
-        self.rejected += count
-        if reason not in self.reasons and len(self.reasons) < 10:
-            self.reasons.append(reason)
 
     @property
     def total(self) -> int:

@@ -26,12 +26,13 @@ import datetime as dt
 import json
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cramjam
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from .ingest_batch import PointBatch
 from .prometheus_text import unit_of
 from .services import (
     METRIC_NAME_MAX_LENGTH,
@@ -80,20 +81,10 @@ class RemoteWriteError(ValueError):
 
 
 @dataclass
-class RemoteWriteBatch:
-    """Metric point tuples (``apm.services.metrics_copy_tuples``), their UTC days, samples skipped (NaN)
-    and rejected, with the distinct reasons (at most 10)."""
+class RemoteWriteBatch(PointBatch):
+    """A request's metric points and rejections (``PointBatch``), plus the NaN samples skipped."""
 
-    points: list[tuple] = field(default_factory=list)
-    days: set = field(default_factory=set)
     skipped: int = 0
-    rejected: int = 0
-    reasons: list[str] = field(default_factory=list)
-
-    def reject(self, count: int, reason: str) -> None:
-        self.rejected += count
-        if reason not in self.reasons and len(self.reasons) < 10:
-            self.reasons.append(reason)
 
 
 def remote_write_decode(body: bytes):
