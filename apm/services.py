@@ -8,7 +8,6 @@ import math
 import secrets
 import threading
 import uuid
-import weakref
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -310,22 +309,14 @@ def metrics_ensure_partitions_for(*, days: set[dt.date] | frozenset[dt.date]) ->
 _STAGE_COLUMNS = "organization_id, service, metric_name, value, unit, tags, recorded_at"
 # Binary COPY: PostgreSQL parses no text (uuid, float8, timestamptz arrive as their binary forms).
 _STAGE_TYPES = ["uuid", "text", "text", "float8", "text", "text", "timestamptz"]
-# Per DB-API connection, the staging tables known to exist on it: noted when
-# the creating transaction commits (a rollback drops the table again).
-_staged_tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def ensure_stage_table(cur, *, name: str, create_sql: str) -> None:
-    """Create a session-local staging table once per database connection (``create_sql`` is idempotent).
+    """Create the session-local staging table ``name`` in this transaction if it is missing (idempotent SQL).
 
-    Saves a round trip (and a "relation already exists" notice) per batch.
+    Run in every transaction that stages rows, not once per connection:
+    behind a transaction-pooling PgBouncer the next transaction may be on
+    another server session, where the table does not exist yet.
     """
-    raw = connection.connection
-    known = _staged_tables.get(raw)
-    if known is not None and name in known:
-        return
     cur.execute(create_sql)
-    transaction.on_commit(lambda: _staged_tables.setdefault(raw, set()).add(name))
 
 
 def metrics_copy(*, rows: list[MetricRow]) -> int:
@@ -368,7 +359,7 @@ def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
     PostgreSQL refuses ``COPY … FROM`` into a table with row-level security
     ("COPY FROM not supported with row-level security"), so the rows are
     COPYed into a session-local temporary staging table (no RLS, emptied at
-    commit, created once per connection) and moved into ``apm_metrics`` by
+    commit) and moved into ``apm_metrics`` by
     one ``INSERT … SELECT`` (``apm/sql/queries/metrics_move_staged.sql``)
     that adds each row's ``wedding_context`` set-based and that RLS checks
     row by row: a vendor context cannot write another organization's rows.
