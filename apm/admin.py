@@ -121,6 +121,26 @@ class ApmMetricAdmin(ReadOnlyAdmin):
         return super().get_queryset(request).prefetch_related("organization")
 
 
+class BucketWidthFilter(admin.SimpleListFilter):
+    """Filter by bucket width, offering the widths the beat job aggregates (no ``SELECT DISTINCT`` over the table:
+    265 ms at 736k aggregation rows)."""
+
+    title = "bucket width"
+    parameter_name = "bucket_seconds"
+
+    def lookups(self, request, model_admin):
+        from .services import AGGREGATION_BUCKETS
+
+        return [(str(width), f"{width // 60} min" if width < 3600 else f"{width // 3600} h")
+                for width in AGGREGATION_BUCKETS]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(bucket_seconds=int(value))
+        return queryset
+
+
 @admin.register(ApmMetricHistogram)
 class ApmMetricHistogramAdmin(ReadOnlyAdmin):
     """Histogram points (OTLP), newest first: delta count and sum, the buckets, the wedding context."""
@@ -145,7 +165,7 @@ class ApmMetricAggregationAdmin(ReadOnlyAdmin):
         "bucket_start", "bucket_seconds", "organization", "service", "metric_name",
         "count", "avg", "p50", "p95", "p99", "min", "max", "updated_at",
     )
-    list_filter = ("bucket_seconds", "organization", RecentServiceFilter)
+    list_filter = (BucketWidthFilter, "organization", RecentServiceFilter)
     search_fields = ("^metric_name", "^service")
     ordering = ("-bucket_start", "-id")
     list_select_related = ()  # see ApmMetricAdmin: a join under RLS sorts every row

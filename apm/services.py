@@ -370,8 +370,8 @@ def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
         return 0
     metrics_ensure_partitions_for(days=days)
     with connection.cursor() as cur:
-        ensure_stage_table(cur, name="apm_metrics_stage_v2", create_sql=query("metrics_stage_create"))
-        with cur.cursor.copy(f"COPY apm_metrics_stage_v2 ({_STAGE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+        ensure_stage_table(cur, name="apm_metrics_stage_v3", create_sql=query("metrics_stage_create"))
+        with cur.cursor.copy(f"COPY apm_metrics_stage_v3 ({_STAGE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(_STAGE_TYPES)
             write = copy.write_row
             for row in rows:

@@ -64,7 +64,7 @@ def load_points(db_name: str, rows: int, *, days: int) -> None:
                 """
                 INSERT INTO apm_metrics (organization_id, service, metric_name, value, unit, tags, recorded_at,
                                          ingested_at, wedding_context)
-                SELECT p.org, (%(services)s::text[])[1 + g %% 4], %(metric)s,
+                SELECT p.org, (%(services)s::text[])[1 + (g / %(n_orgs)s) %% 4], %(metric)s,
                        round(exp(4.5 + 0.5 * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()))::numeric, 2),
                        'ms', '{"bench": "large"}'::jsonb, p.at, p.at + interval '2 seconds', c.ctx
                 FROM generate_series(%(lo)s, %(hi)s) g
@@ -89,7 +89,14 @@ def load_points(db_name: str, rows: int, *, days: int) -> None:
 
 
 def aggregate_all(db_name: str) -> None:
-    """``aggregate_metrics`` for 1-minute, 5-minute and 1-hour buckets, as the beat job (application role, service)."""
+    """``aggregate_metrics`` for 1-minute, 5-minute and 1-hour buckets, as the beat job (application role, service).
+
+    The watermarks are cleared first: the loaded points' ``ingested_at`` lie
+    in the past (as if the beat had seen them arrive), so every width
+    aggregates every point, as the beat would have done over those days.
+    """
+    with psycopg.connect(with_db(SUPERUSER_URL, db_name), autocommit=True) as conn:
+        conn.execute("TRUNCATE apm_aggregation_watermarks")
     with psycopg.connect(with_db(APP_URL, db_name), autocommit=True) as conn:
         conn.execute("SELECT set_config('app.role', 'service', false)")
         for width in (60, 300, 3600):

@@ -7,10 +7,10 @@
 -- joined by organization alone; otherwise each row's local date picks its
 -- context. RLS checks every inserted row (a vendor context writes only its
 -- own organization; an organization it cannot see gets no context and is
--- refused).
+-- refused). Rows go in in the batch's order (ids follow it).
 WITH staged AS (
-    DELETE FROM apm_metrics_stage_v2
-    RETURNING organization_id, service, metric_name, value, unit, tags, recorded_at
+    DELETE FROM apm_metrics_stage_v3
+    RETURNING n, organization_id, service, metric_name, value, unit, tags, recorded_at
 ), spans AS (
     SELECT s.organization_id, o.timezone,
            (min(s.recorded_at) AT TIME ZONE o.timezone)::date AS first_day,
@@ -28,3 +28,4 @@ FROM staged s
 LEFT JOIN contexts c
   ON c.organization_id = s.organization_id
  AND (c.one_day OR c.local_day = (s.recorded_at AT TIME ZONE c.timezone)::date)
+ORDER BY s.n
