@@ -206,10 +206,26 @@ class EscalationPolicy(models.Model):
 
 
 class EscalationStep(models.Model):
-    """One step of a policy: wait ``wait_minutes`` after the previous step (or detection), then page ``level``.
+    """One step of a policy: wait ``wait_minutes`` after the previous step (or detection), then page.
 
-    Table ``escalation_steps`` (same organization as its policy).
+    Table ``escalation_steps`` (same organization as its policy). Every step raises the incident's
+    escalation ``level`` and notifies the channels routing chooses for ``incident.escalated``; its
+    ``target`` says who is paged besides:
+
+    - ``level`` (the default, as before): nobody directly; the active contacts at ``level`` are
+      named in the notification for the pager behind a channel.
+    - ``schedule``: whoever is on call for ``schedule`` at that moment, through their own rules.
+    - ``user``: a named person (``user``), through their own rules.
+    - ``contact``: an escalation ``contact`` without a login, at each of its addresses.
+    - ``channel``: ``channel``, whatever routing says.
     """
+
+    class Target(models.TextChoices):
+        LEVEL = "level", "contacts at the level (named only)"
+        SCHEDULE = "schedule", "the schedule's on-call person"
+        USER = "user", "a named user"
+        CONTACT = "contact", "an escalation contact"
+        CHANNEL = "channel", "a notification channel"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -217,14 +233,78 @@ class EscalationStep(models.Model):
     position = models.PositiveSmallIntegerField(help_text="Order within the policy, smallest first")
     wait_minutes = models.PositiveIntegerField(default=5)
     level = EnumField(enum_type="escalation_level", choices=EscalationLevel.choices, default=EscalationLevel.TEAM_LEAD)
+    target = models.CharField(max_length=10, choices=Target.choices, default=Target.LEVEL, db_default=Target.LEVEL)
+    schedule = models.ForeignKey("oncall.Schedule", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
+    contact = models.ForeignKey("EscalationContact", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    channel = models.ForeignKey("notifications.NotificationChannel", null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         db_table = "escalation_steps"
         ordering = ["policy_id", "position"]
-        constraints = [models.UniqueConstraint(fields=["policy", "position"], name="escalation_step_position")]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="escalation_step_position"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(target="level", schedule__isnull=True, user__isnull=True, contact__isnull=True,
+                             channel__isnull=True)
+                    | models.Q(target="schedule", schedule__isnull=False, user__isnull=True, contact__isnull=True,
+                               channel__isnull=True)
+                    | models.Q(target="user", schedule__isnull=True, user__isnull=False, contact__isnull=True,
+                               channel__isnull=True)
+                    | models.Q(target="contact", schedule__isnull=True, user__isnull=True, contact__isnull=False,
+                               channel__isnull=True)
+                    | models.Q(target="channel", schedule__isnull=True, user__isnull=True, contact__isnull=True,
+                               channel__isnull=False)
+                ),
+                name="escalation_step_one_target",
+            ),
+        ]
 
     def __str__(self):
-        return f"after {self.wait_minutes} min: {self.level}"
+        return f"after {self.wait_minutes} min: {self.target_text}"
+
+    @property
+    def target_text(self) -> str:
+        """``"team_lead"``, ``"on call: Platform primary"``, ``"user priya"``, ``"contact Dana"``, ``"channel ops"``."""
+        if self.target == self.Target.SCHEDULE and self.schedule_id:
+            return f"on call: {self.schedule}"
+        if self.target == self.Target.USER and self.user_id:
+            return f"user {self.user}"
+        if self.target == self.Target.CONTACT and self.contact_id:
+            return f"contact {self.contact.name}"
+        if self.target == self.Target.CHANNEL and self.channel_id:
+            return f"channel {self.channel.name}"
+        return str(self.level)
+
+    def clean(self):
+        """Exactly the field its ``target`` names is set, of the policy's organization or the platform."""
+        from django.core.exceptions import ValidationError
+
+        fields = {"schedule": self.schedule_id, "user": self.user_id, "contact": self.contact_id,
+                  "channel": self.channel_id}
+        errors = {}
+        for name, value in fields.items():
+            if name == self.target and value is None:
+                errors[name] = f"a step that targets a {name} needs one"
+            elif name != self.target and value is not None:
+                errors[name] = f"leave empty: the step targets {self.target}"
+        if errors:
+            raise ValidationError(errors)
+        policy_org = self.policy.organization_id if self.policy_id else None
+        for name in ("schedule", "contact", "channel"):
+            obj = getattr(self, name) if fields[name] else None
+            if obj is not None and obj.organization_id not in (None, policy_org):
+                raise ValidationError({name: "belongs to another organization"})
+        if self.user_id:
+            member_org = getattr(getattr(self.user, "profile", None), "organization_id", None)
+            if self.user.is_staff:
+                pass
+            elif policy_org is None or member_org != policy_org:
+                raise ValidationError({"user": "must be operations staff or a member of the policy's organization"})
 
 
 class EscalationContact(models.Model):

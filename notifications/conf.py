@@ -14,9 +14,12 @@ Delivery (also in ``settings``, where tests override them): ``NOTIFY_HTTP_TIMEOU
   disabled if it is at most this old; older held deliveries are cancelled (a day-old page helps nobody).
 - ``NOTIFY_TEST_RATE`` (default ``3/10minute``, the ``limits`` library's notation): test
   notifications per channel from the vendor channels page; counted in ``REDIS_URL``.
-- ``TWILIO_API_BASE_URL`` (default ``https://api.twilio.com``) and ``PAGERDUTY_EVENTS_URL``
-  (default ``https://events.pagerduty.com/v2/enqueue``): outbound API endpoints; tests point them
-  at local servers.
+- ``TWILIO_API_BASE_URL`` (default ``https://api.twilio.com``), ``PAGERDUTY_EVENTS_URL``
+  (default ``https://events.pagerduty.com/v2/enqueue``) and ``SLACK_API_BASE_URL`` (default
+  ``https://slack.com/api``, for paging by Slack direct message): outbound API endpoints; tests
+  point them at local servers. The paging accounts themselves (``TWILIO_ACCOUNT_SID``,
+  ``TWILIO_AUTH_TOKEN``, ``TWILIO_FROM_NUMBER``, ``SLACK_BOT_TOKEN``) are secrets, read in
+  ``settings`` (``*_FILE`` works).
 """
 
 import environ
@@ -30,3 +33,4 @@ TEST_RATE = env.str("NOTIFY_TEST_RATE", default="3/10minute")
 RATE_REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
 PAGERDUTY_EVENTS_URL = env.str("PAGERDUTY_EVENTS_URL", default="https://events.pagerduty.com/v2/enqueue")
+SLACK_API_BASE_URL = env.str("SLACK_API_BASE_URL", default="https://slack.com/api")

@@ -27,6 +27,7 @@ from wedsync_ops.tenancy.context import service_context
 
 from . import conf, signals
 from .models import DeliveryAttempt, NotificationChannel, NotificationDelivery
+from .pages import page_transport_for
 from .services import channel_disable
 from .transports import TransportError, transport_for
 
@@ -76,7 +77,9 @@ def delivery_send(*, delivery_id, now: dt.datetime) -> NotificationDelivery | No
             return None
         delivery = NotificationDelivery.objects.select_related("channel").get(pk=delivery_id)
         channel = delivery.channel
-        if not channel.enabled:
+        if channel is None:  # a page to a person: no channel to hold it, no group to join
+            pass
+        elif not channel.enabled:
             NotificationDelivery.objects.filter(pk=delivery_id).update(
                 status=Status.HELD,
                 claimed_until=None,
@@ -85,7 +88,7 @@ def delivery_send(*, delivery_id, now: dt.datetime) -> NotificationDelivery | No
             )
             delivery.refresh_from_db()
             return delivery
-        mates = _claim_group_mates(delivery=delivery, now=now, claim_until=claim_until)
+        mates = _claim_group_mates(delivery=delivery, now=now, claim_until=claim_until) if channel else []
 
     if mates:  # one notification for the group, as Alertmanager sends it
         delivery.payload = group_payload(primary=delivery, mates=mates)
@@ -93,13 +96,14 @@ def delivery_send(*, delivery_id, now: dt.datetime) -> NotificationDelivery | No
     error = None
     status_code = None
     try:
-        info = transport_for(channel).notify(delivery, key=delivery_key(delivery))
+        transport = transport_for(channel) if channel is not None else page_transport_for(delivery.method)
+        info = transport.notify(delivery, key=delivery_key(delivery))
         status_code = info.get("status_code")
     except TransportError as exc:
         error = exc
         status_code = exc.status_code
     except Exception as exc:  # a bug in a transport must not leave the row "sending" until the claim expires
-        logger.exception("notification transport %s crashed", channel.kind)
+        logger.exception("notification transport %s crashed", channel.kind if channel else delivery.method)
         error = TransportError(f"transport crashed: {exc!r}")
     duration_ms = (time.monotonic() - started) * 1000.0
     with service_context():
@@ -124,7 +128,7 @@ def _record(*, delivery, mates, channel, error: TransportError | None, status_co
         for row in (delivery, *mates):
             DeliveryAttempt.objects.create(
                 organization_id=row.organization_id,
-                channel_id=channel.pk,
+                channel_id=channel.pk if channel else None,
                 delivery_id=row.pk,
                 attempted_at=now,
                 ok=error is None,
@@ -152,7 +156,7 @@ def _record(*, delivery, mates, channel, error: TransportError | None, status_co
                 logger.warning("delivery %s: claim lost during the send (took %.0f ms)", row.pk, duration_ms)
             elif changes["status"] == Status.FAILED:
                 failed.append(row.pk)
-        if error is not None:
+        if error is not None and channel is not None:  # a person's bad number never disables a channel
             reason = _disable_reason(channel=channel, error=error, now=now)
             if reason:
                 channel_disable(channel=channel, reason=reason, now=now, by_person=False)

@@ -140,13 +140,19 @@ class NotificationRuleChannel(models.Model):
 
 
 class NotificationDelivery(models.Model):
-    """The outbox: one notification of one event to one channel. Table ``notification_deliveries``.
+    """The outbox: one notification of one event to one channel or one person. Table ``notification_deliveries``.
 
     Written in the transaction that changes the alert or incident, so a
     notification exists if and only if the change committed; written by
     ``notifications.services.notification_enqueue`` only. Exactly one row per
-    (channel, event, alert, incident, step): ``step`` tells escalation steps
-    (and later repeats) apart. ``alert_id``/``incident_id`` reference
+    (channel, event, alert, incident, step, person, method): ``step`` tells escalation steps
+    (and later repeats) apart.
+
+    A page to a person (on-call paging) has no channel: ``method`` (email, sms, voice, slack) and
+    ``address`` say how it is sent, ``user_id`` (a Django user) or ``contact_id`` (an
+    ``escalation_contacts`` row: a person without a login) and ``recipient_name`` who it is for;
+    the app knows people only as these ids and addresses. Its ``organization`` is the person's
+    (NULL for staff: vendors never see the ops team's pages). ``alert_id``/``incident_id`` reference
     ``alert_history``/``incidents`` (foreign keys with ``ON DELETE CASCADE``
     in the database; plain ids here, so this app imports neither).
     ``group_key``: the alert group (Alertmanager's group key) for grouped
@@ -170,6 +176,12 @@ class NotificationDelivery(models.Model):
         INCIDENT_RESOLVED = "incident.resolved"
         INCIDENT_REOPENED = "incident.reopened"
 
+    class Method(models.TextChoices):
+        EMAIL = "email"
+        SMS = "sms"
+        VOICE = "voice", "voice call"
+        SLACK = "slack", "Slack direct message"
+
     class Status(models.TextChoices):
         PENDING = "pending"
         SENDING = "sending"
@@ -180,7 +192,9 @@ class NotificationDelivery(models.Model):
 
     id = _uuid_pk()
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(NotificationChannel, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(
+        NotificationChannel, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
     event = models.CharField(max_length=40, choices=Event.choices)
     step = models.PositiveSmallIntegerField(
         default=0, db_default=0, help_text="Escalation step (1, 2 …) of an escalated event; 0 otherwise"
@@ -188,6 +202,11 @@ class NotificationDelivery(models.Model):
     alert_id = models.UUIDField(null=True, blank=True, help_text="alert_history.id the notification is about")
     incident_id = models.UUIDField(null=True, blank=True, help_text="incidents.id the notification is about")
     group_key = models.CharField(max_length=500, blank=True, default="", db_default="")
+    user_id = models.IntegerField(null=True, blank=True, help_text="The person paged (auth user id), if any")
+    contact_id = models.UUIDField(null=True, blank=True, help_text="The escalation contact paged, if any")
+    method = models.CharField(max_length=8, choices=Method.choices, blank=True, default="", db_default="")
+    address = models.CharField(max_length=254, blank=True, default="", db_default="")
+    recipient_name = models.CharField(max_length=200, blank=True, default="", db_default="")
     payload = models.JSONField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -203,20 +222,39 @@ class NotificationDelivery(models.Model):
         verbose_name_plural = "notification deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["channel", "event", "alert_id", "incident_id", "step"],
+                fields=["channel", "event", "alert_id", "incident_id", "step", "user_id", "contact_id", "method"],
                 nulls_distinct=False,
                 name="notification_delivery_once",
-            )
+            ),
+            models.CheckConstraint(
+                condition=(Q(channel__isnull=False) & Q(method=""))
+                | (Q(channel__isnull=True) & ~Q(method="") & ~Q(address="")),
+                name="notification_delivery_channel_or_person",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="notification_delivery_due"),
             models.Index(fields=["group_key"], name="notification_delivery_group", condition=~Q(group_key="")),
             models.Index(fields=["channel", "status"], name="notification_delivery_channel"),
+            models.Index(fields=["user_id", "-created_at"], name="notification_delivery_person",
+                         condition=Q(user_id__isnull=False)),
         ]
 
     def __str__(self):
         step = f" step {self.step}" if self.step else ""
-        return f"{self.event}{step} → {self.channel_id} ({self.status})"
+        return f"{self.event}{step} → {self.target_label} ({self.status})"
+
+    @property
+    def is_page(self) -> bool:
+        """A page to a person (no channel)."""
+        return self.channel_id is None
+
+    @property
+    def target_label(self) -> str:
+        """``"ops hook"`` for a channel; ``"Priya Shah by SMS +447700900123"`` for a person."""
+        if self.channel_id is not None:
+            return self.channel.name if self.channel else str(self.channel_id)
+        return f"{self.recipient_name or 'someone'} by {self.get_method_display()} {self.address}"
 
 
 class DeliveryAttempt(models.Model):

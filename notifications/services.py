@@ -19,6 +19,11 @@ matches on; this app imports neither of them. The payload contract, used by ever
 
 ``notification_enqueue`` adds ``"delivery_id"`` to each row's payload. Deliveries belong to the
 channel's organization (NULL for platform channels: a vendor never sees the ops team's deliveries).
+
+Pages to people (on-call paging) go through the same writer: the caller (the incidents app, with the
+on-call app's help) passes ``recipients`` (``Recipient``: who, by which method, to which address, when,
+with what extra payload such as the acknowledge link); each becomes a row without a channel, exactly
+once per (event, incident, step, person, method). This app knows people only as those ids and addresses.
 """
 
 from __future__ import annotations
@@ -69,6 +74,64 @@ _RENOTIFY = """UPDATE SET status = EXCLUDED.status,
  WHERE d.status = ANY(%(renotify)s::text[])"""
 
 
+_UPSERT_PAGES = """
+INSERT INTO notification_deliveries AS d
+    (id, organization_id, channel_id, event, step, alert_id, incident_id, group_key, payload, status, attempts,
+     next_attempt_at, last_error, created_at, user_id, contact_id, method, address, recipient_name)
+SELECT r.id, r.organization_id, NULL, %(event)s, %(step)s, %(alert_id)s, %(incident_id)s, '',
+       r.payload, 'pending', 0, r.send_at, '', statement_timestamp(), r.user_id, r.contact_id, r.method, r.address,
+       r.recipient_name
+  FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(id uuid, organization_id uuid, payload jsonb, send_at timestamptz,
+       user_id integer, contact_id uuid, method text, address text, recipient_name text)
+ON CONFLICT ON CONSTRAINT notification_delivery_once DO NOTHING
+RETURNING d.id
+"""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One page to one person by one method, for ``notification_enqueue(recipients=…)``.
+
+    ``user_id`` (a Django user) or ``contact_id`` (an escalation contact without a login) says who;
+    ``name`` is shown on the timeline; ``method``: ``NotificationDelivery.Method`` (email, sms, voice,
+    slack); ``address``: the email address, E.164 number or Slack member id; ``organization_id``: the
+    person's (None: staff); ``send_at``: when (None: at once; later for "voice call after 3 min");
+    ``extra``: merged into this row's payload (e.g. ``acknowledge_url``, ``acknowledge_code``,
+    ``voice_gather_url``).
+    """
+
+    method: str
+    address: str
+    name: str
+    user_id: int | None = None
+    contact_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None
+    send_at: dt.datetime | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+def _page_row(r: Recipient, *, body: dict, now: dt.datetime) -> dict:
+    """The jsonb_to_recordset row of one page (see ``_UPSERT_PAGES``); its payload names its delivery id."""
+    if r.method not in NotificationDelivery.Method.values or not r.address:
+        raise ValueError(f"a page needs a method ({', '.join(NotificationDelivery.Method.values)}) and an address")
+    if r.user_id is None and r.contact_id is None:
+        raise ValueError("a page is for a user or a contact (user_id or contact_id)")
+    delivery_id = str(uuid.uuid4())
+    recipient = {"name": r.name, "method": r.method, "address": r.address, "user_id": r.user_id,
+                 "contact_id": str(r.contact_id) if r.contact_id else None}
+    return {
+        "id": delivery_id,
+        "organization_id": str(r.organization_id) if r.organization_id else None,
+        "payload": {**body, **r.extra, "recipient": recipient, "delivery_id": delivery_id},
+        "send_at": (r.send_at or now).isoformat(),
+        "user_id": r.user_id,
+        "contact_id": str(r.contact_id) if r.contact_id else None,
+        "method": r.method,
+        "address": r.address[:254],
+        "recipient_name": r.name[:200],
+    }
+
+
 def _delivery(row: tuple, *, channel) -> NotificationDelivery:
     """A written delivery from its ``RETURNING`` row, with its channel from the router (no second query)."""
     (pk, channel_id, event, step, alert_id, incident_id, organization_id, status, payload, attempts, next_attempt_at,
@@ -108,6 +171,8 @@ class NotificationRequest:
     group_key: str = ""
     send_at: dt.datetime | None = None
     renotify: tuple[str, ...] = ()
+    channels: tuple = ()
+    recipients: tuple = ()
     deliveries: list = field(default_factory=list)
     route: Route | None = None
 
@@ -131,6 +196,8 @@ def notification_enqueue(
     group_key: str = "",
     send_at: dt.datetime | None = None,
     renotify: tuple[str, ...] = (),
+    channels: tuple = (),
+    recipients: tuple = (),
 ) -> tuple[list[NotificationDelivery], Route]:
     """Write the outbox rows of one notification in the current transaction; returns ``(deliveries, route)``.
 
@@ -141,15 +208,18 @@ def notification_enqueue(
     escalation step for ``*.escalated`` events (each step notifies once). ``group_key``: the alert group,
     for grouped sending. ``send_at`` (default ``now``): the first ``next_attempt_at``. ``renotify``:
     statuses of an existing row that send it once more (e.g. ``("cancelled",)`` when a silence that
-    cancelled it expires), as a repeat with a new idempotency key.
+    cancelled it expires), as a repeat with a new idempotency key. ``channels``: channel ids notified
+    whatever routing says (an escalation step that targets a channel; only the organization's or the
+    platform's). ``recipients``: pages to people (``Recipient``), one row each without a channel,
+    ``pending`` from its ``send_at``.
 
     One row per routed channel (``routing.Router``), ``pending``, or ``held`` when the channel is
-    disabled. Idempotent per (channel, event, alert, incident, step): a repeat adds nothing, unless the
-    existing row's status is in ``renotify``. The rows are written in a service context (a vendor
-    caller cannot see platform channels), restored to the caller's context afterwards, and queued for
-    the worker after commit; a broker error only logs (the sweep sends them). A rolled-back transaction
-    leaves no row and queues nothing. Raises ValueError for an unknown event, when neither ``alert_id``
-    nor ``incident_id`` is given, or for a naive ``now``.
+    disabled. Idempotent per (channel, event, alert, incident, step, person, method): a repeat adds
+    nothing, unless the existing row's status is in ``renotify`` (channel rows only). The rows are
+    written in a service context (a vendor caller cannot see platform channels), restored to the
+    caller's context afterwards, and queued for the worker after commit; a broker error only logs (the
+    sweep sends them). A rolled-back transaction leaves no row and queues nothing. Raises ValueError for
+    an unknown event, when neither ``alert_id`` nor ``incident_id`` is given, or for a naive ``now``.
     """
     request = NotificationRequest(
         event=event,
@@ -162,6 +232,8 @@ def notification_enqueue(
         group_key=group_key,
         send_at=send_at,
         renotify=renotify,
+        channels=tuple(channels),
+        recipients=tuple(recipients),
     )
     notifications_enqueue_many([request], now=now)
     return request.deliveries, request.route
@@ -188,7 +260,10 @@ def notifications_enqueue_many(requests: list[NotificationRequest], *, now: dt.d
         batches: dict[tuple, list] = {}
         for index, request in enumerate(requests):
             request.route = router.route(organization_id=request.organization_id, labels=request.labels)
-            for channel_id in request.route.channel_ids:
+            extra = [pk for pk in request.channels if pk not in request.route.channel_ids
+                     and (c := router.channel(pk)) is not None
+                     and c.organization_id in (None, request.organization_id)]
+            for channel_id in (*request.route.channel_ids, *extra):
                 delivery_id = uuid.uuid4()
                 body = dict(request.payload, event=request.event, delivery_id=str(delivery_id))
                 batches.setdefault(tuple(request.renotify), []).append((index, delivery_id, channel_id, request, body))
@@ -217,11 +292,28 @@ def notifications_enqueue_many(requests: list[NotificationRequest], *, now: dt.d
                     index = by_key[(channel_id, event, step, alert_id, incident_id)]
                     requests[index].deliveries.append(_delivery(row, channel=router.channel(channel_id)))
         for request in requests:
-            request.deliveries.sort(key=lambda d: str(d.channel_id))
-    pending = [d.pk for r in requests for d in r.deliveries if d.status == Status.PENDING]
+            if request.recipients:
+                request.deliveries += _write_pages(request, now=now)
+            request.deliveries.sort(key=lambda d: (d.channel_id is None, str(d.channel_id), d.recipient_name,
+                                                   d.next_attempt_at or now, d.method))
+    pending = [d.pk for r in requests for d in r.deliveries
+               if d.status == Status.PENDING and (d.next_attempt_at is None or d.next_attempt_at <= now)]
     if pending:
         transaction.on_commit(lambda: publish(pending), robust=True)
     return requests
+
+
+def _write_pages(request: NotificationRequest, *, now: dt.datetime) -> list[NotificationDelivery]:
+    """Write the request's pages to people (``_UPSERT_PAGES``); returns the rows written (not those that existed)."""
+    body = dict(request.payload, event=request.event)
+    with connection.cursor() as cur:
+        cur.execute(_UPSERT_PAGES, {
+            "event": request.event, "step": request.step, "alert_id": request.alert_id,
+            "incident_id": request.incident_id,
+            "rows": _json_safe([_page_row(r, body=body, now=now) for r in request.recipients]),
+        })
+        ids = [row[0] for row in cur.fetchall()]
+    return list(NotificationDelivery.objects.filter(pk__in=ids)) if ids else []
 
 
 def notifications_cancel(

@@ -174,8 +174,44 @@ SLACK_PERMANENT = {
 }
 
 
+SLACK_ACTION_ACKNOWLEDGE = "wedsync_acknowledge"
+SLACK_ACTION_RESOLVE = "wedsync_resolve"
+
+
+def slack_incident_actions(payload: dict) -> list[dict]:
+    """Slack blocks with "Acknowledge" / "Resolve" buttons (and "Open") for an open incident's message.
+
+    The buttons' ``action_id`` is ``SLACK_ACTION_ACKNOWLEDGE``/``SLACK_ACTION_RESOLVE`` and their
+    ``value`` the incident id: Slack posts the click to the portal's interactivity URL (the on-call
+    app verifies it and acts as the Slack user's portal user). Nothing for alerts without an
+    incident, or for incidents already resolved.
+    """
+    incident_id = payload.get("id") if payload.get("kind") == "incident" else payload.get("incident_id")
+    event = str(payload.get("event", ""))
+    if not incident_id or event.endswith(("resolved", "test")) or payload.get("status") in ("resolved", "closed"):
+        return []
+    elements = []
+    if payload.get("status", "open") == "open":
+        elements.append({"type": "button", "action_id": SLACK_ACTION_ACKNOWLEDGE, "style": "primary",
+                         "text": {"type": "plain_text", "text": "Acknowledge"}, "value": str(incident_id)})
+    elements.append({"type": "button", "action_id": SLACK_ACTION_RESOLVE, "style": "danger",
+                     "text": {"type": "plain_text", "text": "Resolve"}, "value": str(incident_id),
+                     "confirm": {"title": {"type": "plain_text", "text": "Resolve the incident?"},
+                                 "text": {"type": "plain_text", "text": str(payload.get("title", ""))[:300]},
+                                 "confirm": {"type": "plain_text", "text": "Resolve"},
+                                 "deny": {"type": "plain_text", "text": "Cancel"}}})
+    link = payload.get("acknowledge_url") or payload.get("url")
+    if link:
+        elements.append({"type": "button", "action_id": "wedsync_open", "url": link,
+                         "text": {"type": "plain_text", "text": "Open in WedSync Ops"}})
+    return [{"type": "actions", "block_id": f"wedsync_incident_{incident_id}", "elements": elements}]
+
+
 class Slack(Transport):
     """Slack incoming webhook: ``POST {"text", "blocks"}`` to ``channel.config["webhook_url"]``.
+
+    An open incident's message carries Acknowledge / Resolve buttons (``slack_incident_actions``;
+    they work once the Slack app's interactivity URL points at the portal).
 
     Slack answers 200 ``ok``; an error answers 4xx with a code as the body. The codes that mean the
     webhook can never work again (``SLACK_PERMANENT``, and 410) are permanent; ``invalid_payload``,
@@ -191,6 +227,7 @@ class Slack(Transport):
             blocks.append(
                 {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{link}|Open in WedSync Ops>"}]}
             )
+        blocks += slack_incident_actions(payload)
         response = http_post(
             config.get("webhook_url") or config.get("url"), key=key, what="slack", json={"text": text, "blocks": blocks}
         )

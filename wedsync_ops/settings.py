@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "incidents",
     "dbmonitor",
     "heartbeats",
+    "oncall",
     "wedsync_ops.pages",
 ]
 
@@ -262,3 +263,10 @@ SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) or None
 # job_runs (as executed), or wedsync_ops.health.redbeat_job_runs (as beat sent them, and beat's lock).
 HEALTH_READY_REQUIRED = env.list("HEALTH_READY_REQUIRED", default=["database"])
 HEALTH_BEAT_RUNS_SOURCE = env.str("HEALTH_BEAT_RUNS_SOURCE", default="wedsync_ops.health.heartbeat_job_runs")
+
+# --- Paging people (on-call): Twilio SMS and voice, Slack direct messages (email: EMAIL_URL above) --------
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
+SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")

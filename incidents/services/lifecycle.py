@@ -66,9 +66,14 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def _transition(
-    *, incident: Incident, by, now: dt.datetime, allowed_from: tuple[str, ...], to: str, reason: str = ""
+    *, incident: Incident, by, now: dt.datetime, allowed_from: tuple[str, ...], to: str, reason: str = "",
+    via: str = "", by_name: str = "",
 ) -> Incident:
-    """Move ``incident`` to ``to`` (see the module docstring); ``reason`` is added to the timeline row."""
+    """Move ``incident`` to ``to`` (see the module docstring); ``reason`` is added to the timeline row.
+
+    ``via`` says how the person acted (e.g. "the one-time link of their page"), ``by_name`` names a
+    person without a login (an escalation contact) when ``by`` is None.
+    """
     _require_aware(now)
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -117,10 +122,12 @@ def _transition(
             ]
         locked.save(update_fields=fields)
         verb = "Reopened" if to == "open" else "Status changed"
+        who = by_name if by_name and not getattr(by, "pk", None) else _username(by)
         _timeline(
             locked,
             kind=IncidentUpdate.Kind.STATUS_CHANGE,
-            message=f"{verb} from {old} to {to} by {_username(by)}" + (f": {reason}" if reason else ""),
+            message=f"{verb} from {old} to {to} by {who}" + (f" via {via}" if via else "")
+            + (f": {reason}" if reason else ""),
             by=by,
             now=now,
             vendor_visible=True,
@@ -161,7 +168,7 @@ def _acknowledge_linked_alerts(incident: Incident, *, by, now: dt.datetime) -> N
         alert_acknowledge(alert=alert, by=by, now=now)
 
 
-def incident_acknowledge(*, incident: Incident, by, now: dt.datetime) -> Incident:
+def incident_acknowledge(*, incident: Incident, by, now: dt.datetime, via: str = "", by_name: str = "") -> Incident:
     """Acknowledge an ``open`` incident: status ``acknowledged``, ``acknowledged_at = now``.
 
     ``by``: the acknowledging user (or None for the system); ``now``: an
@@ -170,9 +177,12 @@ def incident_acknowledge(*, incident: Incident, by, now: dt.datetime) -> Inciden
     any further) and enqueues ``incident.acknowledged`` notifications.
     Raises ValidationError (key ``status``) unless the incident is open,
     (key ``now``) for a naive or missing ``now``. Returns ``incident``
-    updated in place.
+    updated in place. ``via``/``by_name``: how and by whom, for the
+    timeline (a page's link, an SMS reply, a Slack button; a contact
+    without a login).
     """
-    return _transition(incident=incident, by=by, now=now, allowed_from=("open",), to="acknowledged")
+    return _transition(incident=incident, by=by, now=now, allowed_from=("open",), to="acknowledged", via=via,
+                       by_name=by_name)
 
 
 def incident_investigate(*, incident: Incident, by, now: dt.datetime) -> Incident:
@@ -185,7 +195,7 @@ def incident_investigate(*, incident: Incident, by, now: dt.datetime) -> Inciden
     return _transition(incident=incident, by=by, now=now, allowed_from=("open", "acknowledged"), to="investigating")
 
 
-def incident_resolve(*, incident: Incident, by, now: dt.datetime) -> Incident:
+def incident_resolve(*, incident: Incident, by, now: dt.datetime, via: str = "") -> Incident:
     """Resolve an open, acknowledged or investigating incident: status ``resolved``, ``resolved_at = now``.
 
     ``acknowledged_at`` is left as it was (an incident resolved without
@@ -198,7 +208,8 @@ def incident_resolve(*, incident: Incident, by, now: dt.datetime) -> Incident:
     updated in place.
     """
     return _transition(
-        incident=incident, by=by, now=now, allowed_from=("open", "acknowledged", "investigating"), to="resolved"
+        incident=incident, by=by, now=now, allowed_from=("open", "acknowledged", "investigating"), to="resolved",
+        via=via,
     )
 
 

@@ -7,30 +7,31 @@ Each group gets ``view`` on every portal model, plus:
 | group | may also change |
 |---|---|
 | ops_admin | everything in the portal apps (add, change, delete), and users and groups |
-| devops | configuration: APM, alert rules, integrations, channels, silences, escalation, runbooks, database events |
-| on_call | the work of a shift: alerts, incidents and their timeline, silences |
-| emergency_response | incidents, their timeline, escalation contacts and policies |
+| devops | configuration: APM, alert rules, integrations, channels, silences, escalation, runbooks, database events, on-call schedules and people's paging |
+| on_call | the work of a shift: alerts, incidents and their timeline, silences, on-call overrides (swaps) |
+| emergency_response | incidents, their timeline, escalation contacts and policies, on-call schedules, rotations, overrides |
 | support | incident notes (the timeline) |
 """
 
 from django.apps import apps as global_apps
 
-PORTAL_APPS = ("tenancy", "notifications", "apm", "alerts", "incidents", "dbmonitor")
+PORTAL_APPS = ("tenancy", "notifications", "apm", "alerts", "incidents", "dbmonitor", "oncall")
 
 # (app_label, model_name) -> the actions beyond view; model names are Django's lower-case names.
 _CONFIG = {
     ("apm", "*"), ("alerts", "alertrule"), ("alerts", "alertintegration"), ("notifications", "notificationchannel"),
     ("alerts", "suppressionrule"), ("notifications", "notificationrule"), ("incidents", "escalationpolicy"),
     ("incidents", "escalationstep"), ("incidents", "escalationcontact"), ("incidents", "runbook"),
-    ("dbmonitor", "monitoringevent"),
+    ("dbmonitor", "monitoringevent"), ("oncall", "*"),
 }
 _SHIFT = {
     ("alerts", "alerthistory"), ("alerts", "suppressionrule"), ("incidents", "incident"),
-    ("incidents", "incidentupdate"), ("incidents", "postincidentanalysis"),
+    ("incidents", "incidentupdate"), ("incidents", "postincidentanalysis"), ("oncall", "override"),
 }
 _EMERGENCY = {
     ("incidents", "incident"), ("incidents", "incidentupdate"), ("incidents", "escalationcontact"),
-    ("incidents", "escalationpolicy"), ("incidents", "escalationstep"),
+    ("incidents", "escalationpolicy"), ("incidents", "escalationstep"), ("oncall", "schedule"),
+    ("oncall", "rotation"), ("oncall", "rotationparticipant"), ("oncall", "override"),
 }
 _SUPPORT = {("incidents", "incidentupdate")}
 
