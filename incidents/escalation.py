@@ -33,6 +33,13 @@ Model (DESIGN.md "Wedding-day rules", issue 5 section 3):
   wedding-day emergency contact while the protocol is on) travel in the
   payload for the pager behind a channel; the timeline lists them as such,
   never as "paged" (nothing was sent to them directly).
+- Paging people: a step whose target is a schedule (its on-call person at
+  that moment), a named user or an escalation contact pages that person in
+  the same notification, each of their methods a delivery of its own
+  (``incidents.paging``, ``oncall.services``); a channel target is notified
+  whatever routing says. The timeline row says "Paged <name> (<why>): <method>
+  <address> at once, …" from the deliveries written, and why nobody could be
+  paged (a gap in the schedule, no contact method) otherwise.
 - Critical alerts (severity critical or emergency) still ``firing`` past the
   first step's wait after their escalation clock (``escalation_clock_at``:
   when the portal first saw them, or a silence released them) become
@@ -60,6 +67,7 @@ from wedsync_ops.tenancy.wedding_day import wedding_day
 from . import conf
 from .models import EscalationContact, EscalationPolicy, Incident, IncidentUpdate
 from .notify import channel_names, incident_notify
+from .paging import LEVEL, StepTarget, paged_text, step_pages
 
 LEVELS = ("none", "team_lead", "manager", "director", "executive")
 
@@ -79,6 +87,7 @@ class EscalationPlan:
     policy_id: uuid.UUID | None = None
     reason: str = field(default="", compare=False)
     resolve_manually: bool = False
+    targets: tuple[StepTarget, ...] = field(default=(), compare=False)
 
     @property
     def total(self) -> int:
@@ -87,6 +96,10 @@ class EscalationPlan:
     def step(self, k: int) -> tuple[int, str]:
         """``(wait_minutes, level)`` of step ``k`` (0-based over all rounds)."""
         return self.steps[k % len(self.steps)]
+
+    def target(self, k: int) -> StepTarget:
+        """Who step ``k`` pages besides the routed channels (``incidents.paging.StepTarget``)."""
+        return self.targets[k % len(self.targets)] if self.targets else LEVEL
 
 
 def wedding_day_on(*, organization_id, at: dt.datetime) -> bool:
@@ -107,9 +120,11 @@ def escalation_plan_for(*, organization_id, wedding_day: bool) -> EscalationPlan
         for owner in ([organization_id] if organization_id else []) + [None]:
             policy = policies.get((owner, variant))
             if policy is not None:
-                steps = tuple((s.wait_minutes, s.level) for s in sorted(policy.steps.all(), key=lambda s: s.position))
+                ordered = sorted(policy.steps.all(), key=lambda s: s.position)
+                steps = tuple((s.wait_minutes, s.level) for s in ordered)
                 if steps:
                     return EscalationPlan(
+                        targets=tuple(StepTarget.of(s) for s in ordered),
                         name=policy.name,
                         wedding_day=wedding_day,
                         steps=steps,
@@ -183,6 +198,7 @@ def _step(
     allowed_statuses=("open",),
     reason: str = "",
     skip_locked: bool = True,
+    target: StepTarget = LEVEL,
 ) -> Incident | None:
     """Claim and take step ``k``: returns the incident, or None when another process took it (or it stopped).
 
@@ -222,8 +238,10 @@ def _step(
             f"Escalated to {level}{by_text} (step {k + 1} of {total}, policy '{plan.name}'"
             f"{', wedding day' if plan.wedding_day else ''}{late_text}){': ' + reason if reason else ''}."
         )
+        pages = step_pages(target=target, incident=fresh, step=k + 1, wedding_day=plan.wedding_day, now=now)
         deliveries = incident_notify(
             event="incident.escalated", incident=fresh, now=now, step=k + 1, record=False,
+            recipients=pages.recipients, channels=pages.channel_ids,
             extra={
                 "escalation": {
                     "step": k + 1, "of": total, "level": level, "policy": plan.name,
@@ -231,13 +249,15 @@ def _step(
                 }
             },
         )
-        text = f"{head} Notified {len(deliveries)} channel(s): {channel_names(deliveries)}." if deliveries else (
-            f"{head} No channel is routed for it: nobody was notified."
+        to_channels = [d for d in deliveries if d.channel_id is not None]
+        paged = paged_text(deliveries, pages=pages, now=now)
+        text = f"{head}{' ' + paged if paged else ''}"
+        text += f" Notified {len(to_channels)} channel(s): {channel_names(to_channels)}." if to_channels else (
+            " No channel is routed for it." if deliveries else " No channel is routed for it: nobody was notified."
         )
-        if contacts:
-            text += f" Contacts for this level, named in the notification (not paged directly): {names}."
-        else:
-            text += " No contact is on duty at this level."
+        if target.kind == "level":
+            text += (f" Contacts for this level, named in the notification (not paged directly): {names}."
+                     if contacts else " No contact is on duty at this level.")
         IncidentUpdate.objects.create(
             organization_id=fresh.organization_id, incident=fresh, kind=IncidentUpdate.Kind.ESCALATION,
             author=by if getattr(by, "pk", None) else None, vendor_visible=False, created_at=now, message=text,
@@ -283,7 +303,7 @@ def incident_escalate_if_due(*, incident: Incident, now: dt.datetime, _cache: di
     due = escalation_clock(incident) + dt.timedelta(minutes=wait)
     if now < due:
         return None
-    return _step(incident=incident, k=k, plan=plan, level=level, now=now, clock=due)
+    return _step(incident=incident, k=k, plan=plan, level=level, now=now, clock=due, target=plan.target(k))
 
 
 def incident_escalate(*, incident: Incident, by, now: dt.datetime, reason: str = "") -> Incident:
@@ -302,9 +322,10 @@ def incident_escalate(*, incident: Incident, by, now: dt.datetime, reason: str =
     plan = plan_for_incident(incident=current, now=now)
     k = current.escalation_step
     level = plan.step(k)[1] if k < plan.total else _next_level_up(current.escalation_level)
+    target = plan.target(k) if k < plan.total else LEVEL
     done = _step(
         incident=current, k=k, plan=plan, level=level, now=now, clock=now, by=by,
-        allowed_statuses=Incident.OPEN_STATUSES, skip_locked=False, reason=reason or "by hand",
+        allowed_statuses=Incident.OPEN_STATUSES, skip_locked=False, reason=reason or "by hand", target=target,
     )
     if done is None:
         raise ValidationError({"status": "the incident changed meanwhile; reload and try again"})

@@ -93,23 +93,25 @@ def incident_payload(*, event: str, incident: Incident, labels: dict, runbooks=N
 
 def incident_notify(
     *, event: str, incident: Incident, now: dt.datetime, step: int = 0, extra: dict | None = None,
-    record: bool = True,
+    record: bool = True, recipients=(), channels=(),
 ) -> list:
     """Write the notifications of ``event`` about ``incident`` through routing; returns the deliveries.
 
     ``step``: the escalation step (``incident.escalated``). ``extra`` is merged into the payload.
     Writes a ``notification`` timeline row ("Notified 2 channel(s) of incident.opened: ops, pager")
     keeping the delivery ids, unless ``record`` is False (the escalation step writes its own row).
+    ``recipients`` (``notifications.services.Recipient``: pages to people) and ``channels`` (channel
+    ids notified whatever routing says) come from an escalation step's target.
     Runs in the caller's transaction, the rows in a service context. ``incidents_notify`` of one.
     """
-    return incidents_notify(event=event, incidents=[incident], now=now, step=step, extra=extra, record=record)[
-        incident.pk
-    ]
+    return incidents_notify(event=event, incidents=[incident], now=now, step=step, extra=extra, record=record,
+                            targets={incident.pk: (tuple(recipients), tuple(channels))})[incident.pk]
 
 
 def incidents_notify(
     *, event: str, incidents: list, now: dt.datetime, step: int = 0, extra: dict | None = None,
     record: bool = True, first_labels: dict | None = None, protocols: dict | None = None,
+    targets: dict | None = None,
 ) -> dict:
     """``incident_notify`` for many incidents at once (set-based); returns ``{incident_id: deliveries}``.
 
@@ -117,6 +119,7 @@ def incidents_notify(
     and wedding, their first alerts' labels (unless ``first_labels``: ``{incident_id: labels}``), the
     runbooks, one routing load and one outbox insert (``notifications_enqueue_many``), one insert of
     timeline rows (``protocols``: the organizations' ``WeddingDay`` at ``now`` when the caller has them).
+    ``targets``: ``{incident_id: (recipients, channel ids)}`` that an escalation step pages besides routing.
     """
     from notifications.services import NotificationRequest, notifications_enqueue_many
 
@@ -137,8 +140,10 @@ def incidents_notify(
             labels = _labels(incident, first_labels.get(incident.pk) or {})
             payload = incident_payload(event=event, incident=incident, labels=labels, runbooks=runbooks)
             payload.update(extra or {})
+            recipients, channels = (targets or {}).get(incident.pk, ((), ()))
             requests.append(NotificationRequest(event=event, organization_id=incident.organization_id, labels=labels,
-                                                payload=payload, incident_id=incident.pk, step=step))
+                                                payload=payload, incident_id=incident.pk, step=step,
+                                                recipients=recipients, channels=channels))
         from notifications.routing import Router
 
         router = Router(organization_ids={i.organization_id for i in fresh}, now=now, protocols=protocols)
@@ -148,7 +153,8 @@ def incidents_notify(
             deliveries = request.deliveries
             if deliveries and record:
                 text = f"Notified {len(deliveries)} channel(s) of {event}: {channel_names(deliveries)}"
-                if request.route.wedding_day.on and any(d.channel.wedding_day_emergency for d in deliveries):
+                if request.route.wedding_day.on and any(d.channel and d.channel.wedding_day_emergency
+                                                        for d in deliveries):
                     text += f" (wedding-day emergency channels included: {request.route.wedding_day.reason})"
                 rows.append(IncidentUpdate(
                     organization_id=incident.organization_id, incident_id=incident.pk,
@@ -165,7 +171,7 @@ def incidents_notify(
 def channel_names(deliveries) -> str:
     """``"ops, pager (held: channel disabled)"``: the channels of ``deliveries``, in order."""
     return ", ".join(
-        f"{d.channel.name}{' (held: channel disabled)' if d.status == 'held' else ''}" for d in deliveries
+        f"{d.target_label}{' (held: channel disabled)' if d.status == 'held' else ''}" for d in deliveries
     )
 
 

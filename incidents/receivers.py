@@ -27,6 +27,6 @@ def record_failed_delivery(sender, *, delivery, now, **kwargs) -> None:
             vendor_visible=False,
             created_at=now,
             deliveries=[str(delivery.pk)],
-            message=f"Notification {delivery.event}{step} to {delivery.channel.name} failed after "
+            message=f"Notification {delivery.event}{step} to {delivery.target_label} failed after "
             f"{delivery.attempts} attempt(s): {delivery.last_error[:300]}",
         )

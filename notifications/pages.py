@@ -58,7 +58,7 @@ def page_line(payload: dict) -> str:
 def why_paged(payload: dict) -> str:
     """``"You are on call for 'Platform primary' (Weekdays)."`` or the policy step, from the payload."""
     esc = payload.get("escalation") or {}
-    reason = esc.get("reason") or ""
+    reason = payload.get("paged_because") or esc.get("reason") or ""
     policy = esc.get("policy")
     text = f"You are paged by escalation policy '{policy}'" if policy else "You are paged"
     if esc.get("step"):

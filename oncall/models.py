@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+import zoneinfo
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -68,6 +69,10 @@ class Schedule(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
 
 
 class ScheduleWeddingDayScope(models.Model):
