@@ -193,7 +193,7 @@ class EscalationStepInline(admin.TabularInline):
 
     model = EscalationStep
     extra = 1
-    fields = ("position", "wait_minutes", "level")
+    fields = ("position", "wait_minutes", "level", "target", "schedule", "user", "contact", "channel")
     ordering = ("position",)
 
 

@@ -115,7 +115,7 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
         "event",
-        "channel",
+        "target",
         "step",
         "status",
         "attempts",
@@ -124,8 +124,8 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
         "delivered_at",
         "short_error",
     )
-    list_filter = ("status", "event", "channel")
-    search_fields = ("payload__title", "last_error", "=alert_id", "=incident_id")
+    list_filter = ("status", "event", "method", "channel")
+    search_fields = ("payload__title", "last_error", "=alert_id", "=incident_id", "recipient_name", "address")
     list_select_related = ("channel",)
     ordering = ("-created_at",)
     inlines = [DeliveryAttemptInline]
@@ -133,6 +133,11 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
     readonly_fields = (
         "organization",
         "channel",
+        "recipient_name",
+        "method",
+        "address",
+        "user_id",
+        "contact_id",
         "event",
         "step",
         "alert_id",
@@ -161,6 +166,10 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
                 last_ms=Subquery(last.values("duration_ms")[:1]),
             )
         )
+
+    @admin.display(description="to")
+    def target(self, obj):
+        return obj.target_label
 
     @admin.display(description="last attempt")
     def last_attempt(self, obj):

@@ -177,8 +177,8 @@ class NotificationDelivery(models.Model):
         INCIDENT_REOPENED = "incident.reopened"
 
     class Method(models.TextChoices):
-        EMAIL = "email"
-        SMS = "sms"
+        EMAIL = "email", "email"
+        SMS = "sms", "SMS"
         VOICE = "voice", "voice call"
         SLACK = "slack", "Slack direct message"
 

@@ -163,6 +163,14 @@ class ScheduleTimeline:
         return self.names.get(self.now.person, "?") if self.now else ""
 
     @property
+    def next_name(self) -> str:
+        return self.names.get(self.next_shift.person, "?") if self.next_shift else ""
+
+    @property
+    def days(self) -> int:
+        return round((self.end - self.start).total_seconds() / 86400)
+
+    @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return self.spec.tz
 
@@ -215,12 +223,22 @@ def schedules_visible(*, organization_id: uuid.UUID | None = None, platform: boo
         "organization__name", "name")
 
 
+@dataclass(frozen=True)
+class NamedShift:
+    """A shift with its person's name (``""`` for a gap)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    name: str
+    source: str
+
+
 @dataclass
 class TodayRow:
     """The Saturday dashboard's line for one schedule: who is on call now, until when, and today's shifts."""
 
     timeline: ScheduleTimeline
-    today: list[Shift]
+    today: list[NamedShift]
     local_date: dt.date
 
 
@@ -235,9 +253,9 @@ def oncall_today(*, now: dt.datetime) -> list[TodayRow]:
         day_end = localize(dt.datetime.combine(local_date + dt.timedelta(days=1), dt.time()), t.tz)
         today = shifts_between(t.spec, day_start, day_end)
         t.names.update(people_names({x.person for x in today} - set(t.names)))
-        rows.append(TodayRow(timeline=t, today=today, local_date=local_date))
-    # Schedules of organizations in wedding-day mode first after the platform's: the Saturday rota matters most.
-    return sorted(rows, key=lambda r: (r.timeline.schedule.organization_id is not None,))
+        named = [NamedShift(x.start, x.end, t.names.get(x.person, "?") if x.person else "", x.source) for x in today]
+        rows.append(TodayRow(timeline=t, today=named, local_date=local_date))
+    return sorted(rows, key=lambda r: r.timeline.schedule.organization_id is not None)  # platform first
 
 
 def person_shifts(*, user, start: dt.datetime, end: dt.datetime) -> list[tuple[Schedule, Shift]]:

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db import models
 from django.urls import reverse
 
-PORTAL_APPS = ("tenancy", "apm", "alerts", "incidents", "dbmonitor", "heartbeats")
+PORTAL_APPS = ("tenancy", "notifications", "apm", "alerts", "incidents", "dbmonitor", "heartbeats", "oncall")
 
 
 def _portal_models():

@@ -10,11 +10,9 @@ import email.policy
 import hashlib
 import hmac
 import json
-import socket
 from urllib.parse import parse_qs
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from alerts.models import AlertHistory
 from notifications import conf
@@ -24,38 +22,6 @@ from notifications.transports import SIGNATURE_HEADER, TransportError, transport
 from tests.conftest import WEDNESDAY
 from tests.factories import notify
 from wedsync_ops.tenancy.context import service_context, vendor_context
-
-
-class _Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(envelope)
-        return "250 OK"
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
-        if address.endswith("@refused.example"):
-            return "550 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(settings):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.DEFAULT_FROM_EMAIL = "ops@wedsync.example"
-    yield inbox
-    controller.stop()
 
 
 PAYLOAD = {

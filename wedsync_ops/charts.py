@@ -301,3 +301,106 @@ def status_strip(*, title: str, cells: list[tuple[str, str, str]], chart_id: str
         title=title, summary=summary or "no days", w=width, h=height, cid=chart_id, hatch=hatch,
         rects=mark_safe("".join(rects)),
     )
+
+
+# --- timelines (who is on call when) -------------------------------------------------------------
+
+# Fills for people, with the text colour that reads on each; vermilion is left out: red means a gap.
+TIMELINE_FILLS = (("#0072B2", "#ffffff"), ("#E69F00", "#000000"), ("#009E73", "#ffffff"), ("#CC79A7", "#000000"),
+                  ("#56B4E9", "#000000"), ("#F0E442", "#000000"), ("#000000", "#ffffff"))
+GAP_FILL = "#C62828"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One bar of a timeline lane: [start, end) aware; ``text`` shown inside and in the tooltip;
+    ``color``: an index into ``TIMELINE_FILLS`` (same person, same colour); ``gap``: drawn red and hatched."""
+
+    start: dt.datetime
+    end: dt.datetime
+    text: str
+    color: int = 0
+    gap: bool = False
+
+
+def timeline_chart(
+    *, title: str, start: dt.datetime, end: dt.datetime, lanes: list[tuple[str, list[Segment]]], tz,
+    now: dt.datetime | None = None, chart_id: str = "", width: int = 960,
+) -> SafeString:
+    """An accessible SVG timeline: one row per lane, bars per segment, day ticks at local midnights in ``tz``.
+
+    Gaps are red with a hatch pattern and the word "gap" (not told by colour alone); every bar has a
+    ``<title>`` tooltip with its local start and end; Saturdays' ticks are bold; ``now`` draws a
+    marker. The ``aria-label`` summarises the gaps. Returns safe HTML (an ``<svg>`` element).
+    """
+    left, right, top, lane_h, bottom = 150, 10, 34, 26, 8
+    plot_w = width - left - right
+    height = top + lane_h * max(len(lanes), 1) + bottom
+    t0, t1 = start.timestamp(), end.timestamp()
+    span = (t1 - t0) or 1.0
+
+    def x(t: dt.datetime) -> float:
+        return left + (min(max(t.timestamp(), t0), t1) - t0) / span * plot_w
+
+    def local(t: dt.datetime) -> str:
+        return t.astimezone(tz).strftime("%a %d %b %H:%M %Z")
+
+    pid = f"gap-hatch-{chart_id or 'chart'}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
+        f' role="img" class="timeline-chart" id="{escape(chart_id)}" style="max-width:100%;height:auto"'
+        ' aria-label="{aria}">',
+        f"<title>{escape(title)}</title>",
+        f'<defs><pattern id="{pid}" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<rect width="8" height="8" fill="{GAP_FILL}"/><line x1="0" y1="0" x2="0" y2="8" stroke="#ffffff"'
+        ' stroke-width="3" stroke-opacity="0.5"/></pattern></defs>',
+    ]
+    day = start.astimezone(tz).date()
+    while True:
+        midnight = dt.datetime.combine(day, dt.time()).replace(tzinfo=tz)
+        if midnight >= end:
+            break
+        if midnight >= start:
+            tx = x(midnight)
+            saturday = day.isoweekday() == 6
+            weight = ' font-weight="bold"' if saturday else ""
+            parts.append(
+                f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{height - bottom}" stroke="currentColor"'
+                f' stroke-opacity="{0.45 if saturday else 0.18}"/>'
+                f'<text x="{tx + 2:.1f}" y="{top - 8}" font-size="10" fill="currentColor"'
+                f'{weight}>{escape(day.strftime("%a %d"))}</text>'
+            )
+        day += dt.timedelta(days=1)
+    gap_hours = 0.0
+    gap_count = 0
+    for i, (label, segments) in enumerate(lanes):
+        y = top + i * lane_h
+        parts.append(f'<text x="4" y="{y + 17}" font-size="12" fill="currentColor">{escape(label[:22])}</text>')
+        parts.append(f'<rect x="{left}" y="{y + 3}" width="{plot_w}" height="{lane_h - 6}" fill="currentColor"'
+                     ' fill-opacity="0.05"/>')
+        for seg in segments:
+            sx, ex = x(seg.start), x(seg.end)
+            w = max(ex - sx, 1.0)
+            tip = f"{seg.text}: {local(seg.start)} – {local(seg.end)}"
+            if seg.gap:
+                gap_count += 1
+                gap_hours += (seg.end - seg.start).total_seconds() / 3600
+                fill, ink = f"url(#{pid})", "#ffffff"
+            else:
+                fill, ink = TIMELINE_FILLS[seg.color % len(TIMELINE_FILLS)]
+            parts.append(
+                f'<rect x="{sx:.1f}" y="{y + 3}" width="{w:.1f}" height="{lane_h - 6}" fill="{fill}"'
+                f' class="{"timeline-gap" if seg.gap else "timeline-shift"}" data-start="{seg.start.isoformat()}"'
+                f' data-end="{seg.end.isoformat()}"><title>{escape(tip)}</title></rect>'
+            )
+            if w > 7 * min(len(seg.text), 14) + 6:
+                parts.append(f'<text x="{sx + 4:.1f}" y="{y + 17}" font-size="11" fill="{ink}"'
+                             f' pointer-events="none">{escape(seg.text[:14])}</text>')
+    if now is not None and start <= now <= end:
+        nx = x(now)
+        parts.append(f'<line x1="{nx:.1f}" y1="{top - 4}" x2="{nx:.1f}" y2="{height - bottom}" stroke="currentColor"'
+                     ' stroke-width="2" stroke-dasharray="3 2"><title>now</title></line>')
+    parts.append("</svg>")
+    aria = (f"{title}: {gap_count} gap(s) totalling {gap_hours:.0f} h" if gap_count else f"{title}: no gaps")
+    parts[0] = parts[0].replace("{aria}", escape(aria))
+    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above

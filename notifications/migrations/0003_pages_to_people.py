@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='notificationdelivery',
             name='method',
-            field=models.CharField(blank=True, choices=[('email', 'Email'), ('sms', 'Sms'), ('voice', 'voice call'), ('slack', 'Slack direct message')], db_default='', default='', max_length=8),
+            field=models.CharField(blank=True, choices=[('email', 'email'), ('sms', 'SMS'), ('voice', 'voice call'), ('slack', 'Slack direct message')], db_default='', default='', max_length=8),
         ),
         migrations.AddField(
             model_name='notificationdelivery',

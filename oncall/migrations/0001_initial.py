@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
             name='ContactMethod',
             fields=[
                 ('id', models.UUIDField(db_default=django.contrib.postgres.functions.RandomUUID(), default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('email', 'Email'), ('sms', 'Sms'), ('voice', 'voice call'), ('slack', 'Slack direct message')], max_length=8)),
+                ('kind', models.CharField(choices=[('email', 'email'), ('sms', 'SMS'), ('voice', 'voice call'), ('slack', 'Slack direct message')], max_length=8)),
                 ('address', models.CharField(max_length=254)),
                 ('label', models.CharField(blank=True, help_text='e.g. work mobile', max_length=60)),
                 ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), editable=False)),

@@ -441,6 +441,13 @@ def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = 
     return out
 
 
+def oncall_today(*, now: dt.datetime) -> list:
+    """``oncall.selectors.oncall_today``: each schedule's person on call now and its shifts of the local day."""
+    from oncall.selectors import oncall_today as today
+
+    return today(now=now)
+
+
 def database_summary() -> dict:
     """``dbmonitor.selectors.database_summary()`` (staff-only data; see its contract for the shape)."""
     from dbmonitor import selectors as db_selectors
@@ -469,6 +476,7 @@ class SaturdayDashboard:
     health: Panel
     error_rate: Panel
     organization_count: int = 0
+    oncall: Panel | None = None
 
 
 def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
@@ -491,6 +499,7 @@ def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
         health=load_panel("service health", lambda: service_health()),
         error_rate=load_panel("error rate", lambda: error_rate_trend(now=now)),
         organization_count=Organization.objects.count(),
+        oncall=load_panel("on call today", lambda: oncall_today(now=now)),
     )
 
 

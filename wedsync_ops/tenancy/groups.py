@@ -7,9 +7,9 @@ Each group gets ``view`` on every portal model, plus:
 | group | may also change |
 |---|---|
 | ops_admin | everything in the portal apps (add, change, delete), and users and groups |
-| devops | configuration: APM, alert rules, integrations, channels, silences, escalation, runbooks, database events, on-call schedules and people's paging |
+| devops | configuration: APM, alert rules, integrations, channels, silences, escalation, runbooks, DB events, on-call |
 | on_call | the work of a shift: alerts, incidents and their timeline, silences, on-call overrides (swaps) |
-| emergency_response | incidents, their timeline, escalation contacts and policies, on-call schedules, rotations, overrides |
+| emergency_response | incidents, their timeline, escalation contacts and policies, on-call schedules and overrides |
 | support | incident notes (the timeline) |
 """
 
