@@ -300,3 +300,38 @@ def smtp(settings):
     settings.DEFAULT_FROM_EMAIL = "ops@wedsync.example"
     yield inbox
     controller.stop()
+
+
+PRIYA_SMS = "+447700900123"
+
+
+@pytest.fixture
+def paging(world, receiver, smtp, settings, monkeypatch):
+    """On-call paging against local servers: Priya and Marcus (staff) take weekly turns on 'Platform primary'
+    (Priya's week from Monday 8 June 2026), and the platform policy pages its on-call person after 5 min.
+
+    Twilio (account AC123, token "tok") and Slack's Web API point at ``receiver``, email at ``smtp``;
+    links start with ``http://portal.test``.
+    """
+    from notifications import conf as notify_conf
+    from tests.factories import make_person, make_policy, make_schedule
+
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC123", "tok"
+    settings.TWILIO_FROM_NUMBER = "+15005550006"
+    settings.SLACK_BOT_TOKEN = "xoxb-test"
+    settings.PORTAL_BASE_URL = "http://portal.test"
+    monkeypatch.setattr(notify_conf, "TWILIO_API_BASE_URL", receiver.url + "/twilio")
+    monkeypatch.setattr(notify_conf, "SLACK_API_BASE_URL", receiver.url + "/slack")
+    w = world
+    w.receiver, w.smtp = receiver, smtp
+    w.priya = make_person("priya", first_name="Priya", last_name="Shah",
+                          methods={"email": "priya@ops.example", "sms": PRIYA_SMS, "voice": PRIYA_SMS,
+                                   "slack": "U0PRIYA01"},
+                          rules=[("sms", 0), ("email", 0), ("voice", 3)], wedding_rules=[("voice", 0), ("slack", 0)])
+    w.marcus = make_person("marcus", first_name="Marcus", methods={"email": "marcus@ops.example"})
+    w.schedule = make_schedule("Platform primary", layers=[dict(
+        name="Weekdays", position=1, starts_on=dt.date(2026, 6, 8), handoff_time=dt.time(9), period_unit="week",
+        participants=[w.priya, w.marcus],
+    )])
+    w.policy = make_policy("Platform escalation", steps=[dict(wait_minutes=5, target="schedule", schedule=w.schedule)])
+    return w

@@ -23,7 +23,6 @@ from tests.conftest import WEDNESDAY
 from tests.factories import notify
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
-
 PAYLOAD = {
     "event": "alert.firing", "kind": "alert", "id": "3f1c9c4e-0000-4000-8000-000000000001",
     "title": "Checkout p95 912 ms > 500 ms", "status": "firing", "severity": "critical", "priority": "high",

@@ -8,44 +8,17 @@ import email.policy
 import re
 from urllib.parse import parse_qs
 
-import pytest
-
 from incidents.escalation import escalations_run
 from incidents.models import EscalationContact, IncidentUpdate
 from incidents.services import incident_acknowledge, incident_create
-from notifications import conf as notify_conf
 from notifications.delivery import deliveries_sweep, delivery_send
 from notifications.models import NotificationChannel, NotificationDelivery, NotificationRule
 from notifications.services import Recipient, notification_enqueue
-from tests.conftest import SATURDAY, WEDNESDAY
-from tests.factories import make_person, make_policy, make_schedule
+from tests.conftest import PRIYA_SMS, SATURDAY, WEDNESDAY
+from tests.factories import make_person, make_policy
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
 MIN = dt.timedelta(minutes=1)
-PRIYA_SMS = "+447700900123"
-
-
-@pytest.fixture
-def paging(world, receiver, smtp, settings, monkeypatch):
-    """Priya and Marcus (staff) take weekly turns on 'Platform primary'; the platform policy pages its on-call person."""
-    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, settings.TWILIO_FROM_NUMBER = "AC123", "tok", "+15005550006"
-    settings.SLACK_BOT_TOKEN = "xoxb-test"
-    settings.PORTAL_BASE_URL = "http://portal.test"
-    monkeypatch.setattr(notify_conf, "TWILIO_API_BASE_URL", receiver.url + "/twilio")
-    monkeypatch.setattr(notify_conf, "SLACK_API_BASE_URL", receiver.url + "/slack")
-    w = world
-    w.receiver, w.smtp = receiver, smtp
-    w.priya = make_person("priya", first_name="Priya", last_name="Shah",
-                          methods={"email": "priya@ops.example", "sms": PRIYA_SMS, "voice": PRIYA_SMS,
-                                   "slack": "U0PRIYA01"},
-                          rules=[("sms", 0), ("email", 0), ("voice", 3)], wedding_rules=[("voice", 0), ("slack", 0)])
-    w.marcus = make_person("marcus", first_name="Marcus", methods={"email": "marcus@ops.example"})
-    w.schedule = make_schedule("Platform primary", layers=[dict(
-        name="Weekdays", position=1, starts_on=dt.date(2026, 6, 8), handoff_time=dt.time(9), period_unit="week",
-        participants=[w.priya, w.marcus],
-    )])
-    w.policy = make_policy("Platform escalation", steps=[dict(wait_minutes=5, target="schedule", schedule=w.schedule)])
-    return w
 
 
 def _incident(w, *, at=WEDNESDAY, org=None):

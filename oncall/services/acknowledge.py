@@ -97,7 +97,8 @@ def page_acknowledge(*, token: AcknowledgeToken, via: str, now: dt.datetime, det
 
     texts = {"link": "the one-time link of their page", "sms": "an SMS reply", "voice": "the voice call (pressed 1)"}
     with service_context(), transaction.atomic():
-        locked = AcknowledgeToken.objects.select_for_update().select_related("incident", "user", "contact").get(
+        locked = AcknowledgeToken.objects.select_for_update(of=("self",)).select_related(
+            "incident", "user", "contact").get(
             pk=token.pk)
         incident = locked.incident
         if locked.used_at is not None:

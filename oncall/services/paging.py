@@ -41,14 +41,26 @@ def portal_url(path: str) -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + path
 
 
+class _PageSigner(signing.TimestampSigner):
+    """django.core.signing's TimestampSigner stamped with the page's own time (``token.created_at``), not the clock."""
+
+    def __init__(self, *, at, salt: str):
+        super().__init__(salt=salt)
+        self._at = at
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self._at.timestamp()))
+
+
 def acknowledge_link(token: AcknowledgeToken) -> str:
-    """The absolute one-time link of ``token`` (signed with ``SECRET_KEY``, timestamped)."""
-    return portal_url(f"/oncall/ack/{signing.TimestampSigner(salt=LINK_SALT).sign(str(token.pk))}/")
+    """The absolute one-time link of ``token`` (signed with ``SECRET_KEY``, stamped with the page's time)."""
+    return portal_url(f"/oncall/ack/{_PageSigner(at=token.created_at, salt=LINK_SALT).sign(str(token.pk))}/")
 
 
 def voice_gather_url(token: AcknowledgeToken) -> str:
     """Where Twilio posts the digit pressed during the voice page of ``token`` (signed like the link)."""
-    return portal_url(f"/oncall/twilio/voice/{signing.TimestampSigner(salt=VOICE_SALT).sign(str(token.pk))}/")
+    return portal_url(
+        f"/oncall/twilio/voice/{_PageSigner(at=token.created_at, salt=VOICE_SALT).sign(str(token.pk))}/")
 
 
 def acknowledge_token_issue(*, incident, step: int, now: dt.datetime, user=None, contact=None) -> AcknowledgeToken:
