@@ -225,12 +225,13 @@ def schedules_visible(*, organization_id: uuid.UUID | None = None, platform: boo
 
 @dataclass(frozen=True)
 class NamedShift:
-    """A shift with its person's name (``""`` for a gap)."""
+    """A shift of one local day with its person's name (``""`` for a gap) and ``span``: ``"09:00–24:00"``."""
 
     start: dt.datetime
     end: dt.datetime
     name: str
     source: str
+    span: str = ""
 
 
 @dataclass
@@ -253,7 +254,10 @@ def oncall_today(*, now: dt.datetime) -> list[TodayRow]:
         day_end = localize(dt.datetime.combine(local_date + dt.timedelta(days=1), dt.time()), t.tz)
         today = shifts_between(t.spec, day_start, day_end)
         t.names.update(people_names({x.person for x in today} - set(t.names)))
-        named = [NamedShift(x.start, x.end, t.names.get(x.person, "?") if x.person else "", x.source) for x in today]
+        named = [NamedShift(x.start, x.end, t.names.get(x.person, "?") if x.person else "", x.source,
+                            f"{x.start.astimezone(t.tz):%H:%M}–"
+                            + ("24:00" if x.end == day_end else f"{x.end.astimezone(t.tz):%H:%M}"))
+                 for x in today]
         rows.append(TodayRow(timeline=t, today=named, local_date=local_date))
     return sorted(rows, key=lambda r: r.timeline.schedule.organization_id is not None)  # platform first
 
