@@ -7,7 +7,13 @@ of 1-minute APM metrics per organization and service (written with
 ``apm.services.metrics_copy``, then aggregated), two alert rules, a few
 alerts fired through ``alerts.services.alert_fire`` (critical ones open
 incidents) and, when ``DEMO_WEBHOOK_URL`` is set, a platform webhook
-channel that receives the notifications.
+channel that receives the notifications. On call: a platform schedule
+"Platform primary" (Europe/London) with weekday layers in London and
+Sydney, a Sunday layer and a Saturday wedding-day layer driven by Rosewood
+(London) and Bloom & Vine (Sydney); Rosewood's own schedule (with gaps);
+paging people whose email, SMS, voice and Slack reach the local sinks
+``make run`` starts; the platform escalation policy's first step pages
+the schedule's on-call person after a minute.
 
 Running it twice leaves the same counts: rows are looked up by natural
 keys, metrics are skipped for organizations that already have demo
@@ -87,6 +93,14 @@ VIEWER_USER = ("bloom", "bloom-demo-pass", "bloom-and-vine", UserProfile.Role.VI
 STAFF_GROUPS = ("ops_admin", "support", "on_call", "devops", "emergency_response")
 
 PLATFORM_RULE = "Platform p95 latency"
+ONCALL_SCHEDULE = "Platform primary"
+#: (username, first, last, email, phone, Slack member id, where they work): the platform's paging people.
+ONCALL_PEOPLE = (
+    ("priya", "Priya", "Shah", "priya@ops.example", "+447700900123", "U0PRIYA001", "Europe/London"),
+    ("marcus", "Marcus", "Webb", "marcus@ops.example", "+447700900456", "U0MARCUS01", "Europe/London"),
+    ("kenji", "Kenji", "Tanaka", "kenji@ops.example", "+61491570156", "U0KENJI001", "Australia/Sydney"),
+    ("aroha", "Aroha", "Ngata", "aroha@ops.example", "+61491570157", "U0AROHA001", "Australia/Sydney"),
+)
 
 
 def _group_key(labels: dict) -> str:
@@ -165,6 +179,7 @@ class Command(BaseCommand):
         self.seed_metrics(orgs, now=now, minutes=minutes, samples=samples)
         self.seed_rules(orgs)
         self.seed_channel()
+        self.seed_oncall(orgs, now=now)
         self.seed_escalation(orgs)
         self.seed_runbooks()
         self.seed_alerts(orgs, now=now)
@@ -364,17 +379,21 @@ class Command(BaseCommand):
         """A platform escalation policy (5 min team lead, 15 min manager), its wedding-day variant
         (2 and 5 minutes), platform on-call contacts, and each organization's wedding-day emergency contact."""
         from incidents.models import EscalationContact, EscalationPolicy, EscalationStep
+        from oncall.models import Schedule
 
         with service_context():
-            for wedding_day, waits in ((False, (5, 15)), (True, (2, 5))):
+            primary = Schedule.objects.get(organization=None, name=ONCALL_SCHEDULE)
+            for wedding_day, waits in ((False, (1, 15)), (True, (1, 5))):
                 policy, _ = EscalationPolicy.objects.get_or_create(
                     organization=None, wedding_day=wedding_day,
                     name="Platform wedding-day escalation" if wedding_day else "Platform escalation",
                     defaults={"repeat_count": 2},
                 )
+                # Step 1 pages whoever is on call for the platform schedule; step 2 the managers' channel route.
                 for position, (wait, level) in enumerate(zip(waits, ("team_lead", "manager"), strict=True), 1):
-                    EscalationStep.objects.get_or_create(
-                        policy=policy, position=position, defaults={"wait_minutes": wait, "level": level}
+                    target = {"target": "schedule", "schedule": primary} if position == 1 else {"target": "level"}
+                    EscalationStep.objects.update_or_create(
+                        policy=policy, position=position, defaults={"wait_minutes": wait, "level": level, **target}
                     )
             for name, level, email, emergency in (
                 ("Priya (on-call lead)", "team_lead", "priya@ops.example", True),
@@ -391,7 +410,75 @@ class Command(BaseCommand):
                     defaults={"level": "team_lead", "email": f"owner@{org.slug}.example", "wedding_day_emergency": True,
                               "timezone": org.timezone},
                 )
-        self.say(f"escalation: 2 platform policies, 3 platform contacts, {len(orgs)} organization emergency contacts")
+        self.say(f"escalation: 2 platform policies (step 1 pages the on call of {ONCALL_SCHEDULE!r} after 1 min),"
+                 f" 3 platform contacts, {len(orgs)} organization emergency contacts")
+
+    def seed_oncall(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
+        """Paging people and their rules, the platform schedule (two zones, a wedding-day layer) and Rosewood's."""
+        from oncall.models import ContactMethod, PersonalRule, Rotation, Schedule
+        from oncall.services import contact_method_add, rotation_save, rule_add, schedule_save
+
+        User = get_user_model()
+        people = {}
+        with service_context():
+            for username, first, last, email, phone, slack, tz in ONCALL_PEOPLE:
+                user, created = User.objects.get_or_create(username=username, defaults={
+                    "first_name": first, "last_name": last, "email": email, "is_staff": True})
+                if created:  # paged, never logging in to the demo
+                    user.set_unusable_password()
+                    user.save(update_fields=["password"])
+                people[username] = user
+                for kind, address in (("email", email), ("sms", phone), ("voice", phone), ("slack", slack)):
+                    if not ContactMethod.objects.filter(user=user, kind=kind).exists():
+                        contact_method_add(user=user, kind=kind, address=address, label=f"demo ({tz})")
+                if not PersonalRule.objects.filter(user=user).exists():
+                    methods = {m.kind: m for m in ContactMethod.objects.filter(user=user)}
+                    for kind, delay in (("email", 0), ("sms", 0), ("slack", 0), ("voice", 3)):
+                        rule_add(user=user, contact_method=methods[kind], delay_minutes=delay)
+                    for kind in ("sms", "voice", "slack", "email"):
+                        rule_add(user=user, contact_method=methods[kind], delay_minutes=0, wedding_day=True)
+            vendor = User.objects.get(username=VENDOR_USER[0])
+            if not ContactMethod.objects.filter(user=vendor).exists():
+                contact_method_add(user=vendor, kind="email", address="owner@rosewood-florals.example")
+            # Mondays of the week the demo runs: every layer starts then, so the rota is the same each run.
+            london_today = now.astimezone(zoneinfo.ZoneInfo("Europe/London")).date()
+            monday = london_today - dt.timedelta(days=london_today.weekday() + 7)
+            friday = monday - dt.timedelta(days=3)  # the wedding-day rota changes hands before Sydney's Saturday
+            p = people
+            schedule = Schedule.objects.filter(organization=None, name=ONCALL_SCHEDULE).first() or schedule_save(
+                organization=None, name=ONCALL_SCHEDULE, timezone_name="Europe/London",
+                description="Follow the sun: London days, Sydney nights, and the Saturday wedding-day rota.",
+                wedding_day_organizations=[orgs["rosewood-florals"], orgs["bloom-and-vine"]])
+            layers = [
+                dict(name="Weekdays (London)", position=2, starts_on=monday, handoff_time=dt.time(9),
+                     participants=[p["priya"], p["marcus"]], days=[1, 2, 3, 4, 5],
+                     active_from=dt.time(8), active_until=dt.time(20)),
+                dict(name="London nights (Sydney team)", position=3, starts_on=monday, handoff_time=dt.time(9),
+                     participants=[p["kenji"], p["aroha"]], days=[1, 2, 3, 4, 5, 7],
+                     active_from=dt.time(20), active_until=dt.time(8)),
+                dict(name="Sundays", position=1, starts_on=monday, handoff_time=dt.time(9),
+                     participants=[p["marcus"], p["kenji"]], days=[7]),
+                dict(name="Saturday wedding day", position=5, starts_on=friday, handoff_time=dt.time(12),
+                     participants=[p["priya"], p["kenji"]], wedding_day_only=True),
+            ]
+            for layer in layers:
+                if not Rotation.objects.filter(schedule=schedule, name=layer["name"]).exists():
+                    rotation_save(schedule=schedule, **layer)
+            rosewood = orgs["rosewood-florals"]
+            own = Schedule.objects.filter(organization=rosewood, name="Rosewood on call").first() or schedule_save(
+                organization=rosewood, name="Rosewood on call", timezone_name="Europe/London",
+                description="The shop's own on call: office hours, and the owner on wedding days.")
+            for layer in (
+                dict(name="Office hours", position=1, starts_on=monday, handoff_time=dt.time(9), participants=[vendor],
+                     days=[1, 2, 3, 4, 5], active_from=dt.time(9), active_until=dt.time(18)),
+                dict(name="Wedding days", position=2, starts_on=friday, handoff_time=dt.time(6),
+                     participants=[vendor], wedding_day_only=True, active_from=dt.time(6), active_until=dt.time(23)),
+            ):
+                if not Rotation.objects.filter(schedule=own, name=layer["name"]).exists():
+                    rotation_save(schedule=own, **layer)
+        self.say(f"on call: {ONCALL_SCHEDULE!r} (London days, Sydney nights, Sundays, Saturday wedding-day layer"
+                 f" for Rosewood and Bloom & Vine), 'Rosewood on call'; {len(people)} paging people"
+                 " (email, SMS, voice, Slack to the local sinks)")
 
     def seed_runbooks(self) -> None:
         """Platform runbooks for the services and alerts the demo fires."""
