@@ -8,7 +8,7 @@ from wedsync_ops.choices import PG_ENUMS
 FOUNDATION_TABLES = [
     "organizations", "user_profiles", "weddings", "apm_metrics", "apm_metric_aggregations",
     "alert_configurations", "alert_history", "notification_channels", "incidents", "incident_updates",
-    "monitoring_events",
+    "monitoring_events", "oncall_schedules", "oncall_rotations", "oncall_overrides",
 ]
 
 
