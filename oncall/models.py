@@ -33,6 +33,22 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class ParentOrganization(models.Model):
+    """Abstract: a child row takes its parent's organization on save (``parent_field``: the foreign key's name)."""
+
+    parent_field = ""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        parent_id = getattr(self, f"{self.parent_field}_id", None)
+        if parent_id:
+            parent = self._meta.get_field(self.parent_field).related_model
+            self.organization_id = parent.objects.filter(pk=parent_id).values_list("organization_id", flat=True).first()
+        super().save(*args, **kwargs)
+
+
 class Schedule(models.Model):
     """An on-call schedule. Table ``oncall_schedules``.
 
@@ -93,7 +109,7 @@ class ScheduleWeddingDayScope(models.Model):
         return f"{self.schedule_id} ← {self.scoped_organization_id}"
 
 
-class Rotation(models.Model):
+class Rotation(ParentOrganization):
     """One layer of a schedule. Table ``oncall_rotations``.
 
     Participants (``RotationParticipant``, in ``position`` order) take turns: the first from
@@ -108,6 +124,7 @@ class Rotation(models.Model):
         DAY = "day"
         WEEK = "week"
 
+    parent_field = "schedule"
     id = _uuid_pk()
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="rotations")
@@ -141,20 +158,15 @@ class Rotation(models.Model):
     def __str__(self):
         return f"{self.name} (layer {self.position})"
 
-    def save(self, *args, **kwargs):
-        if self.schedule_id:
-            self.organization_id = Schedule.objects.filter(pk=self.schedule_id).values_list(
-                "organization_id", flat=True).first()
-        super().save(*args, **kwargs)
-
     @property
     def period_days(self) -> int:
         return self.period_count * (7 if self.period_unit == self.Unit.WEEK else 1)
 
 
-class RotationParticipant(models.Model):
+class RotationParticipant(ParentOrganization):
     """A person's turn in a rotation. Table ``oncall_rotation_participants``."""
 
+    parent_field = "rotation"
     id = models.BigAutoField(primary_key=True)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="participants")
@@ -169,17 +181,12 @@ class RotationParticipant(models.Model):
     def __str__(self):
         return f"{self.user_id} at {self.position}"
 
-    def save(self, *args, **kwargs):
-        if self.rotation_id:
-            self.organization_id = Rotation.objects.filter(pk=self.rotation_id).values_list(
-                "organization_id", flat=True).first()
-        super().save(*args, **kwargs)
 
-
-class Override(models.Model):
+class Override(ParentOrganization):
     """``user`` is on call for the schedule from ``starts_at`` to ``ends_at``, above every layer.
     Table ``oncall_overrides``. Where overrides overlap, the newest wins."""
 
+    parent_field = "schedule"
     id = _uuid_pk()
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
@@ -200,12 +207,6 @@ class Override(models.Model):
 
     def __str__(self):
         return f"override {self.user_id} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
-
-    def save(self, *args, **kwargs):
-        if self.schedule_id:
-            self.organization_id = Schedule.objects.filter(pk=self.schedule_id).values_list(
-                "organization_id", flat=True).first()
-        super().save(*args, **kwargs)
 
 
 class PagingProfile(models.Model):
