@@ -162,6 +162,12 @@ class Rotation(ParentOrganization):
     def period_days(self) -> int:
         return self.period_count * (7 if self.period_unit == self.Unit.WEEK else 1)
 
+    @property
+    def days_label(self) -> str:
+        """``"Mon, Tue, Wed, Thu, Fri"`` (or ``"every day"``)."""
+        names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+        return ", ".join(names[d - 1] for d in sorted(self.days)) if self.days else "every day"
+
 
 class RotationParticipant(ParentOrganization):
     """A person's turn in a rotation. Table ``oncall_rotation_participants``."""

@@ -333,9 +333,10 @@ def timeline_chart(
     ``<title>`` tooltip with its local start and end; Saturdays' ticks are bold; ``now`` draws a
     marker. The ``aria-label`` summarises the gaps. Returns safe HTML (an ``<svg>`` element).
     """
-    left, right, top, lane_h, bottom = 150, 10, 34, 26, 8
+    left, right, top, lane_h, bottom = 150, 10, 34, 26, 30
     plot_w = width - left - right
     height = top + lane_h * max(len(lanes), 1) + bottom
+    legend: dict[tuple, str] = {}
     t0, t1 = start.timestamp(), end.timestamp()
     span = (t1 - t0) or 1.0
 
@@ -393,9 +394,20 @@ def timeline_chart(
                 f' class="{"timeline-gap" if seg.gap else "timeline-shift"}" data-start="{seg.start.isoformat()}"'
                 f' data-end="{seg.end.isoformat()}"><title>{escape(tip)}</title></rect>'
             )
-            if w > 7 * min(len(seg.text), 14) + 6:
+            if not seg.gap:
+                legend.setdefault((seg.color % len(TIMELINE_FILLS),), seg.text)
+            label = next((t for t in (seg.text, seg.text.split(" ")[0]) if w > 6.5 * len(t) + 8), "")
+            if label:
                 parts.append(f'<text x="{sx + 4:.1f}" y="{y + 17}" font-size="11" fill="{ink}"'
-                             f' pointer-events="none">{escape(seg.text[:14])}</text>')
+                             f' pointer-events="none">{escape(label)}</text>')
+    lx, ly = left, height - 12
+    for (color,), text in legend.items():
+        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{TIMELINE_FILLS[color][0]}"/>'
+                     f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="currentColor">{escape(text)}</text>')
+        lx += 24 + 7 * len(text)
+    if gap_count:
+        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="url(#{pid})"/>'
+                     f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="currentColor">gap: nobody on call</text>')
     if now is not None and start <= now <= end:
         nx = x(now)
         parts.append(f'<line x1="{nx:.1f}" y1="{top - 4}" x2="{nx:.1f}" y2="{height - bottom}" stroke="currentColor"'
