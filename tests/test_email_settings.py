@@ -6,8 +6,8 @@ import sys
 from aiosmtpd.controller import Controller
 from django.conf import settings
 
+from tests.conftest import _Inbox
 from tests.processes import free_port
-from tests.test_channels import _Inbox
 
 
 def test_email_url_and_sender_come_from_the_environment():

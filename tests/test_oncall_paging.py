@@ -8,8 +8,6 @@ import email.policy
 import re
 from urllib.parse import parse_qs
 
-import pytest
-
 from incidents.escalation import escalations_run
 from incidents.models import EscalationContact, IncidentUpdate
 from incidents.services import incident_acknowledge, incident_create
@@ -218,23 +216,3 @@ def test_vendors_see_their_own_peoples_pages_and_never_the_ops_teams(paging):
         outsider = NotificationDelivery.objects.filter(incident_id=incident.pk).count()
     assert seen == ["rosie@rosewood.example"] and outsider == 0
 
-
-@pytest.mark.parametrize(("url", "expected"), [
-    ("smtp://ops:s3cret@mail.example:2525", "smtp.EmailBackend mail.example 2525 ops s3cret False"),
-    ("smtp+tls://ops:s3cret@mail.example:587", "smtp.EmailBackend mail.example 587 ops s3cret True"),
-    ("consolemail://", "console.EmailBackend"),
-])
-def test_email_is_configured_by_email_url(url, expected):
-    import os
-    import subprocess
-    import sys
-
-    from django.conf import settings
-
-    code = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'wedsync_ops.settings'); "
-            "from django.conf import settings as s; b = s.EMAIL_BACKEND.rsplit('.', 2); "
-            "print('.'.join(b[-2:]), *([s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD,"
-            " s.EMAIL_USE_TLS] if 'smtp' in b[-2] else []), s.DEFAULT_FROM_EMAIL == 'Ops <ops@x.example>')")
-    out = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True,
-                         env=dict(os.environ, EMAIL_URL=url, DEFAULT_FROM_EMAIL="Ops <ops@x.example>"), check=True)
-    assert out.stdout.strip() == f"{expected} True"

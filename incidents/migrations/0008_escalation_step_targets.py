@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0006_incident_lifecycle'),
+        ('incidents', '0007_create_incidents_from_alerts'),
         ('notifications', '0003_pages_to_people'),
         ('oncall', '0002_rls'),
         ('tenancy', '0002_rls'),
