@@ -13,7 +13,6 @@ A refused change re-renders the page with HTTP 400 naming the field.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import uuid
 from urllib.parse import urlsplit
 
@@ -217,24 +216,14 @@ class ChannelForm(forms.Form):
 def public_https_url_problem(url: str) -> str:
     """Why ``url`` may not be a vendor's notification target, or ``""``.
 
-    Vendors' channels must be ``https`` and may not name a loopback,
-    private, link-local or reserved IP address or ``localhost``: the
-    delivery worker must not be pointed at the platform's own network
-    (server-side request forgery). Host names are not resolved here.
+    The outbound client's own check (``wedsync_ops.outbound.outbound_url_problem``, untrusted: a
+    vendor typed it), plus ``https`` only: what this form accepts, the delivery worker sends to. The
+    host is resolved now too; the client checks it again at every request.
     """
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        return "must be an https:// URL"
-    host = parts.hostname.lower()
-    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
-        return "may not point at this platform's own network"
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return ""
-    if not ip.is_global:
-        return "may not point at a private, loopback or reserved address"
-    return ""
+    from wedsync_ops.outbound import outbound_url_problem
+
+    problem = outbound_url_problem(url, trusted=False, require_https=True)
+    return problem if problem.startswith("must") else (f"this URL {problem}" if problem else "")
 
 
 def _masked_target(channel) -> str:

@@ -39,6 +39,8 @@ import urllib.parse
 
 import requests
 
+from wedsync_ops.outbound import OutboundRefused, outbound_request
+
 
 class ProviderError(Exception):
     """A poll failed; ``str()`` is safe to store in ``last_error`` and show to staff."""
@@ -49,8 +51,12 @@ def _host(url: str) -> str:
 
 
 def _request(method: str, url: str, *, timeout: float, **kwargs):
+    """One request through the portal's outbound client (``wedsync_ops.outbound``: public addresses, or
+    ``OUTBOUND_ALLOW_PRIVATE_NETWORKS``, since staff configure providers; no redirects)."""
     try:
-        response = requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        response = outbound_request(method, url, timeout=timeout, trusted=True, **kwargs)
+    except OutboundRefused as exc:
+        raise ProviderError(f"refused to contact {_host(url)}: the URL {exc.reason}") from exc
     except requests.Timeout as exc:
         raise ProviderError(f"timed out after {timeout:g} s talking to {_host(url)}") from exc
     except requests.RequestException as exc:

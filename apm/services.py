@@ -886,14 +886,22 @@ class ProbeResult:
 
 
 def health_check_probe(*, check) -> ProbeResult:
-    """Send the check's HTTP request (no database access); success is ``expected_status`` within the timeout."""
+    """Send the check's HTTP request (no database access); success is ``expected_status`` within the timeout.
+
+    Sent by the portal's outbound client (``wedsync_ops.outbound``, trusted: staff configure checks),
+    so a refused address is a failed probe naming the rule; redirects are not followed.
+    """
     import time
 
     import requests
 
+    from wedsync_ops.outbound import OutboundRefused, outbound_request
+
     started = time.perf_counter()
     try:
-        response = requests.request(check.method, check.url, timeout=check.timeout_seconds, allow_redirects=False)
+        response = outbound_request(check.method, check.url, timeout=check.timeout_seconds, trusted=True)
+    except OutboundRefused as exc:
+        return ProbeResult(False, None, None, f"refused: the URL {exc.reason}")
     except requests.Timeout:
         return ProbeResult(False, None, None, f"timed out after {check.timeout_seconds:g} s")
     except requests.RequestException as exc:

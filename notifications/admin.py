@@ -13,6 +13,7 @@ from django.utils.text import Truncator
 
 from notifications.models import (
     DeliveryAttempt,
+    DeliveryAttemptDetail,
     NotificationChannel,
     NotificationDelivery,
     NotificationRule,
@@ -91,14 +92,26 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         self.message_user(request, f"Disabled {count} channel(s).", messages.SUCCESS)
 
 
+def receiver_answer(attempt) -> str:
+    """The receiver's answer to a failed attempt (staff-only ``DeliveryAttemptDetail``), or "—"."""
+    try:
+        return attempt.detail.response_body or "—"
+    except DeliveryAttemptDetail.DoesNotExist:
+        return "—"
+
+
 class DeliveryAttemptInline(admin.TabularInline):
     """Every attempt of the delivery, newest first; read-only."""
 
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ("attempted_at", "ok", "status_code", "duration_ms", "error")
+    fields = ("attempted_at", "ok", "status_code", "duration_ms", "error", "receiver_answer")
     readonly_fields = fields
+
+    @admin.display(description="receiver answered")
+    def receiver_answer(self, obj):
+        return receiver_answer(obj)
     ordering = ("-attempted_at", "-id")
 
     def has_add_permission(self, request, obj=None):
@@ -199,11 +212,17 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
 class DeliveryAttemptAdmin(admin.ModelAdmin):
     """Every HTTP attempt (outcome, status code, duration in ms, error), read-only."""
 
-    list_display = ("attempted_at", "channel", "delivery", "test", "ok", "status_code", "duration_ms", "error")
+    list_display = (
+        "attempted_at", "channel", "delivery", "test", "ok", "status_code", "duration_ms", "error", "answer"
+    )
     list_filter = ("ok", "test", "status_code")
     search_fields = ("error", "channel__name")
-    list_select_related = ("channel", "delivery")
+    list_select_related = ("channel", "delivery", "detail")
     ordering = ("-attempted_at",)
+
+    @admin.display(description="receiver answered")
+    def answer(self, obj):
+        return receiver_answer(obj)
 
     def has_add_permission(self, request):
         return False

@@ -26,7 +26,7 @@ from django.db.models import F, Q
 from wedsync_ops.tenancy.context import service_context
 
 from . import conf, signals
-from .models import DeliveryAttempt, NotificationChannel, NotificationDelivery
+from .models import DeliveryAttempt, DeliveryAttemptDetail, NotificationChannel, NotificationDelivery
 from .pages import page_transport_for
 from .services import channel_disable
 from .transports import TransportError, transport_for
@@ -126,7 +126,7 @@ def _record(*, delivery, mates, channel, error: TransportError | None, status_co
     with transaction.atomic():
         failed = []
         for row in (delivery, *mates):
-            DeliveryAttempt.objects.create(
+            attempt = DeliveryAttempt.objects.create(
                 organization_id=row.organization_id,
                 channel_id=channel.pk if channel else None,
                 delivery_id=row.pk,
@@ -136,6 +136,7 @@ def _record(*, delivery, mates, channel, error: TransportError | None, status_co
                 error=error.message if error else "",
                 duration_ms=duration_ms,
             )
+            _keep_answer(attempt=attempt, error=error)
             ours = NotificationDelivery.objects.filter(pk=row.pk, status=Status.SENDING, claimed_until=claim_until)
             if error is None:
                 changes = {"status": Status.DELIVERED, "delivered_at": now, "last_error": ""}
@@ -164,6 +165,12 @@ def _record(*, delivery, mates, channel, error: TransportError | None, status_co
             signals.delivery_failed.send(sender=NotificationDelivery, delivery=row, now=now)
     delivery.refresh_from_db()
     return delivery
+
+
+def _keep_answer(*, attempt: DeliveryAttempt, error: TransportError | None) -> None:
+    """Store what the receiver answered (``error.body``) where only staff read it (``DeliveryAttemptDetail``)."""
+    if error is not None and error.body:
+        DeliveryAttemptDetail.objects.create(attempt=attempt, response_body=error.body[:500])
 
 
 def _disable_reason(*, channel: NotificationChannel, error: TransportError, now: dt.datetime) -> str:
@@ -317,14 +324,15 @@ def channel_send_test(
         "url": url,
     }
     started = time.monotonic()
+    failure = None
     try:
         info = transport_for(channel).send(payload, key=key)
         ok, code, error, reason = True, info.get("status_code"), "", ""
     except TransportError as exc:
-        ok, code, error, reason = False, exc.status_code, exc.message, exc.reason
+        ok, code, error, reason, failure = False, exc.status_code, exc.message, exc.reason, exc
     ms = (time.monotonic() - started) * 1000.0
     with service_context():
-        DeliveryAttempt.objects.create(
+        attempt = DeliveryAttempt.objects.create(
             organization_id=channel.organization_id,
             channel_id=channel.pk,
             delivery=None,
@@ -335,6 +343,7 @@ def channel_send_test(
             error=error,
             duration_ms=ms,
         )
+        _keep_answer(attempt=attempt, error=failure)
     if ok:
         return True, f"{channel.name}: test delivered" + (f", HTTP {code}" if code else "") + f" in {ms:.0f} ms"
     return False, f"{channel.name}: test failed: {reason}"

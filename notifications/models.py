@@ -288,3 +288,22 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"{'ok' if self.ok else 'failed'} {self.status_code or ''} in {self.duration_ms:.0f} ms"
+
+
+class DeliveryAttemptDetail(models.Model):
+    """What the receiver answered to one failed attempt, for staff only. Table ``notification_attempt_details``.
+
+    ``response_body``: the first 500 characters of the receiver's answer (a 4xx page, Slack's error
+    code, Twilio's JSON …). Row-level security lets staff and service contexts alone read it: the
+    attempt itself (``DeliveryAttempt.error``) is readable by the channel's organization and never
+    quotes the receiver.
+    """
+
+    attempt = models.OneToOneField(DeliveryAttempt, primary_key=True, on_delete=models.CASCADE, related_name="detail")
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "notification_attempt_details"
+
+    def __str__(self):
+        return f"answer to attempt {self.attempt_id}"

@@ -13,8 +13,9 @@ webhook; Slack's ``invalid_token``, ``channel_not_found``, ``channel_is_archived
 PagerDuty Events v2 400 whose errors name the routing key (developer.pagerduty.com, "Events API v2 …
 Response Codes"); Twilio 401 (error 20003, authentication) and 400 with error 21211 (invalid To) or
 21606 (invalid From); SMTP recipients refused; a channel without a usable config. Everything else,
-including other 4xx, is temporary and retried (``notifications.delivery``). ``message`` may quote the
-receiver's answer and is for staff; ``reason`` is a fixed text safe to show a vendor.
+including other 4xx, is temporary and retried (``notifications.delivery``). ``message`` says what
+happened without quoting the receiver; ``body`` is the receiver's answer (stored where only staff read
+it); ``reason`` is a fixed text safe to show a vendor.
 """
 
 from __future__ import annotations
@@ -49,16 +50,20 @@ HTTP_REASONS = {
 class TransportError(Exception):
     """A failed send.
 
-    ``message``: why, for staff (may quote the receiver); ``permanent``: retrying cannot help;
-    ``status_code``: the HTTP status or None; ``reason``: a fixed text for vendors (default: the
-    status and its standard name, e.g. "HTTP 404 Not Found").
+    ``message``: why, for the attempt log (never the receiver's body); ``permanent``: retrying cannot
+    help; ``status_code``: the HTTP status or None; ``reason``: a fixed text for vendors (default: the
+    status and its standard name, e.g. "HTTP 404 Not Found"); ``body``: what the receiver answered (at
+    most 500 characters), kept where only staff read it (``notifications.models.DeliveryAttemptDetail``).
     """
 
-    def __init__(self, message: str, permanent: bool = False, status_code: int | None = None, reason: str = ""):
+    def __init__(
+        self, message: str, permanent: bool = False, status_code: int | None = None, reason: str = "", body: str = ""
+    ):
         super().__init__(message)
         self.message = message
         self.permanent = permanent
         self.status_code = status_code
+        self.body = body
         if not reason:
             reason = (
                 f"HTTP {status_code} {HTTP_REASONS.get(status_code, '')}".strip()
@@ -71,10 +76,16 @@ class TransportError(Exception):
 
 
 class Transport:
-    """Base class: a transport for one channel (``self.channel``)."""
+    """Base class: a transport for one channel (``self.channel``).
+
+    ``trusted``: the channel is the platform's (no organization: staff configured it), so its target
+    may be in ``OUTBOUND_ALLOW_PRIVATE_NETWORKS``; an organization's channel may reach public
+    addresses only (``wedsync_ops.outbound``).
+    """
 
     def __init__(self, channel):
         self.channel = channel
+        self.trusted = channel.organization_id is None
 
     def notify(self, delivery, *, key: str) -> dict:
         """Send ``delivery.payload`` (a JSON-able dict). Returns the response info; raises TransportError."""
@@ -84,22 +95,31 @@ class Transport:
         raise NotImplementedError
 
 
-def http_post(url: str, *, key: str, what: str = "webhook", **kwargs) -> requests.Response:
+def http_post(url: str, *, key: str, trusted: bool, what: str = "webhook", **kwargs) -> requests.Response:
     """POST with the house rules; returns the response, or raises TransportError for what is never a success.
 
-    Timeout ``settings.NOTIFY_HTTP_TIMEOUT_S`` seconds (connect and read); redirects are not followed;
-    headers ``X-WedSync-Delivery`` and ``Idempotency-Key`` carry ``key``. Timeouts and connection errors
-    are temporary; a malformed URL is permanent. Status handling is the caller's (``raise_for_status``).
+    Sent by the portal's one outbound client (``wedsync_ops.outbound.outbound_request``): the host is
+    resolved once and must be public (``trusted``: a staff-configured target, which may also reach
+    ``OUTBOUND_ALLOW_PRIVATE_NETWORKS``; a vendor's channel is ``trusted=False``), redirects are not
+    followed. Timeout ``settings.NOTIFY_HTTP_TIMEOUT_S`` seconds (connect and read); headers
+    ``X-WedSync-Delivery`` and ``Idempotency-Key`` carry ``key``. Timeouts and connection errors are
+    temporary; a malformed or refused URL is permanent. Status handling is the caller's (``raise_for_status``).
     """
+    from wedsync_ops.outbound import OutboundRefused, outbound_request
+
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise TransportError(
             f"{what} channel has no valid http(s) url", permanent=True, reason="the channel has no valid URL"
         )
     headers = {"User-Agent": USER_AGENT, DELIVERY_HEADER: key, "Idempotency-Key": key, **kwargs.pop("headers", {})}
     try:
-        return requests.post(
-            url, headers=headers, timeout=settings.NOTIFY_HTTP_TIMEOUT_S, allow_redirects=False, **kwargs
+        return outbound_request(
+            "POST", url, headers=headers, timeout=settings.NOTIFY_HTTP_TIMEOUT_S, trusted=trusted, **kwargs
         )
+    except OutboundRefused as exc:
+        raise TransportError(
+            f"refused before sending: the URL {exc}", permanent=True, reason=f"the channel's URL {exc.reason}"
+        ) from None
     except requests.exceptions.Timeout:
         raise TransportError(
             f"timed out after {settings.NOTIFY_HTTP_TIMEOUT_S:g} s", reason="the receiver did not answer in time"
@@ -124,7 +144,7 @@ def raise_for_status(response: requests.Response, *, permanent_if=lambda respons
     if 200 <= code < 300:
         return {"status_code": code, "body": body}
     permanent = bool(permanent_if(response))
-    raise TransportError(f"received HTTP {code}: {body[:200]}".rstrip(": "), permanent=permanent, status_code=code)
+    raise TransportError(f"received HTTP {code}", permanent=permanent, status_code=code, body=body)
 
 
 def signature_header(secret: str, body: bytes) -> str:
@@ -147,7 +167,9 @@ class Webhook(Transport):
         secret = config.get("secret")
         if secret:
             headers[SIGNATURE_HEADER] = signature_header(str(secret), body)
-        return raise_for_status(http_post(config.get("url"), key=key, what="webhook", data=body, headers=headers))
+        return raise_for_status(
+            http_post(config.get("url"), key=key, trusted=self.trusted, what="webhook", data=body, headers=headers)
+        )
 
 
 def event_verb(payload: dict) -> str:
@@ -229,7 +251,11 @@ class Slack(Transport):
             )
         blocks += slack_incident_actions(payload)
         response = http_post(
-            config.get("webhook_url") or config.get("url"), key=key, what="slack", json={"text": text, "blocks": blocks}
+            config.get("webhook_url") or config.get("url"),
+            key=key,
+            trusted=self.trusted,
+            what="slack",
+            json={"text": text, "blocks": blocks},
         )
         try:
             return raise_for_status(
@@ -279,7 +305,7 @@ class PagerDuty(Transport):
             }
             if payload.get("url"):
                 body["links"] = [{"href": payload["url"], "text": "WedSync Ops"}]
-        response = http_post(conf.PAGERDUTY_EVENTS_URL, key=key, what="pagerduty", json=body)
+        response = http_post(conf.PAGERDUTY_EVENTS_URL, key=key, trusted=True, what="pagerduty", json=body)
 
         def bad_key(r) -> bool:
             return r.status_code == 400 and "routing" in r.text.lower() and "key" in r.text.lower()
@@ -338,6 +364,7 @@ class Sms(Transport):
             response = http_post(
                 url,
                 key=key,
+                trusted=True,
                 what="sms",
                 data={"To": number, sender_field: sender, "Body": text},
                 auth=(sid, token),

@@ -19,6 +19,9 @@ export TWILIO_AUTH_TOKEN=${TWILIO_AUTH_TOKEN:-demo-auth-token}
 export TWILIO_FROM_NUMBER=${TWILIO_FROM_NUMBER:-+15005550006}
 export SLACK_API_BASE_URL=${SLACK_API_BASE_URL:-http://127.0.0.1:8025/slack}
 export SLACK_BOT_TOKEN=${SLACK_BOT_TOKEN:-xoxb-demo}
+# The demo's webhook sink listens on this machine: let the platform's channels reach it (never set this in
+# production; wedsync_ops/outbound.py).
+export OUTBOUND_ALLOW_PRIVATE_NETWORKS=${OUTBOUND_ALLOW_PRIVATE_NETWORKS:-127.0.0.1/32}
 .venv/bin/python manage.py collectstatic --no-input -v 0
 cat <<MSG
 

@@ -78,6 +78,7 @@ def redis_db_url(db: int) -> str:
 
 
 TEST_BROKER = redis_db_url(15)
+LOCAL_RECEIVERS = "127.0.0.1/32"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -90,6 +91,10 @@ def test_settings():
     from wedsync_ops.celery import app
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The tests' local receivers listen on 127.0.0.1: the outbound client may reach that one address
+    # (wedsync_ops/outbound.py); tests of the refusals set these lists themselves.
+    settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = [LOCAL_RECEIVERS]
+    settings.OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS = [LOCAL_RECEIVERS]
     # The portal's self-metrics sampling is random and writes from a thread:
     # off by default in tests (tests/test_apm_self_metrics.py turns it on).
     from apm import conf as apm_conf
@@ -232,6 +237,8 @@ def celery_worker_process(transactional_db):
         CELERY_BROKER_URL=TEST_BROKER,
         CONN_MAX_AGE="0",
         NOTIFY_HTTP_TIMEOUT_S=str(settings.NOTIFY_HTTP_TIMEOUT_S),
+        OUTBOUND_ALLOW_PRIVATE_NETWORKS=",".join(settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS),
+        OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS=",".join(settings.OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS),
     )
     proc = subprocess.Popen(
         [

@@ -270,3 +270,12 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+
+# --- Outbound requests (wedsync_ops/outbound.py) ---------------------------------
+# Networks that are not public but may be reached all the same, as CIDRs: staff-configured targets
+# (platform channels, provider polling, health checks: e.g. a private Prometheus at 10.0.4.0/24), and
+# targets vendors typed (empty in a multi-tenant production: tests and a one-machine demo list loopback).
+OUTBOUND_ALLOW_PRIVATE_NETWORKS = env.list("OUTBOUND_ALLOW_PRIVATE_NETWORKS", default=[])
+OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS = env.list("OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS", default=[])
+# The most of a response body any outbound request reads (bytes).
+OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=1024 * 1024)

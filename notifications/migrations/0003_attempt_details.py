@@ -1,0 +1,27 @@
+"""Receivers' answers to failed attempts, staff-only (``notifications/sql/0003_attempt_details.sql``)."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+from wedsync_ops.db import run_sql_file
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('notifications', '0002_outbox_lifecycle'),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name='DeliveryAttemptDetail',
+            fields=[
+                ('attempt', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='detail', serialize=False, to='notifications.deliveryattempt')),
+                ('response_body', models.TextField(blank=True)),
+            ],
+            options={
+                'db_table': 'notification_attempt_details',
+            },
+        ),
+        run_sql_file(__file__, "0003_attempt_details.sql", reverse="DROP POLICY IF EXISTS staff_rows ON notification_attempt_details"),
+    ]
