@@ -107,7 +107,8 @@ def test_org_admin_adds_a_webhook_channel_whose_secret_is_never_shown(client, wo
         "https://169.254.169.254/latest/meta-data",
     ],
 )
-def test_vendor_channels_cannot_point_at_the_platforms_own_network(client, world, target):
+def test_vendor_channels_cannot_point_at_the_platforms_own_network(client, world, target, settings):
+    settings.OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS = []  # production's: vendors reach public addresses only
     assert public_https_url_problem(target)
     client.force_login(world.alice)
     response = client.post(CHANNELS, {"action": "create", "name": "x", "kind": "webhook", "target": target})

@@ -55,6 +55,8 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from requests_hardened import Config as HardenedConfig
+from requests_hardened import HTTPSession
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES
 from urllib3.util import parse_url
 
@@ -266,9 +268,12 @@ def outbound_session(*, trusted: bool) -> requests.Session:
 
     For callers that send several requests to one target; ``outbound_request`` makes its own.
     """
-    session = requests.Session()
+    # requests-hardened's session: never follows a redirect, always has a timeout (10 s if none given).
+    session = HTTPSession(
+        HardenedConfig(ip_filter_enable=False, ip_filter_allow_loopback_ips=False, never_redirect=True,
+                       default_timeout=(10.0, 10.0))
+    )
     session.trust_env = False  # no HTTP(S)_PROXY, no .netrc credentials
-    session.max_redirects = 0
     adapter = PinnedAddressAdapter(allow=allowed_networks(trusted=trusted))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -293,7 +298,13 @@ def outbound_request(method: str, url: str, *, timeout, trusted: bool, **kwargs)
     _split(url)  # refuse before any connection, even a pooled one
     limit = int(getattr(settings, "OUTBOUND_MAX_RESPONSE_BYTES", 1024 * 1024))
     with outbound_session(trusted=trusted) as session:
-        response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **kwargs)
+        try:
+            response = session.request(method, url, timeout=timeout, allow_redirects=False, stream=True, **kwargs)
+        except requests.exceptions.InvalidURL as exc:
+            # requests wraps what the adapter raises in a plain InvalidURL: give back the refusal itself.
+            if exc.args and isinstance(exc.args[0], OutboundRefused):
+                raise exc.args[0] from None
+            raise
         try:
             body = response.raw.read(limit, decode_content=True)
         finally:
