@@ -7,7 +7,6 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from alerts.integrations.auth import (
 from alerts.integrations.backlog import BacklogFull, integration_backlog_pending, integration_payload_park
 from alerts.integrations.kinds import KINDS
 from alerts.integrations.ratelimit import integration_rate_check
+from wedsync_ops.api import JSONParser
 from wedsync_ops.tenancy.context import service_context
 
 

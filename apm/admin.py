@@ -48,7 +48,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
         try:
-            page_hint = int(request.GET.get("p", 1))
+            page_hint = min(int(request.GET.get("p", 1)), 10**6)  # SQL OFFSET stays a bigint
         except ValueError:
             page_hint = 1
         return self.paginator(queryset, per_page, orphans, allow_empty_first_page, page_hint=page_hint)

@@ -57,6 +57,7 @@ from django.utils.safestring import mark_safe  # noqa: E402
 
 from wedsync_ops.charts import series_chart  # noqa: E402
 from wedsync_ops.pages.access import get_organization_for_user, is_staff_request  # noqa: E402
+from wedsync_ops.validation import InputError, json_loads  # noqa: E402
 
 from . import selectors  # noqa: E402
 from .models import ApmDashboard, ServiceHealthCheck  # noqa: E402
@@ -145,9 +146,9 @@ def dashboard_edit(request, slug, pk=None):
     if request.method == "POST":
         name, widgets_text = request.POST.get("name", ""), request.POST.get("widgets", "")
         try:
-            widgets = json.loads(widgets_text or "[]")
-        except ValueError as exc:
-            errors = {"widgets": [f"not valid JSON: {exc}"]}
+            widgets = json_loads(widgets_text or "[]", field="widgets")
+        except InputError as exc:
+            errors = {exc.field: [exc.reason]}
         else:
             try:
                 saved = dashboard_save(organization=org, name=name, widgets=widgets, by=request.user,

@@ -92,9 +92,9 @@ def _check_text(value, *, max_length: int, required: bool) -> str | None:
         return "must not be empty"
     if len(value) > max_length:
         return f"must be at most {max_length} characters (got {len(value)})"
-    if "\x00" in value:
-        return "must not contain NUL characters"
-    return None
+    from wedsync_ops.validation import text_problem
+
+    return text_problem(value)  # NUL characters, lone surrogates
 
 
 def _parse_timestamp(raw, *, now: dt.datetime) -> tuple[dt.datetime | None, str | None]:

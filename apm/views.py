@@ -1,18 +1,17 @@
 """APM API: ingest of metrics (JSON or Prometheus text), error reports and web vitals."""
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from wedsync_ops.api import JSONParser
 from wedsync_ops.tenancy.auth import ApiKeyAuthentication
+from wedsync_ops.validation import InputError, json_loads
 
 from . import schema as _schema  # noqa: F401  (registers the API key scheme)
 from .errors import ErrorsValidationError
@@ -39,12 +38,14 @@ def _read_body(request) -> bytes:
 
 
 def _read_json(request):
-    """The request body decoded as JSON; raises _BadBody with the reason."""
+    """The request body decoded as JSON (``wedsync_ops.validation.json_loads``: at most 64 levels, no NUL or
+    lone surrogate anywhere; NaN is reported per point); raises _BadBody with the reason."""
     body = _read_body(request)
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise _BadBody(f"the body is not valid JSON: {exc}"[:300]) from exc
+        return json_loads(body, allow_nan=True)
+    except InputError as exc:
+        where = "the body" if exc.field == "body" else exc.field
+        raise _BadBody(f"{where} {exc.reason}"[:300]) from exc
 
 
 class MetricIngestView(APIView):

@@ -17,6 +17,7 @@ from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from wedsync_ops.api import request_object
 from wedsync_ops.tenancy.context import current_tenant_context
 
 from .escalation import incident_escalate
@@ -59,10 +60,15 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return get_incident_for_user(self.request, self.kwargs["pk"])
 
-    def _transition(self, request, service, **kwargs):
-        incident = self.get_object()  # 404 for another organization's incident
+    def _staff_incident(self, request) -> Incident:
+        """The incident (404 for another organization's) if the caller is staff; else 403. Before any body is read."""
+        incident = self.get_object()
         if not request.user.is_staff:
             raise exceptions.PermissionDenied("only operations staff can change an incident")
+        return incident
+
+    def _transition(self, request, service, **kwargs):
+        incident = self._staff_incident(request)
         try:
             service(incident=incident, by=request.user, now=timezone.now(), **kwargs)
         except DjangoValidationError as exc:
@@ -104,18 +110,25 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def escalate(self, request, pk=None):
         """Escalate now (staff only), body ``{"reason": str}`` optional; 400 for a resolved or closed incident."""
-        return self._transition(request, incident_escalate, reason=str(request.data.get("reason", ""))[:500])
+        self._staff_incident(request)
+        reason = request_object(request).get("reason", "")
+        if not isinstance(reason, str):
+            raise exceptions.ValidationError({"reason": ["must be a string"]})
+        return self._transition(request, incident_escalate, reason=reason[:500])
 
     @extend_schema(request=None, responses=IncidentDetailSerializer)
     @action(detail=True, methods=["post"])
     def notes(self, request, pk=None):
         """Add a note (staff only): body ``{"message": str, "vendor_visible": bool}``; 400 if the message is empty."""
-        vendor_visible = request.data.get("vendor_visible", False)
+        self._staff_incident(request)
+        body = request_object(request)
+        vendor_visible = body.get("vendor_visible", False)
         if not isinstance(vendor_visible, bool):
             raise exceptions.ValidationError({"vendor_visible": ["must be true or false"]})
-        return self._transition(
-            request, incident_note_add, message=str(request.data.get("message", "")), vendor_visible=vendor_visible
-        )
+        message = body.get("message", "")
+        if not isinstance(message, str):
+            raise exceptions.ValidationError({"message": ["must be a string"]})
+        return self._transition(request, incident_note_add, message=message, vendor_visible=vendor_visible)
 
     @extend_schema(responses=dict)
     @action(detail=False, methods=["get"])

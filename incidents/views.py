@@ -181,10 +181,12 @@ def _do(request, incident: Incident, action: str, now: dt.datetime) -> str:
         if analysis is None:
             raise ValidationError({"analysis": "start the analysis first"})
         if action == "analysis_save":
+            from wedsync_ops.validation import InputError, json_loads
+
             try:
-                items = json.loads(post.get("action_items", "[]") or "[]")
-            except json.JSONDecodeError as exc:
-                raise ValidationError({"action_items": f"not valid JSON: {exc.msg}"}) from None
+                items = json_loads(post.get("action_items", "[]") or "[]", field="action_items")
+            except InputError as exc:
+                raise ValidationError({exc.field: exc.reason}) from None
             fields = {
                 name: post.get(name, "")
                 for name in (
@@ -246,12 +248,13 @@ def ops_runbook(request: HttpRequest, pk) -> HttpResponse:
 
 
 def _parse_date(value: str | None, field: str, default: dt.date) -> dt.date:
-    if not value:
-        return default
+    """``wedsync_ops.validation.parse_date`` (YYYY-MM-DD, 1970–2100) raising ValidationError naming ``field``."""
+    from wedsync_ops.validation import InputError, parse_date
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError({field: "must be a date YYYY-MM-DD"}) from None
+        return parse_date(value, field=field, default=default)
+    except InputError as exc:
+        raise ValidationError({field: exc.reason}) from None
 
 
 def report_params(params, *, today: dt.date) -> tuple[dt.date, dt.date]:

@@ -1,6 +1,21 @@
-"""API conventions shared by every endpoint."""
+"""API conventions shared by every endpoint: the error handler, the JSON parser and the paginator.
 
+- ``exception_handler``: DRF's; validation errors keep DRF's ``{"field": ["reason"]}`` shape.
+- ``JSONParser``: the default parser of every DRF view (``REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]``):
+  request bodies are decoded by ``wedsync_ops.validation.json_loads`` (at most 64 levels, no NaN, no
+  NUL or lone surrogate in any string), and a refused body answers 400 ``{field: [reason]}``.
+- ``BoundedLimitOffsetPagination``: ``?limit=`` is cut to ``MAX_LIMIT`` (1000) and ``?offset=`` above
+  ``MAX_OFFSET`` answers 400 naming ``offset`` (a bigint past 2^63 never reaches PostgreSQL).
+"""
+
+from rest_framework import exceptions, parsers
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .validation import InputError, bounded_int, json_loads
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 10_000_000
 
 
 def exception_handler(exc, context):
@@ -9,3 +24,51 @@ def exception_handler(exc, context):
     Kept as one place to adapt error bodies for every endpoint.
     """
     return drf_exception_handler(exc, context)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser decoding through ``wedsync_ops.validation.json_loads``; 400 ``{field: [reason]}``."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read() if stream is not None else b""
+        try:
+            return json_loads(raw)
+        except InputError as exc:
+            raise exceptions.ValidationError(exc.as_dict()) from None
+
+
+def request_object(request, *, field: str = "body") -> dict:
+    """``request.data`` when it is a JSON object (or a form); raises ValidationError 400 otherwise.
+
+    For actions whose body is optional: an empty body is ``{}``; ``[]``, ``null`` or ``"x"`` answer
+    ``{"body": ["must be a JSON object"]}``.
+    """
+    data = request.data
+    if hasattr(data, "get") and hasattr(data, "items"):
+        return data
+    raise exceptions.ValidationError({field: ["must be a JSON object"]})
+
+
+class BoundedLimitOffsetPagination(LimitOffsetPagination):
+    """LimitOffsetPagination with ``limit`` at most 1000 and ``offset`` at most 10,000,000 (400 beyond)."""
+
+    max_limit = MAX_LIMIT
+
+    def get_offset(self, request):
+        raw = request.query_params.get(self.offset_query_param)
+        if raw in (None, ""):
+            return 0
+        try:
+            return bounded_int(raw, field=self.offset_query_param, minimum=0, maximum=MAX_OFFSET)
+        except InputError as exc:
+            raise exceptions.ValidationError(exc.as_dict()) from None
+
+    def get_limit(self, request):
+        raw = request.query_params.get(self.limit_query_param)
+        if raw in (None, ""):
+            return self.default_limit
+        try:
+            value = bounded_int(raw, field=self.limit_query_param, minimum=1, maximum=10**30)
+        except InputError as exc:
+            raise exceptions.ValidationError(exc.as_dict()) from None
+        return min(value, self.max_limit)

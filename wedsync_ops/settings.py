@@ -83,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # One JSON log line per request with request_id and user_id (wedsync_ops.logconfig).
     "django_structlog.middlewares.RequestMiddleware",
+    # NUL characters in query strings and form fields answer 400 naming the field (wedsync_ops/middleware.py).
+    "wedsync_ops.middleware.TextInputMiddleware",
     # Opens the request's transaction and sets app.role/app.org_id in it.
     "wedsync_ops.tenancy.middleware.TenantContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -199,7 +201,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "wedsync_ops.api.BoundedLimitOffsetPagination",
+    # Bodies decoded by wedsync_ops.validation (depth limit, no NUL or lone surrogates): 400, never 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "wedsync_ops.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "wedsync_ops.api.exception_handler",

@@ -16,16 +16,16 @@ writes it through ``alerts.services`` in the caller's transaction.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from dataclasses import dataclass
 
 from alerts.fingerprint import labels_fingerprint
 from alerts.firing import FireCandidate, alerts_fire_many
 from alerts.models import AlertHistory, AlertIntegration
 from alerts.services import alert_receive_resolution
+from wedsync_ops import validation
 from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.tenancy.models import Organization
+from wedsync_ops.validation import InputError
 
 SUPPORTED_VERSION = "4"
 # kube-prometheus' always-firing alert: handed to alerts.signals.watchdog_received (the heartbeats app).
@@ -33,11 +33,6 @@ WATCHDOG_ALERTNAME = "Watchdog"
 ORGANIZATION_LABEL = "organization"
 MAX_GENERATOR_URL = 1000
 MAX_FINGERPRINT = 64
-
-_RFC3339 = re.compile(
-    r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[Tt](?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})"
-    r"(?:\.(?P<frac>\d+))?(?P<tz>[Zz]|[+-]\d{2}:\d{2})$"
-)
 
 # labels.severity -> alert_severity; anything else (or none) is a warning.
 SEVERITY_LABELS = {
@@ -56,17 +51,11 @@ PRIORITY_BY_SEVERITY = {
 }
 
 
-class PayloadError(ValueError):
-    """An invalid payload: ``field`` is a path such as ``alerts[0].startsAt``, ``reason`` says why."""
+class PayloadError(InputError):
+    """An invalid payload: ``field`` is a path such as ``alerts[0].startsAt``, ``reason`` says why.
 
-    def __init__(self, field: str, reason: str):
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, list[str]]:
-        """The API error body: ``{field: [reason]}`` (DRF's validation-error shape)."""
-        return {self.field: [self.reason]}
+    ``as_dict()`` is the API error body ``{field: [reason]}`` (DRF's validation-error shape).
+    """
 
 
 @dataclass(frozen=True)
@@ -114,39 +103,14 @@ class AlertmanagerPayload:
 
 
 def parse_rfc3339(value, *, field: str, allow_zero: bool = False) -> dt.datetime | None:
-    """Parse an RFC 3339 timestamp (``Z`` or ``±hh:mm``, any fraction digits, cut to microseconds).
+    """``wedsync_ops.validation.parse_rfc3339`` (offset within ±15:59, years 1970–2100, UTC), raising PayloadError.
 
-    Returns an aware datetime; Go's zero time (year 1) gives None when
-    ``allow_zero``. Raises PayloadError naming ``field`` otherwise.
+    Go's zero time (year 1) gives None when ``allow_zero``.
     """
-    if not isinstance(value, str):
-        raise PayloadError(field, f"must be an RFC 3339 timestamp string, got {type(value).__name__}")
-    match = _RFC3339.match(value)
-    if match is None:
-        raise PayloadError(field, f"not an RFC 3339 timestamp: {value[:40]!r}")
-    parts = match.groupdict()
-    tz_text = parts["tz"]
-    if tz_text in ("Z", "z"):
-        tzinfo = dt.UTC
-    else:
-        sign = 1 if tz_text[0] == "+" else -1
-        hours, minutes = int(tz_text[1:3]), int(tz_text[4:6])
-        if hours > 23 or minutes > 59:
-            raise PayloadError(field, f"not an RFC 3339 time offset: {tz_text!r}")
-        tzinfo = dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
-    micro = int((parts["frac"] or "0")[:6].ljust(6, "0"))
     try:
-        parsed = dt.datetime(
-            int(parts["y"]), int(parts["mo"]), int(parts["d"]),
-            int(parts["h"]), int(parts["mi"]), int(parts["s"]), micro, tzinfo=tzinfo,
-        )
-    except ValueError as exc:
-        raise PayloadError(field, f"not a valid time: {value[:40]!r} ({exc})") from None
-    if parsed.year == 1:
-        if allow_zero:
-            return None
-        raise PayloadError(field, "the zero time (year 1) is not a valid value here")
-    return parsed
+        return validation.parse_rfc3339(value, field=field, allow_zero=allow_zero)
+    except InputError as exc:
+        raise PayloadError(exc.field, exc.reason) from None
 
 
 def _string_map(value, *, field: str, required: bool) -> dict[str, str]:
@@ -197,13 +161,15 @@ def _parse_alert(raw, index: int) -> AlertmanagerAlert:
 
 
 def load_json_object(body: bytes) -> dict:
-    """Decode a UTF-8 JSON object; raises PayloadError (field ``body``) otherwise."""
+    """Decode a UTF-8 JSON object; raises PayloadError (field ``body``, or the path of a refused value) otherwise.
+
+    Decoded by ``wedsync_ops.validation.json_loads``: at most 64 levels deep, no NaN, no NUL or lone
+    surrogate in any string.
+    """
     try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise PayloadError("body", "not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise PayloadError("body", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        data = validation.json_loads(body)
+    except InputError as exc:
+        raise PayloadError(exc.field, exc.reason) from None
     if not isinstance(data, dict):
         raise PayloadError("body", f"must be a JSON object, got {type(data).__name__}")
     return data

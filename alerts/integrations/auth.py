@@ -84,8 +84,11 @@ class PagerDutyTokenAuthentication(IntegrationTokenAuthentication):
 
     PagerDuty-style senders put their key in the body (``routing_key``) and
     send no Authorization header; such a request is authenticated by that
-    key as the integration token. A body that is not JSON, or has no string
-    ``routing_key``, gives None (401).
+    key as the integration token. The body is decoded by
+    ``wedsync_ops.validation.json_loads`` before any credential is looked up:
+    a body it refuses (not JSON, nested deeper than 64 levels, NUL …)
+    answers 400 naming the field; a JSON body without a string
+    ``routing_key`` gives None (401).
     """
 
     kind = AlertIntegration.Kind.PAGERDUTY
@@ -93,12 +96,24 @@ class PagerDutyTokenAuthentication(IntegrationTokenAuthentication):
     def authenticate(self, request):
         if bearer_token(request) is not None:
             return super().authenticate(request)
-        import json
+        from django.conf import settings
+        from django.core.exceptions import RequestDataTooBig
+
+        from wedsync_ops.validation import InputError, json_loads
 
         try:
-            key = json.loads(request.body[:1_100_000].decode("utf-8")).get("routing_key")
-        except (ValueError, AttributeError, UnicodeDecodeError):
-            return None
+            body = request.body
+        except RequestDataTooBig:
+            raise exceptions.ValidationError({"body": ["larger than the limit"]}) from None
+        if len(body) > settings.INTEGRATION_MAX_BODY_BYTES:
+            raise exceptions.ValidationError(
+                {"body": [f"larger than the limit of {settings.INTEGRATION_MAX_BODY_BYTES} bytes"]}
+            )
+        try:
+            data = json_loads(body)
+        except InputError as exc:
+            raise exceptions.ValidationError(exc.as_dict()) from None
+        key = data.get("routing_key") if isinstance(data, dict) else None
         if not isinstance(key, str) or not key:
             return None
         return self._lookup(key)

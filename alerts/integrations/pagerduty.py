@@ -31,6 +31,7 @@ from alerts.models import AlertHistory, AlertIntegration
 from alerts.services import alert_acknowledge, alert_fire, alert_resolve
 from wedsync_ops.choices import AlertPriority, AlertSeverity
 from wedsync_ops.tenancy.models import Organization
+from wedsync_ops.validation import InputError, check_time
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
 MAX_DEDUP_KEY = 255
@@ -121,6 +122,10 @@ def parse_pagerduty_event(body: bytes) -> PagerDutyEvent:
             timestamp = None
         if timestamp is None or timestamp.tzinfo is None:
             raise PayloadError("payload.timestamp", f"not an ISO 8601 timestamp with offset: {str(raw)[:40]!r}")
+        try:
+            timestamp = check_time(timestamp, field="payload.timestamp")  # ±15:59, 1970–2100, in UTC
+        except InputError as exc:
+            raise PayloadError(exc.field, exc.reason) from None
     details = payload.get("custom_details") or {}
     if not isinstance(details, dict):
         details = {"details": details}  # PagerDuty accepts a string here too

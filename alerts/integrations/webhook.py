@@ -32,6 +32,7 @@ from alerts.models import AlertHistory, AlertIntegration
 from alerts.services import alert_fire, alert_resolve
 from wedsync_ops.choices import AlertSeverity
 from wedsync_ops.tenancy.models import Organization
+from wedsync_ops.validation import InputError, check_time
 
 DEFAULT_MAPPING = {
     "alerts": "alerts",
@@ -94,19 +95,24 @@ def _scalar_text(value, where: str) -> str:
 
 
 def _parse_time(value, where: str) -> dt.datetime:
+    """Unix seconds or ISO 8601 with an offset, in UTC; offset within ±15:59, years 1970–2100 (``check_time``)."""
+    parsed = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+            parsed = dt.datetime.fromtimestamp(value, tz=dt.UTC)
         except (OverflowError, OSError, ValueError):
             raise PayloadError(where, "not a valid Unix time in seconds") from None
-    if isinstance(value, str):
+    elif isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value)
         except ValueError:
             parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
-            return parsed
-    raise PayloadError(where, "must be an ISO 8601 timestamp with offset or Unix seconds")
+    if parsed is None or parsed.tzinfo is None:
+        raise PayloadError(where, "must be an ISO 8601 timestamp with offset or Unix seconds")
+    try:
+        return check_time(parsed, field=where)
+    except InputError as exc:
+        raise PayloadError(exc.field, exc.reason) from None
 
 
 def parse_webhook_payload(body: bytes, *, mapping: dict) -> list[WebhookAlert]:
