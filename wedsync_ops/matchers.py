@@ -11,8 +11,15 @@ Semantics follow Alertmanager (``pkg/labels/matcher.go``):
 - a label set is matched when every matcher matches (an empty list matches all).
 
 The text form is amtool's (``alertname="HighLatency", service=~"pay.*"``,
-``parse_matcher_text``). Python's ``re`` stands in for Go's RE2: the patterns
-people write in silences (alternation, classes, ``.*``) behave the same.
+``parse_matcher_text``).
+
+Regexes run on RE2 (google-re2), the engine whose syntax Go's ``regexp`` and so
+Alertmanager use: matching takes time linear in the label value whatever the
+pattern (``(a+)+b`` is as fast as ``ab``), so a vendor's silence cannot stall the
+inbound webhook's transaction. Patterns RE2 does not accept (backreferences,
+lookaround) are refused naming the field, as are patterns longer than
+``MAX_PATTERN_LENGTH`` characters or compiling past RE2's memory budget. As in
+Go, ``.`` does not match a newline.
 """
 
 from __future__ import annotations
@@ -21,9 +28,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import re2
 from django.core.exceptions import ValidationError
 
 OPS = ("=", "!=", "=~", "!~")
+MAX_PATTERN_LENGTH = 1024  # characters of one =~ or !~ value
 LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -42,7 +51,10 @@ class Matcher:
             return actual == self.value
         if self.op == "!=":
             return actual != self.value
-        found = _anchored(self.value).match(actual) is not None
+        try:
+            found = _anchored(self.value).match(actual) is not None
+        except re2.error:  # stored before RE2 was the engine and not RE2 syntax: matches nothing, either way
+            return False
         return found if self.op == "=~" else not found
 
     @property
@@ -64,9 +76,19 @@ class Matcher:
         return f'{self.name}{self.op}"{escaped}"'
 
 
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is the caller's 400, not a line on stderr
+    return options
+
+
+_OPTIONS = _re2_options()
+
+
 @lru_cache(maxsize=1024)
-def _anchored(pattern: str) -> re.Pattern:
-    return re.compile(f"^(?:{pattern})$", re.DOTALL)
+def _anchored(pattern: str):
+    """The compiled RE2 regex ``^(?:pattern)$`` (Alertmanager anchors every matcher); raises ``re2.error``."""
+    return re2.compile(f"^(?:{pattern})$", _OPTIONS)
 
 
 def parse_matchers(raw, *, field: str = "matchers") -> list[Matcher]:
@@ -93,10 +115,18 @@ def parse_matchers(raw, *, field: str = "matchers") -> list[Matcher]:
         if not isinstance(value, str):
             raise ValidationError({field: f"{where}.value: must be a string"})
         if op in ("=~", "!~"):
+            if len(value) > MAX_PATTERN_LENGTH:
+                raise ValidationError(
+                    {field: f"{where}.value: a regex of at most {MAX_PATTERN_LENGTH} characters (got {len(value)})"}
+                )
             try:
                 _anchored(value)
-            except re.error as exc:
-                raise ValidationError({field: f"{where}.value: invalid regex ({exc})"}) from None
+            except re2.error as exc:
+                detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) \
+                    else str(exc)
+                raise ValidationError(
+                    {field: f"{where}.value: invalid regex for RE2, Alertmanager's syntax ({detail})"}
+                ) from None
         result.append(Matcher(name=name, op=op, value=value))
     return result
 
