@@ -101,6 +101,16 @@ class SampleRecorder:
 recorder = SampleRecorder()
 
 
+# RFC 9110's methods (and PATCH, RFC 5789); any other method is counted as "other", so a client
+# inventing methods cannot grow the histogram's label sets without bound.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
+def method_label(method: str | None) -> str:
+    """``method`` when it is a standard HTTP method, else ``"other"`` (bounded label cardinality)."""
+    return method if method in KNOWN_METHODS else "other"
+
+
 class RequestMetricsMiddleware:
     """Time every request into REQUEST_DURATION; buffer a sample of them as APM points (see the module)."""
 
@@ -114,8 +124,9 @@ class RequestMetricsMiddleware:
         match = getattr(request, "resolver_match", None)
         route = ("/" + match.route) if match is not None and match.route else "unmatched"
         status = f"{response.status_code // 100}xx"
-        REQUEST_DURATION.labels(request.method, route, status).observe(elapsed)
+        method = method_label(request.method)
+        REQUEST_DURATION.labels(method, route, status).observe(elapsed)
         if random.random() < conf.APM_SELF_SAMPLE_RATE:
             recorder.add(at=dt.datetime.now(dt.UTC), duration_ms=elapsed * 1000,
-                         tags={"method": request.method, "route": route[:200], "status": status})
+                         tags={"method": method, "route": route[:200], "status": status})
         return response

@@ -267,13 +267,17 @@ def metrics_ensure_partitions(*, from_day: dt.date, to_day: dt.date) -> int:
     """Create the missing daily partitions of ``apm_metrics`` for UTC days ``from_day``..``to_day``.
 
     Calls the SECURITY DEFINER function ``apm_ensure_metric_partitions``
-    (the application role cannot create tables itself); safe to run
+    (the application role cannot create tables itself) in a service context
+    of its own (the function refuses other contexts); safe to run
     concurrently. Returns the number of partitions created. At most 400
     days at once (the function raises otherwise). Creating a partition
     takes an ACCESS EXCLUSIVE lock on ``apm_metrics`` until the transaction
     ends, which is why the beat job creates them a week ahead.
     """
-    with connection.cursor() as cur:
+    from wedsync_ops.tenancy.context import service_context
+
+    # The function needs a platform context; a vendor's ingest borrows one for this call only.
+    with service_context(), connection.cursor() as cur:
         cur.execute("SELECT apm_ensure_metric_partitions(%s, %s)", [from_day, to_day])
         (created,) = cur.fetchone()
     days = {from_day + dt.timedelta(days=i) for i in range((to_day - from_day).days + 1)}

@@ -358,7 +358,7 @@ def test_two_transactions_creating_the_same_partition_do_not_fail():
 
     def second():
         try:
-            with transaction.atomic(), connection.cursor() as cur:
+            with service_context(), connection.cursor() as cur:  # the function needs a platform context
                 cur.execute("SELECT pg_backend_pid()")
                 results.put(("pid", cur.fetchone()[0]))
                 cur.execute("SELECT apm_ensure_metric_partitions(%s, %s)", [day, day])
@@ -368,7 +368,7 @@ def test_two_transactions_creating_the_same_partition_do_not_fail():
         finally:
             connections.close_all()
 
-    with transaction.atomic():
+    with service_context():
         assert _rows("SELECT apm_ensure_metric_partitions(%s, %s)", [day, day]) == [(1,)]
         worker = threading.Thread(target=second)
         worker.start()

@@ -62,7 +62,7 @@ def line_chart(
     if len(times) < 2 or not values:
         return format_html(
             '<svg role="img" aria-label="{0}: not enough history yet" width="{1}" height="{2}" '
-            'viewBox="0 0 {1} {2}" class="trend-chart" style="max-width:100%;height:auto" id="{3}"><title>{0}</title>'
+            'viewBox="0 0 {1} {2}" class="trend-chart" id="{3}"><title>{0}</title>'
             '<text x="8" y="16" font-size="13" font-weight="bold" fill="currentColor">{0}</text>'
             '<text x="{4}" y="{5}" font-size="12" text-anchor="middle" fill="currentColor">'
             "not enough history yet</text></svg>",
@@ -110,7 +110,7 @@ def line_chart(
     )
     return format_html(
         '<svg role="img" aria-label="{title}: {summary}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-        'class="trend-chart" style="max-width:100%;height:auto" id="{cid}"><title>{title}</title>'
+        'class="trend-chart" id="{cid}"><title>{title}</title>'
         '<text x="8" y="14" font-size="13" font-weight="bold" fill="currentColor">{title}</text>'
         '<line x1="{l}" y1="{base}" x2="{r}" y2="{base}" stroke="currentColor" stroke-opacity="0.6"/>'
         '<line x1="{l}" y1="{t}" x2="{l}" y2="{base}" stroke="currentColor" stroke-opacity="0.6"/>'
@@ -173,7 +173,7 @@ def bar_chart(
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" class="chart"'
-        f' aria-label="{escape(title)}" style="max-width:100%;height:auto">',
+        f' aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         f'<text x="{LEFT}" y="20" font-size="14" font-weight="bold" fill="currentColor">{escape(title)}</text>',
         f'<text transform="translate(14,{TOP + plot_h / 2}) rotate(-90)" text-anchor="middle" font-size="12"'

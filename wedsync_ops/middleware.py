@@ -58,3 +58,14 @@ class TextInputMiddleware:
             return JsonResponse({field: [reason]}, status=status)
         text = f"Bad request: {field}: {reason}\n"
         return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def client_ip(request) -> str:
+    """The client's address: ``REMOTE_ADDR``, or behind ``settings.TRUSTED_PROXY_COUNT`` proxies the address
+    that many entries from the right of ``X-Forwarded-For`` (the one the outermost trusted proxy saw)."""
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    remote = request.META.get("REMOTE_ADDR", "")
+    if count <= 0:
+        return remote
+    chain = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    return chain[-count] if len(chain) >= count else remote

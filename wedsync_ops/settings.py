@@ -43,6 +43,12 @@ if REQUIRE_SECRET_KEY and (SECRET_KEY.startswith("dev-only") or len(SECRET_KEY) 
         "SECRET_KEY must be set to 50+ random characters unless DEBUG=true (scripts/prepare.sh writes one to .env;"
         " production: python -c 'import secrets; print(secrets.token_urlsafe(50))')"
     )
+# FIELD_ENCRYPTION_KEYS too (the keys of channel configurations and provider credentials): required unless DEBUG.
+if REQUIRE_SECRET_KEY and not [k for k in env.list("FIELD_ENCRYPTION_KEYS", default=[]) if k.strip()]:
+    raise ImproperlyConfigured(
+        "FIELD_ENCRYPTION_KEYS must be set unless DEBUG=true (scripts/prepare.sh writes one to .env; production:"
+        " python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -287,3 +293,48 @@ OUTBOUND_ALLOW_PRIVATE_NETWORKS = env.list("OUTBOUND_ALLOW_PRIVATE_NETWORKS", de
 OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS = env.list("OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS", default=[])
 # The most of a response body any outbound request reads (bytes).
 OUTBOUND_MAX_RESPONSE_BYTES = env.int("OUTBOUND_MAX_RESPONSE_BYTES", default=1024 * 1024)
+
+# --- Security (issue 13) ------------------------------------------------------------------
+# Login throttling (django-axes) on /accounts/login/ and /admin/login/: LOGIN_FAILURE_LIMIT failed
+# logins of one user name from one address lock that pair out for LOGIN_LOCKOUT_MINUTES (a correct
+# password is refused too); staff unlock in the admin (Axes → Access attempts: delete the row).
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = __import__("datetime").timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind reverse proxies: how many (the client address is then read from X-Forwarded-For; default REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "wedsync_ops.middleware.client_ip"
+
+# Content-Security-Policy (django-csp): scripts, styles and images from the portal itself only; no inline
+# script or style anywhere (the templates keep theirs in static/), no framing, forms post back here.
+MIDDLEWARE.append("csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+
+# /api/schema/ (the OpenAPI document) needs a login unless API_SCHEMA_PUBLIC (default: DEBUG only).
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", default=DEBUG)
+SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = [
+    "rest_framework.permissions.AllowAny" if API_SCHEMA_PUBLIC else "rest_framework.permissions.IsAuthenticated"
+]

@@ -1,0 +1,55 @@
+-- Defense in depth for apm_metrics' daily partitions (issue 13). A query through apm_metrics is
+-- checked by the parent's policy; a partition reached directly was protected only by having no
+-- grant. Now every partition has row-level security enabled and forced with the parent's policy
+-- (apply_tenant_rls), those that exist and those apm_ensure_metric_partitions creates later, and
+-- the function itself is executable by the owner and the roles granted it (the application
+-- role), never PUBLIC, and only in a platform context (staff or service): a vendor's ingest
+-- creates a missing day's partition through a service context of its own (apm.services).
+
+DO $$
+DECLARE
+  part regclass;
+BEGIN
+  FOR part IN
+    SELECT i.inhrelid::regclass FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'public.apm_metrics'::regclass AND NOT c.relrowsecurity
+  LOOP
+    PERFORM apply_tenant_rls(part);
+  END LOOP;
+END $$;
+
+-- apm_ensure_metric_partitions(from_day, to_day) -> integer: as in 0004 (concurrent-safe, UTC
+-- days, at most 400 at once), and now: staff or service context required (raises
+-- insufficient_privilege otherwise), and each partition it creates gets RLS with the tenant policy.
+CREATE OR REPLACE FUNCTION apm_ensure_metric_partitions(from_day date, to_day date) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+  d date;
+  created integer := 0;
+  part text;
+BEGIN
+  IF NOT app_is_platform() THEN
+    RAISE EXCEPTION 'apm_ensure_metric_partitions needs a staff or service context'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF to_day - from_day > 400 THEN
+    RAISE EXCEPTION 'apm_ensure_metric_partitions: at most 400 days at once (% to %)', from_day, to_day;
+  END IF;
+  d := from_day;
+  WHILE d <= to_day LOOP
+    part := 'apm_metrics_' || to_char(d, 'YYYYMMDD');
+    IF to_regclass('public.' || part) IS NULL THEN
+      BEGIN
+        EXECUTE format('CREATE TABLE %I PARTITION OF apm_metrics FOR VALUES FROM (%L) TO (%L)',
+                       part, d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
+        PERFORM apply_tenant_rls(format('public.%I', part)::regclass);
+        created := created + 1;
+      EXCEPTION WHEN duplicate_table OR unique_violation THEN
+        NULL;  -- a concurrent transaction created it first
+      END;
+    END IF;
+    d := d + 1;
+  END LOOP;
+  RETURN created;
+END $$;
+REVOKE ALL ON FUNCTION apm_ensure_metric_partitions(date, date) FROM PUBLIC;
