@@ -81,3 +81,8 @@ def make_policy(name: str, *, organization=None, wedding_day: bool = False, step
             step.full_clean(exclude=["id"])
             step.save()
     return policy
+def make_user_token(user) -> str:
+    """A person's API token (django-rest-knox, hashed at rest), as ``drf_create_token`` prints it."""
+    from wedsync_ops.tenancy.tokens import user_token_create
+
+    return user_token_create(user=user)[1]

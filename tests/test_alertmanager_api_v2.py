@@ -18,6 +18,7 @@ from alerts.fingerprint import labels_fingerprint
 from alerts.models import AlertHistory, SuppressionRule
 from alerts.services import alert_fire, integration_create
 from incidents.models import IncidentUpdate
+from tests.factories import make_user_token
 from wedsync_ops.tenancy.context import service_context
 
 AMTOOL = shutil.which("amtool")
@@ -155,12 +156,10 @@ def test_bad_silences_answer_400_naming_the_field_and_store_nothing(tokens, live
 
 
 def test_without_a_token_or_with_a_vendor_member_token_nothing_is_written(tokens, live_server):
-    from rest_framework.authtoken.models import Token
-
     assert requests.get(f"{live_server.url}/api/v2/silences", timeout=10).status_code == 401
     with service_context():
-        token = Token.objects.create(user=tokens.bob)  # a member of bloom-and-vine, not an admin
-    headers = {"Authorization": f"Bearer {token.key}"}
+        token = make_user_token(tokens.bob)  # a member of bloom-and-vine, not an admin
+    headers = {"Authorization": f"Bearer {token}"}
     body = {"matchers": [{"name": "a", "value": "b"}], "startsAt": "2026-06-13T12:00:00Z",
             "endsAt": "2099-06-13T13:00:00Z", "comment": "x"}
     assert requests.get(f"{live_server.url}/api/v2/silences", headers=headers, timeout=10).status_code == 200

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from dbmonitor import selectors, services
+from tests.factories import make_user_token
 from wedsync_ops.tenancy.context import service_context
 
 API = "/api/monitoring/performance"
@@ -60,8 +60,8 @@ def test_migrations_page_lists_an_unapplied_migration(client, world):
 
 
 def test_performance_api_returns_summary_views_and_checks_to_staff(client, world):
-    token = Token.objects.create(user=world.staff)
-    response = client.get(API, {"limit": "5"}, HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = make_user_token(world.staff)
+    response = client.get(API, {"limit": "5"}, HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 200
     data = response.json()
     assert set(data) == REPORT_KEYS and set(data["checks"]) == CHECK_KEYS
@@ -82,8 +82,8 @@ def test_performance_api_rejects_a_bad_limit(client, world, limit):
 
 @pytest.mark.parametrize("who", ["alice", "bob", "charlie"])
 def test_performance_api_is_404_for_vendors_and_users_without_organization(client, world, who):
-    token = Token.objects.create(user=getattr(world, who))
-    response = client.get(API, HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = make_user_token(getattr(world, who))
+    response = client.get(API, HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 404
     assert "summary" not in response.content.decode()
     client.force_login(getattr(world, who))

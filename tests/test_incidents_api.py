@@ -5,13 +5,13 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from alerts.models import AlertHistory
 from incidents.models import Incident, IncidentUpdate
 from incidents.services import incident_open_from_alert
 from tests.conftest import SATURDAY, WEDNESDAY
+from tests.factories import make_user_token
 from wedsync_ops.tenancy.context import service_context
 from wedsync_ops.tenancy.models import Wedding
 
@@ -108,9 +108,9 @@ def test_another_organizations_incident_answers_404_like_an_unknown_id(incidents
 
 def test_token_authentication_sets_the_vendor_context(incidents):
     with service_context():
-        token = Token.objects.create(user=incidents.bob)
+        token = make_user_token(incidents.bob)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert ids(client.get("/api/v1/incidents/")) == {str(incidents.b_p2.id)}
     assert client.get(f"/api/v1/incidents/{incidents.a_p1.id}/").status_code == 404
 

@@ -61,7 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "django_structlog",
@@ -217,6 +217,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "wedsync_ops.api.exception_handler",
+}
+# People's API tokens (django-rest-knox): stored as SHA-512 digests, shown once, sent as
+# "Authorization: Token <token>", valid API_TOKEN_TTL_DAYS days; revoked on /accounts/tokens/ or in the admin.
+REST_KNOX = {
+    "TOKEN_TTL": __import__("datetime").timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
+    "TOKEN_PREFIX": "wsu_",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "WedSync Ops API",

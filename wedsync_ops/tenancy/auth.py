@@ -1,7 +1,7 @@
 """DRF authentication classes that set the tenant context of the request's transaction.
 
-- ``TenantTokenAuthentication``: people, ``Authorization: Token <key>``
-  (``manage.py drf_create_token``).
+- ``TenantTokenAuthentication``: people, ``Authorization: Token <token>``: django-rest-knox tokens,
+  stored as SHA-512 digests with an expiry (``manage.py drf_create_token``, ``/accounts/tokens/``).
 - ``TenantSessionAuthentication``: people in the browser.
 - ``ApiKeyAuthentication``: machines ingesting for one organization,
   ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``; the context
@@ -13,6 +13,7 @@ import hashlib
 
 from django.db import connection
 from django.utils import timezone
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from rest_framework import authentication, exceptions
 
 from .context import ROLE_VENDOR, TenantContext, apply_user_context, set_tenant_context
@@ -46,11 +47,15 @@ def set_token_lookup(token_hash: str) -> None:
         cur.execute("SELECT set_config('app.token_hash', %s, true)", [token_hash])
 
 
-class TenantTokenAuthentication(authentication.TokenAuthentication):
-    """DRF token auth that then sets the user's tenant context."""
+class TenantTokenAuthentication(KnoxTokenAuthentication):
+    """A person's knox token (``Authorization: Token <token>``, hashed at rest, expiring); then their tenant context.
+
+    ``authenticate_credentials(token)`` takes the token as bytes or str; raises AuthenticationFailed (401)
+    for an unknown, expired or inactive user's token.
+    """
 
     def authenticate_credentials(self, key):
-        user, token = super().authenticate_credentials(key)
+        user, token = super().authenticate_credentials(key.encode() if isinstance(key, str) else key)
         apply_user_context(user)
         return user, token
 
