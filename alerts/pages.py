@@ -227,13 +227,46 @@ def public_https_url_problem(url: str) -> str:
 
 
 def _masked_target(channel) -> str:
+    """Where a channel sends, without its secrets: addresses, or ``scheme://host/…`` and the secret's "•••• last 4"."""
+    from wedsync_ops.crypto import mask
+
     config = channel.config or {}
     if "to" in config:
         to = config["to"]
         return ", ".join(to) if isinstance(to, list) else str(to)
     url = config.get("url") or config.get("webhook_url") or ""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}/…" if parts.hostname else ""
+    shown = f"{parts.scheme}://{parts.hostname}/… ({mask(url)})" if parts.hostname else ""
+    if config.get("secret"):
+        shown += f", signed with {mask(config['secret'])}"
+    return shown
+
+
+def _replace_secrets(request, channel) -> str:
+    """The vendor's "replace" action: a new URL and/or signing secret for a webhook or Slack channel.
+
+    Returns ``""`` when saved, else ``"<field>: <reason>"``. Blank fields keep what is stored.
+    """
+    from notifications.services import channel_update_config
+
+    target = (request.POST.get("target") or "").strip()
+    secret = (request.POST.get("secret") or "").strip()
+    if channel.kind not in ("webhook", "slack"):
+        return "action: only webhook and Slack channels have a URL or secret to replace"
+    if not target and not secret:
+        return "target: give a new URL or a new secret"
+    config = dict(channel.config or {})
+    if target:
+        problem = public_https_url_problem(target)
+        if problem:
+            return f"target: {problem}"
+        config["url" if channel.kind == "webhook" else "webhook_url"] = target[:500]
+    if secret:
+        if channel.kind != "webhook" or len(secret) > 200:
+            return "secret: only webhook channels are signed, with a secret of at most 200 characters"
+        config["secret"] = secret
+    channel_update_config(channel=channel, config=config)
+    return ""
 
 
 def _test_allowed(channel) -> bool:
@@ -258,7 +291,8 @@ def organization_channels(request, slug: str):
     Each channel shows its last delivery's outcome and time, failures in the last 24 h, what it holds
     while disabled, and whether it works (a success within 7 days). Owners and admins ``POST``
     ``action=create`` (name, kind, target, secret), ``action=toggle``, ``action=delete`` or
-    ``action=test`` (a test notification now, rate-limited) with ``channel``. Targets are shown masked
+    ``action=test`` (a test notification now, rate-limited) or ``action=replace`` (a new ``target`` URL
+    and/or ``secret``; blank keeps the stored one) with ``channel``. Targets are shown masked
     (no secrets, no URL paths) and failures by status code only, never the receiver's answer. Bad input
     answers 400 naming the field; another organization's channel 404.
     """
@@ -266,7 +300,6 @@ def organization_channels(request, slug: str):
 
     from notifications.delivery import channel_send_test
     from notifications.models import NotificationChannel
-    from notifications.selectors import channel_health
     from notifications.services import channel_create, channel_delete, channel_disable, channel_enable
 
     org = get_organization_for_user(request, slug)
@@ -278,13 +311,19 @@ def organization_channels(request, slug: str):
         if not can_edit:
             raise Http404("No such page")
         action = request.POST.get("action")
-        if action in ("toggle", "delete", "test"):
+        if action in ("toggle", "delete", "test", "replace"):
             channel = NotificationChannel.objects.filter(
                 pk=_uuid_or_none(request.POST.get("channel")), organization=org
             ).first()
             if channel is None:
                 raise Http404("No such channel")
-            if action == "delete":
+            if action == "replace":
+                problem = _replace_secrets(request, channel)
+                if problem:
+                    messages.error(request, problem)
+                    return _channels_page(request, org, can_edit, ChannelForm(), now, status=400)
+                messages.success(request, f"Channel {channel.name!r} updated; send a test to check it.")
+            elif action == "delete":
                 channel_delete(channel=channel)
                 messages.success(request, f"Channel {channel.name!r} deleted.")
             elif action == "test":
@@ -311,6 +350,13 @@ def organization_channels(request, slug: str):
             messages.success(request, "Channel added. Send it a test notification to check it works.")
             return redirect("alerts-org-channels", slug=org.slug)
         status = 400
+    return _channels_page(request, org, can_edit, form, now, status=status)
+
+
+def _channels_page(request, org, can_edit, form, now, *, status=200):
+    from notifications.models import NotificationChannel
+    from notifications.selectors import channel_health
+
     channels = list(NotificationChannel.objects.filter(organization=org).order_by("name"))
     rows = [{"health": h, "target": _masked_target(h.channel)} for h in channel_health(channels=channels, now=now)]
     return render(

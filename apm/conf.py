@@ -19,7 +19,7 @@ import environ
 
 env = environ.FileAwareEnv()
 
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# FIELD_ENCRYPTION_KEYS is read by wedsync_ops.settings (wedsync_ops/crypto.py holds the keys' use).
 APM_POLL_ALERT_AFTER_FAILURES = env.int("APM_POLL_ALERT_AFTER_FAILURES", default=3)
 APM_POLL_TIMEOUT_S = env.float("APM_POLL_TIMEOUT_S", default=10.0)
 APM_POLL_MIN_INTERVAL_S = env.int("APM_POLL_MIN_INTERVAL_S", default=15)

@@ -6,12 +6,14 @@ Changes go through ``notifications.services`` (enabling a channel releases
 what it held).
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from notifications.models import (
+    SECRET_FIELDS,
     DeliveryAttempt,
     DeliveryAttemptDetail,
     NotificationChannel,
@@ -19,15 +21,89 @@ from notifications.models import (
     NotificationRule,
     NotificationRuleChannel,
 )
+from wedsync_ops.crypto import mask
 from wedsync_ops.matchers import parse_matchers
 
 from .delivery import channel_send_test
 from .services import channel_disable, channel_enable, deliveries_retry
 
 
+def _replace_field(name: str) -> forms.CharField:
+    return forms.CharField(required=False, max_length=2000, label=f"Replace {name}",
+                           widget=forms.PasswordInput(render_value=False))
+
+
+class ChannelAdminForm(forms.ModelForm):
+    """A channel's settings without ever showing a secret.
+
+    ``settings``: the configuration's plain fields as JSON (email ``to``, Twilio ``account_sid``,
+    ``from`` and ``to``); each secret (``SECRET_FIELDS``) is shown as "•••• last 4" beside a
+    ``replace_<name>`` field: left blank, the stored secret stays. URLs are checked by the outbound
+    client's own rules (``wedsync_ops.outbound``; the platform's channels may use
+    ``OUTBOUND_ALLOW_PRIVATE_NETWORKS``).
+    """
+
+    settings = forms.JSONField(required=False, help_text="Fields that are not secrets, as a JSON object")
+    replace_url = _replace_field("url")
+    replace_webhook_url = _replace_field("webhook_url")
+    replace_secret = _replace_field("secret")
+    replace_routing_key = _replace_field("routing_key")
+    replace_auth_token = _replace_field("auth_token")
+
+    class Meta:
+        model = NotificationChannel
+        fields = ("organization", "kind", "name", "enabled", "disabled_reason", "wedding_day_emergency")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        config = dict(self.instance.config or {}) if self.instance.pk else {}
+        self.fields["settings"].initial = {k: v for k, v in config.items() if k not in SECRET_FIELDS}
+        for name in SECRET_FIELDS:
+            shown = mask(config.get(name)) or "not set"
+            self.fields[f"replace_{name}"].help_text = f"Now: {shown}. Leave blank to keep it."
+
+    def clean(self):
+        from wedsync_ops.outbound import outbound_url_problem
+
+        data = super().clean()
+        plain = data.get("settings") or {}
+        if not isinstance(plain, dict):
+            self.add_error("settings", "must be a JSON object")
+            return data
+        for name in SECRET_FIELDS:
+            if name in plain:
+                self.add_error("settings", f"{name} is a secret: set it with 'Replace {name}'")
+        config = {k: v for k, v in (self.instance.config or {}).items() if k in SECRET_FIELDS}
+        config.update(plain)
+        organization = data.get("organization")
+        for name in SECRET_FIELDS:
+            value = (data.get(f"replace_{name}") or "").strip()
+            if not value:
+                continue
+            if name in ("url", "webhook_url"):
+                problem = outbound_url_problem(value, trusted=organization is None)
+                if problem:
+                    self.add_error(f"replace_{name}", f"this URL {problem}")
+                    continue
+            config[name] = value
+        self.instance.config = config
+        return data
+
+
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(admin.ModelAdmin):
-    """Channels with why a channel was disabled; actions: send a test notification, re-enable."""
+    """Channels with why a channel was disabled; actions: send a test notification, re-enable.
+
+    The configuration is edited through ``ChannelAdminForm``: secrets masked, replaced, never shown.
+    """
+
+    form = ChannelAdminForm
+
+    @admin.display(description="secrets")
+    def secrets(self, obj):
+        """Each secret of the configuration as "•••• last 4" (what staff who may only view see)."""
+        config = obj.config or {}
+        return ", ".join(f"{name}: {mask(config[name])}" for name in SECRET_FIELDS if config.get(name)) or "none"
 
     list_display = (
         "name",
@@ -43,7 +119,7 @@ class NotificationChannelAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     list_select_related = ("organization",)
     actions = ["send_test_notification", "enable_channels", "disable_channels"]
-    readonly_fields = ("disabled_at",)
+    readonly_fields = ("disabled_at", "secrets")
 
     def save_model(self, request, obj, form, change):
         """A change of ``enabled`` goes through the services: enabling releases what the channel held."""

@@ -16,12 +16,18 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 from wedsync_ops.choices import NotificationChannelKind
+from wedsync_ops.crypto import EncryptedJSONField
 from wedsync_ops.db import EnumField
 from wedsync_ops.tenancy.models import Organization
 
 
 def _uuid_pk():
     return models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
+
+
+# Config keys that are secrets (shown as "•••• last 4", replaced, never displayed): a generic webhook's URL
+# often carries a token in its path or query, Slack's always does.
+SECRET_FIELDS = ("url", "webhook_url", "secret", "routing_key", "auth_token")
 
 
 class NotificationChannel(models.Model):
@@ -31,6 +37,9 @@ class NotificationChannel(models.Model):
     header when a secret is set); slack ``{"webhook_url"}``; pagerduty
     ``{"routing_key"}``; sms ``{"account_sid", "auth_token", "from", "to"}``
     (Twilio); email ``{"to": [addresses]}`` (``notifications.transports``).
+    The whole ``config`` is encrypted at rest (column ``config_encrypted``, a
+    Fernet token under ``FIELD_ENCRYPTION_KEYS``, ``wedsync_ops.crypto``);
+    forms show its secrets masked (``SECRET_FIELDS``).
     ``organization`` NULL: a platform channel (the ops team's), which
     receives every organization's notifications unless routing says
     otherwise. A channel is disabled (``enabled`` False, ``disabled_reason``,
@@ -47,7 +56,7 @@ class NotificationChannel(models.Model):
     )
     kind = EnumField(enum_type="notification_channel", choices=NotificationChannelKind.choices)
     name = models.CharField(max_length=100)
-    config = models.JSONField(default=dict, blank=True)
+    config = EncryptedJSONField(default=dict, blank=True, db_column="config_encrypted")
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=500, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

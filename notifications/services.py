@@ -426,6 +426,14 @@ def channel_create(
     )
 
 
+def channel_update_config(*, channel: NotificationChannel, config: dict) -> NotificationChannel:
+    """Replace a channel's configuration (validated by the caller's form), encrypted at rest; returns it."""
+    channel.config = config
+    with service_context():
+        channel.save(update_fields=["config"])
+    return channel
+
+
 def channel_delete(*, channel: NotificationChannel) -> None:
     """Delete a channel with its deliveries and attempts (its organization's history of it goes too)."""
     channel.delete()
@@ -497,3 +505,31 @@ def deliveries_retry(*, delivery_ids: list, now: dt.datetime) -> int:
     if ids:
         transaction.on_commit(lambda: publish(ids), robust=True)
     return len(ids)
+
+
+def channel_configs_reencrypt(*, batch_size: int = 500, progress=None) -> int:
+    """Re-encrypt every channel's configuration under the newest key; returns how many rows were rewritten.
+
+    Batches of ``batch_size`` rows, one transaction each, rows locked while rewritten;
+    ``progress(done, total)`` after each batch. Raises ``wedsync_ops.crypto.CredentialsError`` (that
+    batch rolled back) for a configuration no configured key decrypts. Runs in a service context.
+    """
+    from wedsync_ops.crypto import rotate_token
+
+    with service_context():
+        ids = list(NotificationChannel.objects.order_by("pk").values_list("pk", flat=True))
+    done = 0
+    for start in range(0, len(ids), batch_size):
+        with service_context(), transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                "SELECT id, config_encrypted FROM notification_channels WHERE id = ANY(%s::uuid[])"
+                " AND config_encrypted <> '' ORDER BY id FOR UPDATE",
+                [[str(i) for i in ids[start:start + batch_size]]],
+            )
+            for pk, token in cur.fetchall():
+                cur.execute("UPDATE notification_channels SET config_encrypted = %s WHERE id = %s",
+                            [rotate_token(token), pk])
+                done += 1
+        if progress:
+            progress(done, len(ids))
+    return done

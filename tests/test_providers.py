@@ -28,7 +28,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from alerts.models import AlertHistory
-from apm import conf, tasks
+from apm import tasks
 from apm.crypto import decrypt_credentials
 from apm.models import ApmConfiguration
 from apm.services import (
@@ -138,34 +138,34 @@ def test_credentials_are_encrypted_at_rest_and_never_in_the_raw_column(world, pr
     assert SECRET not in repr(config) and SECRET not in str(config)
 
 
-def test_keys_rotate_and_reencrypt_credentials_moves_every_row_to_the_newest_key(world, provider, monkeypatch):
+def test_keys_rotate_and_reencrypt_credentials_moves_every_row_to_the_newest_key(world, provider, settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    monkeypatch.setattr(conf, "FIELD_ENCRYPTION_KEYS", [old])
+    settings.FIELD_ENCRYPTION_KEYS = [old]
     configs = [_config(world, provider.url, "pingdom", credentials={"token": f"{SECRET}-{i}"}) for i in range(3)]
-    monkeypatch.setattr(conf, "FIELD_ENCRYPTION_KEYS", [new, old])  # the new key first: both decrypt
+    settings.FIELD_ENCRYPTION_KEYS = [new, old]  # the new key first: both decrypt
     out = io.StringIO()
     call_command("reencrypt_credentials", "--batch-size", "2", stdout=out)
     assert "re-encrypted 2/3" in out.getvalue() and "re-encrypted 3/3" in out.getvalue()
-    monkeypatch.setattr(conf, "FIELD_ENCRYPTION_KEYS", [new])  # the old key removed
+    settings.FIELD_ENCRYPTION_KEYS = [new]  # the old key removed
     with service_context():
         for i, config in enumerate(configs):
             config.refresh_from_db()
             assert decrypt_credentials(config.credentials_encrypted) == {"token": f"{SECRET}-{i}"}
 
 
-def test_reencrypt_fails_cleanly_when_no_key_decrypts(world, provider, monkeypatch):
-    monkeypatch.setattr(conf, "FIELD_ENCRYPTION_KEYS", [Fernet.generate_key().decode()])
+def test_reencrypt_fails_cleanly_when_no_key_decrypts(world, provider, monkeypatch, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     _config(world, provider.url, "pingdom", credentials={"token": SECRET})
-    monkeypatch.setattr(conf, "FIELD_ENCRYPTION_KEYS", [Fernet.generate_key().decode()])
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(CommandError, match="cannot be decrypted") as exc:
         call_command("reencrypt_credentials", stdout=io.StringIO())
     assert SECRET not in str(exc.value)
 
 
-def test_undecryptable_credentials_make_a_failed_poll_without_leaking_anything(world, provider, monkeypatch):
-    monkeypatch.setattr(conf, "FIELD_ENCRYPTION_KEYS", [Fernet.generate_key().decode()])
+def test_undecryptable_credentials_make_a_failed_poll_without_leaking_anything(world, provider, monkeypatch, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     config = _config(world, provider.url, "pingdom", query="1", credentials={"token": SECRET})
-    monkeypatch.setattr(conf, "FIELD_ENCRYPTION_KEYS", [Fernet.generate_key().decode()])
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     stored, error = _poll(config)
     assert stored == 0 and "cannot be decrypted" in error and SECRET not in error
     assert provider.requests == []

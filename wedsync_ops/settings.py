@@ -292,6 +292,10 @@ TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 SLACK_BOT_TOKEN = env.str("SLACK_BOT_TOKEN", default="")
 SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
 
+# Keys of every secret kept at rest (wedsync_ops/crypto.py: provider credentials, channel configurations):
+# Fernet keys, newest first; `manage.py reencrypt_credentials` moves every secret to the first.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
 # --- Outbound requests (wedsync_ops/outbound.py) ---------------------------------
 # Networks that are not public but may be reached all the same, as CIDRs: staff-configured targets
 # (platform channels, provider polling, health checks: e.g. a private Prometheus at 10.0.4.0/24), and
