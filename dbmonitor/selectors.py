@@ -309,7 +309,7 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
     for row in _dicts(
         "SELECT a.pid, a.query_start, a.backend_start,"
         " extract(epoch FROM clock_timestamp() - a.query_start)::float8 AS s,"
-        " redact_query_text(a.query) AS query, a.application_name, a.state"
+        " redact_query_text(normalize_query_text(a.query)) AS query, a.application_name, a.state"
         " FROM pg_stat_activity a WHERE app_is_platform() AND a.datname = current_database()"
         " AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()"
         " AND a.state IN ('active', 'fastpath function call') AND a.wait_event_type IS DISTINCT FROM 'Lock'"
@@ -326,7 +326,7 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
     for row in _dicts(
         "SELECT a.pid, a.backend_start, a.query_start,"
         " extract(epoch FROM clock_timestamp() - a.query_start)::float8 AS s,"
-        " redact_query_text(a.query) AS query, pg_blocking_pids(a.pid) AS blockers"
+        " redact_query_text(normalize_query_text(a.query)) AS query, pg_blocking_pids(a.pid) AS blockers"
         " FROM pg_stat_activity a WHERE app_is_platform() AND a.datname = current_database()"
         " AND a.wait_event_type = 'Lock' AND cardinality(pg_blocking_pids(a.pid)) > 0"
         " AND a.query_start <= clock_timestamp() - make_interval(secs => %s)",

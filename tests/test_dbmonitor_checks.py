@@ -96,7 +96,7 @@ def test_a_query_waiting_for_a_lock_is_reported_with_its_blocker(db):
             thread.join(10)
         waiter.execute("SELECT pg_advisory_unlock(640001)")
     assert [(r["blocking_pid"], r["blocked_query"]) for r in rows] == [
-        (holder_pid, "SELECT pg_advisory_lock(640001)")
+        (holder_pid, "SELECT pg_advisory_lock($1)")  # constants normalised like pg_stat_statements
     ]
     assert rows[0]["blocked_role"] == settings.DB_APP_ROLE and rows[0]["blocking_state"] == "idle"
     assert rows[0]["blocked_s"] >= 0 and rows[0]["blocking_s"] >= rows[0]["blocked_s"]
@@ -119,7 +119,7 @@ def test_a_statement_running_longer_than_the_threshold_is_long_running(db):
         finally:
             busy.cancel()
             thread.join(10)
-    assert rows[0]["query"] == "SELECT pg_sleep(30) AS dbmon_long_probe"
+    assert rows[0]["query"] == "SELECT pg_sleep($1) AS dbmon_long_probe"
     assert rows[0]["duration_s"] >= 0.2 and rows[0]["state"] == "active"
     assert rows[0]["application_name"] == "dbmon-probe" and rows[0]["role_name"] == settings.DB_APP_ROLE
 
