@@ -48,6 +48,7 @@ from wedsync_ops.tenancy.models import Organization, UserProfile
 
 VERSION = "0.25.0"  # the Alertmanager release whose API v2 these endpoints follow
 RESOLVE_TIMEOUT = dt.timedelta(minutes=5)  # Alertmanager's default resolve_timeout, for endsAt of open alerts
+LIST_OF_OBJECTS = {"type": "array", "items": {"type": "object", "additionalProperties": True}}  # OpenAPI schema
 
 
 class BearerIntegrationOrUserToken(TenantTokenAuthentication):
@@ -216,7 +217,7 @@ class StatusView(AlertmanagerApiView):
 class SilencesView(AlertmanagerApiView):
     """``GET /api/v2/silences`` (optional ``filter``) and ``POST /api/v2/silences`` (create or update)."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT}, tags=["alertmanager-v2"])
+    @extend_schema(responses={200: LIST_OF_OBJECTS, 400: OpenApiTypes.OBJECT}, tags=["alertmanager-v2"])
     def get(self, request):
         now = timezone.now()
         try:
@@ -389,7 +390,7 @@ def _open_alerts(request) -> list[dict]:
 class AlertsView(AlertmanagerApiView):
     """``GET /api/v2/alerts``: the open alerts, with ``filter``, ``active``, ``silenced``, ``inhibited``."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT}, tags=["alertmanager-v2"])
+    @extend_schema(responses={200: LIST_OF_OBJECTS, 400: OpenApiTypes.OBJECT}, tags=["alertmanager-v2"])
     def get(self, request):
         try:
             alerts = _open_alerts(request)
@@ -403,7 +404,7 @@ class AlertsView(AlertmanagerApiView):
 class AlertGroupsView(AlertmanagerApiView):
     """``GET /api/v2/alerts/groups``: the open alerts by group key (Grafana's alert list reads it)."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT}, tags=["alertmanager-v2"])
+    @extend_schema(responses={200: LIST_OF_OBJECTS, 400: OpenApiTypes.OBJECT}, tags=["alertmanager-v2"])
     def get(self, request):
         try:
             alerts = _open_alerts(request)

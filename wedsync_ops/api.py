@@ -54,6 +54,15 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
 
     max_limit = MAX_LIMIT
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.limit_query_param:
+                parameter["schema"].update({"minimum": 1, "description": f"cut to {MAX_LIMIT}"})
+            elif parameter["name"] == self.offset_query_param:
+                parameter["schema"].update({"minimum": 0, "maximum": MAX_OFFSET})
+        return parameters
+
     def get_offset(self, request):
         raw = request.query_params.get(self.offset_query_param)
         if raw in (None, ""):
@@ -68,7 +77,38 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         if raw in (None, ""):
             return self.default_limit
         try:
-            value = bounded_int(raw, field=self.limit_query_param, minimum=1, maximum=10**30)
+            value = bounded_int(raw, field=self.limit_query_param, minimum=1)
         except InputError as exc:
             raise exceptions.ValidationError(exc.as_dict()) from None
         return min(value, self.max_limit)
+
+
+# --- OpenAPI -----------------------------------------------------------------------------------
+
+ERROR_RESPONSES = {
+    "400": "Bad input: a JSON object naming each refused field and why ({field: [reason]} or {detail})",
+    "401": "No credentials, or unknown, expired or revoked ones",
+    "403": "Authenticated but not allowed",
+    "404": "Unknown object, or another organization's (the same answer)",
+    "413": "The body is larger than the limit",
+    "429": "Rate limited: retry after the Retry-After header's seconds",
+}
+_ERROR_SCHEMA = {"type": "object", "additionalProperties": True,
+                 "description": "DRF's error shape: {\"detail\": str} or {field: [reasons]}"}
+
+
+def document_error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every operation documents 400, 401, 403, 404, 413 and 429.
+
+    Each is a JSON object (``_ERROR_SCHEMA``), unless the view documented its own; so a client (and
+    schemathesis) knows every status the portal may answer besides the success.
+    """
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, description in ERROR_RESPONSES.items():
+                responses.setdefault(code, {"description": description,
+                                            "content": {"application/json": {"schema": _ERROR_SCHEMA}}})
+    return result

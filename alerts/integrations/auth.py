@@ -134,7 +134,7 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "An inbound integration token (`manage.py create_integration --kind <kind>`), "
+            "description": f"A {self.kind} integration token (`manage.py create_integration --kind {self.kind}`), "
             "sent as `Authorization: Bearer wsi_…` (Alertmanager: `http_config.authorization.credentials`).",
         }
 
