@@ -47,7 +47,7 @@ def test_a_blocked_query_fires_one_alert_and_event_that_resolve_when_the_lock_is
     assert alert.organization_id is None and alert.status == "firing" and alert.severity == "warning"
     assert alert.labels["object"].startswith(f"pid {waiter_pid} at ")
     assert alert.last_received_at == T0 + MINUTE
-    assert "pg_advisory_lock(640002)" in alert.description
+    assert "pg_advisory_lock($1)" in alert.description  # its constants normalised away
     assert event.details["fingerprint"] == alert.fingerprint and event.details["alert_id"] == str(alert.pk)
     assert event.details["pid"] == waiter_pid and event.resolved is False
     with service_context():
