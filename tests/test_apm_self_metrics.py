@@ -20,7 +20,6 @@ def watched(settings, monkeypatch, client):
     client.defaults["HTTP_AUTHORIZATION"] = "Bearer tok-123"
     monkeypatch.setattr(conf, "APM_SELF_SAMPLE_RATE", 1.0)
     monkeypatch.setattr(conf, "APM_SELF_FLUSH_S", 3600.0)
-    monkeypatch.setattr(conf, "APM_METRICS_PUBLIC", True)  # scraped without a token here (403 by default)
     recorder.take()  # start empty
     yield
     recorder.take()

@@ -21,12 +21,12 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from alerts.services import integration_create
 from apm.services import api_key_create
 from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import SAMPLES_DIR
+from tests.factories import make_user_token
 from tests.processes import (
     app_env,
     database_url,
@@ -147,7 +147,7 @@ def test_the_portal_through_pgbouncer_alertmanager_to_incident_to_delivery(world
         _integration, am_token = integration_create(kind="alertmanager", name="prod", organization_id=None)
         NotificationChannel.objects.create(kind="webhook", name="ops hook", config={"url": f"{receiver.url}/hook"})
         _key, api_key = api_key_create(organization=world.org_a, name="ingest")
-        alice, bob = (Token.objects.create(user=world.alice).key, Token.objects.create(user=world.bob).key)
+        alice, bob = (make_user_token(world.alice), make_user_token(world.bob))
     env = app_env(DATABASE_URL=_url(pgbouncer), DATABASE_TRANSACTION_POOLING="true", CONN_MAX_AGE="60")
     port = free_port()
     web = start_gunicorn(env, port=port, workers=2, log_path=tmp_path / "web.log")

@@ -350,10 +350,6 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "wedsync_ops.api.document_error_responses",
 ]
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
-    "AlertPriorityEnum": "wedsync_ops.choices.AlertPriority",
-    "IncidentPriorityEnum": "incidents.models.Incident.Priority",
-}
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = [
     "rest_framework.permissions.AllowAny" if API_SCHEMA_PUBLIC else "rest_framework.permissions.IsAuthenticated"
 ]

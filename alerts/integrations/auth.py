@@ -134,7 +134,7 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": f"A {self.kind} integration token (`manage.py create_integration --kind {self.kind}`), "
+            "description": "An inbound integration token (`manage.py create_integration --kind <kind>`), "
             "sent as `Authorization: Bearer wsi_…` (Alertmanager: `http_config.authorization.credentials`).",
         }
 

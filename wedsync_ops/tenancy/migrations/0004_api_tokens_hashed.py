@@ -34,5 +34,5 @@ def move_tokens(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tenancy", "0002_rls"), ("knox", "0009_extend_authtoken_field")]
+    dependencies = [("tenancy", "0003_dba_context"), ("knox", "0009_extend_authtoken_field")]
     operations = [migrations.RunPython(move_tokens, migrations.RunPython.noop)]
