@@ -95,6 +95,10 @@ def test_settings():
     # (wedsync_ops/outbound.py); tests of the refusals set these lists themselves.
     settings.OUTBOUND_ALLOW_PRIVATE_NETWORKS = [LOCAL_RECEIVERS]
     settings.OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS = [LOCAL_RECEIVERS]
+    import os
+
+    for name in ("OUTBOUND_ALLOW_PRIVATE_NETWORKS", "OUTBOUND_VENDOR_ALLOW_PRIVATE_NETWORKS"):  # started processes too
+        os.environ[name] = LOCAL_RECEIVERS
     # The portal's self-metrics sampling is random and writes from a thread:
     # off by default in tests (tests/test_apm_self_metrics.py turns it on).
     from apm import conf as apm_conf

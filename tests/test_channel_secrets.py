@@ -119,12 +119,13 @@ def test_reencrypt_credentials_moves_channel_configs_to_the_newest_key(channels,
 
 
 def test_a_config_no_key_opens_reads_empty_and_survives_a_save(channels, settings):
+    written_with = list(settings.FIELD_ENCRYPTION_KEYS)
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with service_context():
         channel = NotificationChannel.objects.get(pk=channels.channels["slack"].pk)
         assert isinstance(channel.config, Undecryptable) and channel.config == {}
         channel.name = "renamed"
         channel.save()
-    settings.FIELD_ENCRYPTION_KEYS = []  # the key the fixture wrote it with
+    settings.FIELD_ENCRYPTION_KEYS = written_with  # the key the fixture wrote it with
     with service_context():
         assert NotificationChannel.objects.get(pk=channel.pk).config == SECRETS["slack"]

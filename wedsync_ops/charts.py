@@ -296,7 +296,7 @@ def status_strip(*, title: str, cells: list[tuple[str, str, str]], chart_id: str
     )
     return format_html(
         '<svg role="img" aria-label="{title}: {summary}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
-        'class="status-strip" id="{cid}" style="max-width:100%;height:auto"><title>{title}: {summary}</title>'
+        'class="status-strip" id="{cid}"><title>{title}: {summary}</title>'
         "{hatch}{rects}</svg>",
         title=title, summary=summary or "no days", w=width, h=height, cid=chart_id, hatch=hatch,
         rects=mark_safe("".join(rects)),

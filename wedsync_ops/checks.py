@@ -19,9 +19,9 @@ def production_settings(app_configs=None, **kwargs) -> list[Warning]:
         found.append(Warning("APM_METRICS_TOKEN is not set: /metrics answers 403 to Prometheus",
                              hint="Set APM_METRICS_TOKEN and give Prometheus the same bearer token.",
                              id="wedsync_ops.W001"))
-    if not apm_conf.FIELD_ENCRYPTION_KEYS:
-        found.append(Warning("FIELD_ENCRYPTION_KEYS is empty: provider credentials use a key derived from SECRET_KEY",
-                             hint="Set FIELD_ENCRYPTION_KEYS to a Fernet key (apm/conf.py).", id="wedsync_ops.W002"))
+    if not settings.FIELD_ENCRYPTION_KEYS:
+        found.append(Warning("FIELD_ENCRYPTION_KEYS is empty: secrets use a key derived from SECRET_KEY",
+                             hint="Set FIELD_ENCRYPTION_KEYS to a Fernet key.", id="wedsync_ops.W002"))
     if settings.EMAIL_HOST in ("localhost", "127.0.0.1") and settings.EMAIL_BACKEND.endswith("smtp.EmailBackend"):
         found.append(Warning("EMAIL_URL is not set: the email channel sends through localhost:25",
                              hint="Set EMAIL_URL to the SMTP relay (.env.example).", id="wedsync_ops.W003"))
