@@ -19,8 +19,9 @@ BEGIN
 END $$;
 
 -- apm_ensure_metric_partitions(from_day, to_day) -> integer: as in 0004 (concurrent-safe, UTC
--- days, at most 400 at once), and now: staff or service context required (raises
--- insufficient_privilege otherwise), and each partition it creates gets RLS with the tenant policy.
+-- days, at most 400 at once), and now: the owner, a superuser, or a staff or service context
+-- (raises insufficient_privilege otherwise), and each partition it creates gets RLS with the
+-- tenant policy.
 CREATE OR REPLACE FUNCTION apm_ensure_metric_partitions(from_day date, to_day date) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
 DECLARE
@@ -28,7 +29,10 @@ DECLARE
   created integer := 0;
   part text;
 BEGIN
-  IF NOT app_is_platform() THEN
+  -- The owner (current_user here: SECURITY DEFINER) and superusers (migrations, benchmarks' seeding)
+  -- may call it as themselves; the application role only in a platform context.
+  IF NOT (app_is_platform() OR session_user = current_user
+          OR coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = session_user), false)) THEN
     RAISE EXCEPTION 'apm_ensure_metric_partitions needs a staff or service context'
       USING ERRCODE = 'insufficient_privilege';
   END IF;

@@ -1,5 +1,5 @@
 """Every apm_metrics partition has forced RLS; apm_ensure_metric_partitions is not PUBLIC's and needs a platform
-context (``apm/sql/0017_partition_rls_and_grants.sql``)."""
+context (``apm/sql/0019_partition_rls_and_grants.sql``)."""
 
 from django.db import migrations
 
@@ -7,5 +7,5 @@ from wedsync_ops.db import run_sql_file
 
 
 class Migration(migrations.Migration):
-    dependencies = [("apm", "0016_aggregations_recent_index")]
-    operations = [run_sql_file(__file__, "0017_partition_rls_and_grants.sql")]
+    dependencies = [("apm", "0018_aggregate_metrics_histograms")]
+    operations = [run_sql_file(__file__, "0019_partition_rls_and_grants.sql")]
