@@ -14,13 +14,15 @@ same batches.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
+import re
 import uuid
 from typing import Annotated
 
 import msgspec
 from django.conf import settings
+
+from wedsync_ops.validation import InputError, json_loads
 
 from .services import (
     _EPOCH_MS_HINT,
@@ -61,6 +63,7 @@ class _Batch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 _decoder = msgspec.json.Decoder(_Batch | list[_Point])
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _encode = msgspec.json.encode
 _fromtimestamp = dt.datetime.fromtimestamp
 _UTC = dt.UTC
@@ -68,8 +71,8 @@ _UTC = dt.UTC
 
 def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> tuple[list[tuple], set] | None:
     """``(COPY tuples, UTC days)`` of a valid batch, or None when anything is off (the caller then validates slowly)."""
-    # A NUL can only be written \u0000 in JSON; let the slow path name the field.
-    if b"\\u0000" in body:
+    # A NUL can only be written \u0000 in JSON, a surrogate \ud800-\udfff: let the slow path name the field.
+    if b"\\u0000" in body or _SURROGATE_ESCAPE.search(body):
         return None
     try:
         decoded = _decoder.decode(body)
@@ -132,8 +135,9 @@ def metrics_ingest_json(*, organization_id: uuid.UUID, body: bytes, now: dt.date
     if fast is not None:
         rows, days = fast
         return metrics_copy_tuples(rows=rows, days=days)
-    try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise MetricsValidationError(detail=f"the body is not valid JSON: {exc}"[:300]) from exc
+    try:  # wedsync_ops.validation: at most 64 levels, no NUL or lone surrogate anywhere; NaN reported per point
+        payload = json_loads(body, allow_nan=True)
+    except InputError as exc:
+        where = "the body" if exc.field == "body" else exc.field
+        raise MetricsValidationError(detail=f"{where} {exc.reason}"[:300]) from exc
     return metrics_copy(rows=metrics_validate(organization_id=organization_id, payload=payload, now=now))

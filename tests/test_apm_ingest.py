@@ -433,7 +433,7 @@ def test_the_ingest_endpoint_is_described_in_the_openapi_schema(db):
     schema = SchemaGenerator(patterns=[path("api/v1/", include("apm.urls"))]).get_schema(request=None, public=True)
     operation = schema["paths"]["/api/v1/metrics/"]["post"]
     assert operation["operationId"] == "metrics_ingest"
-    assert set(operation["responses"]) == {"202", "400", "401", "403", "404", "413", "429"}  # errors documented
+    assert set(operation["responses"]) == {"202", "400", "401", "403", "404", "413", "415", "429"}  # errors documented
     assert operation["security"] == [{"apiKey": []}]
     batch = schema["components"]["schemas"]["MetricBatch"]
     assert batch["required"] == ["metrics"]

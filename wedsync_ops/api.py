@@ -100,7 +100,8 @@ _ERROR_SCHEMA = {"type": "object", "additionalProperties": True,
 
 
 def document_error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: every operation documents 400, 401, 403, 404, 413 and 429.
+    """drf-spectacular postprocessing hook: every operation documents 400, 401, 403, 404, 413 and 429 (and 415
+    when it takes a body).
 
     Each is a JSON object (``_ERROR_SCHEMA``), unless the view documented its own; so a client (and
     schemathesis) knows every status the portal may answer besides the success.
@@ -113,4 +114,6 @@ def document_error_responses(result, generator, request, public):
             for code, description in ERROR_RESPONSES.items():
                 responses.setdefault(code, {"description": description,
                                             "content": {"application/json": {"schema": _ERROR_SCHEMA}}})
+            if "requestBody" in operation:  # a body of another media type; its answer's own (OTLP: protobuf Status)
+                responses.setdefault("415", {"description": "The body's Content-Type is not one this operation reads"})
     return result
