@@ -90,11 +90,14 @@ def http_ping(url: str, *, body: str, timeout_s: float) -> int:
     """POST ``body`` to ``url`` (the one outbound call of this module); returns the HTTP status.
 
     Raises ``requests.RequestException`` on a network error or timeout
-    (``timeout_s`` seconds for connect and for read).
+    (``timeout_s`` seconds for connect and for read), or a refused address
+    (``wedsync_ops.outbound``: staff configure it, so ``OUTBOUND_ALLOW_PRIVATE_NETWORKS`` applies).
     """
-    response = requests.post(
-        url, data=body.encode(), timeout=timeout_s, headers={"User-Agent": "wedsync-ops heartbeat"},
-        allow_redirects=False,
+    from wedsync_ops.outbound import outbound_request
+
+    response = outbound_request(
+        "POST", url, data=body.encode(), timeout=timeout_s, headers={"User-Agent": "wedsync-ops heartbeat"},
+        trusted=True,
     )
     return response.status_code
 

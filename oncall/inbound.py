@@ -160,7 +160,9 @@ def _slack_reply(response_url: str, body: dict) -> None:
                        conf.SLACK_RESPONSE_URL_PREFIX)
         return
     try:
-        requests.post(response_url, json=body, timeout=settings.NOTIFY_HTTP_TIMEOUT_S, allow_redirects=False)
+        from wedsync_ops.outbound import outbound_request  # the portal's one outbound client (public addresses)
+
+        outbound_request("POST", response_url, json=body, timeout=settings.NOTIFY_HTTP_TIMEOUT_S, trusted=False)
     except requests.RequestException as exc:
         logger.warning("Slack response_url answer failed: %s", exc)
 

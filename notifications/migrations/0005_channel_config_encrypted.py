@@ -36,7 +36,7 @@ def decrypt_rows(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("notifications", "0003_attempt_details")]
+    dependencies = [("notifications", "0004_attempt_details")]
     operations = [
         migrations.SeparateDatabaseAndState(
             database_operations=[

@@ -1,4 +1,4 @@
-"""Receivers' answers to failed attempts, staff-only (``notifications/sql/0003_attempt_details.sql``)."""
+"""Receivers' answers to failed attempts, staff-only (``notifications/sql/0004_attempt_details.sql``)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -9,7 +9,7 @@ from wedsync_ops.db import run_sql_file
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0002_outbox_lifecycle'),
+        ('notifications', '0003_pages_to_people'),
     ]
 
     operations = [
@@ -23,5 +23,5 @@ class Migration(migrations.Migration):
                 'db_table': 'notification_attempt_details',
             },
         ),
-        run_sql_file(__file__, "0003_attempt_details.sql", reverse="DROP POLICY IF EXISTS staff_rows ON notification_attempt_details"),
+        run_sql_file(__file__, "0004_attempt_details.sql", reverse="DROP POLICY IF EXISTS staff_rows ON notification_attempt_details"),
     ]
