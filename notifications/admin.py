@@ -284,6 +284,22 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(DeliveryAttemptDetail)
+class DeliveryAttemptDetailAdmin(admin.ModelAdmin):
+    """What receivers answered to failed attempts (staff only: the table's RLS is staff-only), read-only."""
+
+    list_display = ("attempt", "response_body")
+    list_filter = ("attempt__status_code",)
+    search_fields = ("response_body",)
+    list_select_related = ("attempt",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(DeliveryAttempt)
 class DeliveryAttemptAdmin(admin.ModelAdmin):
     """Every HTTP attempt (outcome, status code, duration in ms, error), read-only."""

@@ -85,7 +85,7 @@ class Transport:
 
     def __init__(self, channel):
         self.channel = channel
-        self.trusted = channel.organization_id is None
+        self.trusted = getattr(channel, "organization_id", None) is None
 
     def notify(self, delivery, *, key: str) -> dict:
         """Send ``delivery.payload`` (a JSON-able dict). Returns the response info; raises TransportError."""

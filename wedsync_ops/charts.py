@@ -349,7 +349,7 @@ def timeline_chart(
     pid = f"gap-hatch-{chart_id or 'chart'}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
-        f' role="img" class="timeline-chart" id="{escape(chart_id)}" style="max-width:100%;height:auto"'
+        f' role="img" class="timeline-chart" id="{escape(chart_id)}"'
         ' aria-label="{aria}">',
         f"<title>{escape(title)}</title>",
         f'<defs><pattern id="{pid}" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
