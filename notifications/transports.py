@@ -446,6 +446,25 @@ TRANSPORTS: dict[str, type[Transport]] = {
 }
 
 
+class UndecryptableConfig(Transport):
+    """A channel whose stored configuration no key of ``FIELD_ENCRYPTION_KEYS`` opens: a temporary error.
+
+    Temporary, not permanent: a key removed by mistake must not disable every channel; once the key is
+    back the retries deliver.
+    """
+
+    def send(self, payload: dict, *, key: str) -> dict:
+        raise TransportError(
+            "the channel's configuration cannot be decrypted with FIELD_ENCRYPTION_KEYS",
+            reason="the channel's settings cannot be read right now",
+        )
+
+
 def transport_for(channel) -> Transport:
-    """The transport instance for ``channel`` (an unknown kind gets ``NotYetSupported``)."""
+    """The transport instance for ``channel`` (an unknown kind gets ``NotYetSupported``; an undecryptable
+    configuration ``UndecryptableConfig``)."""
+    from wedsync_ops.crypto import Undecryptable
+
+    if isinstance(getattr(channel, "config", None), Undecryptable):
+        return UndecryptableConfig(channel)
     return TRANSPORTS.get(channel.kind, NotYetSupported)(channel)

@@ -124,6 +124,13 @@ def test_a_config_no_key_opens_reads_empty_and_survives_a_save(channels, setting
     with service_context():
         channel = NotificationChannel.objects.get(pk=channels.channels["slack"].pk)
         assert isinstance(channel.config, Undecryptable) and channel.config == {}
+    from django.utils import timezone
+
+    from notifications.delivery import channel_send_test
+
+    ok, message = channel_send_test(channel=channel, now=timezone.now())  # temporary: never disables the channel
+    assert not ok and "cannot be read right now" in message
+    with service_context():
         channel.name = "renamed"
         channel.save()
     settings.FIELD_ENCRYPTION_KEYS = written_with  # the key the fixture wrote it with
