@@ -11,6 +11,7 @@
 import datetime as dt
 import hashlib
 
+import pghistory
 from django.db import connection
 from django.utils import timezone
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -57,6 +58,8 @@ class TenantTokenAuthentication(KnoxTokenAuthentication):
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key.encode() if isinstance(key, str) else key)
         apply_user_context(user)
+        # The audit trail's context (audit/middleware.py) names the token's person.
+        pghistory.context(user=user.pk, username=user.get_username(), token=token.token_key)
         return user, token
 
 
@@ -84,6 +87,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         set_tenant_context(TenantContext(role=ROLE_VENDOR, org_id=key.organization_id))
+        pghistory.context(api_key=f"{key.name} ({key.prefix}…)", api_key_id=str(key.pk))
         now = timezone.now()
         # At most one write a minute per key: concurrent ingests must not queue
         # behind each other's row lock on api_keys until their transactions commit.
