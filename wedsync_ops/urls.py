@@ -1,11 +1,11 @@
-"""URL map: admin, login, /ops/ and /org/<slug>/ pages, /api/v1/, OpenAPI schema."""
+"""URL map: admin, login, /ops/ and /org/<slug>/ pages, /status/<slug>/, /api/v1/, OpenAPI schema and docs."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
@@ -13,6 +13,10 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # API docs, offline: Swagger UI and Redoc from drf-spectacular-sidecar's static files (the split view
+    # serves Swagger UI's start-up script as a file: the CSP allows no inline script).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("apm.urls")),
     path("api/v1/", include("alerts.urls")),
     path("api/v1/", include("incidents.urls")),
@@ -25,6 +29,8 @@ urlpatterns = [
     path("", include("dbmonitor.page_urls")),
     path("", include("oncall.urls")),
     path("", include("wedsync_ops.pages.urls")),
+    # Public status pages (no login): /status/<slug>/ and its Atom feed.
+    path("", include("status.urls")),
     # heartbeats: healthchecks.io-compatible ping URLs (/ping/<uuid>…) and the check and job pages.
     path("", include("heartbeats.urls")),
     path("", include("heartbeats.page_urls")),
