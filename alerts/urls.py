@@ -4,10 +4,13 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from alerts.api import AlertRuleViewSet
+from alerts.api_v1 import AlertViewSet, SilenceViewSet
 from alerts.views import AlertmanagerWebhookView, GenericWebhookView, GrafanaWebhookView, PagerDutyEventsView
 
 router = SimpleRouter()
 router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("silences", SilenceViewSet, basename="silence")
 
 urlpatterns = [
     path("integrations/alertmanager/", AlertmanagerWebhookView.as_view(), name="integration-alertmanager"),

@@ -212,6 +212,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "wedsync_ops.tenancy.auth.TenantTokenAuthentication",
+        "wedsync_ops.tenancy.auth.TenantBearerTokenAuthentication",
         "wedsync_ops.tenancy.auth.TenantSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -228,7 +229,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "wedsync_ops.api.exception_handler",
 }
 # People's API tokens (django-rest-knox): stored as SHA-512 digests, shown once, sent as
-# "Authorization: Token <token>", valid API_TOKEN_TTL_DAYS days; revoked on /accounts/tokens/ or in the admin.
+# "Authorization: Token <token>" (or "Bearer <token>"), valid API_TOKEN_TTL_DAYS days; revoked on
+# /accounts/tokens/ or in the admin.
 REST_KNOX = {
     "TOKEN_TTL": __import__("datetime").timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
     "TOKEN_PREFIX": "wsu_",

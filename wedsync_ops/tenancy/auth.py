@@ -2,6 +2,9 @@
 
 - ``TenantTokenAuthentication``: people, ``Authorization: Token <token>``: django-rest-knox tokens,
   stored as SHA-512 digests with an expiry (``manage.py drf_create_token``, ``/accounts/tokens/``).
+- ``TenantBearerTokenAuthentication``: the same tokens as ``Authorization: Bearer <token>`` (what
+  most HTTP clients and Swagger UI send); only tokens with the people's prefix (``wsu_``), so API
+  keys and integration tokens, also sent as Bearer, are never mistaken for them.
 - ``TenantSessionAuthentication``: people in the browser.
 - ``ApiKeyAuthentication``: machines ingesting for one organization,
   ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``; the context
@@ -61,6 +64,24 @@ class TenantTokenAuthentication(KnoxTokenAuthentication):
         # The audit trail's context (audit/middleware.py) names the token's person.
         pghistory.context(user=user.pk, username=user.get_username(), token=token.token_key)
         return user, token
+
+
+class TenantBearerTokenAuthentication(TenantTokenAuthentication):
+    """A person's knox token sent as ``Authorization: Bearer wsu_…``; None (next class) for any other bearer.
+
+    Raises AuthenticationFailed (401) for an unknown or expired ``wsu_`` token.
+    """
+
+    def authenticate(self, request):
+        from knox.settings import knox_settings
+
+        raw = bearer_token(request)
+        if raw is None or not raw.startswith(knox_settings.TOKEN_PREFIX):
+            return None
+        return self.authenticate_credentials(raw.encode())
+
+    def authenticate_header(self, request):
+        return "Bearer"
 
 
 class TenantSessionAuthentication(authentication.SessionAuthentication):
