@@ -42,7 +42,7 @@ def demo_health_checks_seed(*, organizations: list, now: dt.datetime) -> dict[st
             rows = []
             for hour in range(DAYS * 24):
                 at = start + dt.timedelta(hours=hour)
-                ok = not (hour // 24 == bad_day and hour % 24 < 6) and rng.random() > 0.004
+                ok = not (hour // 24 == bad_day and hour % 24 < 6) and rng.random() > 0.0015
                 rows.append(ServiceHealthResult(health_check=check, organization_id=org.id, checked_at=at, ok=ok,
                                                 status_code=200 if ok else 503,
                                                 response_ms=round(rng.lognormvariate(4.2, 0.3), 1)))
