@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from alerts.models import AlertHistory, AlertRule
 from alerts.services import integration_create
-from audit.models import AlertRuleEvent, IncidentEvent, OrganizationEvent
+from audit.models import AlertRuleEvent, IncidentEvent, OrganizationEvent, SuppressionRuleEvent
 from incidents.models import Incident, IncidentUpdate
 from incidents.services import incident_create
 from tests.factories import make_user_token
@@ -226,3 +226,48 @@ def test_the_incident_pages_show_the_history_to_its_organization_only(world, inc
     bob = Client()
     bob.force_login(world.bob)
     assert bob.get(f"/org/{world.org_a.slug}/incidents/{incident.pk}/").status_code == 404
+
+
+def test_history_pages_show_an_objects_changes_to_its_organization_and_staff_only(rules):
+    with service_context():
+        AlertRule.objects.filter(pk=rules.rule_a.pk).update(threshold=750)
+    alice = Client()
+    alice.force_login(rules.alice)
+    page = alice.get(f"/org/{rules.org_a.slug}/history/rule/{rules.rule_a.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "History of rule “A rule”" in text and "1.0 → 750.0" in text
+    assert f"/org/{rules.org_a.slug}/history/rule/{rules.rule_a.pk}/" in alice.get(
+        f"/org/{rules.org_a.slug}/alerts/rules/").content.decode()
+    settings_page = alice.get(f"/org/{rules.org_a.slug}/history/organization/{rules.org_a.pk}/")
+    assert settings_page.status_code == 200 and "Created" in settings_page.content.decode()
+    # Another organization's object, through her own organization's URL or theirs: 404.
+    assert alice.get(f"/org/{rules.org_a.slug}/history/rule/{rules.rule_b.pk}/").status_code == 404
+    assert alice.get(f"/org/{rules.org_b.slug}/history/rule/{rules.rule_b.pk}/").status_code == 404
+    assert alice.get(f"/org/{rules.org_a.slug}/history/organization/{rules.org_b.pk}/").status_code == 404
+    assert alice.get(f"/ops/history/rule/{rules.rule_a.pk}/").status_code == 404
+    assert alice.get(f"/org/{rules.org_a.slug}/history/nonsense/{rules.rule_a.pk}/").status_code == 404
+    staff = Client()
+    staff.force_login(rules.staff)
+    assert staff.get(f"/ops/history/rule/{rules.rule_b.pk}/").status_code == 200
+    anonymous = Client().get(f"/org/{rules.org_a.slug}/history/rule/{rules.rule_a.pk}/")
+    assert anonymous.status_code in (302, 404)
+
+
+def test_a_silence_added_with_the_real_amtool_is_recorded_as_the_integrations(world, tmp_path, live_server):
+    """amtool (Alertmanager's CLI) against the Alertmanager API v2 with an integration token."""
+    from tests.test_alertmanager_api_v2 import amtool
+
+    with service_context():
+        integration, token = integration_create(kind="alertmanager", name="rosewood am", organization_id=world.org_a.id)
+    world.tokens = {"rose": token}
+    world.tmp = tmp_path
+    result = amtool(world, live_server, "rose", "silence", "add", "alertname=HighCheckoutLatency", "--duration=1h",
+                    "--comment=deploying the fix")
+    assert result.returncode == 0, result.stderr
+    silence_id = result.stdout.strip()
+    with service_context():
+        event = SuppressionRuleEvent.objects.get(pgh_obj_id=silence_id, pgh_label="insert")
+    assert event.pgh_context["integration"] == "alertmanager:rosewood am"
+    assert event.pgh_context["url"] == "/api/v2/silences"
+    assert event.organization_id == world.org_a.id

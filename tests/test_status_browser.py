@@ -120,7 +120,8 @@ def test_history_tabs_and_sections_and_api_docs(live_server, browser, public_pag
             page = context.new_page()
             errors = _watch_console(page)
             _login(page, base, "alice", "alice-browser-pass")
-            _visit(page, base, f"/org/rosewood-florals/incidents/{incident_id}/", f"history-org-incident-{name}-{scheme}")
+            _visit(page, base, f"/org/rosewood-florals/incidents/{incident_id}/",
+                   f"history-org-incident-{name}-{scheme}")
             assert "History" in page.inner_text("#history")
             _no_overflow(page)
             context.close()
