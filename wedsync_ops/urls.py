@@ -47,6 +47,8 @@ urlpatterns = [
     path("", include("wedsync_ops.pages.urls")),
     # Public status pages (no login): /status/<slug>/ and its Atom feed.
     path("", include("status.urls")),
+    # The audit trail's History pages (/org/<slug>/history/…, /ops/history/…).
+    path("", include("audit.urls")),
     # heartbeats: healthchecks.io-compatible ping URLs (/ping/<uuid>…) and the check and job pages.
     path("", include("heartbeats.urls")),
     path("", include("heartbeats.page_urls")),
