@@ -8,8 +8,8 @@ every visitor of that organization in that minute.
 
 What the public sees, and nothing else:
 
-- services: the organization's health checks (``service_health_checks``): name, category and
-  current state; never their URL, error text or thresholds;
+- services: the organization's enabled health checks (``service_health_checks``): name, category
+  and current state; never their URL, error text or thresholds;
 - 90 days of uptime per service: per local day, successful runs / runs
   (``apm.selectors.health_check_daily_uptime``); a day is *up* when every run succeeded,
   *degraded* at ≥ 95 %, *down* below, *no data* without runs;
@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 
+from wedsync_ops.charts import status_strip
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
 UPTIME_DAYS = 90
@@ -61,7 +62,8 @@ class UptimeDay:
 
 @dataclass(frozen=True)
 class PublicService:
-    """A service as the public sees it; ``uptime_percent`` over the 90 days (None without runs)."""
+    """A service as the public sees it; ``uptime_percent`` over the 90 days (None without runs); ``strip``:
+    the days as an SVG bar strip (``wedsync_ops.charts.status_strip``), rendered once with the page."""
 
     id: int
     name: str
@@ -70,6 +72,7 @@ class PublicService:
     state_word: str
     days: tuple[UptimeDay, ...]
     uptime_percent: float | None
+    strip: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,7 @@ def _services(org: dict, *, now: dt.datetime) -> list[PublicService]:
     from apm.models import ServiceHealthCheck
     from apm.selectors import health_check_daily_uptime
 
-    checks = list(ServiceHealthCheck.objects.filter(organization_id=org["id"])
+    checks = list(ServiceHealthCheck.objects.filter(organization_id=org["id"], enabled=True)
                   .order_by("name").values("id", "name", "category", "status"))
     runs = health_check_daily_uptime(check_ids=[c["id"] for c in checks], days=UPTIME_DAYS, now=now,
                                      tz=org["timezone"])
@@ -234,10 +237,16 @@ def _services(org: dict, *, now: dt.datetime) -> list[PublicService]:
         strip = tuple(UptimeDay(day, *day_state(*per_day.get(day, (0, 0)))) for day in days)
         ok = sum(v[0] for v in per_day.values())
         total = sum(v[1] for v in per_day.values())
+        svg = status_strip(
+            title=f"{check['name']}, last {UPTIME_DAYS} days",
+            cells=[(f"{d.day:%a %-d %b %Y}", d.state, f"{d.percent:.2f}% up" if d.percent is not None else "")
+                   for d in strip],
+            chart_id=f"uptime-{check['id']}", cell_w=6, height=28,
+        )
         out.append(PublicService(
             id=check["id"], name=check["name"], category=str(category_words.get(check["category"], check["category"])),
             state=check["status"], state_word=SERVICE_WORDS.get(check["status"], check["status"]),
-            days=strip, uptime_percent=(100.0 * ok / total) if total else None,
+            days=strip, uptime_percent=(100.0 * ok / total) if total else None, strip=str(svg),
         ))
     return out
 
