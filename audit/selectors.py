@@ -16,7 +16,8 @@ HISTORY_LIMIT = 50
 
 def actor_label(context: dict | None) -> str:
     """Who did it, from an event's ``pgh_context``: ``"alice"``, ``"integration alertmanager:prod"``,
-    ``"API key ingest (wsk_ab…)"``, or ``"system"`` (beat jobs, SQL run without a context)."""
+    ``"API key ingest (wsk_ab…)"``, ``"job incidents.escalate"`` (a Celery task), or ``"system"`` (SQL
+    run without a context: migrations, psql, the platform's other systems)."""
     context = context or {}
     if context.get("username"):
         return str(context["username"])
@@ -26,6 +27,8 @@ def actor_label(context: dict | None) -> str:
         return f"API key {context['api_key']}"
     if context.get("user"):
         return f"user #{context['user']}"
+    if context.get("job"):
+        return f"job {context['job']}"
     return "system"
 
 

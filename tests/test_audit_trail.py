@@ -271,3 +271,22 @@ def test_a_silence_added_with_the_real_amtool_is_recorded_as_the_integrations(wo
     assert event.pgh_context["integration"] == "alertmanager:rosewood am"
     assert event.pgh_context["url"] == "/api/v2/silences"
     assert event.organization_id == world.org_a.id
+
+
+def test_a_celery_task_that_changes_a_row_is_named_in_the_context(rules):
+    from audit.selectors import actor_label
+    from wedsync_ops.celery import app
+
+    @app.task(name="tests.audit.raise_threshold")
+    def raise_threshold(pk):
+        with service_context():
+            AlertRule.objects.filter(pk=pk).update(threshold=99)
+
+    raise_threshold.apply(args=[rules.rule_a.pk])
+    last = _events(AlertRuleEvent, rules.rule_a)[-1]
+    assert (last.threshold, last.pgh_context["job"]) == (99, "tests.audit.raise_threshold")
+    assert actor_label(last.pgh_context) == "job tests.audit.raise_threshold"
+    # The context ends with the task: a later write outside any task or request has none.
+    with service_context():
+        AlertRule.objects.filter(pk=rules.rule_a.pk).update(threshold=100)
+    assert _events(AlertRuleEvent, rules.rule_a)[-1].pgh_context is None
