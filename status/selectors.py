@@ -147,20 +147,40 @@ def cache_key(slug: str) -> str:
 _NOT_PUBLIC = "not-public"
 
 
+BUILD_LOCK_SECONDS = 10  # how long one visitor may hold the right to build a page
+BUILD_WAIT_SECONDS = 2.0  # how long the others wait for that page before building it themselves
+BUILD_POLL_SECONDS = 0.05
+
+
 def status_page(slug: str, *, now: dt.datetime) -> StatusPage | None:
-    """The status page of ``slug``, from the cache or built now (then cached); None: no public page."""
+    """The status page of ``slug``, from the cache or built now (then cached); None: no public page.
+
+    When the cached page has expired, the first visitor takes a build lock (``cache.add``, atomic in
+    Redis) and builds it; visitors arriving meanwhile wait up to 2 s for that page instead of
+    building it too (a burst at the turn of the minute still costs one set of queries).
+    """
     key = cache_key(slug)
     cached = cache.get(key)
+    if cached is None and not cache.add(f"{key}:building", 1, BUILD_LOCK_SECONDS):
+        import time
+
+        deadline = time.monotonic() + BUILD_WAIT_SECONDS
+        while cached is None and time.monotonic() < deadline:
+            time.sleep(BUILD_POLL_SECONDS)
+            cached = cache.get(key)
     if cached is not None:
         return None if cached == _NOT_PUBLIC else cached
-    page = build_status_page(slug, now=now)
-    cache.set(key, page if page is not None else _NOT_PUBLIC, settings.STATUS_PAGE_CACHE_SECONDS)
+    try:
+        page = build_status_page(slug, now=now)
+        cache.set(key, page if page is not None else _NOT_PUBLIC, settings.STATUS_PAGE_CACHE_SECONDS)
+    finally:
+        cache.delete(f"{key}:building")
     return page
 
 
 def forget_status_page(slug: str) -> None:
-    """Drop ``slug``'s cached page (tests; an operator turning a page off wants it gone now)."""
-    cache.delete(cache_key(slug))
+    """Drop ``slug``'s cached page and build lock (tests; an operator turning a page off wants it gone now)."""
+    cache.delete_many([cache_key(slug), f"{cache_key(slug)}:building"])
 
 
 def public_title(*, title: str, source: str, severity: str) -> str:

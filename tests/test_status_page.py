@@ -193,3 +193,24 @@ def test_the_status_page_is_off_by_default(world):
     assert Organization._meta.get_field("status_page_public").default is False
     assert Client().get(f"/status/{world.org_a.slug}/").status_code == 404
     forget_status_page(world.org_a.slug)
+
+
+def test_visitors_arriving_while_the_page_is_built_wait_for_it_instead_of_building_it_again(public):
+    """The build lock: a second visitor during a build waits for the first one's page (no queries of its own)."""
+    import threading
+
+    from django.core.cache import cache
+
+    from status.selectors import cache_key, status_page
+
+    key = cache_key(public.org_a.slug)
+    assert cache.add(f"{key}:building", 1, 10)  # another visitor is building it
+    built = build_status_page(public.org_a.slug, now=timezone.now())
+    timer = threading.Timer(0.3, lambda: cache.set(key, built, 60))
+    timer.start()
+    try:
+        with CaptureQueriesContext(connection) as waiting:
+            page = status_page(public.org_a.slug, now=timezone.now())
+    finally:
+        timer.join()
+    assert page == built and _table_queries(waiting) == []

@@ -244,6 +244,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AlertPriorityEnum": "wedsync_ops.choices.AlertPriority",
         "IncidentPriorityEnum": "incidents.models.Incident.Priority",
+        # Alerts (issue 14 §7) have a status and a source of their own, besides incidents'.
+        "AlertStatusEnum": "alerts.models.AlertHistory.Status",
+        "AlertSourceEnum": "alerts.models.AlertHistory.Source",
+        "IncidentStatusEnum": "wedsync_ops.choices.IncidentStatus",
+        "IncidentSourceEnum": "incidents.models.Incident.Source",
     },
 }
 
