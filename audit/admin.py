@@ -15,16 +15,28 @@ from .models import EVENT_MODELS
 class AuditEventAdmin(EventModelAdmin):
     """One event table: when, what (insert/update/delete), which object, who (the context)."""
 
-    list_display = ("pgh_created_at", "pgh_label", "pgh_obj", "actor")
+    list_display = ("when", "what", "pgh_obj", "actor", "where")
     search_fields = ("pgh_obj_id", "pgh_context")
     ordering = ("-pgh_created_at",)
     date_hierarchy = "pgh_created_at"
+
+    @admin.display(description="when", ordering="pgh_created_at")
+    def when(self, obj):
+        return obj.pgh_created_at
+
+    @admin.display(description="what", ordering="pgh_label")
+    def what(self, obj) -> str:
+        return {"insert": "created", "update": "changed", "delete": "deleted"}.get(obj.pgh_label, obj.pgh_label)
 
     @admin.display(description="who")
     def actor(self, obj) -> str:
         from .selectors import actor_label
 
         return actor_label(obj.pgh_context)
+
+    @admin.display(description="from")
+    def where(self, obj) -> str:
+        return (obj.pgh_context or {}).get("url") or "—"
 
 
 for _event_model in EVENT_MODELS.values():
