@@ -24,7 +24,7 @@ from .queries import query
 METRICS_RETENTION = dt.timedelta(days=90)
 # Clock skew a sender may have: timestamps at most this far in the future.
 METRICS_MAX_FUTURE = dt.timedelta(minutes=5)
-# Column sizes of apm_metrics (apm/sql/0002_apm_metrics.sql), in characters.
+# Column sizes of apm_metrics (apm/sql/tables/apm_metrics.v1.sql), in characters.
 SERVICE_MAX_LENGTH = 100
 METRIC_NAME_MAX_LENGTH = 200
 UNIT_MAX_LENGTH = 20
@@ -390,7 +390,7 @@ def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
 def metrics_aggregate(*, bucket_seconds: int = 60) -> int:
     """Run ``aggregate_metrics(interval)`` for buckets of ``bucket_seconds``; returns aggregation rows written.
 
-    Incremental and idempotent (see apm/sql/0003_aggregate_metrics.sql): only
+    Incremental and idempotent (see apm/sql/functions/aggregate_metrics.v3.sql): only
     buckets with newly ingested rows are recomputed; unchanged statistics are
     not rewritten. Needs a staff or service context; raises
     ``django.db.DatabaseError`` otherwise or for a width outside 1..86400 s.

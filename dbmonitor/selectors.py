@@ -1,6 +1,6 @@
 """Reads of database health that pages share.
 
-Each selector reads one SQL object of ``dbmonitor/sql/0003_views.sql`` in the
+Each selector reads one SQL object of ``dbmonitor/sql/{views,functions}/`` in the
 caller's tenant context (it sets none itself): staff and service contexts see
 the live statistics; any other context (vendor, none) gets empty lists and a
 summary of zeros with status ``"unknown"``.
@@ -128,7 +128,7 @@ def rls_status() -> list[dict]:
     return _dicts("SELECT * FROM monitoring_rls_status ORDER BY flagged DESC, table_name")
 
 
-# --- Checks (dbmonitor/sql/0005_checks.sql; thresholds from dbmonitor/conf.py) -------------------
+# --- Checks (dbmonitor/sql/functions/monitoring_*.sql; thresholds from dbmonitor/conf.py) -------------------
 
 
 def long_running_queries(min_s: float | None = None) -> list[dict]:

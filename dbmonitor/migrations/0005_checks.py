@@ -41,4 +41,4 @@ DROP POLICY IF EXISTS staff_rows ON db_snapshots;
 
 class Migration(migrations.Migration):
     dependencies = [("dbmonitor", "0004_history")]
-    operations = [run_sql_file(__file__, "0005_checks.sql", reverse=REVERSE)]
+    operations = [run_sql_file(__file__, "policies/db_snapshots.staff_rows.v1.sql", "policies/db_statement_counters.staff_rows.v1.sql", "policies/db_statement_deltas.staff_rows.v1.sql", "policies/db_table_snapshots.staff_rows.v1.sql", "functions/monitoring_long_running_queries.v1.sql", "functions/monitoring_blocked_queries.v1.sql", "functions/monitoring_cache_hit_ratios.v1.sql", "functions/monitoring_unused_indexes.v1.sql", "functions/monitoring_duplicate_indexes.v1.sql", "functions/monitoring_missing_index_candidates.v1.sql", "functions/monitoring_table_bloat.v1.sql", "functions/monitoring_index_bloat.v1.sql", "functions/monitoring_xid_wraparound.v1.sql", "functions/monitoring_sequence_usage.v1.sql", "functions/monitoring_replication.v1.sql", "functions/monitoring_stats_info.v1.sql", "functions/capture_db_snapshot.v1.sql", "functions/cleanup_db_snapshots.v1.sql", "functions/pg_stat_statements_available.v2.sql", reverse=REVERSE)]
