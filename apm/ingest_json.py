@@ -25,7 +25,6 @@ from django.conf import settings
 from wedsync_ops.validation import InputError, json_loads
 
 from .services import (
-    _EPOCH_MS_HINT,
     METRIC_NAME_MAX_LENGTH,
     METRICS_MAX_FUTURE,
     METRICS_RETENTION,
@@ -39,6 +38,7 @@ from .services import (
     metrics_copy_tuples,
     metrics_validate,
 )
+from .validation import EPOCH_MS_HINT
 
 _Service = Annotated[str, msgspec.Meta(min_length=1, max_length=SERVICE_MAX_LENGTH)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=METRIC_NAME_MAX_LENGTH)]
@@ -96,7 +96,7 @@ def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> 
         if raw is None:
             at = now
         elif type(raw) is float:
-            if raw > _EPOCH_MS_HINT or not oldest_s <= raw <= newest_s:
+            if raw > EPOCH_MS_HINT or not oldest_s <= raw <= newest_s:
                 return None
             at = _fromtimestamp(raw, _UTC)
         else:
