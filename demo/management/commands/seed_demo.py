@@ -598,8 +598,8 @@ class Command(BaseCommand):
         self.say(f"alerts: {fired} firing ({created} new), {incidents} with an incident")
 
     def seed_heartbeats(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
-        """Heartbeat checks (heartbeats.demo): some up, one late, one down with its alert."""
-        from heartbeats.demo import demo_checks_seed, demo_ping_command
+        """Heartbeat checks (demo.heartbeats): some up, one late, one down with its alert."""
+        from demo.heartbeats import demo_checks_seed, demo_ping_command
 
         with service_context():
             counts = demo_checks_seed(organizations=orgs, now=now)

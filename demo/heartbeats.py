@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from .models import HeartbeatCheck
-from .services import check_create, checks_evaluate, ping_record
+from heartbeats.models import HeartbeatCheck
+from heartbeats.services import check_create, checks_evaluate, ping_record
 
 MIN = dt.timedelta(minutes=1)
 
