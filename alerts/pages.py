@@ -2,7 +2,7 @@
 
 ``/org/<slug>/alerts/rules/``, ``/org/<slug>/alerts/silences/``, ``/org/<slug>/alerts/channels/``.
 
-Access goes through ``wedsync_ops.pages.access.get_organization_for_user``:
+Access goes through ``wedsync_ops.tenancy.access.get_organization_for_user``:
 another organization's slug answers 404 like an unknown one. Every member
 sees the organization's rules and the open alerts with the threshold that
 applied and why; owners and admins (and staff) may create rules and edit
@@ -29,7 +29,7 @@ from alerts.models import AlertHistory, AlertRule
 from alerts.rules import alert_rule_create, alert_rule_update
 from alerts.suppression import rule_state
 from wedsync_ops.matchers import parse_matcher_text
-from wedsync_ops.pages.access import get_organization_for_user, is_staff_request
+from wedsync_ops.tenancy.access import get_organization_for_user, is_staff_request
 from wedsync_ops.tenancy.models import UserProfile
 
 FORM_FIELDS = (
@@ -269,21 +269,6 @@ def _replace_secrets(request, channel) -> str:
     return ""
 
 
-def _test_allowed(channel) -> bool:
-    """The vendor's test button is rate-limited per channel (``notifications.conf.TEST_RATE``), failing open."""
-    from limits import parse
-    from limits.storage import storage_from_string
-    from limits.strategies import MovingWindowRateLimiter
-
-    from notifications import conf
-
-    try:
-        limiter = MovingWindowRateLimiter(storage_from_string(conf.RATE_REDIS_URL))
-        return limiter.hit(parse(conf.TEST_RATE), "channel-test", str(channel.pk))
-    except Exception:  # noqa: BLE001 - a limiter outage must not stop a vendor checking their channel
-        return True
-
-
 @require_http_methods(["GET", "POST"])
 def organization_channels(request, slug: str):
     """``/org/<slug>/alerts/channels/``: where the organization's notifications go, and whether they arrive.
@@ -298,9 +283,8 @@ def organization_channels(request, slug: str):
     """
     from django.utils import timezone
 
-    from notifications.delivery import channel_send_test
     from notifications.models import NotificationChannel
-    from notifications.services import channel_create, channel_delete, channel_disable, channel_enable
+    from notifications.services import channel_create, channel_delete, channel_disable, channel_enable, channel_test
 
     org = get_organization_for_user(request, slug)
     can_edit = _can_edit(request, org)
@@ -327,11 +311,8 @@ def organization_channels(request, slug: str):
                 channel_delete(channel=channel)
                 messages.success(request, f"Channel {channel.name!r} deleted.")
             elif action == "test":
-                if not _test_allowed(channel):
-                    messages.error(request, f"Too many tests of {channel.name!r}: try again in a few minutes.")
-                else:
-                    ok, message = channel_send_test(channel=channel, now=now, organization_slug=org.slug)
-                    (messages.success if ok else messages.error)(request, message)
+                ok, message = channel_test(channel=channel, now=now, organization_slug=org.slug, rate_limited=True)
+                (messages.success if ok else messages.error)(request, message)
             elif channel.enabled:
                 channel_disable(channel=channel, reason=f"disabled by {request.user.get_username()}", now=now)
                 messages.success(request, f"Channel {channel.name!r} disabled; its notifications are held.")

@@ -56,7 +56,7 @@ from django.utils import timezone  # noqa: E402
 from django.utils.safestring import mark_safe  # noqa: E402
 
 from wedsync_ops.charts import series_chart  # noqa: E402
-from wedsync_ops.pages.access import get_organization_for_user, is_staff_request  # noqa: E402
+from wedsync_ops.tenancy.access import get_organization_for_user, is_staff_request  # noqa: E402
 from wedsync_ops.validation import InputError, json_loads  # noqa: E402
 
 from . import selectors  # noqa: E402

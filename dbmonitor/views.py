@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wedsync_ops.charts import Series, line_chart
-from wedsync_ops.pages.access import staff_required
+from wedsync_ops.tenancy.access import staff_required
 from wedsync_ops.tenancy.context import ROLE_STAFF, current_tenant_context
 
 from . import conf, selectors

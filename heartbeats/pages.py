@@ -9,7 +9,7 @@
   checks, Watchdogs, every organization's), for staff; staff create platform checks.
 - ``/ops/jobs/`` and ``/ops/jobs/<job>/``: each beat job's last runs and lateness.
 
-Access goes through ``wedsync_ops.pages.access``: another organization's
+Access goes through ``wedsync_ops.tenancy.access``: another organization's
 slug or check answers 404. A refused change re-renders with HTTP 400
 naming the field.
 """
@@ -31,7 +31,7 @@ from django.views.decorators.http import require_http_methods
 
 from wedsync_ops.charts import Series, line_chart, status_strip
 from wedsync_ops.choices import AlertPriority, AlertSeverity
-from wedsync_ops.pages.access import get_organization_for_user, is_staff_request, staff_required
+from wedsync_ops.tenancy.access import get_organization_for_user, is_staff_request, staff_required
 from wedsync_ops.tenancy.models import Organization, UserProfile
 
 from . import selectors, services

@@ -239,13 +239,17 @@ def notification_enqueue(
     return request.deliveries, request.route
 
 
-def notifications_enqueue_many(requests: list[NotificationRequest], *, now: dt.datetime, router=None) -> list:
+def notifications_enqueue_many(
+    requests: list[NotificationRequest], *, now: dt.datetime, router=None, protocols: dict | None = None
+) -> list:
     """Write many notifications at once (set-based): one routing load, one INSERT per kind of conflict.
 
     The same meaning as ``notification_enqueue`` for each request (which is this function with one
     request): routing through one ``routing.Router`` (built for the requests' organizations unless
-    given), every row's payload carrying its own ``delivery_id``, ``held`` for disabled channels,
-    idempotent per (channel, event, alert, incident, step). Fills each request's ``deliveries`` and
+    given; ``protocols``: the organizations' wedding-day protocols at ``now`` when the caller has them,
+    ``{organization_id: WeddingDay}``), every row's payload carrying its own ``delivery_id``, ``held``
+    for disabled channels, idempotent per (channel, event, alert, incident, step). Fills each request's
+    ``deliveries`` and
     ``route``; returns ``requests``. Used by rule evaluation to fire thousands of alerts within one tick.
     Raises ValueError as ``notification_enqueue``.
     """
@@ -256,7 +260,8 @@ def notifications_enqueue_many(requests: list[NotificationRequest], *, now: dt.d
     if not requests:
         return requests
     with service_context():
-        router = router or Router(organization_ids={r.organization_id for r in requests}, now=now)
+        router = router or Router(organization_ids={r.organization_id for r in requests}, now=now,
+                                  protocols=protocols)
         batches: dict[tuple, list] = {}
         for index, request in enumerate(requests):
             request.route = router.route(organization_id=request.organization_id, labels=request.labels)
@@ -505,6 +510,36 @@ def deliveries_retry(*, delivery_ids: list, now: dt.datetime) -> int:
     if ids:
         transaction.on_commit(lambda: publish(ids), robust=True)
     return len(ids)
+
+
+def channel_test(*, channel: NotificationChannel, now: dt.datetime, organization_slug: str | None = None,
+                 rate_limited: bool = False) -> tuple[bool, str]:
+    """A test notification to ``channel`` now (``notifications.delivery.channel_send_test``); ``(ok, message)``.
+
+    ``rate_limited``: a vendor's button, at most ``notifications.conf.TEST_RATE`` per channel (a moving
+    window in Redis; a limiter outage lets the test through): over it, ``(False, "Too many tests …")``
+    and nothing is sent.
+    """
+    from notifications.delivery import channel_send_test
+
+    if rate_limited and not _test_allowed(channel):
+        return False, f"Too many tests of {channel.name!r}: try again in a few minutes."
+    return channel_send_test(channel=channel, now=now, organization_slug=organization_slug)
+
+
+def _test_allowed(channel) -> bool:
+    """Whether the per-channel test rate (``conf.TEST_RATE``) allows one more test now; True when Redis is down."""
+    from limits import parse
+    from limits.storage import storage_from_string
+    from limits.strategies import MovingWindowRateLimiter
+
+    from notifications import conf
+
+    try:
+        limiter = MovingWindowRateLimiter(storage_from_string(conf.RATE_REDIS_URL))
+        return limiter.hit(parse(conf.TEST_RATE), "channel-test", str(channel.pk))
+    except Exception:  # noqa: BLE001 - a limiter outage must not stop a vendor checking their channel
+        return True
 
 
 def channel_configs_reencrypt(*, batch_size: int = 500, progress=None) -> int:
