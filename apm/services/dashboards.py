@@ -55,7 +55,7 @@ def dashboard_save(*, organization, name: str, widgets, by, dashboard=None):
 
     Raises ValidationError naming ``name`` (empty or over 200 characters)
     or ``widgets`` (see ``dashboard_validate_widgets``). The caller checks
-    that ``by`` may edit (an org owner/admin or staff: ``apm.pages``).
+    that ``by`` may edit (an org owner/admin or staff: ``apm.views``).
     """
     from django.utils import timezone
 

@@ -35,10 +35,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from notifications.transports import SLACK_ACTION_ACKNOWLEDGE, SLACK_ACTION_RESOLVE
 from wedsync_ops.tenancy.context import context_for_user, service_context, tenant_context
 
-from . import conf
-from .models import AcknowledgeToken
-from .selectors import display_name, user_for_slack_member
-from .services import page_acknowledge, token_for_sms, token_from_signed, voice_token
+from .. import conf
+from ..models import AcknowledgeToken
+from ..selectors import display_name, user_for_slack_member
+from ..services import page_acknowledge, token_for_sms, token_from_signed, voice_token
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def acknowledge(request: HttpRequest, signed: str) -> HttpResponse:
     with service_context():
         incident = type(token.incident).objects.select_related("organization", "wedding").get(pk=token.incident_id)
         expired = token.used_at is None and token.expires_at <= now
-    from .services.acknowledge import person_name
+    from ..services.acknowledge import person_name
 
     status = 410 if expired and outcome is None else 200
     return render(request, "oncall/acknowledge.html", {
