@@ -22,12 +22,6 @@ SUMMARY_KEYS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The world's users are created with a fast hasher: this file tests monitoring, not passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _rows(sql, params=None):
     with connection.cursor() as cur:
         cur.execute(sql, params)
