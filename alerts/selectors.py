@@ -87,7 +87,7 @@ def rule_evaluation_rows(*, now: dt.datetime) -> list[RuleEvaluationRow]:
 
 def alert_open_get(*, organization_id: uuid.UUID | None, fingerprint: str) -> AlertHistory | None:
     """The open alert (firing, acknowledged, escalated, suppressed) of an identity, or None."""
-    return AlertHistory.objects.filter(
+    return AlertHistory.objects.filter(  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
         organization_id=organization_id, fingerprint=fingerprint, status__in=AlertHistory.OPEN_STATUSES
     ).first()
 

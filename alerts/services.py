@@ -140,7 +140,7 @@ def alert_fire(
         )],
         now=now,
     )
-    return candidate.alert, candidate.created
+    return candidate.alert, candidate.created  # type: ignore[return-value]  # filled by alerts_fire_many
 
 
 _ANY = object()
@@ -176,7 +176,7 @@ def alerts_sync(
         still = {c.identity for c in fired}
         open_alerts = AlertHistory.objects.filter(source=source, status__in=AlertHistory.OPEN_STATUSES)
         if organization_id is not _ANY:
-            open_alerts = open_alerts.filter(organization_id=organization_id)
+            open_alerts = open_alerts.filter(organization_id=organization_id)  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
         if fingerprints is not None:
             open_alerts = open_alerts.filter(fingerprint__in=fingerprints)
         resolved = []
@@ -285,7 +285,7 @@ def alert_record_resolved(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 [f"alert_history:{organization_id or ''}:{fingerprint}"],
             )
-        existing = AlertHistory.objects.filter(
+        existing = AlertHistory.objects.filter(  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
             organization_id=organization_id, fingerprint=fingerprint, starts_at=starts_at
         ).first()
         if existing is not None:

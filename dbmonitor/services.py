@@ -51,7 +51,7 @@ def monitoring_event_record(*, event_type: str, severity: str, message: str, det
     with connection.cursor() as cur:
         cur.execute(
             "SELECT record_monitoring_event(%s, %s::alert_severity, %s, %s)",
-            [event_type, severity, message, Jsonb(details)],
+            [event_type, severity, message, Jsonb(details)],  # type: ignore[list-item]  # psycopg adapts Jsonb
         )
         return cur.fetchone()[0]
 
@@ -123,7 +123,9 @@ def db_history_cleanup(*, now: dt.datetime, keep_days: int | None = None) -> int
 # --- Alerts ---------------------------------------------------------------------------------
 
 ALERT_SOURCE = AlertHistory.Source.DBMONITOR
-PRIORITY_BY_SEVERITY = {AlertSeverity.WARNING: AlertPriority.MEDIUM, AlertSeverity.CRITICAL: AlertPriority.HIGH}
+PRIORITY_BY_SEVERITY: dict[str, str] = {
+    AlertSeverity.WARNING: AlertPriority.MEDIUM, AlertSeverity.CRITICAL: AlertPriority.HIGH,
+}
 
 
 def finding_fingerprint(finding: selectors.Finding) -> str:
@@ -189,7 +191,7 @@ def db_checks_evaluate(*, now: dt.datetime, found: list[selectors.Finding] | Non
                 severity=finding.severity,
                 message=finding.message[:2000],
                 details={"fingerprint": candidate.fingerprint, "object": finding.object,
-                         "alert_id": str(candidate.alert.pk), "value": finding.value, "threshold": finding.threshold,
+                         "alert_id": str(candidate.alert.pk),  # type: ignore[union-attr]  # filled by firing "value": finding.value, "threshold": finding.threshold,
                          "unit": finding.unit, **finding.details},
             )
         counts["resolved"] = len(resolved)

@@ -177,7 +177,7 @@ def _open_wedding_day_incidents(*, organization_id, critical: dict, now: dt.date
     from incidents.services import incident_open_from_error_pattern
     from wedsync_ops.tenancy.context import service_context
 
-    opened = []
+    opened: list = []
     # Service context: the incident, its timeline and its notification outbox
     # rows are written as the platform, whatever the caller's context.
     with service_context():

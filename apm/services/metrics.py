@@ -163,7 +163,7 @@ def metrics_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) -
         if raw_at is None:
             recorded_at = now
         else:
-            recorded_at, reason = parse_timestamp(raw_at, now=now)
+            recorded_at, reason = parse_timestamp(raw_at, now=now)  # type: ignore[assignment]  # None: refused
             if reason:
                 bad("timestamp", reason)
 
@@ -182,7 +182,7 @@ def metrics_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) -
                     bad(f"tags.{key}"[:120], f"tag value {reason}")
 
         if len(errors) == point_errors:
-            rows.append(MetricRow(organization_id, service, name, value, recorded_at, unit, tags))
+            rows.append(MetricRow(organization_id, service, name, value, recorded_at, unit, tags))  # type: ignore[arg-type]  # a point with a problem never gets here
     if errors:
         raise MetricsValidationError(errors=errors)
     return rows
@@ -251,7 +251,7 @@ def metrics_ensure_partitions_for(*, days: set[dt.date] | frozenset[dt.date]) ->
             previous = day
             continue
         metrics_ensure_partitions(from_day=run_start, to_day=previous)
-        run_start = previous = day
+        run_start = previous = day  # type: ignore[assignment]  # None only after the last run
 
 
 # --- COPY -----------------------------------------------------------------------

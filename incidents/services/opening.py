@@ -283,7 +283,7 @@ def _muted_text(incident: Incident, rule) -> str:
             .values_list("suppressed_by_id", flat=True)
             .first()
         )
-        rule = SuppressionRule.objects.select_related("created_by").filter(pk=rule_id).first()
+        rule = SuppressionRule.objects.select_related("created_by").filter(pk=rule_id).first()  # type: ignore[misc]  # None matches no row
     if rule is None:
         return "Muted: every open alert is suppressed; escalation stops"
     until = f"until {rule.ends_at:%Y-%m-%d %H:%M} UTC" if rule.ends_at else "no end"

@@ -9,9 +9,11 @@ login page.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 from wedsync_ops.tenancy.context import NO_CONTEXT, ROLE_STAFF, ROLE_VENDOR, TenantContext
 from wedsync_ops.tenancy.models import Organization
@@ -30,7 +32,7 @@ def is_staff_request(request: HttpRequest) -> bool:
     return request_tenant(request).role == ROLE_STAFF
 
 
-def staff_required(view):
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Decorate a view for operations staff only.
 
     Anonymous -> 302 to ``settings.LOGIN_URL`` with ``?next=``; logged in but
@@ -38,7 +40,7 @@ def staff_required(view):
     """
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_staff_request(request):

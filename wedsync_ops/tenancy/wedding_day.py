@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
@@ -89,7 +90,7 @@ SELECT o.id, p.active, p.reason, d.local_date,
 """
 
 
-def wedding_days(*, organization_ids, at: dt.datetime) -> dict[uuid.UUID, WeddingDay]:
+def wedding_days(*, organization_ids: Iterable[uuid.UUID | None], at: dt.datetime) -> dict[uuid.UUID, WeddingDay]:
     """``wedding_day`` of many organizations at one instant, in one query: ``{organization_id: WeddingDay}``.
 
     For set-based callers (rule evaluation firing many alerts, routing many notifications). An id
