@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-# Raw points are kept this long (DESIGN.md: platform retention, metrics 90 days);
+# Raw points are kept this long (docs/design/sql-contract.md: platform retention, metrics 90 days);
 # ingest refuses older timestamps.
 METRICS_RETENTION = dt.timedelta(days=90)
 # Clock skew a sender may have: timestamps at most this far in the future.

@@ -1,7 +1,7 @@
 """Who may see which page: every organization lookup of the pages goes through here.
 
 Another organization's slug answers 404, exactly like an unknown slug, so a
-slug leaks nothing (STYLE.md, "Access"). Staff pages answer 404 to logged-in
+slug leaks nothing (docs/design/architecture.md, "Access"). Staff pages answer 404 to logged-in
 non-staff users for the same reason; anonymous visitors are sent to the
 login page.
 """

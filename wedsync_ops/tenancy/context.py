@@ -1,7 +1,7 @@
 """The tenant context of a transaction, as row-level security reads it.
 
 Every policy compares rows with three transaction-local settings (see
-DESIGN.md, "Tenancy and row-level security"):
+docs/design/tenancy-and-rls.md):
 
 - ``app.role``: ``staff`` (all rows), ``service`` (background jobs: all rows),
   ``vendor`` (rows of ``app.org_id`` only), or ``''`` (no rows).

@@ -1,6 +1,6 @@
 """The wedding-day protocol of an organization at an instant: one answer for every app.
 
-DESIGN.md, "Wedding-day rules": the protocol is on when the organization's
+docs/design/tenancy-and-rls.md, "Wedding-day rules": the protocol is on when the organization's
 local date (``organizations.timezone``) has a wedding that is not cancelled,
 or is a Saturday. The SQL function ``wedding_day_protocol(org, at)``
 (``wedsync_ops/tenancy/sql/functions/wedding_day_protocol.v1.sql``) is the definition; this module

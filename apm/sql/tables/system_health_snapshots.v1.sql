@@ -1,4 +1,4 @@
--- SQL objects of DESIGN.md's contract owned by apm: system_health_snapshots
+-- SQL objects of the SQL contract (docs/design/sql-contract.md) owned by apm: system_health_snapshots
 -- with capture_system_health_snapshot(), cleanup_monitoring_data(), and the
 -- views system_health_overview, error_trending_analysis,
 -- performance_percentile_analysis, saturday_monitoring. The views run with

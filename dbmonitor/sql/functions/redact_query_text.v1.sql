@@ -1,4 +1,4 @@
--- Database health over the live statistics of PostgreSQL (DESIGN.md, "SQL contract").
+-- Database health over the live statistics of PostgreSQL (docs/design/sql-contract.md).
 --
 -- Every view and function here answers to platform contexts alone (app.role
 -- staff or service): a vendor context, or the application role without a

@@ -1,6 +1,6 @@
 -- create_incident_from_alert(alert_id uuid [, at timestamptz]) RETURNS uuid
 --
--- Opens the incident of an alert (DESIGN.md, "Wedding-day rules") and links
+-- Opens the incident of an alert (docs/design/tenancy-and-rls.md, "Wedding-day rules") and links
 -- alert_history.incident_id to it; returns the incident id.
 --
 -- * Idempotent: an alert already linked to an incident returns that

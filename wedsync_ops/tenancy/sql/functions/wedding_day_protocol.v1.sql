@@ -1,4 +1,4 @@
--- Wedding-day protocol (DESIGN.md): on when the organization's local date is
+-- Wedding-day protocol (docs/design/tenancy-and-rls.md): on when the organization's local date is
 -- a wedding day or a Saturday. Returns NULL reason when off.
 CREATE FUNCTION wedding_day_protocol(org uuid, at timestamptz, OUT active boolean, OUT reason text)
 LANGUAGE sql STABLE AS $$
