@@ -24,7 +24,9 @@ from django.conf import settings
 
 from wedsync_ops.validation import InputError, json_loads
 
-from .services import (
+from .services import MetricsValidationError, metrics_copy, metrics_copy_tuples, metrics_validate
+from .validation import (
+    EPOCH_MS_HINT,
     METRIC_NAME_MAX_LENGTH,
     METRICS_MAX_FUTURE,
     METRICS_RETENTION,
@@ -33,12 +35,7 @@ from .services import (
     TAG_VALUE_MAX_LENGTH,
     TAGS_MAX_COUNT,
     UNIT_MAX_LENGTH,
-    MetricsValidationError,
-    metrics_copy,
-    metrics_copy_tuples,
-    metrics_validate,
 )
-from .validation import EPOCH_MS_HINT
 
 _Service = Annotated[str, msgspec.Meta(min_length=1, max_length=SERVICE_MAX_LENGTH)]
 _Name = Annotated[str, msgspec.Meta(min_length=1, max_length=METRIC_NAME_MAX_LENGTH)]

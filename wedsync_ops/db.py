@@ -72,6 +72,16 @@ def run_sql_file(migration_file: str, *paths: str, reverse: str | None = None) -
     return migrations.RunSQL(forward, reverse_sql=reverse or migrations.RunSQL.noop)
 
 
+def sql_text(migration_file: str, path: str, *, or_replace: bool = False) -> str:
+    """The text of ``<app>/sql/<path>`` (``migration_file``: the migration's ``__file__``), for a ``reverse=``.
+
+    ``or_replace``: its ``CREATE FUNCTION``/``CREATE VIEW`` read as ``CREATE OR REPLACE …``, so that an
+    older version can be put back over a newer one. Raises FileNotFoundError for a missing file.
+    """
+    text = (sql_dir(migration_file) / path).read_text()
+    return _or_replace(text) if or_replace else text
+
+
 def _or_replace(sql: str) -> str:
     """``CREATE FUNCTION``/``CREATE VIEW`` statements of ``sql`` as ``CREATE OR REPLACE …``."""
     return re.sub(r"(?im)^CREATE (FUNCTION|VIEW)\b", r"CREATE OR REPLACE \1", sql)

@@ -10,17 +10,6 @@
 Validation helpers shared with ``apm.errors`` and the ingest formats are public in ``apm.validation``.
 """
 
-from ..validation import (  # noqa: F401
-    AGGREGATION_BUCKETS,
-    METRIC_NAME_MAX_LENGTH,
-    METRICS_MAX_FUTURE,
-    METRICS_RETENTION,
-    SERVICE_MAX_LENGTH,
-    TAG_KEY_MAX_LENGTH,
-    TAG_VALUE_MAX_LENGTH,
-    TAGS_MAX_COUNT,
-    UNIT_MAX_LENGTH,
-)
 from .dashboards import (  # noqa: F401
     DASHBOARD_AGGREGATIONS,
     DASHBOARD_CHARTS,

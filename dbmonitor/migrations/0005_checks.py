@@ -1,23 +1,9 @@
 from django.db import migrations
 
-from wedsync_ops.db import run_sql_file
+from wedsync_ops.db import run_sql_file, sql_text
 
-REVERSE = """
--- Back to 0003's availability probe.
-CREATE OR REPLACE FUNCTION pg_stat_statements_available() RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  ext_schema name := pg_stat_statements_schema();
-BEGIN
-  IF ext_schema IS NULL THEN
-    RETURN false;
-  END IF;
-  EXECUTE format('SELECT 1 FROM %I.pg_stat_statements(false) LIMIT 1', ext_schema);
-  RETURN true;
-EXCEPTION
-  WHEN object_not_in_prerequisite_state OR undefined_function OR insufficient_privilege THEN
-    RETURN false;
-END $$;
+# Back to v1 of the availability probe, then drop what this migration made.
+REVERSE = sql_text(__file__, "functions/pg_stat_statements_available.v1.sql", or_replace=True) + """
 DROP FUNCTION IF EXISTS cleanup_db_snapshots(timestamptz);
 DROP FUNCTION IF EXISTS capture_db_snapshot(timestamptz);
 DROP FUNCTION IF EXISTS monitoring_stats_info();
