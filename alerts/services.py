@@ -189,6 +189,23 @@ def alerts_sync(
     return fired, resolved
 
 
+def alerts_link_incident(*, links: list[tuple[uuid.UUID, uuid.UUID]]) -> int:
+    """Link alerts to incidents: ``links`` ``[(alert id, incident id)]``; returns the alerts linked.
+
+    One statement. The incidents app opens or joins an incident and links its alerts through this (the
+    alerts ⇄ incidents edge). Runs in the caller's context (row-level security applies).
+    """
+    if not links:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE alert_history h SET incident_id = j.incident"
+            " FROM unnest(%s::uuid[], %s::uuid[]) AS j(alert, incident) WHERE h.id = j.alert",
+            [[str(a) for a, _i in links], [str(i) for _a, i in links]],
+        )
+        return cur.rowcount
+
+
 def alert_opens_incident(*, alert: AlertHistory, now: dt.datetime) -> bool:
     """Whether ``alert`` opens (or joins) an incident: critical/emergency severity, or a high/critical
     priority while its organization's wedding-day protocol is on at ``now``."""

@@ -129,7 +129,7 @@ class BucketWidthFilter(admin.SimpleListFilter):
     parameter_name = "bucket_seconds"
 
     def lookups(self, request, model_admin):
-        from .validation import AGGREGATION_BUCKETS
+        from .services import AGGREGATION_BUCKETS
 
         return [(str(width), f"{width // 60} min" if width < 3600 else f"{width // 3600} h")
                 for width in AGGREGATION_BUCKETS]

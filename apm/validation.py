@@ -22,8 +22,6 @@ UNIT_MAX_LENGTH = 20
 TAGS_MAX_COUNT = 32
 TAG_KEY_MAX_LENGTH = 100
 TAG_VALUE_MAX_LENGTH = 200
-# Bucket widths the beat job aggregates, in seconds: 1 minute, 5 minutes, 1 hour.
-AGGREGATION_BUCKETS = (60, 300, 3600)
 # An epoch number above this is surely milliseconds (year 5138 in seconds).
 EPOCH_MS_HINT = 1e11
 

@@ -37,6 +37,7 @@ from .keys import (  # noqa: F401
     api_key_create,
 )
 from .metrics import (  # noqa: F401
+    AGGREGATION_BUCKETS,
     MetricRow,
     MetricsValidationError,
     ensure_stage_table,

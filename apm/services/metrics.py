@@ -26,6 +26,9 @@ from ..validation import (
     parse_timestamp,
 )
 
+# Bucket widths the beat job aggregates, in seconds: 1 minute, 5 minutes, 1 hour.
+AGGREGATION_BUCKETS = (60, 300, 3600)
+
 
 @dataclass(frozen=True)
 class MetricRow:
