@@ -401,8 +401,8 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
         if row["flagged"]:
             found.append(Finding(
                 "rls_unprotected", f"{row['schema_name']}.{row['table_name']}", "critical",
-                f"{row['schema_name']}.{row['table_name']} has organization_id but RLS enabled={row['rls_enabled']},"
-                f" forced={row['rls_forced']}, policies={row['policy_count']}",
+                f"{row['schema_name']}.{row['table_name']} has organization_id but RLS"
+                f" enabled={row['rls_enabled']}, forced={row['rls_forced']}, policies={row['policy_count']}",
             ))
     return found
 
