@@ -5,7 +5,12 @@ from rest_framework.routers import SimpleRouter
 
 from alerts.api import AlertRuleViewSet
 from alerts.api_v1 import AlertViewSet, SilenceViewSet
-from alerts.views import AlertmanagerWebhookView, GenericWebhookView, GrafanaWebhookView, PagerDutyEventsView
+from alerts.integrations.views import (
+    AlertmanagerWebhookView,
+    GenericWebhookView,
+    GrafanaWebhookView,
+    PagerDutyEventsView,
+)
 
 router = SimpleRouter()
 router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")

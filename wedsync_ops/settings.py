@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "wedsync_ops.pages",
     "audit",
     "status",
+    "demo",
 ]
 
 MIDDLEWARE = [
