@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('audit', '0001_initial'),
-        ('incidents', '0008_escalation_step_targets'),
+        ('incidents', '0009_apm_incidents_columns'),
     ]
 
     operations = [
