@@ -20,7 +20,7 @@ from alerts.models import AlertRule, SuppressionRule
 from incidents.models import EscalationPolicy, Incident, Runbook
 from notifications.models import NotificationChannel
 from oncall.models import Schedule
-from wedsync_ops.pages.access import get_organization_for_user, is_staff_request
+from wedsync_ops.tenancy.access import get_organization_for_user, is_staff_request
 from wedsync_ops.tenancy.models import Organization
 
 from .selectors import object_history
