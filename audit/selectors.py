@@ -44,7 +44,7 @@ class HistoryRow:
     changes: list[tuple[str, str, str]]
 
 
-def tracked(model) -> bool:
+def tracked(model: models.Model | type[models.Model]) -> bool:
     """Whether ``model`` (a class or instance) has an audit trail."""
     return (model if isinstance(model, type) else type(model))._meta.concrete_model in EVENT_MODELS
 
@@ -63,7 +63,10 @@ def object_history(obj: models.Model, *, limit: int = HISTORY_LIMIT) -> list[His
     One query on the object's event table (plus one for the event before the oldest shown, to
     diff it). Raises KeyError for a model without an audit trail (see ``tracked``).
     """
-    event_model = EVENT_MODELS[type(obj)._meta.concrete_model]
+    concrete = type(obj)._meta.concrete_model
+    if concrete is None:  # only abstract models have none, and they have no rows
+        raise KeyError(type(obj).__name__)
+    event_model = EVENT_MODELS[concrete]
     fields = [f for f in event_model._meta.concrete_fields if not f.name.startswith("pgh_")]
     source_fields = {f.attname: f for f in type(obj)._meta.concrete_fields}
     names = [f.attname for f in fields]

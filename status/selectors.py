@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -238,7 +240,7 @@ def build_status_page(slug: str, *, now: dt.datetime) -> StatusPage | None:
                       incidents=tuple(incidents), maintenance=tuple(maintenance))
 
 
-def _services(org: dict, *, now: dt.datetime) -> list[PublicService]:
+def _services(org: Mapping[str, Any], *, now: dt.datetime) -> list[PublicService]:
     import zoneinfo
 
     from apm.models import ServiceHealthCheck
@@ -271,7 +273,7 @@ def _services(org: dict, *, now: dt.datetime) -> list[PublicService]:
     return out
 
 
-def _incidents(org: dict, *, now: dt.datetime) -> list[PublicIncident]:
+def _incidents(org: Mapping[str, Any], *, now: dt.datetime) -> list[PublicIncident]:
     from django.db.models import Prefetch, Q
 
     from incidents.models import Incident, IncidentUpdate
@@ -305,22 +307,15 @@ def _incidents(org: dict, *, now: dt.datetime) -> list[PublicIncident]:
     return out
 
 
-def _maintenance(org: dict, *, now: dt.datetime) -> list[PublicMaintenance]:
-    from django.db.models import Q
+def _maintenance(org: Mapping[str, Any], *, now: dt.datetime) -> list[PublicMaintenance]:
+    from alerts.selectors import maintenance_windows_current
 
-    from alerts.models import SuppressionRule
-    from alerts.suppression import maintenance_active
-
-    rules = (SuppressionRule.objects.filter(organization_id=org["id"], kind=SuppressionRule.Kind.MAINTENANCE,
-                                            enabled=True)
-             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).order_by("starts_at", "name"))
     out = []
-    for rule in rules:
-        started = rule.starts_at is None or rule.starts_at <= now
+    for rule, in_effect in maintenance_windows_current(organization_id=org["id"], now=now):
         out.append(PublicMaintenance(
             name=rule.name or "Scheduled maintenance",
             schedule=maintenance_schedule(weekdays=rule.weekdays, start_time=rule.start_time,
                                           end_time=rule.end_time, timezone=rule.timezone),
-            starts_at=rule.starts_at, ends_at=rule.ends_at, active=started and maintenance_active(rule, now),
+            starts_at=rule.starts_at, ends_at=rule.ends_at, active=in_effect,
         ))
     return out
