@@ -21,7 +21,7 @@ SCHEMES = ("light", "dark")
 def public_page(demo):  # noqa: F811
     """demo's Rosewood Florals with a public page: three services with 90 days of runs, a note, a maintenance."""
     from alerts.models import SuppressionRule
-    from apm.demo import demo_health_checks_seed
+    from demo.health_checks import demo_health_checks_seed
     from incidents.models import Incident
     from incidents.services import incident_note_add
     from status.selectors import forget_status_page

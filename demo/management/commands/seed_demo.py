@@ -70,9 +70,9 @@ ORGANIZATIONS = [
 TODAY_SLUGS = (
     "rosewood-florals", "acme-weddings", "bloom-and-vine", "golden-hour-photo", "sakura-events", "maison-lumiere",
 )
-#: Organizations with one cancelled wedding on their second coming Saturday.
 #: Organizations whose public status page (/status/<slug>/) the demo turns on.
 STATUS_PAGE_SLUGS = ("rosewood-florals", "acme-weddings", "bloom-and-vine")
+#: Organizations with one cancelled wedding on their second coming Saturday.
 CANCELLED_SLUGS = ("windy-city-catering", "thistle-and-lace", "kyoto-tea-house")
 #: Services per organization and their typical median latency (ms).
 # Median latency (ms) per service. With the spread below, a healthy service's p95 stays under the
@@ -602,7 +602,7 @@ class Command(BaseCommand):
 
     def seed_status_pages(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
         """Public status pages (issue 14 §5) for a few organizations, with health checks and 90 days of runs."""
-        from apm.demo import demo_health_checks_seed
+        from demo.health_checks import demo_health_checks_seed
 
         public = [orgs[slug] for slug in STATUS_PAGE_SLUGS]
         with service_context():

@@ -21,7 +21,7 @@ def demo_health_checks_seed(*, organizations: list, now: dt.datetime) -> dict[st
 
     Must run in a service context. Returns ``{"checks": n, "created": new checks, "runs": runs written}``.
     """
-    from .models import ServiceHealthCheck, ServiceHealthResult
+    from apm.models import ServiceHealthCheck, ServiceHealthResult
 
     url = f"{settings.PORTAL_BASE_URL}/health/live"
     checks = created = runs = 0
