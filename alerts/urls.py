@@ -3,8 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from alerts.api import AlertRuleViewSet
-from alerts.api_v1 import AlertViewSet, SilenceViewSet
+from alerts.api import AlertRuleViewSet, AlertViewSet, SilenceViewSet
 from alerts.integrations.views import (
     AlertmanagerWebhookView,
     GenericWebhookView,
