@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pghistory
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -73,6 +74,9 @@ class BearerIntegrationOrUserToken(TenantTokenAuthentication):
         if integration is not None:
             role = ROLE_VENDOR if integration.organization_id else ROLE_SERVICE
             set_tenant_context(TenantContext(role=role, org_id=integration.organization_id))
+            # The audit trail's context (audit/middleware.py): amtool's silences are the integration's doing.
+            pghistory.context(integration=f"{integration.kind}:{integration.name}",
+                              integration_id=str(integration.pk))
             return IntegrationCaller(integration), integration
         return self.authenticate_credentials(raw)
 

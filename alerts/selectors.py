@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from alerts.models import AlertHistory, AlertRule
+from alerts.models import AlertHistory, AlertRule, SuppressionRule
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,19 @@ def alerts_unassigned() -> QuerySet[AlertHistory]:
 def alert_rules_applicable(*, organization_id: uuid.UUID) -> QuerySet[AlertRule]:
     """The rules evaluated for an organization: its own and the platform-wide ones (visible in platform contexts)."""
     return AlertRule.objects.filter(Q(organization_id=organization_id) | Q(organization__isnull=True)).order_by("name")
+
+
+def maintenance_windows_current(*, organization_id: uuid.UUID, now: dt.datetime) -> list[tuple[SuppressionRule, bool]]:
+    """An organization's enabled maintenance windows that have not ended at ``now`` (aware).
+
+    Returns ``[(rule, in_effect), …]`` ordered by ``starts_at`` then name; ``in_effect`` is True when the
+    window has started and its weekly local time range covers ``now`` (``alerts.suppression.maintenance_active``).
+    Reads in the caller's context (RLS applies).
+    """
+    from alerts.suppression import maintenance_active
+
+    rules = (SuppressionRule.objects.filter(organization_id=organization_id, kind=SuppressionRule.Kind.MAINTENANCE,
+                                            enabled=True)
+             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).order_by("starts_at", "name"))
+    return [(rule, (rule.starts_at is None or rule.starts_at <= now) and maintenance_active(rule, now))
+            for rule in rules]

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from alerts.api import AlertRuleViewSet
+from alerts.api import AlertRuleViewSet, AlertViewSet, SilenceViewSet
 from alerts.integrations.views import (
     AlertmanagerWebhookView,
     GenericWebhookView,
@@ -13,6 +13,8 @@ from alerts.integrations.views import (
 
 router = SimpleRouter()
 router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("silences", SilenceViewSet, basename="silence")
 
 urlpatterns = [
     path("integrations/alertmanager/", AlertmanagerWebhookView.as_view(), name="integration-alertmanager"),

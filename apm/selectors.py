@@ -124,3 +124,28 @@ def unresolved_error_patterns(*, organization_id: uuid.UUID, limit: int = 20) ->
 
     return list(ErrorPattern.objects.filter(organization_id=organization_id, status=ErrorPattern.Status.UNRESOLVED)
                 .order_by("-last_seen")[:limit])
+
+
+def health_check_daily_uptime(*, check_ids: list[int], days: int, now: dt.datetime, tz: str) -> dict[int, dict]:
+    """Runs per check per local day over the last ``days`` days: ``{check_id: {date: (ok_runs, runs)}}``.
+
+    Days are dates in the IANA zone ``tz`` (the organization's), from ``days - 1`` days before
+    ``now``'s local date to that date; a day without runs is absent. One query over
+    ``service_health_results`` (index ``service_health_results_check``); RLS applies.
+    """
+    if not check_ids:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT check_id, (checked_at AT TIME ZONE %(tz)s)::date AS day,"
+            " count(*) FILTER (WHERE ok), count(*)"
+            " FROM service_health_results"
+            " WHERE check_id = ANY(%(ids)s) AND checked_at <= %(now)s"
+            "   AND checked_at >= ((%(now)s AT TIME ZONE %(tz)s)::date - %(back)s)::timestamp AT TIME ZONE %(tz)s"
+            " GROUP BY 1, 2",
+            {"ids": list(check_ids), "now": now, "tz": tz, "back": days - 1},
+        )
+        found: dict[int, dict] = {i: {} for i in check_ids}
+        for check_id, day, ok, total in cur.fetchall():
+            found[check_id][day] = (ok, total)
+    return found

@@ -31,13 +31,21 @@ from .services import (
 
 
 class IncidentUpdateInline(admin.TabularInline):
-    """The timeline; new rows are notes by the staff user, in the incident's organization."""
+    """The timeline, read-only: entries are never edited or deleted (issue 14 §6); a new row is a note,
+    written by ``incident_note_add`` as the staff user (``IncidentAdmin.save_formset``)."""
 
     model = IncidentUpdate
     extra = 0
     fields = ("created_at", "kind", "message", "vendor_visible", "author")
-    readonly_fields = ("created_at", "author")
+    readonly_fields = ("created_at", "kind", "author")
     ordering = ("created_at",)
+    can_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Incident)
@@ -155,22 +163,28 @@ class IncidentAdmin(admin.ModelAdmin):
         )
 
     def save_formset(self, request, form, formset, change):
-        """New timeline notes belong to the incident's organization and are authored by the staff user."""
+        """New timeline rows are notes added through ``incident_note_add`` (the staff user as author);
+        existing entries are never changed or deleted here."""
+        from .services import incident_note_add
+
         instances = formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            obj.delete()
         for obj in instances:
             if isinstance(obj, IncidentUpdate):
-                obj.organization_id = form.instance.organization_id
                 if obj._state.adding:
-                    obj.author = request.user
+                    incident_note_add(incident=form.instance, by=request.user, message=obj.message,
+                                      now=timezone.now(), vendor_visible=obj.vendor_visible)
+                continue
             obj.save()
         formset.save_m2m()
 
 
 @admin.register(IncidentUpdate)
 class IncidentUpdateAdmin(admin.ModelAdmin):
-    """Timeline entries; a new entry takes its incident's organization and the staff user as author."""
+    """Timeline entries, read-only: nobody edits, deletes or forges an entry here (issue 14 §6).
+
+    "Add" writes a note through ``incident_note_add`` (the incident's organization, the staff user as
+    author, kind ``note`` whatever was chosen): the timeline only grows.
+    """
 
     list_display = ("created_at", "incident", "kind", "vendor_visible", "author", "message")
     list_filter = ("kind", "vendor_visible")
@@ -180,12 +194,24 @@ class IncidentUpdateAdmin(admin.ModelAdmin):
     exclude = ("organization",)
     readonly_fields = ("created_at",)
 
+    def get_fields(self, request, obj=None):
+        return ("incident", "message", "vendor_visible") if obj is None else super().get_fields(request, obj)
+
     def save_model(self, request, obj, form, change):
-        """The entry belongs to its incident's organization (RLS and vendor visibility follow it)."""
-        obj.organization_id = obj.incident.organization_id
-        if not change and obj.author_id is None:
-            obj.author = request.user
-        super().save_model(request, obj, form, change)
+        """A new entry is a note written by the service (organization, author and time set there)."""
+        from .services import incident_note_add
+
+        created = incident_note_add(incident=obj.incident, by=request.user, message=obj.message,
+                                    now=timezone.now(), vendor_visible=obj.vendor_visible)
+        obj.pk = created.pk
+        obj._state.adding = False
+        obj._state.db = created._state.db
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class EscalationStepInline(admin.TabularInline):

@@ -40,3 +40,11 @@ def test_create_api_key_key_only_prints_a_working_key(world, client):
     )
     assert response.status_code == 202, response.content
     assert response.json() == {"accepted": 1}
+
+
+def test_the_readmes_user_token_works_as_token_and_as_bearer(world, client):
+    line = _run("drf_create_token", "alice").strip()
+    token = line.split()[2]  # the README's awk '{print $3}'
+    for scheme in ("Token", "Bearer"):
+        response = client.get("/api/v1/alerts/", HTTP_AUTHORIZATION=f"{scheme} {token}")
+        assert response.status_code == 200, (scheme, response.content)

@@ -254,6 +254,8 @@ def series_chart(points: list[tuple[dt.datetime, float]], *, kind: str, title: s
 STRIP_STATES = {
     "up": (OKABE_ITO[2], "", "up"),
     "late": (OKABE_ITO[1], "strip-hatch", "late"),
+    # Status pages: a day with some failed checks (hatched like late, its own word).
+    "degraded": (OKABE_ITO[1], "strip-hatch", "degraded"),
     "down": (OKABE_ITO[5], "", "down"),
     "none": ("none", "", "no data"),
 }
@@ -272,12 +274,13 @@ def status_strip(*, title: str, cells: list[tuple[str, str, str]], chart_id: str
     gap = 2
     width = max(len(cells), 1) * (cell_w + gap)
     counts = {state: sum(1 for _l, s, _d in cells if s == state) for state in STRIP_STATES}
-    summary = ", ".join(f"{counts[s]} {STRIP_STATES[s][2]}" for s in ("up", "late", "down", "none") if counts[s])
+    summary = ", ".join(f"{counts[s]} {STRIP_STATES[s][2]}" for s in ("up", "late", "degraded", "down", "none")
+                        if counts[s])
     rects = []
     for i, (label, state, detail) in enumerate(cells):
         fill, pattern, word = STRIP_STATES.get(state, STRIP_STATES["none"])
         x = i * (cell_w + gap)
-        h = height if state in ("down", "late") else (height * 2 // 3 if state == "up" else height - 2)
+        h = height if state in ("down", "late", "degraded") else (height * 2 // 3 if state == "up" else height - 2)
         y = height - h
         tip = f"{label}: {word}" + (f" ({detail})" if detail else "")
         if state == "none":

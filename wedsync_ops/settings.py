@@ -53,6 +53,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Before the admin: its object-tools template adds the History links to every tracked model's form.
+    "pghistory.admin",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -64,7 +66,10 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_structlog",
+    "pgtrigger",
+    "pghistory",
     "wedsync_ops.tenancy",
     "notifications",
     "apm",
@@ -74,6 +79,8 @@ INSTALLED_APPS = [
     "heartbeats",
     "oncall",
     "wedsync_ops.pages",
+    "audit",
+    "status",
     "demo",
 ]
 
@@ -94,6 +101,8 @@ MIDDLEWARE = [
     "wedsync_ops.middleware.TextInputMiddleware",
     # Opens the request's transaction and sets app.role/app.org_id in it.
     "wedsync_ops.tenancy.middleware.TenantContextMiddleware",
+    # The audit trail's context (user, url; API keys and integrations add theirs): audit/middleware.py.
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -204,6 +213,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "wedsync_ops.tenancy.auth.TenantTokenAuthentication",
+        "wedsync_ops.tenancy.auth.TenantBearerTokenAuthentication",
         "wedsync_ops.tenancy.auth.TenantSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -220,7 +230,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "wedsync_ops.api.exception_handler",
 }
 # People's API tokens (django-rest-knox): stored as SHA-512 digests, shown once, sent as
-# "Authorization: Token <token>", valid API_TOKEN_TTL_DAYS days; revoked on /accounts/tokens/ or in the admin.
+# "Authorization: Token <token>" (or "Bearer <token>"), valid API_TOKEN_TTL_DAYS days; revoked on
+# /accounts/tokens/ or in the admin.
 REST_KNOX = {
     "TOKEN_TTL": __import__("datetime").timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=90)),
     "TOKEN_PREFIX": "wsu_",
@@ -234,6 +245,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AlertPriorityEnum": "wedsync_ops.choices.AlertPriority",
         "IncidentPriorityEnum": "incidents.models.Incident.Priority",
+        # Alerts (issue 14 §7) have a status and a source of their own, besides incidents'.
+        "AlertStatusEnum": "alerts.models.AlertHistory.Status",
+        "AlertSourceEnum": "alerts.models.AlertHistory.Source",
+        "IncidentStatusEnum": "wedsync_ops.choices.IncidentStatus",
+        "IncidentSourceEnum": "incidents.models.Incident.Source",
     },
 }
 
@@ -354,3 +370,33 @@ SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
 SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = [
     "rest_framework.permissions.AllowAny" if API_SCHEMA_PUBLIC else "rest_framework.permissions.IsAuthenticated"
 ]
+
+# --- Audit trail (issue 14 §6: django-pghistory, audit/models.py) -----------------------------
+# The context (who, from where) is stored in each event row (JSON), so it falls under the event
+# table's row-level security; event tables are append-only (triggers refuse UPDATE and DELETE).
+import pghistory as _pghistory  # noqa: E402
+
+PGHISTORY_CONTEXT_FIELD = _pghistory.ContextJSONField()
+PGHISTORY_APPEND_ONLY = True
+# Reads write nothing worth recording: only writing methods carry the context into their SQL.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
+
+# --- Cache (the public status pages: one set of queries per organization a minute) -------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_REDIS_URL", default="") or REDIS_URL,
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="wedsync"),
+        "TIMEOUT": 300,
+    }
+}
+# How long a status page's data is served from the cache (s).
+STATUS_PAGE_CACHE_SECONDS = env.int("STATUS_PAGE_CACHE_SECONDS", default=60)
+
+# --- API docs (issue 14 §7): Swagger UI and Redoc served from drf-spectacular-sidecar's files ---
+SPECTACULAR_SETTINGS.update({
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pghistory
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -55,6 +56,8 @@ class IntegrationTokenAuthentication(authentication.BaseAuthentication):
             set_token_lookup("")
         if integration is None:
             raise exceptions.AuthenticationFailed("invalid or disabled integration token")
+        # The audit trail's context (audit/middleware.py): what this request writes was the integration's doing.
+        pghistory.context(integration=f"{integration.kind}:{integration.name}", integration_id=str(integration.pk))
         return IntegrationCaller(integration), integration
 
     def authenticate_header(self, request):

@@ -16,9 +16,9 @@ from .models import ApiKey, Organization, UserProfile, Wedding
 class OrganizationAdmin(admin.ModelAdmin):
     """Organizations: searchable by slug and name, filterable by time zone."""
 
-    list_display = ("name", "slug", "timezone", "created_at")
+    list_display = ("name", "slug", "timezone", "status_page_public", "created_at")
     search_fields = ("slug", "name")
-    list_filter = ("timezone",)
+    list_filter = ("timezone", "status_page_public")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("id", "created_at")
     ordering = ("name",)

@@ -2,6 +2,9 @@
 
 - ``TenantTokenAuthentication``: people, ``Authorization: Token <token>``: django-rest-knox tokens,
   stored as SHA-512 digests with an expiry (``manage.py drf_create_token``, ``/accounts/tokens/``).
+- ``TenantBearerTokenAuthentication``: the same tokens as ``Authorization: Bearer <token>`` (what
+  most HTTP clients and Swagger UI send); only tokens with the people's prefix (``wsu_``), so API
+  keys and integration tokens, also sent as Bearer, are never mistaken for them.
 - ``TenantSessionAuthentication``: people in the browser.
 - ``ApiKeyAuthentication``: machines ingesting for one organization,
   ``Authorization: Bearer <key>`` or ``X-Api-Key: <key>``; the context
@@ -11,6 +14,7 @@
 import datetime as dt
 import hashlib
 
+import pghistory
 from django.db import connection
 from django.utils import timezone
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
@@ -57,7 +61,27 @@ class TenantTokenAuthentication(KnoxTokenAuthentication):
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key.encode() if isinstance(key, str) else key)
         apply_user_context(user)
+        # The audit trail's context (audit/middleware.py) names the token's person.
+        pghistory.context(user=user.pk, username=user.get_username(), token=token.token_key)
         return user, token
+
+
+class TenantBearerTokenAuthentication(TenantTokenAuthentication):
+    """A person's knox token sent as ``Authorization: Bearer wsu_…``; None (next class) for any other bearer.
+
+    Raises AuthenticationFailed (401) for an unknown or expired ``wsu_`` token.
+    """
+
+    def authenticate(self, request):
+        from knox.settings import knox_settings
+
+        raw = bearer_token(request)
+        if raw is None or not raw.startswith(knox_settings.TOKEN_PREFIX):
+            return None
+        return self.authenticate_credentials(raw.encode())
+
+    def authenticate_header(self, request):
+        return "Bearer"
 
 
 class TenantSessionAuthentication(authentication.SessionAuthentication):
@@ -84,6 +108,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if key is None:
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         set_tenant_context(TenantContext(role=ROLE_VENDOR, org_id=key.organization_id))
+        pghistory.context(api_key=f"{key.name} ({key.prefix}…)", api_key_id=str(key.pk))
         now = timezone.now()
         # At most one write a minute per key: concurrent ingests must not queue
         # behind each other's row lock on api_keys until their transactions commit.

@@ -25,6 +25,10 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    status_page_public = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Publish a status page at /status/<slug>/ (no login): services, open incidents, 90-day uptime",
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:

@@ -15,6 +15,17 @@ class UserTokenScheme(OpenApiAuthenticationExtension):
                 "`Authorization: Token wsu_…`; it expires (API_TOKEN_TTL_DAYS)."}
 
 
+class UserBearerScheme(OpenApiAuthenticationExtension):
+    """The same token as ``Authorization: Bearer wsu_…`` (Swagger UI's "Authorize" sends it this way)."""
+
+    target_class = "wedsync_ops.tenancy.auth.TenantBearerTokenAuthentication"
+    name = "userBearer"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer",
+                "description": "A person's API token sent as `Authorization: Bearer wsu_…`."}
+
+
 class SessionScheme(OpenApiAuthenticationExtension):
     """The portal's session cookie (a logged-in browser)."""
 

@@ -70,6 +70,8 @@ ORGANIZATIONS = [
 TODAY_SLUGS = (
     "rosewood-florals", "acme-weddings", "bloom-and-vine", "golden-hour-photo", "sakura-events", "maison-lumiere",
 )
+#: Organizations whose public status page (/status/<slug>/) the demo turns on.
+STATUS_PAGE_SLUGS = ("rosewood-florals", "acme-weddings", "bloom-and-vine")
 #: Organizations with one cancelled wedding on their second coming Saturday.
 CANCELLED_SLUGS = ("windy-city-catering", "thistle-and-lace", "kyoto-tea-house")
 #: Services per organization and their typical median latency (ms).
@@ -184,6 +186,7 @@ class Command(BaseCommand):
         self.seed_runbooks()
         self.seed_alerts(orgs, now=now)
         self.seed_heartbeats(orgs, now=now)
+        self.seed_status_pages(orgs, now=now)
 
         self.say("")
         self.say(f"Staff login:  {STAFF_USER[0]} / {STAFF_USER[1]}  (/ops/saturday/, /ops/db/, /admin/)")
@@ -596,6 +599,17 @@ class Command(BaseCommand):
 
                     Incident.objects.filter(pk=alert.incident_id).update(resolve_manually=True)
         self.say(f"alerts: {fired} firing ({created} new), {incidents} with an incident")
+
+    def seed_status_pages(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
+        """Public status pages (issue 14 §5) for a few organizations, with health checks and 90 days of runs."""
+        from demo.health_checks import demo_health_checks_seed
+
+        public = [orgs[slug] for slug in STATUS_PAGE_SLUGS]
+        with service_context():
+            Organization.objects.filter(slug__in=STATUS_PAGE_SLUGS).update(status_page_public=True)
+            counts = demo_health_checks_seed(organizations=public, now=now)
+        self.say(f"status pages: {len(public)} public ({', '.join(f'/status/{o.slug}/' for o in public)});"
+                 f" {counts['checks']} health checks ({counts['created']} new), {counts['runs']} runs")
 
     def seed_heartbeats(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
         """Heartbeat checks (demo.heartbeats): some up, one late, one down with its alert."""
