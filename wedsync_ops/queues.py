@@ -57,6 +57,8 @@ POLICIES: tuple[TaskPolicy, ...] = (
     TaskPolicy("apm.tasks.aggregate", "metrics", soft=240, hard=300),
     TaskPolicy("apm.tasks.poll_providers", "metrics", soft=120, hard=150),
     TaskPolicy("alerts.tasks.evaluate_rules", "metrics", soft=50, hard=60),
+    TaskPolicy("business.tasks.evaluate_rules", "metrics", soft=50, hard=60),
+    TaskPolicy("business.tasks.compute_daily", "metrics", soft=240, hard=300),
     # maintenance: retention, partitions, snapshots.
     TaskPolicy("apm.tasks.ensure_partitions", "maintenance", soft=1800, hard=2100),
     TaskPolicy("apm.tasks.drop_expired_partitions", "maintenance", soft=1800, hard=2100),

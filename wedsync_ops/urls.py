@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("apm.urls")),
     path("api/v1/", include("alerts.urls")),
     path("api/v1/", include("incidents.urls")),
+    path("api/v1/", include("business.urls")),
     # Alertmanager API v2 (silences, open alerts) for amtool and Grafana's Alertmanager data source.
     path("api/v2/", include("alerts.alertmanager_api_urls")),
     path("", include("dbmonitor.urls")),
