@@ -48,7 +48,8 @@ class BusinessEvent(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # Indexed by idx_business_events_org_time (organization_id, timestamp): no index of its own.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     event_type = models.CharField(max_length=32, choices=EventType.choices)
     actor_id = models.CharField(max_length=100, blank=True, default="")
     properties = models.JSONField(default=dict, blank=True)
@@ -223,8 +224,9 @@ class BusinessAlertRule(models.Model):
     Every evaluation (beat, ``business.tasks.evaluate_rules``) compares the count of ``event_type``
     events in the last ``window_minutes`` with its baseline, the same window of the previous four
     weeks (``business.impact``). ``direction`` ``drop``: fires when the count is at least
-    ``threshold_percent`` % below the baseline; ``rise``: at least that much above. Only when the
-    baseline is at least ``min_baseline`` events (too few to tell a drop from chance otherwise).
+    ``threshold_percent`` % below the baseline, and only when the baseline is at least ``min_baseline``
+    events (too few to tell a drop from chance otherwise); ``rise``: at least that much above the
+    baseline or ``min_baseline``, whichever is larger (a floor, so a rise over a normal of zero counts).
     Fires through ``alerts.services`` with ``severity``/``priority``; resolves when back within.
     """
 

@@ -418,15 +418,19 @@ def business_rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
             fingerprint = labels_fingerprint(labels)
             keep.add((rule.organization_id, fingerprint))
             step = rule.threshold_percent / 100
-            factor = (1 - step) if rule.direction == "drop" else (1 + step)
-            words = (f"{event_label(rule.event_type)} {change:+.0f}% over the last {rule.window_minutes} min: "
+            if rule.direction == "drop":
+                threshold = baseline * (1 - step)
+            else:
+                threshold = max(baseline, rule.min_baseline, 1) * (1 + step)
+            change_words = f"{change:+.0f}%" if change is not None else "up from none"
+            words = (f"{event_label(rule.event_type)} {change_words} over the last {rule.window_minutes} min: "
                      f"{current} against a normal of {baseline:.1f} (same window, previous 4 weeks)")
             candidates.append(FireCandidate(
                 organization_id=rule.organization_id, fingerprint=fingerprint, source=AlertHistory.Source.BUSINESS,
                 title=f"{rule.name}: {words}"[:500], labels=labels,
                 annotations={"summary": words, "description": "business alert rule " + rule.name},
                 severity=rule.severity, priority=rule.priority, starts_at=now, value=float(current),
-                threshold=round(baseline * factor, 3),
+                threshold=round(threshold, 3),
                 threshold_reason=f"{rule.direction} of {rule.threshold_percent:g}% from the 4-week baseline",
                 group_key=f"business:{rule.organization_id}:{rule.event_type}", description=words,
             ))

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("alerts.page_urls")),
     path("", include("incidents.page_urls")),
     path("", include("dbmonitor.page_urls")),
+    path("", include("business.page_urls")),
     path("", include("oncall.urls")),
     path("", include("wedsync_ops.pages.urls")),
     # heartbeats: healthchecks.io-compatible ping URLs (/ping/<uuid>…) and the check and job pages.

@@ -16,15 +16,18 @@ CREATE OR REPLACE FUNCTION business_event_impact(org uuid, window_start timestam
 RETURNS TABLE (event_type text, currency text, current_count bigint, baseline_count float8,
                current_revenue numeric, baseline_revenue numeric, baseline_weeks integer)
 LANGUAGE sql STABLE AS $$
-  WITH tz AS (
-    SELECT o.timezone FROM organizations o WHERE o.id = org
-  ), w AS (
-    SELECT k, ((window_start AT TIME ZONE tz.timezone) - k * interval '7 days') AT TIME ZONE tz.timezone AS lo,
-              ((window_end AT TIME ZONE tz.timezone) - k * interval '7 days') AT TIME ZONE tz.timezone AS hi
-    FROM tz CROSS JOIN generate_series(0, weeks) AS k
+  WITH w AS MATERIALIZED (
+    SELECT k, ((window_start AT TIME ZONE o.timezone) - k * interval '7 days') AT TIME ZONE o.timezone AS lo,
+              ((window_end AT TIME ZONE o.timezone) - k * interval '7 days') AT TIME ZONE o.timezone AS hi
+    FROM organizations o CROSS JOIN generate_series(0, weeks) AS k
+    WHERE o.id = org
   ), ev AS (
+    -- One range scan of idx_business_events_org_time per window.
     SELECT w.k, e.event_type, e.currency, e.revenue_impact
-    FROM w JOIN business_events e ON e.organization_id = org AND e."timestamp" >= w.lo AND e."timestamp" < w.hi
+    FROM w CROSS JOIN LATERAL (
+      SELECT b.event_type, b.currency, b.revenue_impact FROM business_events b
+      WHERE b.organization_id = org AND b."timestamp" >= w.lo AND b."timestamp" < w.hi
+    ) e
   ), n AS (
     SELECT count(DISTINCT ev.k)::integer AS weeks_with_data FROM ev WHERE ev.k > 0
   )
