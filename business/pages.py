@@ -33,8 +33,8 @@ def _revenue_charts(health: selectors.RevenueHealth) -> dict:
                                       ("payments failed", [d.failed for d in health.days])],
                               y_label="events"),
         "success": bar_chart(title="Payment success rate per day", categories=labels,
-                             series=[("success rate", [None if d.success_rate is None else round(100 * d.success_rate, 1)
-                                                       for d in health.days])],
+                             series=[("success rate", [None if d.success_rate is None
+                                                       else round(100 * d.success_rate, 1) for d in health.days])],
                              y_label="% of payments", fmt="{:.0f}%"),
     }
     if health.currency:
