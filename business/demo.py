@@ -106,7 +106,8 @@ def demo_business_seed(*, organizations: dict, now: dt.datetime, weeks: int = 4)
     """Seed ``weeks`` weeks (and the current hour so far) of business events for every organization, its
     funnels, segments and two alert rules (successful payments dropping, failed payments rising), then
     compute the days. Idempotent: an organization with demo events since the period's start is left alone
-    (definitions are upserted). Runs in the caller's (service) context. Returns counts ``{"events", "organizations", "computed"}``.
+    (definitions are upserted). Runs in the caller's (service) context. Returns counts
+    ``{"events", "organizations", "computed"}``.
     """
     end = now
     start = (now - dt.timedelta(weeks=weeks)).replace(minute=0, second=0, microsecond=0)
