@@ -34,6 +34,7 @@ WEEKDAY_ENQUIRIES = {1: 1.1, 2: 1.0, 3: 1.0, 4: 1.0, 5: 0.8, 6: 0.6, 7: 1.3}
 WEEKDAY_GUESTS = {1: 0.9, 2: 0.8, 3: 0.8, 4: 0.9, 5: 1.1, 6: 1.5, 7: 1.6}
 # The organization whose payments fail over the last hour (seed_demo's latency spike is on its payments).
 OUTAGE_SLUG = "acme-weddings"
+OPTIONAL_FEATURES = ["seating_planner", "timeline_builder", "vendor_chat", "mood_board"]
 DEMO_PROPERTY = {"source": "seed_demo"}
 FUNNELS = (("Enquiry to payment", ["form_submitted", "booking_created", "payment_succeeded"]),
            ("Gallery to booking", ["gallery_viewed", "form_submitted", "booking_created"]))
@@ -57,6 +58,9 @@ def demo_events(*, organization, start: dt.datetime, end: dt.datetime, outage: b
     size = 0.3 + rng.random() * 1.2  # some vendors are busier than others
     org = organization.id if isinstance(organization.id, uuid.UUID) else uuid.UUID(str(organization.id))
     props = '{"source":"seed_demo"}'
+    # Features beyond the event types: each vendor uses a few of them (feature_usage counts them apart).
+    extras = rng.sample(OPTIONAL_FEATURES, k=rng.randrange(1, len(OPTIONAL_FEATURES) + 1))
+    extra_props = [f'{{"source":"seed_demo","feature":"{f}"}}' for f in extras]
     rows = []
     hour = start
     n = 0
@@ -72,11 +76,15 @@ def demo_events(*, organization, start: dt.datetime, end: dt.datetime, outage: b
                 at = hour + dt.timedelta(seconds=rng.randrange(3600))
                 if kind == "rsvp_submitted" and outage and at >= outage_from and rng.random() < 0.6:
                     continue  # the RSVP form's payments widget hangs: most guests give up
-                rows.append((org, kind, f"guest-{rng.randrange(5000)}", props, None, "", at))
+                feature = rng.choice(extra_props) if kind == "gallery_viewed" and rng.random() < 0.3 else props
+                rows.append((org, kind, f"guest-{rng.randrange(5000)}", feature, None, "", at))
         for _ in range(enquiries):
             n += 1
             actor = f"client-{n}"
             at = hour + dt.timedelta(seconds=rng.randrange(2400))
+            if rng.random() < 0.6:  # most enquiries come after a look at the vendor's gallery
+                looked = at - dt.timedelta(seconds=rng.randrange(60, 900))
+                rows.append((org, "gallery_viewed", actor, props, None, "", looked))
             rows.append((org, "form_submitted", actor, props, None, "", at))
             if rng.random() > 0.45:
                 continue
