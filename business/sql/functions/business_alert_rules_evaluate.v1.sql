@@ -17,7 +17,8 @@ LANGUAGE sql STABLE AS $$
          coalesce(CASE r.direction
            WHEN 'drop' THEN x.baseline_count >= r.min_baseline AND x.baseline_count > 0
                             AND x.current_count <= x.baseline_count * (1 - r.threshold_percent / 100.0)
-           ELSE x.current_count >= greatest(x.baseline_count, r.min_baseline, 1) * (1 + r.threshold_percent / 100.0)
+           ELSE x.baseline_count IS NOT NULL
+                AND x.current_count >= greatest(x.baseline_count, r.min_baseline, 1) * (1 + r.threshold_percent / 100.0)
            END, false)
   FROM business_alert_rules r
   CROSS JOIN LATERAL (
