@@ -46,7 +46,8 @@ def test_revenue_metrics_count_bookings_payments_and_failed_revenue_per_local_da
          "currency": "AUD"},
         {"event_type": "payment_failed", "timestamp": sydney_morning + 4 * M, "revenue_impact": "250.50",
          "currency": "AUD"},
-        {"event_type": "payment_failed", "timestamp": sydney_morning + 5 * M, "revenue_impact": "99", "currency": "NZD"},
+        {"event_type": "payment_failed", "timestamp": sydney_morning + 5 * M, "revenue_impact": "99",
+         "currency": "NZD"},
         {"event_type": "gallery_viewed", "timestamp": sydney_morning},
     ], now=WEDNESDAY)
     _compute()
