@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 
 from wedsync_ops.api import JSONParser
 from wedsync_ops.tenancy.auth import ApiKeyAuthentication
-from wedsync_ops.validation import InputError, json_loads
 
+from .ingest_json import events_ingest_json
 from .serializers import BusinessEventBatchSerializer, BusinessEventsAcceptedSerializer, BusinessEventsRefusedSerializer
-from .services import BusinessEventsValidationError, events_ingest
+from .services import BusinessEventsValidationError
 
 
 class BusinessEventIngestView(APIView):
@@ -21,8 +21,8 @@ class BusinessEventIngestView(APIView):
 
     Authenticates like metric ingest (``wedsync_ops.tenancy.auth.ApiKeyAuthentication``: ``Authorization:
     Bearer wso_…``); the organization is the key's, never the payload's. The whole batch is validated
-    first (``business.services.events_validate``) and stored with one COPY in the request's transaction.
-    Answers 202 ``{"accepted": n}``; 400 ``{"detail"}`` for a body that is not JSON or not a batch, or
+    first (``business.ingest_json``: msgspec; ``business.services.events_validate`` names the errors)
+    and stored with one COPY in the request's transaction. Answers 202 ``{"accepted": n}``; 400 ``{"detail"}`` for a body that is not JSON or not a batch, or
     ``{"errors": [{"index", "field", "reason"}], "error_count"}`` for bad events (nothing stored); 401
     without a valid key.
     """
@@ -57,13 +57,8 @@ class BusinessEventIngestView(APIView):
             return Response({"detail": "the body is empty: send a JSON event batch"},
                             status=status.HTTP_400_BAD_REQUEST)
         try:
-            payload = json_loads(body)
-        except InputError as exc:
-            where = "the body" if exc.field == "body" else exc.field
-            return Response({"detail": f"{where} {exc.reason}"[:300]}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            accepted = events_ingest(organization_id=request.auth.organization_id, payload=payload,
-                                     now=timezone.now())
+            accepted = events_ingest_json(organization_id=request.auth.organization_id, body=body,
+                                          now=timezone.now())
         except BusinessEventsValidationError as exc:
             return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
         return Response({"accepted": accepted}, status=status.HTTP_202_ACCEPTED)

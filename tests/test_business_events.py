@@ -159,3 +159,36 @@ def test_every_business_table_has_forced_rls_and_hides_rows_from_outsiders(world
         assert count() == 0
     with service_context():
         assert count() >= 1
+
+
+def test_the_fast_path_stores_exactly_what_the_validating_path_would(keys):
+    from business.ingest_json import _fast_rows
+
+    payload = {"events": [
+        {"event_type": "payment_failed", "timestamp": "2026-06-10T11:59:00.123456+01:00", "actor_id": "c1",
+         "revenue_impact": 165.5, "currency": "GBP", "properties": {"provider": "stripe", "n": [1, {"a": "é"}]}},
+        {"event_type": "rsvp_submitted", "timestamp": WEDNESDAY.timestamp() - 60.5, "actor_id": None,
+         "properties": None},
+        {"event_type": "booking_created", "revenue_impact": "1200.0001", "currency": "JPY"},
+    ]}
+    body = json.dumps(payload).encode()
+    fast = _fast_rows(body, organization_id=keys.org_a.id, now=WEDNESDAY)
+    slow = [tuple(r.__dict__.values()) for r in events_validate(organization_id=keys.org_a.id, payload=payload,
+                                                                  now=WEDNESDAY)]
+    assert fast is not None and len(fast) == 3
+    for f, s in zip(fast, slow, strict=True):
+        assert f[:3] == s[:3] and f[4:] == s[4:]
+        assert json.loads(f[3]) == json.loads(s[3])
+
+
+@pytest.mark.parametrize("body", [
+    b'{"events": [{"event_type": "gallery_viewed", "properties": ' + b'{"a":' * 70 + b"1" + b"}" * 70 + b"}]}",
+    b'{"events": [{"event_type": "gallery_viewed", "properties": {"a": "\\ud800"}}]}',
+    b'{"events": [{"event_type": "gallery_viewed", "timestamp": "2026-06-10T11:00:00+16:00"}]}',
+])
+def test_what_the_fast_path_cannot_vouch_for_goes_to_the_validating_path(client, keys, body):
+    from business.ingest_json import _fast_rows
+
+    assert _fast_rows(body, organization_id=keys.org_a.id, now=WEDNESDAY) is None
+    response = _post(client, body, keys.key_a)
+    assert response.status_code == 400 and _stored() == []
