@@ -23,8 +23,8 @@ class BusinessEventIngestView(APIView):
     Bearer wso_…``); the organization is the key's, never the payload's. The whole batch is validated
     first (``business.ingest_json``: msgspec; ``business.services.events_validate`` names the errors)
     and stored with one COPY in the request's transaction. Answers 202 ``{"accepted": n}``; 400
-    ``{"detail"}`` for a body that is not JSON or not a batch, or ``{"errors": [{"index", "field", "reason"}], "error_count"}`` for bad events (nothing stored); 401
-    without a valid key.
+    ``{"detail"}`` for a body that is not JSON or not a batch, or ``{"errors": [{"index", "field",
+    "reason"}], "error_count"}`` for bad events (nothing stored); 401 without a valid key.
     """
 
     authentication_classes = [ApiKeyAuthentication]
