@@ -192,3 +192,19 @@ def test_what_the_fast_path_cannot_vouch_for_goes_to_the_validating_path(client,
     assert _fast_rows(body, organization_id=keys.org_a.id, now=WEDNESDAY) is None
     response = _post(client, body, keys.key_a)
     assert response.status_code == 400 and _stored() == []
+
+
+def test_every_business_sql_function_is_installed_as_its_newest_file_says(db):
+    """STYLE.md: the newest ``.vN.sql`` file is the truth a reader can trust."""
+    from pathlib import Path
+
+    files = sorted((Path(__file__).resolve().parent.parent / "business" / "sql" / "functions").glob("*.v*.sql"))
+    assert len(files) == 6
+    for path in files:
+        name = path.name.split(".")[0]
+        text = path.read_text()
+        body = text[text.index("$$") + 2:text.rindex("$$")]
+        with connection.cursor() as cur:
+            cur.execute("SELECT prosrc FROM pg_proc WHERE proname = %s", [name])
+            (source,) = cur.fetchone()
+        assert source.strip() == body.strip(), name
