@@ -118,7 +118,8 @@ def demo_business_seed(*, organizations: dict, now: dt.datetime, weeks: int = 4)
     ``{"events", "organizations", "computed"}``.
     """
     end = now
-    start = (now - dt.timedelta(weeks=weeks)).replace(minute=0, second=0, microsecond=0)
+    # From the hour before ``now`` ``weeks`` weeks ago: the oldest baseline window is covered too.
+    start = (now - dt.timedelta(weeks=weeks, hours=1)).replace(minute=0, second=0, microsecond=0)
     written = seeded = 0
     for slug, org in organizations.items():
         for name, steps in FUNNELS:
@@ -133,7 +134,7 @@ def demo_business_seed(*, organizations: dict, now: dt.datetime, weeks: int = 4)
                         threshold_percent=60, min_baseline=3, window_minutes=60, severity="warning")
         alert_rule_save(organization=org, name="Failed payments rising", event_type="payment_failed",
                         direction="rise", threshold_percent=200, min_baseline=2, window_minutes=60,
-                        severity="critical", priority="high")
+                        severity="warning", priority="medium")  # an alert beside the outage's incident, not another
         if BusinessEvent.objects.filter(organization=org, timestamp__gte=start,
                                         properties__contains=DEMO_PROPERTY).exists():
             continue
