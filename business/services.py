@@ -24,6 +24,10 @@ from .models import BusinessAlertRule, ConversionFunnel, EventType, UserSegment
 
 # Events older than this are refused (the same 90-day window as metrics: DESIGN.md's platform retention).
 EVENTS_MAX_AGE = dt.timedelta(days=90)
+# Raw events are kept this long (a year and a month: last year's same week stays comparable); the daily
+# tables computed from them are kept.
+EVENTS_RETENTION = dt.timedelta(days=400)
+CLEANUP_BATCH = 50_000
 # Clock skew a sender may have, in the future.
 EVENTS_MAX_FUTURE = dt.timedelta(minutes=5)
 ACTOR_ID_MAX_LENGTH = 100
@@ -278,6 +282,20 @@ def business_recompute_recent(*, now: dt.datetime) -> dict[str, int]:
     today = now.astimezone(dt.UTC).date()
     return business_daily_compute(from_day=today - dt.timedelta(days=RECOMPUTE_DAYS),
                                   to_day=today + dt.timedelta(days=1))
+
+
+def business_events_cleanup(*, now: dt.datetime, batch: int = CLEANUP_BATCH) -> int:
+    """Delete business events older than ``EVENTS_RETENTION`` before ``now``, ``batch`` rows per statement
+    (short locks, on the index on ``timestamp``); returns rows deleted. Runs in the caller's context."""
+    cutoff = now - EVENTS_RETENTION
+    deleted = 0
+    with connection.cursor() as cur:
+        while True:
+            cur.execute('DELETE FROM business_events WHERE id IN (SELECT id FROM business_events'
+                        ' WHERE "timestamp" < %s ORDER BY "timestamp" LIMIT %s)', [cutoff, batch])
+            deleted += cur.rowcount
+            if cur.rowcount < batch:
+                return deleted
 
 
 # --- definitions -----------------------------------------------------------------------------------------------

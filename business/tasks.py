@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from wedsync_ops.tenancy.context import service_context
 
-from .services import business_recompute_recent, business_rules_evaluate
+from .services import business_events_cleanup, business_recompute_recent, business_rules_evaluate
 
 
 @shared_task(name="business.tasks.compute_daily")
@@ -20,3 +20,10 @@ def evaluate_rules() -> dict[str, int]:
     """Evaluate the business alert rules; ``{"evaluated", "breaching", "fired", "resolved"}``."""
     with service_context():
         return business_rules_evaluate(now=timezone.now())
+
+
+@shared_task(name="business.tasks.cleanup")
+def cleanup() -> int:
+    """Delete business events past their 400-day retention; returns rows deleted."""
+    with service_context():
+        return business_events_cleanup(now=timezone.now())

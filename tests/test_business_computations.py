@@ -202,3 +202,15 @@ def test_the_beat_task_recomputes_the_recent_days(world, time_machine):
     result = tasks.compute_daily.apply().get()
     assert result["business_revenue_metrics_compute"] == 1
     assert _revenue(world.org_a)[(DAY, "XXX")].bookings == 1
+
+
+def test_cleanup_deletes_events_past_the_400_day_retention_in_batches(world):
+    from business.models import BusinessEvent
+    from business.services import business_events_cleanup
+
+    old, kept = WEDNESDAY - dt.timedelta(days=60), WEDNESDAY - dt.timedelta(days=10)
+    make_business_events(world.org_a, [{"event_type": "gallery_viewed", "timestamp": old}] * 5
+                         + [{"event_type": "gallery_viewed", "timestamp": kept}], now=WEDNESDAY)
+    with service_context():
+        assert business_events_cleanup(now=old + dt.timedelta(days=401), batch=2) == 5
+        assert list(BusinessEvent.objects.values_list("timestamp", flat=True)) == [kept]

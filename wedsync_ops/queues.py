@@ -67,6 +67,7 @@ POLICIES: tuple[TaskPolicy, ...] = (
     TaskPolicy("dbmonitor.tasks.snapshot", "maintenance", soft=50, hard=60),
     TaskPolicy("dbmonitor.tasks.cleanup", "maintenance", soft=1800, hard=2100),
     TaskPolicy("heartbeats.tasks.cleanup", "maintenance", soft=1800, hard=2100),
+    TaskPolicy("business.tasks.cleanup", "maintenance", soft=1800, hard=2100),
     # default: the rest.
     TaskPolicy("apm.tasks.run_health_checks", "default", soft=60, hard=90),
     TaskPolicy("dbmonitor.tasks.evaluate_checks", "default", soft=50, hard=60),
