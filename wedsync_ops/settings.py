@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "oncall",
     "business",
     "wedsync_ops.pages",
+    "demo",
 ]
 
 MIDDLEWARE = [
