@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from . import pages
+from . import views
 
 urlpatterns = [
-    path("org/<slug:slug>/business/", pages.org_business, name="business-org"),
-    path("ops/business/", pages.ops_business, name="ops-business"),
+    path("org/<slug:slug>/business/", views.org_business, name="business-org"),
+    path("ops/business/", views.ops_business, name="ops-business"),
 ]

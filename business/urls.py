@@ -2,6 +2,6 @@
 
 from django.urls import path
 
-from . import views
+from . import api
 
-urlpatterns = [path("business-events/", views.BusinessEventIngestView.as_view(), name="business-events-ingest")]
+urlpatterns = [path("business-events/", api.BusinessEventIngestView.as_view(), name="business-events-ingest")]

@@ -1,64 +1,97 @@
-"""Business API: ``POST /api/v1/business-events/`` (organization API key)."""
+"""Business pages: ``/org/<slug>/business/`` (a vendor's funnels, revenue health, segments, features and
+business right now) and ``/ops/business/`` (staff: every organization). Charts are server-rendered SVG."""
 
-from django.core.exceptions import RequestDataTooBig
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from wedsync_ops.api import JSONParser
-from wedsync_ops.tenancy.auth import ApiKeyAuthentication
+from wedsync_ops.charts import bar_chart
+from wedsync_ops.tenancy.access import get_organization_for_user, staff_required
+from wedsync_ops.tenancy.models import Organization
 
-from .ingest_json import events_ingest_json
-from .serializers import BusinessEventBatchSerializer, BusinessEventsAcceptedSerializer, BusinessEventsRefusedSerializer
-from .services import BusinessEventsValidationError
+from . import selectors
+from .impact import IMPACT_WINDOW, event_label, money, organization_impact
+
+REVENUE_DAYS = 14
+FUNNEL_DAYS = 7
 
 
-class BusinessEventIngestView(APIView):
-    """``POST /api/v1/business-events/``: store a batch of business events for the API key's organization.
+def _day_label(day: dt.date) -> str:
+    return f"{day.day} {day:%b}"
 
-    Authenticates like metric ingest (``wedsync_ops.tenancy.auth.ApiKeyAuthentication``: ``Authorization:
-    Bearer wso_…``); the organization is the key's, never the payload's. The whole batch is validated
-    first (``business.ingest_json``: msgspec; ``business.services.events_validate`` names the errors)
-    and stored with one COPY in the request's transaction. Answers 202 ``{"accepted": n}``; 400
-    ``{"detail"}`` for a body that is not JSON or not a batch, or ``{"errors": [{"index", "field",
-    "reason"}], "error_count"}`` for bad events (nothing stored); 401 without a valid key.
-    """
 
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]  # documentation only: the body is decoded by json_loads
+def _revenue_charts(health: selectors.RevenueHealth) -> dict:
+    labels = [_day_label(d.day) for d in health.days]
+    charts = {
+        "bookings": bar_chart(title=f"Bookings and payments per day, last {len(labels)} days", categories=labels,
+                              series=[("bookings", [d.bookings for d in health.days]),
+                                      ("payments succeeded", [d.succeeded for d in health.days]),
+                                      ("payments failed", [d.failed for d in health.days])],
+                              y_label="events"),
+        "success": bar_chart(title="Payment success rate per day", categories=labels,
+                             series=[("success rate", [None if d.success_rate is None
+                                                       else round(100 * d.success_rate, 1) for d in health.days])],
+                             y_label="% of payments", fmt="{:.0f}%"),
+    }
+    if health.currency:
+        charts["money"] = bar_chart(
+            title=f"Revenue and failed-payment revenue per day ({health.currency})", categories=labels,
+            series=[("revenue", [float(d.revenue) for d in health.days]),
+                    ("failed-payment revenue", [float(d.failed_revenue) for d in health.days])],
+            y_label=health.currency, fmt="{:,.0f}")
+    return charts
 
-    @extend_schema(
-        operation_id="business_events_ingest", summary="Ingest a batch of business events", tags=["ingest"],
-        request=BusinessEventBatchSerializer,
-        responses={202: BusinessEventsAcceptedSerializer,
-                   400: OpenApiResponse(BusinessEventsRefusedSerializer, description="Nothing was stored."),
-                   401: OpenApiResponse(description="No API key, or an unknown or revoked one.")},
-        examples=[
-            OpenApiExample("A failed payment and an RSVP", request_only=True, value={"events": [
-                {"event_type": "payment_failed", "timestamp": "2026-06-13T12:00:00Z", "actor_id": "client-812",
-                 "revenue_impact": "165.00", "currency": "GBP", "properties": {"provider": "stripe"}},
-                {"event_type": "rsvp_submitted", "actor_id": "guest-77", "properties": {"feature": "rsvp"}}]}),
-            OpenApiExample("Bad event", response_only=True, status_codes=["400"], value={
-                "errors": [{"index": 0, "field": "currency", "reason": "must be an ISO 4217 currency code in "
-                                                                      "upper case, e.g. GBP"}], "error_count": 1}),
-        ],
-    )
-    def post(self, request):
-        try:
-            body = request.body
-        except RequestDataTooBig:
-            return Response({"detail": "the body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE"},
-                            status=status.HTTP_400_BAD_REQUEST)
-        if not body:
-            return Response({"detail": "the body is empty: send a JSON event batch"},
-                            status=status.HTTP_400_BAD_REQUEST)
-        try:
-            accepted = events_ingest_json(organization_id=request.auth.organization_id, body=body,
-                                          now=timezone.now())
-        except BusinessEventsValidationError as exc:
-            return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
-        return Response({"accepted": accepted}, status=status.HTTP_202_ACCEPTED)
+
+def _funnel_chart(summary: selectors.FunnelSummary):
+    return bar_chart(title=f"{summary.funnel.name}: clients per step, last {FUNNEL_DAYS} days",
+                     categories=[event_label(s[0]) for s in summary.steps],
+                     series=[("clients", [s[1] for s in summary.steps])], y_label="clients")
+
+
+def org_business(request, slug):
+    """``/org/<slug>/business/``: the organization's business health (another organization's slug: 404)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    org = get_organization_for_user(request, slug)
+    now = timezone.now()
+    today = selectors.local_today(org, now)
+    health = selectors.revenue_health(organization=org, today=today, days=REVENUE_DAYS)
+    funnels = selectors.funnel_summaries(organization=org, from_day=today - dt.timedelta(days=FUNNEL_DAYS - 1),
+                                         to_day=today)
+    context = {
+        "org": org, "now": now, "today": today, "health": health, "charts": _revenue_charts(health),
+        "totals": {"bookings": health.total("bookings"), "failed": health.total("failed")},
+        "failed_revenue": money(health.total("failed_revenue"), health.currency) if health.currency else "",
+        "revenue": money(health.total("revenue"), health.currency) if health.currency else "",
+        "funnels": [(f, _funnel_chart(f), [(event_label(s[0]), *s[1:]) for s in f.steps]) for f in funnels],
+        "segments": selectors.segment_counts(organization=org, today=today),
+        "features": selectors.feature_usage_top(organization=org, from_day=today - dt.timedelta(days=6),
+                                                to_day=today),
+        "impact": organization_impact(organization_id=org.id, start=now - IMPACT_WINDOW, end=now),
+        "revenue_days": REVENUE_DAYS, "funnel_days": FUNNEL_DAYS,
+    }
+    return render(request, "business/org_business.html", context)
+
+
+@staff_required
+def ops_business(request):
+    """``/ops/business/``: every organization's bookings, payments and failed revenue over 7 UTC days, and
+    the daily active organizations per feature (staff only; others 404)."""
+    now = timezone.now()
+    today = now.astimezone(dt.UTC).date()
+    start = today - dt.timedelta(days=6)
+    rows = selectors.organizations_overview(from_day=start, to_day=today)
+    orgs = Organization.objects.in_bulk([r.organization_id for r in rows])
+    table = [(orgs.get(r.organization_id), r,
+              money(r.revenue, r.currency) if r.currency else "–",
+              money(r.failed_revenue, r.currency) if r.currency else "–") for r in rows]
+    features = selectors.active_organizations_per_feature(from_day=start, to_day=today)
+    chart = bar_chart(title="Active organizations per feature, last 7 days",
+                      categories=[f["feature"].replace("_", " ")[:14] for f in features],
+                      series=[("organizations", [f["organizations"] for f in features])], y_label="organizations")
+    return render(request, "business/ops_business.html", {
+        "now": now, "start": start, "today": today, "table": table, "features": features, "chart": chart})

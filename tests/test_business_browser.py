@@ -13,7 +13,7 @@ VIEWPORTS = {"laptop": {"width": 1440, "height": 900}, "phone": {"width": 390, "
 
 @pytest.fixture
 def business_demo(transactional_db, django_user_model):
-    from business.demo import OUTAGE_SLUG, demo_business_seed
+    from demo.business import OUTAGE_SLUG, demo_business_seed
     from incidents.services import incident_create
     from wedsync_ops.tenancy.models import Organization, UserProfile
 

@@ -191,8 +191,8 @@ def test_seed_demo_creates_heartbeat_checks_some_up_one_late_one_down_with_its_a
 
 
 def test_seed_demo_fills_business_events_funnels_segments_and_the_outage_shows_as_impact(seeded):
-    from business.demo import OUTAGE_SLUG
     from business.impact import IMPACT_WINDOW, organization_impact
+    from demo.business import OUTAGE_SLUG
 
     assert seeded["ConversionFunnel"] == 20 * 2 and seeded["UserSegment"] == 20 * 3
     assert seeded["BusinessEvent"] > 20 * 7 * 50  # a week of hourly events for every organization

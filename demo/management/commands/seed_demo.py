@@ -615,9 +615,9 @@ class Command(BaseCommand):
         self.say(f"  ping a demo check: {ping}")
 
     def seed_business(self, orgs: dict[str, Organization], *, now: dt.datetime, weeks: int) -> None:
-        """Business events, funnels, segments and alert rules (business.demo), then one rule evaluation."""
-        from business.demo import OUTAGE_SLUG, demo_business_seed
+        """Business events, funnels, segments and alert rules (demo.business), then one rule evaluation."""
         from business.services import business_rules_evaluate
+        from demo.business import OUTAGE_SLUG, demo_business_seed
 
         with service_context():
             counts = demo_business_seed(organizations=orgs, now=now, weeks=weeks)

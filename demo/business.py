@@ -14,8 +14,8 @@ import random
 import uuid
 from decimal import Decimal
 
-from .models import BusinessEvent
-from .services import alert_rule_save, business_daily_compute, events_copy, funnel_save, segment_save
+from business.models import BusinessEvent
+from business.services import alert_rule_save, business_daily_compute, events_copy, funnel_save, segment_save
 
 # The currency of an organization's payments, by the region of its time zone; and how many units a
 # typical £1 booking is worth in it (so amounts look believable).
@@ -126,7 +126,7 @@ def demo_business_seed(*, organizations: dict, now: dt.datetime, weeks: int = 4)
             existing = org_funnel(org, name)
             funnel_save(organization=org, name=name, steps=steps, funnel=existing)
         for name, rule in SEGMENTS:
-            from .models import UserSegment
+            from business.models import UserSegment
 
             segment_save(organization=org, name=name, rule=rule,
                          segment=UserSegment.objects.filter(organization=org, name=name).first())
@@ -147,6 +147,6 @@ def demo_business_seed(*, organizations: dict, now: dt.datetime, weeks: int = 4)
 
 def org_funnel(org, name):
     """The organization's funnel ``name`` or None."""
-    from .models import ConversionFunnel
+    from business.models import ConversionFunnel
 
     return ConversionFunnel.objects.filter(organization=org, name=name).first()
