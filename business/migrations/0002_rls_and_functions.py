@@ -19,7 +19,7 @@ _FUNCTIONS = {
 class Migration(migrations.Migration):
     dependencies = [("business", "0001_initial"), ("tenancy", "0002_rls")]
     operations = [
-        run_sql_file(__file__, "policies/business_tenant_rls.v1.sql", reverse="".join(
+        run_sql_file(__file__, *(f"policies/{t}.tenant_rows.v1.sql" for t in _TABLES), reverse="".join(
             f"DROP POLICY IF EXISTS tenant_rows ON {t}; ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY;"
             f" ALTER TABLE {t} DISABLE ROW LEVEL SECURITY;" for t in _TABLES)),
         *(run_sql_file(__file__, f"functions/{name}.v1.sql", reverse=f"DROP FUNCTION IF EXISTS {name}({args});")
