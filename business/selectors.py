@@ -143,18 +143,18 @@ def segment_counts(*, organization, today: dt.date, days: int = 14) -> list[tupl
 
 def feature_usage_top(*, organization, from_day: dt.date, to_day: dt.date, limit: int = 10) -> list[dict]:
     """The organization's features by events over the period: ``{feature, events, peak_active_users}``."""
-    return list(FeatureUsage.objects.filter(organization=organization, day__range=(from_day, to_day))
-                .values("feature").annotate(events=Sum("events"), peak_active_users=Max("active_users"))
-                .order_by("-events", "feature")[:limit])
+    return [dict(row) for row in FeatureUsage.objects.filter(organization=organization, day__range=(from_day, to_day))
+            .values("feature").annotate(events=Sum("events"), peak_active_users=Max("active_users"))
+            .order_by("-events", "feature")[:limit]]
 
 
 def active_organizations_per_feature(*, from_day: dt.date, to_day: dt.date, limit: int = 8) -> list[dict]:
     """Across organizations (staff): per feature, distinct organizations active over the period, users on
     the busiest day summed, events. One query."""
-    return list(FeatureUsage.objects.filter(day__range=(from_day, to_day)).values("feature")
-                .annotate(organizations=Count("organization_id", distinct=True), events=Sum("events"),
-                          active_users=Sum("active_users"))
-                .order_by("-organizations", "-events")[:limit])
+    return [dict(row) for row in FeatureUsage.objects.filter(day__range=(from_day, to_day)).values("feature")
+            .annotate(organizations=Count("organization_id", distinct=True), events=Sum("events"),
+                      active_users=Sum("active_users"))
+            .order_by("-organizations", "-events")[:limit]]
 
 
 @dataclass

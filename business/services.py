@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from babel.numbers import list_currencies
 from django.conf import settings
@@ -98,7 +99,7 @@ def _timestamp(raw, *, now: dt.datetime) -> dt.datetime:
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise InputError("timestamp", "must be an RFC 3339 string or epoch seconds")
     if isinstance(raw, str):
-        at = parse_rfc3339(raw, field="timestamp")
+        at = cast(dt.datetime, parse_rfc3339(raw, field="timestamp"))  # never None without allow_zero
     else:
         if not math.isfinite(raw):
             raise InputError("timestamp", "must be a finite number of epoch seconds")
@@ -130,7 +131,8 @@ def _revenue(raw) -> decimal.Decimal:
         raise InputError("revenue_impact", "must be a finite number")
     if abs(value) >= REVENUE_MAX:
         raise InputError("revenue_impact", "must be less than 10^14 in absolute value")
-    if -value.as_tuple().exponent > REVENUE_DECIMALS:
+    exponent = value.as_tuple().exponent  # an int: the value is finite
+    if isinstance(exponent, int) and -exponent > REVENUE_DECIMALS:
         raise InputError("revenue_impact", f"has more than {REVENUE_DECIMALS} decimal places")
     return value
 
@@ -213,7 +215,7 @@ def events_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) ->
             bad("currency" if currency is None else "revenue_impact",
                 "revenue_impact and currency go together: send both or neither")
         if not errors:
-            rows.append(EventRow(organization_id, event_type, actor if isinstance(actor, str) else "",
+            rows.append(EventRow(organization_id, str(event_type), actor if isinstance(actor, str) else "",
                                  properties_text, amount, currency or "", at))
     if errors:
         raise BusinessEventsValidationError(errors=errors)
@@ -316,7 +318,7 @@ def funnel_save(*, organization, name: str, steps: list[str], funnel: Conversion
     elif bad := [s for s in steps if s not in EventType.values]:
         errors["steps"] = f"unknown event type(s) {', '.join(map(str, bad))[:200]}"
     if not errors and ConversionFunnel.objects.filter(organization=organization, name=name).exclude(
-            pk=getattr(funnel, "pk", None)).exists():
+            pk=getattr(funnel, "pk", None)).exists():  # type: ignore[misc]  # pk None: excludes nothing, which django-stubs does not model
         errors["name"] = "another funnel of the organization has this name"
     if errors:
         raise ValidationError(errors)
@@ -359,7 +361,7 @@ def segment_save(*, organization, name: str, rule, segment: UserSegment | None =
         raise ValidationError({"name": "must be 1 to 100 characters"})
     rule = segment_rule_validate(rule)
     if UserSegment.objects.filter(organization=organization, name=name).exclude(
-            pk=getattr(segment, "pk", None)).exists():
+            pk=getattr(segment, "pk", None)).exists():  # type: ignore[misc]  # pk None: excludes nothing, which django-stubs does not model
         raise ValidationError({"name": "another segment of the organization has this name"})
     segment = segment or UserSegment(organization=organization)
     segment.name, segment.rule = name, rule
@@ -408,16 +410,15 @@ def _rule_labels(rule: BusinessAlertRule) -> dict:
 def business_rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
     """Evaluate every enabled business alert rule at ``now`` (SQL ``business_alert_rules_evaluate``, one query).
 
-    Breaching rules fire through ``alerts.firing.alerts_fire_many`` (one batch; an open alert of the rule
-    is only touched), the alert's value being the window's count and its threshold the count the rule
-    allows; open alerts of rules no longer breaching (or disabled) are resolved with
-    ``alerts.services.alert_resolve``. Returns ``{"evaluated", "breaching", "fired", "resolved"}``. Runs
-    in the caller's context (the beat: service).
+    ``alerts.services.alerts_sync`` (source ``business``, every organization) makes the open business
+    alerts be exactly the breaching rules: they fire in one batch (an open alert of the rule is only
+    touched), the alert's value being the window's count and its threshold the count the rule allows;
+    open alerts of rules no longer breaching (or disabled) resolve. Returns ``{"evaluated", "breaching",
+    "fired", "resolved"}``. Runs in the caller's context (the beat: service).
     """
     from alerts.fingerprint import labels_fingerprint
-    from alerts.firing import FireCandidate, alerts_fire_many
     from alerts.models import AlertHistory
-    from alerts.services import alert_resolve
+    from alerts.services import FireCandidate, alerts_sync
 
     from .impact import event_label
 
@@ -427,14 +428,13 @@ def business_rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
                         " FROM business_alert_rules_evaluate(%s)", [now])
             results = {row[0]: row[1:] for row in cur.fetchall()}
         rules = {r.pk: r for r in BusinessAlertRule.objects.filter(pk__in=results)}
-        candidates, keep = [], set()
+        candidates = []
         for pk, (current, baseline, change, breaching) in results.items():
             if not breaching:
                 continue
             rule = rules[pk]
             labels = _rule_labels(rule)
             fingerprint = labels_fingerprint(labels)
-            keep.add((rule.organization_id, fingerprint))
             step = rule.threshold_percent / 100
             if rule.direction == "drop":
                 threshold = baseline * (1 - step)
@@ -452,12 +452,6 @@ def business_rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
                 threshold_reason=f"{rule.direction} of {rule.threshold_percent:g}% from the 4-week baseline",
                 group_key=f"business:{rule.organization_id}:{rule.event_type}", description=words,
             ))
-        fired = alerts_fire_many(candidates, now=now) if candidates else []
-        resolved = 0
-        stale = AlertHistory.objects.filter(source=AlertHistory.Source.BUSINESS,
-                                            status__in=AlertHistory.OPEN_STATUSES)
-        for alert in stale:
-            if (alert.organization_id, alert.fingerprint) not in keep:
-                resolved += alert_resolve(alert=alert, ends_at=now, now=now)[1]
+        fired, resolved = alerts_sync(source=AlertHistory.Source.BUSINESS, firing=candidates, now=now)
     return {"evaluated": len(results), "breaching": len(candidates), "fired": sum(c.created for c in fired),
-            "resolved": resolved}
+            "resolved": len(resolved)}
