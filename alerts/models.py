@@ -320,6 +320,7 @@ class AlertHistory(models.Model):
         APM = "apm"
         PORTAL = "portal"
         HEARTBEAT = "heartbeat"
+        BUSINESS = "business"
 
     id = _uuid_pk()
     organization = models.ForeignKey(

@@ -208,3 +208,50 @@ def make_user_token(user) -> str:
     from wedsync_ops.tenancy.tokens import user_token_create
 
     return user_token_create(user=user)[1]
+
+
+def make_business_events(organization, events, *, now=None) -> int:
+    """Store business events for ``organization`` through the ingest service (validated, COPYed), in the
+    service context. ``events``: dicts as the API takes them (``timestamp`` may be an aware datetime)."""
+    from django.utils import timezone
+
+    from business.services import events_copy, events_validate
+    from wedsync_ops.tenancy.context import service_context
+
+    now = now or timezone.now()
+    payload = {"events": [{**e, "timestamp": e["timestamp"].isoformat()} if isinstance(
+        e.get("timestamp"), dt.datetime) else e for e in events]}
+    with service_context():
+        return events_copy(rows=events_validate(organization_id=organization.id, payload=payload, now=now))
+
+
+def make_business_rows(organization, *, now=None):
+    """One row of every business table for ``organization``: events through a funnel (paid, failed, RSVP), a
+    funnel, a segment with a wedding in it, an alert rule, and the day's computations."""
+    from django.utils import timezone
+
+    from business.services import alert_rule_save, business_recompute_recent, funnel_save, segment_save
+    from wedsync_ops.tenancy.context import service_context
+    from wedsync_ops.tenancy.models import Wedding
+
+    now = now or timezone.now()
+    at = now - dt.timedelta(minutes=30)
+    make_business_events(organization, [
+        {"event_type": "form_submitted", "actor_id": "c1", "timestamp": at},
+        {"event_type": "booking_created", "actor_id": "c1", "timestamp": at + dt.timedelta(minutes=1),
+         "revenue_impact": "900", "currency": "GBP"},
+        {"event_type": "payment_succeeded", "actor_id": "c1", "timestamp": at + dt.timedelta(minutes=2),
+         "revenue_impact": "300", "currency": "GBP"},
+        {"event_type": "payment_failed", "actor_id": "c2", "timestamp": at + dt.timedelta(minutes=3),
+         "revenue_impact": "150", "currency": "GBP"},
+        {"event_type": "rsvp_submitted", "actor_id": "g1", "timestamp": at, "properties": {"feature": "rsvp"}},
+    ], now=now)
+    with service_context():
+        Wedding.objects.create(organization=organization, wedding_date=now.astimezone(organization.tz).date()
+                               + dt.timedelta(days=10), couple_name="Sam & Alex")
+        funnel_save(organization=organization, name="Enquiry to payment",
+                    steps=["form_submitted", "booking_created", "payment_succeeded"])
+        segment_save(organization=organization, name="Weddings in the next 30 days",
+                     rule={"wedding_from_days": 0, "wedding_to_days": 30})
+        alert_rule_save(organization=organization, name="RSVPs dropping", event_type="rsvp_submitted")
+        business_recompute_recent(now=now)

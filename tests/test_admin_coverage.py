@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.db import models
 from django.urls import reverse
 
-PORTAL_APPS = ("tenancy", "notifications", "apm", "alerts", "incidents", "dbmonitor", "heartbeats", "oncall")
+PORTAL_APPS = ("tenancy", "notifications", "apm", "alerts", "incidents", "dbmonitor", "heartbeats", "oncall",
+               "business")
 
 
 def _portal_models():

@@ -53,7 +53,8 @@ def _authorization(path: str, credentials: dict) -> str:
         return credentials[path.split("/")[4]]
     if path.startswith("/api/v2/"):
         return credentials["alertmanager"]
-    if path in ("/api/v1/metrics/", "/api/v1/errors/", "/api/v1/web-vitals/") or path.startswith("/api/v1/otlp/"):
+    if path in ("/api/v1/metrics/", "/api/v1/errors/", "/api/v1/web-vitals/", "/api/v1/business-events/") or \
+            path.startswith("/api/v1/otlp/"):
         return credentials["key"]
     return credentials["user"]
 

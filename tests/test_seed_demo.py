@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 
 from alerts.models import AlertHistory, AlertRule
 from apm.models import ApmMetric, ApmMetricAggregation
+from business.models import BusinessAlertRule, BusinessEvent, ConversionFunnel, ConversionFunnelStep, UserSegment
 from heartbeats.models import HeartbeatCheck, HeartbeatFlip, HeartbeatPing
 from incidents.models import Incident
 from notifications.models import NotificationChannel, NotificationDelivery
@@ -29,11 +30,14 @@ MODELS = (
     NotificationChannel, NotificationDelivery,
 )
 MODELS += (HeartbeatCheck, HeartbeatPing, HeartbeatFlip)
+MODELS += (BusinessEvent, ConversionFunnel, UserSegment, BusinessAlertRule)
+BUSINESS_WEEKS = 1
 
 
 def seed(*extra, quiet=True):
     out = io.StringIO()
-    args = ["--now", NOW.isoformat(), "--minutes", str(MINUTES), "--samples", str(SAMPLES), *extra]
+    args = ["--now", NOW.isoformat(), "--minutes", str(MINUTES), "--samples", str(SAMPLES),
+            "--business-weeks", str(BUSINESS_WEEKS), *extra]
     call_command("seed_demo", *args, *(["--quiet"] if quiet else []), stdout=out)
     return out.getvalue()
 
@@ -161,6 +165,7 @@ def test_seed_demo_without_webhook_url_creates_no_channel(db, monkeypatch):
         (["--now", "next tuesday"], "not an ISO 8601"),
         (["--minutes", "0"], "--minutes 0"),
         (["--samples", "1000"], "--samples 1000"),
+        (["--business-weeks", "13"], "--business-weeks 13"),
     ],
 )
 def test_seed_demo_refuses_bad_options_with_a_message(db, args, message):
@@ -183,3 +188,19 @@ def test_seed_demo_creates_heartbeat_checks_some_up_one_late_one_down_with_its_a
                       "Payments reconciliation": "down", "Platform database backup": "up"}
     assert alert.status == "firing" and alert.severity == "critical" and alert.organization_id == down.organization_id
     assert backup.last_duration_ms == 5 * 60 * 1000 and backup.timezone == "Europe/London"
+
+
+def test_seed_demo_fills_business_events_funnels_segments_and_the_outage_shows_as_impact(seeded):
+    from business.impact import IMPACT_WINDOW, organization_impact
+    from demo.business import OUTAGE_SLUG
+
+    assert seeded["ConversionFunnel"] == 20 * 2 and seeded["UserSegment"] == 20 * 3
+    assert seeded["BusinessEvent"] > 20 * 7 * 50  # a week of hourly events for every organization
+    with service_context():
+        acme = Organization.objects.get(slug=OUTAGE_SLUG)
+        steps = ConversionFunnelStep.objects.filter(organization=acme, funnel__name="Enquiry to payment", step=2)
+        assert steps.exists() and all(0 < s.conversion < 1 for s in steps if s.conversion is not None)
+        impact = organization_impact(organization_id=acme.id, start=NOW - IMPACT_WINDOW, end=NOW)
+        assert impact.lines[0].text.startswith("payments failing: ") and "above normal" in impact.lines[0].text
+        business_alerts = AlertHistory.objects.filter(source="business", organization=acme)
+        assert business_alerts.filter(labels__alertname="BusinessEventRise").count() == 1

@@ -85,3 +85,34 @@ def sql_text(migration_file: str, path: str, *, or_replace: bool = False) -> str
 def _or_replace(sql: str) -> str:
     """``CREATE FUNCTION``/``CREATE VIEW`` statements of ``sql`` as ``CREATE OR REPLACE …``."""
     return re.sub(r"(?im)^CREATE (FUNCTION|VIEW)\b", r"CREATE OR REPLACE \1", sql)
+
+
+def copy_through_stage(*, stage_create_sql: str, stage_table: str, columns: str, types: list[str], rows,
+                       move_sql: str, using: str = "default") -> int:
+    """Write ``rows`` into a table under row-level security with one binary COPY; returns rows moved.
+
+    PostgreSQL refuses ``COPY … FROM`` into a table with row-level security ("COPY FROM not supported
+    with row-level security"), so the rows are COPYed into a session-local temporary staging table
+    (``stage_create_sql``: an idempotent ``CREATE TEMP TABLE IF NOT EXISTS stage_table … ON COMMIT
+    DELETE ROWS``, run in every transaction, since behind a transaction-pooling PgBouncer the next
+    transaction may be on another server session) and moved by ``move_sql`` (one ``INSERT … SELECT``
+    from a ``DELETE … RETURNING`` of the stage), which RLS checks row by row: a vendor context cannot
+    write another organization's rows. The approach of apm's metric ingest
+    (``apm.services.metrics_copy_tuples``).
+
+    ``columns``: the stage's column list as SQL text; ``types``: their PostgreSQL type names, for
+    COPY's binary format (nothing is parsed as text); ``rows``: an iterable of tuples in that order.
+    Must run inside a transaction whose tenant context may insert the rows. Raises
+    ``django.db.DatabaseError`` (an RLS violation, a constraint) and then writes nothing.
+    """
+    from django.db import connections
+
+    with connections[using].cursor() as cur:
+        cur.execute(stage_create_sql)
+        with cur.cursor.copy(f"COPY {stage_table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        cur.execute(move_sql)
+        return cur.rowcount

@@ -57,6 +57,8 @@ POLICIES: tuple[TaskPolicy, ...] = (
     TaskPolicy("apm.tasks.aggregate", "metrics", soft=240, hard=300),
     TaskPolicy("apm.tasks.poll_providers", "metrics", soft=120, hard=150),
     TaskPolicy("alerts.tasks.evaluate_rules", "metrics", soft=50, hard=60),
+    TaskPolicy("business.tasks.evaluate_rules", "metrics", soft=50, hard=60),
+    TaskPolicy("business.tasks.compute_daily", "metrics", soft=240, hard=300),
     # maintenance: retention, partitions, snapshots.
     TaskPolicy("apm.tasks.ensure_partitions", "maintenance", soft=1800, hard=2100),
     TaskPolicy("apm.tasks.drop_expired_partitions", "maintenance", soft=1800, hard=2100),
@@ -65,6 +67,7 @@ POLICIES: tuple[TaskPolicy, ...] = (
     TaskPolicy("dbmonitor.tasks.snapshot", "maintenance", soft=50, hard=60),
     TaskPolicy("dbmonitor.tasks.cleanup", "maintenance", soft=1800, hard=2100),
     TaskPolicy("heartbeats.tasks.cleanup", "maintenance", soft=1800, hard=2100),
+    TaskPolicy("business.tasks.cleanup", "maintenance", soft=1800, hard=2100),
     # default: the rest.
     TaskPolicy("apm.tasks.run_health_checks", "default", soft=60, hard=90),
     TaskPolicy("dbmonitor.tasks.evaluate_checks", "default", soft=50, hard=60),

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "dbmonitor",
     "heartbeats",
     "oncall",
+    "business",
     "wedsync_ops.pages",
     "audit",
     "status",
@@ -168,7 +169,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "inter
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_IMPORTS = ["notifications.tasks"]
 CELERY_BEAT_SCHEDULE = {}
-for _app in ("notifications", "apm", "alerts", "incidents", "dbmonitor"):
+for _app in ("notifications", "apm", "alerts", "incidents", "dbmonitor", "business"):
     CELERY_BEAT_SCHEDULE.update(__import__(f"{_app}.beat", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE)
 # heartbeats: check evaluation, the external ping, retention. Every entry's runs are recorded (heartbeats.jobs).
 CELERY_BEAT_SCHEDULE.update(__import__("heartbeats.beat", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE)
@@ -260,6 +261,8 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rs
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 INTEGRATION_MAX_BODY_BYTES = env.int("INTEGRATION_MAX_BODY_BYTES", default=1024 * 1024)
 METRICS_MAX_BATCH = env.int("METRICS_MAX_BATCH", default=10_000)
+# Business events per POST /api/v1/business-events/ (the whole batch is validated before anything is stored).
+BUSINESS_EVENTS_MAX_BATCH = env.int("BUSINESS_EVENTS_MAX_BATCH", default=5_000)
 # Outbound notification HTTP timeout (s) and delivery retry policy.
 NOTIFY_HTTP_TIMEOUT_S = env.float("NOTIFY_HTTP_TIMEOUT_S", default=10.0)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=6)

@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include("alerts.urls")),
     path("api/v1/", include("incidents.urls")),
     path("api/v1/", include("notifications.urls")),
+    path("api/v1/", include("business.urls")),
     # Alertmanager API v2 (silences, open alerts) for amtool and Grafana's Alertmanager data source.
     path("api/v2/", include("alerts.alertmanager_api_urls")),
     path("", include("dbmonitor.urls")),
@@ -43,6 +44,7 @@ urlpatterns = [
     path("", include("alerts.page_urls")),
     path("", include("incidents.page_urls")),
     path("", include("dbmonitor.page_urls")),
+    path("", include("business.page_urls")),
     path("", include("oncall.urls")),
     path("", include("wedsync_ops.pages.urls")),
     # Public status pages (no login): /status/<slug>/ and its Atom feed.

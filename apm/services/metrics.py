@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from wedsync_ops.db import copy_through_stage
+
 from ..queries import query
 from ..validation import (
     METRIC_NAME_MAX_LENGTH,
@@ -315,22 +317,16 @@ def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
     commit) and moved into ``apm_metrics`` by
     one ``INSERT … SELECT`` (``apm/sql/queries/metrics_move_staged.sql``)
     that adds each row's ``wedding_context`` set-based and that RLS checks
-    row by row: a vendor context cannot write another organization's rows.
-    ``ingested_at`` is the transaction's start time. Raises
+    row by row: a vendor context cannot write another organization's rows
+    (``wedsync_ops.db.copy_through_stage``). ``ingested_at`` is the transaction's start time. Raises
     ``django.db.DatabaseError`` (e.g. an RLS violation) and writes nothing then.
     """
     if not rows:
         return 0
     metrics_ensure_partitions_for(days=days)
-    with connection.cursor() as cur:
-        ensure_stage_table(cur, name="apm_metrics_stage_v3", create_sql=query("metrics_stage_create"))
-        with cur.cursor.copy(f"COPY apm_metrics_stage_v3 ({_STAGE_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_STAGE_TYPES)
-            write = copy.write_row
-            for row in rows:
-                write(row)
-        cur.execute(query("metrics_move_staged"))
-        return cur.rowcount
+    return copy_through_stage(
+        stage_create_sql=query("metrics_stage_create"), stage_table="apm_metrics_stage_v3", columns=_STAGE_COLUMNS,
+        types=_STAGE_TYPES, rows=rows, move_sql=query("metrics_move_staged"))
 
 
 

@@ -163,6 +163,8 @@ class Command(BaseCommand):
         parser.add_argument("--now", help="the instant to seed around, ISO 8601 with offset (default: now)")
         parser.add_argument("--minutes", type=int, default=1440, help="minutes of 1-minute metrics (default 1440)")
         parser.add_argument("--samples", type=int, default=3, help="latency samples per service and minute (default 3)")
+        parser.add_argument("--business-weeks", type=int, default=4,
+                            help="weeks of hourly business events before now (default 4; 0: none)")
         parser.add_argument("--quiet", action="store_true", help="print nothing")
 
     def handle(self, *args, **opts):
@@ -172,6 +174,8 @@ class Command(BaseCommand):
             raise CommandError(f"--minutes {minutes}: use 1 to {7 * 1440}")
         if not 1 <= samples <= 100:
             raise CommandError(f"--samples {samples}: use 1 to 100")
+        if not 0 <= opts["business_weeks"] <= 12:
+            raise CommandError(f"--business-weeks {opts['business_weeks']}: use 0 to 12")
         self.quiet = opts["quiet"]
         self.say(f"Seeding demo data around {now:%Y-%m-%d %H:%M:%S} UTC")
 
@@ -187,6 +191,8 @@ class Command(BaseCommand):
         self.seed_alerts(orgs, now=now)
         self.seed_heartbeats(orgs, now=now)
         self.seed_status_pages(orgs, now=now)
+        if opts["business_weeks"]:
+            self.seed_business(orgs, now=now, weeks=opts["business_weeks"])
 
         self.say("")
         self.say(f"Staff login:  {STAFF_USER[0]} / {STAFF_USER[1]}  (/ops/saturday/, /ops/db/, /admin/)")
@@ -621,3 +627,16 @@ class Command(BaseCommand):
         self.say(f"heartbeats: {counts['checks']} checks ({counts['created']} new): {counts['up']} up,"
                  f" {counts['late']} late, {counts['down']} down")
         self.say(f"  ping a demo check: {ping}")
+
+    def seed_business(self, orgs: dict[str, Organization], *, now: dt.datetime, weeks: int) -> None:
+        """Business events, funnels, segments and alert rules (demo.business), then one rule evaluation."""
+        from business.services import business_rules_evaluate
+        from demo.business import OUTAGE_SLUG, demo_business_seed
+
+        with service_context():
+            counts = demo_business_seed(organizations=orgs, now=now, weeks=weeks)
+        with service_context():
+            rules = business_rules_evaluate(now=now)
+        self.say(f"business: {counts['events']} events over {weeks} weeks for {counts['organizations']} organizations"
+                 f" ({counts['computed']} daily rows computed); {OUTAGE_SLUG}'s payments fail in the last hour;"
+                 f" {rules['fired']} business alert(s) fired")

@@ -1,0 +1,4 @@
+-- conversion_funnel_steps: the computed daily counts of an organization's funnel steps.
+-- Tenant data: RLS enabled and forced, one policy (tenancy's apply_tenant_rls):
+-- platform contexts (staff, service) see all rows, a vendor context its organization's rows only.
+SELECT apply_tenant_rls('conversion_funnel_steps');

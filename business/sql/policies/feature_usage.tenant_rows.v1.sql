@@ -1,0 +1,4 @@
+-- feature_usage: the computed daily feature usage of an organization.
+-- Tenant data: RLS enabled and forced, one policy (tenancy's apply_tenant_rls):
+-- platform contexts (staff, service) see all rows, a vendor context its organization's rows only.
+SELECT apply_tenant_rls('feature_usage');

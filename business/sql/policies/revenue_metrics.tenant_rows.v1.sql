@@ -1,0 +1,4 @@
+-- revenue_metrics: the computed daily revenue and payment figures of an organization.
+-- Tenant data: RLS enabled and forced, one policy (tenancy's apply_tenant_rls):
+-- platform contexts (staff, service) see all rows, a vendor context its organization's rows only.
+SELECT apply_tenant_rls('revenue_metrics');

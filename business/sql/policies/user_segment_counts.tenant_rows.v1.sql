@@ -1,0 +1,4 @@
+-- user_segment_counts: the computed daily counts of an organization's segments.
+-- Tenant data: RLS enabled and forced, one policy (tenancy's apply_tenant_rls):
+-- platform contexts (staff, service) see all rows, a vendor context its organization's rows only.
+SELECT apply_tenant_rls('user_segment_counts');
