@@ -23,12 +23,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from wedsync_ops.charts import bar_chart
 from wedsync_ops.choices import IncidentStatus
-from wedsync_ops.pages.access import get_organization_for_user, staff_required
+from wedsync_ops.pages.access import get_organization_for_user, safe_next, staff_required
 
 from . import analysis as analysis_services
 from . import services
@@ -229,7 +230,7 @@ def ops_incident_detail(request: HttpRequest, pk) -> HttpResponse:
             ctx["errors"] = {k: "; ".join(v) for k, v in errors.items()}
             return render(request, "incidents/ops_detail.html", ctx, status=400)
         messages.success(request, message)
-        return redirect("ops-incident-detail", pk=incident.pk)
+        return redirect(safe_next(request, reverse("ops-incident-detail", args=[incident.pk])))
     return render(request, "incidents/ops_detail.html", _detail_context(request, incident, now))
 
 

@@ -277,9 +277,9 @@ IMPACT_RANK = {"wedding_day_critical": 4, "high": 3, "medium": 2, "low": 1, "non
 def incidents_by_wedding_impact(*, now: dt.datetime, limit: int = PANEL_LIMIT) -> list[Incident]:
     """Open incidents for the Saturday dashboard, ranked for on-call staff.
 
-    Order: wedding impact (wedding_day_critical first), then the time to the
-    linked wedding's ceremony (soonest first; none last), then priority
-    (p0 first), then newest. Each incident gets ``minutes_to_ceremony``
+    Order (issue 14): priority (p0 first), then wedding impact
+    (wedding_day_critical first), then the time to the linked wedding's
+    ceremony (soonest first; none, or started over 4 h ago, last), then newest. Each incident gets ``minutes_to_ceremony``
     (int or None). One query.
     """
     incidents = open_incidents(limit=limit)
@@ -292,9 +292,9 @@ def incidents_by_wedding_impact(*, now: dt.datetime, limit: int = PANEL_LIMIT) -
             incident.minutes_to_ceremony = round((at - now).total_seconds() / 60)
     incidents.sort(
         key=lambda i: (
+            i.priority,
             -IMPACT_RANK.get(i.wedding_impact, 0),
             far if i.minutes_to_ceremony is None or i.minutes_to_ceremony < -240 else abs(i.minutes_to_ceremony),
-            i.priority,
             -i.detected_at.timestamp(),
         )
     )
@@ -316,7 +316,8 @@ def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
     From ``apm_metric_aggregations`` (5-minute buckets) of latency metrics
     (names with ``duration``/``latency`` or ending ``_ms``). Returns
     ``{"times": [datetime], "worst": [float|None], "median": [float|None]}``,
-    one entry per bucket with data, oldest first. One query.
+    one entry per 5-minute bucket of the range, None where nothing was
+    aggregated (a gap in the chart), oldest first. One query.
     """
     with connection.cursor() as cur:
         cur.execute(
@@ -330,7 +331,27 @@ def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
             [now - dt.timedelta(hours=hours), now],
         )
         rows = cur.fetchall()
-    return {"times": [r[0] for r in rows], "worst": [r[1] for r in rows], "median": [r[2] for r in rows]}
+    found = {r[0]: r for r in rows}
+    times = five_minute_buckets(now=now, hours=hours)
+    # A bucket without aggregations is a gap (None), never 0 ms: nothing was measured then.
+    return {
+        "times": times,
+        "worst": [found[t][1] if t in found else None for t in times],
+        "median": [found[t][2] if t in found else None for t in times],
+    }
+
+
+def five_minute_buckets(*, now: dt.datetime, hours: int) -> list[dt.datetime]:
+    """Every 5-minute bucket start (aware, UTC) from ``now - hours`` to ``now``, oldest first (the charts' x axis)."""
+    start = (now - dt.timedelta(hours=hours)).astimezone(dt.UTC)
+    first = start.replace(minute=start.minute - start.minute % 5, second=0, microsecond=0)
+    if first < start:
+        first += dt.timedelta(minutes=5)
+    out, t = [], first
+    while t < now:
+        out.append(t)
+        t += dt.timedelta(minutes=5)
+    return out
 
 
 STATUS_RANK = {"critical": 0, "warning": 1, "unknown": 2, "maintenance": 3, "healthy": 4}
@@ -348,7 +369,8 @@ def service_health(*, limit: int = PANEL_LIMIT) -> list:
 def error_rate_trend(*, now: dt.datetime, hours: int = 6) -> dict:
     """Errors reported per minute over the last ``hours``, per 5-minute bucket, from ``error_reports``.
 
-    Returns ``{"times": [datetime], "per_minute": [float]}``, buckets with errors only, oldest first. One query.
+    Returns ``{"times": [datetime], "per_minute": [float]}``, every 5-minute bucket of the range (0.0
+    without reports), oldest first. One query.
     """
     with connection.cursor() as cur:
         cur.execute(
@@ -360,7 +382,10 @@ def error_rate_trend(*, now: dt.datetime, hours: int = 6) -> dict:
             [now - dt.timedelta(hours=hours), now],
         )
         rows = cur.fetchall()
-    return {"times": [r[0] for r in rows], "per_minute": [float(r[1]) for r in rows]}
+    found = {r[0]: float(r[1]) for r in rows}
+    times = five_minute_buckets(now=now, hours=hours)
+    # Errors are pushed as they happen: a bucket without reports had none (0/min), unlike a p95 gap.
+    return {"times": times, "per_minute": [found.get(t, 0.0) for t in times]}
 
 
 def open_alerts(*, limit: int = PANEL_LIMIT) -> list[AlertHistory]:
@@ -409,6 +434,7 @@ class P95Row:
     count: int | None
     bucket_start: dt.datetime | None
     level: str = field(default="unknown")
+    organization_name: str = ""
 
 
 def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = None) -> list[P95Row]:
@@ -420,6 +446,8 @@ def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = 
     from apm import selectors as apm_selectors
 
     rows = apm_selectors.latest_p95_by_service(organization_id=organization_id, now=now)
+    names = dict(Organization.objects.filter(id__in={r["organization_id"] for r in rows}).values_list("id", "name")) \
+        if rows else {}
     out = []
     for r in rows:
         if organization_id is not None and str(r["organization_id"]) != str(organization_id):
@@ -436,6 +464,7 @@ def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = 
                 count=r.get("count"),
                 bucket_start=r.get("bucket_start"),
                 level=p95_level(r["p95"]),
+                organization_name=names.get(r["organization_id"], ""),
             )
         )
     return out
@@ -453,6 +482,113 @@ def database_summary() -> dict:
     from dbmonitor import selectors as db_selectors
 
     return db_selectors.database_summary()
+
+
+# --- triage (issue 14 §1): what is wrong first, and how fresh the data is ------------------------
+
+#: The beat jobs whose newest run says how fresh the dashboard's numbers are.
+AGGREGATION_JOB = "apm-aggregate"
+EVALUATION_JOB = "alerts-evaluate-rules"
+
+
+@dataclass
+class Freshness:
+    """How old the data is, not the page: ``aggregated_at``/``evaluated_at`` (aware or None: never ran) are
+    the newest successful runs of the aggregation and evaluation jobs; ``data_as_of`` the older of the two;
+    ``behind``: one line per beat job whose newest run is older than twice its period (or which never ran
+    while runs have been recorded that long), the ``/health/ready`` beat check's own verdict
+    (``heartbeats.selectors.beat_jobs_status``)."""
+
+    aggregated_at: dt.datetime | None
+    evaluated_at: dt.datetime | None
+    behind: list[str]
+
+    @property
+    def data_as_of(self) -> dt.datetime | None:
+        known = [t for t in (self.aggregated_at, self.evaluated_at) if t is not None]
+        return min(known) if len(known) == 2 else None
+
+
+def data_freshness(*, now: dt.datetime) -> Freshness:
+    """``Freshness`` at ``now``: two queries (``beat_jobs_status``), whatever the number of jobs."""
+    from heartbeats.selectors import beat_jobs_status
+
+    status = beat_jobs_status(now)
+    by_name = {j.job.name: j for j in status.jobs}
+
+    def newest(name: str) -> dt.datetime | None:
+        job = by_name.get(name)
+        if job is None or job.last_started_at is None:
+            return None
+        return job.last_finished_at or job.last_started_at
+
+    behind = []
+    for j in status.stale:
+        if j.last_started_at is None:
+            behind.append(f"{j.job.name} has not run (every {j.period_s:g} s)")
+        else:
+            behind.append(f"{j.job.name} last ran {_age_words(j.age_s)} ago (every {j.period_s:g} s)")
+    return Freshness(aggregated_at=newest(AGGREGATION_JOB), evaluated_at=newest(EVALUATION_JOB), behind=behind)
+
+
+def _age_words(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    s = int(seconds)
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def firing_alerts(*, limit: int = PANEL_LIMIT) -> list[AlertHistory]:
+    """Alerts that want a person: firing or escalated (not acknowledged, not muted), most severe, then oldest.
+
+    Organization and incident come joined; one query.
+    """
+    return list(
+        AlertHistory.objects.filter(status__in=(AlertHistory.Status.FIRING, AlertHistory.Status.ESCALATED))
+        .select_related("organization", "incident")
+        .order_by("-severity", "starts_at")[:limit]
+    )
+
+
+@dataclass
+class AtRisk:
+    """A wedding today whose organization has something open: the wedding row, and what is wrong."""
+
+    row: WeddingRow
+    incidents: list
+    alerts: list
+
+
+def weddings_at_risk(*, weddings: list[WeddingRow], incidents: list, alerts: list) -> list[AtRisk]:
+    """Today's weddings (``weddings_today`` rows) whose organization has an open incident or firing alert,
+    soonest ceremony first (no query: the dashboard's other panels are passed in)."""
+    by_org_i: dict = {}
+    for i in incidents:
+        by_org_i.setdefault(i.organization_id, []).append(i)
+    by_org_a: dict = {}
+    for a in alerts:
+        by_org_a.setdefault(a.organization_id, []).append(a)
+    out = []
+    for row in weddings:
+        org = row.organization.id
+        mine = [i for i in by_org_i.get(org, []) if i.wedding_id in (None, row.wedding.id)]
+        if mine or by_org_a.get(org):
+            out.append(AtRisk(row=row, incidents=mine, alerts=by_org_a.get(org, [])))
+    return out
+
+
+def service_health_counts() -> dict[str, int]:
+    """Enabled service health checks per status (``{"healthy": 78, "critical": 1, …}``); one query."""
+    from django.db.models import Count
+
+    from apm.models import ServiceHealthCheck
+
+    rows = ServiceHealthCheck.objects.filter(enabled=True).values("status").annotate(n=Count("id"))
+    return {r["status"]: r["n"] for r in rows}
 
 
 # --- pages ------------------------------------------------------------------------
@@ -477,14 +613,19 @@ class SaturdayDashboard:
     error_rate: Panel
     organization_count: int = 0
     oncall: Panel | None = None
+    freshness: Panel | None = None
+    firing: Panel | None = None
+    health_counts: Panel | None = None
+    at_risk: Panel | None = None
 
 
 def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
     """The operations Saturday dashboard at ``now``: for staff (RLS shows every organization).
 
-    A fixed number of queries: one per panel plus one count.
+    A fixed number of queries: one per panel plus one count. The triage panels (``freshness``,
+    ``firing``, ``at_risk``, ``health_counts``) come first on the page.
     """
-    return SaturdayDashboard(
+    board = SaturdayDashboard(
         now=now.astimezone(dt.UTC),
         weddings=load_panel("weddings today", lambda: weddings_today(now=now)),
         wedding_day_orgs=load_panel("wedding-day mode", lambda: organizations_in_wedding_day_mode(now=now)),
@@ -500,7 +641,19 @@ def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
         error_rate=load_panel("error rate", lambda: error_rate_trend(now=now)),
         organization_count=Organization.objects.count(),
         oncall=load_panel("on call today", lambda: oncall_today(now=now)),
+        freshness=load_panel("data freshness", lambda: data_freshness(now=now)),
+        firing=load_panel("firing alerts", lambda: firing_alerts()),
+        health_counts=load_panel("service health", service_health_counts),
     )
+    board.at_risk = load_panel(
+        "weddings at risk",
+        lambda: weddings_at_risk(
+            weddings=board.weddings.rows if board.weddings.ok else [],
+            incidents=board.incidents.rows if board.incidents.ok else [],
+            alerts=board.firing.rows if board.firing.ok else [],
+        ),
+    )
+    return board
 
 
 @dataclass
