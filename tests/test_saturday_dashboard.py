@@ -138,3 +138,83 @@ def test_service_health_lists_the_worst_first_and_error_rate_counts_per_minute(w
     client.force_login(world.staff)
     html = client.get("/ops/saturday/").content.decode()
     assert "timeout after 5 s" in html and 'id="error-rate-chart"' in html
+
+
+def _run(job, task, at, *, seconds=2):
+    from heartbeats.jobs import job_run_finish, job_run_start
+
+    run = job_run_start(job=job, task=task, task_id=f"{job}-{at:%H%M%S}", now=at)
+    job_run_finish(run_id=run, now=at + dt.timedelta(seconds=seconds), outcome="success", duration_ms=seconds * 1000)
+
+
+def test_data_as_of_is_the_age_of_the_newest_aggregation_and_evaluation_not_the_render_time(world, client):
+    import time_machine
+
+    from heartbeats.jobs import beat_jobs
+
+    with service_context():
+        for name, job in beat_jobs().items():  # every other job ran just now: nothing is behind
+            if name not in ("apm-aggregate", "alerts-evaluate-rules"):
+                _run(name, job.task, NOW - dt.timedelta(seconds=5))
+        _run("apm-aggregate", "apm.tasks.aggregate", NOW - dt.timedelta(seconds=40))
+        _run("alerts-evaluate-rules", "alerts.tasks.evaluate_rules", NOW - dt.timedelta(seconds=20))
+    with staff_context():
+        fresh = selectors.data_freshness(now=NOW)
+    assert fresh.aggregated_at == NOW - dt.timedelta(seconds=38)
+    assert fresh.evaluated_at == NOW - dt.timedelta(seconds=18)
+    assert fresh.data_as_of == fresh.aggregated_at  # the older of the two
+    client.force_login(world.staff)
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/ops/saturday/").content.decode()
+    assert "data as of <strong>10:59 BST (09:59 UTC)</strong>" in html
+    assert 'id="stale-banner"' not in html
+
+    # Ten minutes later nothing has run: aggregation (every 60 s) is more than twice its period behind.
+    later = NOW + dt.timedelta(minutes=10)
+    with time_machine.travel(later, tick=False):
+        html = client.get("/ops/saturday/").content.decode()
+    banner = html[html.index('id="stale-banner"'):html.index('id="triage"')]
+    assert "Data is behind" in banner and "apm-aggregate last ran 10 min ago (every 60 s)" in banner
+    assert "alerts-evaluate-rules last ran" in banner
+    assert "data as of <strong>10:59 BST (09:59 UTC)</strong>" in html  # still the data's time, not the page's
+
+
+def test_triage_comes_first_with_actions_and_the_healthy_collapse_to_a_count(world, client):
+    import time_machine
+
+    from alerts.services import alert_fire
+    from apm.models import ServiceHealthCheck
+
+    with service_context():
+        wedding = Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="Ana & Zara",
+                                         ceremony_time=dt.time(14, 0))
+        incident = Incident.objects.create(organization=world.org_a, title="Checkout down", priority="p0",
+                                           wedding=wedding, wedding_impact="wedding_day_critical", detected_at=NOW)
+        alert, _ = alert_fire(organization_id=world.org_b.id, fingerprint="f1" * 8, source="alertmanager",
+                              title="Gallery slow", labels={"alertname": "GallerySlow"}, annotations={},
+                              severity="warning", priority="medium", starts_at=NOW, now=NOW)
+        for i in range(3):
+            ServiceHealthCheck.objects.create(name=f"ok {i}", url=f"https://ok{i}.example/", status="healthy")
+        ServiceHealthCheck.objects.create(name="broken", url="https://broken.example/", status="critical")
+    client.force_login(world.staff)
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/ops/saturday/").content.decode()
+    triage = html[html.index('id="triage"'):html.index('aria-label="Summary"')]
+    # Open incidents, then firing alerts, then weddings at risk, then the healthy as a count: before anything else.
+    assert triage.index("Checkout down") < triage.index("Gallery slow") < triage.index("Weddings at risk")
+    assert f'href="/ops/incidents/{incident.pk}/"' in triage and f'href="/ops/alerts/{alert.pk}/"' in triage
+    assert f'href="/ops/silences/new/?alert={alert.pk}"' in triage
+    assert f'href="/ops/silences/new/?incident={incident.pk}"' in triage
+    assert triage.count('value="acknowledge"') == 2
+    assert "Ana &amp; Zara" in triage[triage.index("Weddings at risk"):]
+    assert "3 services ok" in triage and "1 critical" in triage
+    # the incident linked to an alert has a "→ incident" link
+    with service_context():
+        alert.incident = incident
+        alert.save(update_fields=["incident"])
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/ops/saturday/").content.decode()
+    assert f'<a class="small" href="/ops/incidents/{incident.pk}/">→ incident p0</a>' in html
+    # acknowledging from the dashboard comes back to it
+    response = client.post(f"/ops/incidents/{incident.pk}/", {"action": "acknowledge", "next": "/ops/saturday/"})
+    assert response.status_code == 302 and response["Location"] == "/ops/saturday/"

@@ -73,7 +73,7 @@ def p95_trend_chart(trend: dict):
         times=trend["times"],
         series=[Series("worst service p95", trend["worst"]), Series("median service p95", trend["median"])],
         unit=" ms",
-        width=900,
+        width=640,
         height=220,
         chart_id="p95-trend-chart",
     )
@@ -95,7 +95,7 @@ def error_rate_chart(trend: dict):
 
     return line_chart(
         title="Errors reported per minute (5-minute buckets)", times=trend["times"],
-        series=[Series("errors/min", trend["per_minute"])], unit="/min", width=900, height=200,
+        series=[Series("errors/min", trend["per_minute"])], unit="/min", width=640, height=200,
         chart_id="error-rate-chart",
     )
 
