@@ -184,3 +184,31 @@ def weekday_names(days):
     if wanted == list(range(1, 8)):
         return "every day"
     return ", ".join(WEEKDAY_NAMES[d] for d in wanted if d in WEEKDAY_NAMES) or "–"
+
+
+@register.filter
+def iso_when(value, zone=None):
+    """``format_when`` of an ISO 8601 string (stored JSON, e.g. an analysis timeline's ``at``); else as given."""
+    import datetime as dt
+
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_when(value, zone)
+
+
+@register.filter
+def iso_date(value):
+    """A ``YYYY-MM-DD`` string (or date) as ``"Wed 1 Jul 2026"``; anything else as given."""
+    import datetime as dt
+
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.date):
+        return f"{value:%a} {value.day} {value:%b} {value.year}"
+    return value
