@@ -97,7 +97,8 @@ class SilenceForm(ZonedForm):
     """A silence: matchers from ``starts_at`` to ``ends_at`` (typed in the form's zone), and why."""
 
     matchers = MatchersField()
-    starts_at = LocalDateTimeField(label="Starts", required=False, help_text="When the silence starts muting (empty: now)")
+    starts_at = LocalDateTimeField(label="Starts", required=False,
+                                   help_text="When the silence starts muting (empty: now)")
     ends_at = LocalDateTimeField(label="Ends", required=False,
                                  help_text="When it stops; the alerts notify again after")
     hours = forms.FloatField(

@@ -173,7 +173,8 @@ def alert_timeline(alert: AlertHistory) -> list[dict]:
     if alert.resolved_at:
         how = "resolved in the portal" if alert.resolved_in_portal else "resolved by its source"
         events.append({"at": alert.resolved_at, "what": how})
-    for d in NotificationDelivery.objects.filter(alert_id=alert.pk).select_related("channel").order_by("created_at")[:50]:
+    deliveries = NotificationDelivery.objects.filter(alert_id=alert.pk).select_related("channel")
+    for d in deliveries.order_by("created_at")[:50]:
         where = d.channel.name if d.channel_id and d.channel else (d.target_label or "a person")
         events.append({"at": d.created_at, "what": f"{d.event.replace('.', ' ')} to {where}: {d.status}"})
     events.sort(key=lambda e: e["at"])

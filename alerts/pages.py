@@ -26,7 +26,6 @@ from django.views.decorators.http import require_http_methods
 
 from alerts.models import AlertHistory, AlertRule
 from alerts.rules import alert_rule_create, alert_rule_update
-from alerts.suppression import rule_state
 from wedsync_ops.pages.access import get_organization_for_user, is_staff_request
 from wedsync_ops.tenancy.models import UserProfile
 

@@ -26,7 +26,8 @@ def _fire(org, fingerprint, title, labels, *, severity="warning", group_key="", 
 @pytest.fixture
 def alerts(world):
     with service_context():
-        a1 = _fire(world.org_a, "a000000000000001", "Checkout slow", {"alertname": "HighLatency", "service": "payments"},
+        a1 = _fire(world.org_a, "a000000000000001", "Checkout slow",
+                   {"alertname": "HighLatency", "service": "payments"},
                    group_key="{}:{alertname=\"HighLatency\"}",
                    annotations={"dashboard_url": "https://grafana.example/d/checkout", "summary": "p95 over 1 s"},
                    generator_url="https://prometheus.example/graph?g0.expr=x")
@@ -46,7 +47,8 @@ def test_ops_alert_list_filters_by_label_matchers_and_groups_by_group_key(client
     assert "Group <code" in html and html.count('class="card alert-group"') == 2  # one group key, and the ungrouped
     html = client.get("/ops/alerts/", {"matchers": 'service=~"pay.*"'}).content.decode()
     assert "Checkout slow" in html and "Bob&#x27;s checkout slow" in html and "Gallery slow" not in html
-    html = client.get("/ops/alerts/", {"matchers": 'service=~"pay.*"', "organization": "bloom-and-vine"}).content.decode()
+    html = client.get("/ops/alerts/",
+                      {"matchers": 'service=~"pay.*"', "organization": "bloom-and-vine"}).content.decode()
     assert "Bob&#x27;s checkout slow" in html and "Checkout slow</a>" not in html.replace("Bob&#x27;s checkout", "")
     html = client.get("/ops/alerts/", {"severity": "critical"}).content.decode()
     assert "Disk full" in html and "Gallery slow" not in html

@@ -102,7 +102,8 @@ def line_chart(
                 and (j == 0 or s.values[j - 1] is None) and (j == len(s.values) - 1 or s.values[j + 1] is None)}
         paths.extend(format_html(
             '<circle class="point{}" cx="{}" cy="{}" r="{}" fill="{}"><title>{} · {}: {}</title></circle>',
-            " point--lone" if j in lone else "", f"{x(t):.1f}", f"{y(v):.1f}", 3 if j in lone else 4, PALETTE[i % len(PALETTE)],
+            " point--lone" if j in lone else "", f"{x(t):.1f}", f"{y(v):.1f}", 3 if j in lone else 4,
+            PALETTE[i % len(PALETTE)],
             t.astimezone(dt.UTC).strftime("%d %b %H:%M UTC"), s.label, _fmt(v, unit),
         ) for j, (t, v) in enumerate(zip(times, s.values, strict=True)) if v is not None)
     legend = format_html_join(

@@ -279,8 +279,8 @@ def incidents_by_wedding_impact(*, now: dt.datetime, limit: int = PANEL_LIMIT) -
 
     Order (issue 14): priority (p0 first), then wedding impact
     (wedding_day_critical first), then the time to the linked wedding's
-    ceremony (soonest first; none, or started over 4 h ago, last), then newest. Each incident gets ``minutes_to_ceremony``
-    (int or None). One query.
+    ceremony (soonest first; none, or started over 4 h ago, last), then newest.
+    Each incident gets ``minutes_to_ceremony`` (int or None). One query.
     """
     incidents = open_incidents(limit=limit)
     far = 10**9
