@@ -39,12 +39,35 @@ FORM_FIELDS = (
 class RuleForm(forms.ModelForm):
     """The editable fields of a rule an organization admin may set."""
 
-    runbook_url = forms.URLField(required=False, assume_scheme="https")
-    metric_name = forms.CharField(required=False, max_length=200, help_text="Not needed for pattern_match rules")
+    runbook_url = forms.URLField(required=False, assume_scheme="https", label="Runbook link",
+                                 help_text="Where the on-call person reads what to do (https)")
+    metric_name = forms.CharField(required=False, max_length=200, label="Metric",
+                                  help_text="The metric watched, e.g. http.request.duration_ms; not needed for "
+                                  "error-pattern rules")
 
     class Meta:
         model = AlertRule
         fields = FORM_FIELDS
+        labels = {
+            "alert_type": "Kind of rule", "pattern": "Error message pattern", "aggregation": "Measure",
+            "comparison": "Fires when the measure is", "threshold": "Threshold",
+            "wedding_day_threshold": "Wedding-day threshold", "wedding_season_adjustment": "Stricter in wedding season",
+            "window_minutes": "Window (minutes)", "for_seconds": "Must last (seconds)",
+            "wedding_day_for_seconds": "Must last on wedding days (seconds)",
+        }
+        help_texts = {
+            "service": "Leave empty to watch every service",
+            "pattern": "Error-pattern rules only: a regular expression matched against error messages "
+                       "(case-insensitive)",
+            "threshold": "In the metric's unit (milliseconds for latencies)",
+            "wedding_day_threshold": "Used instead on wedding days and Saturdays; empty: the usual threshold",
+            "wedding_season_adjustment": "Without a wedding-day threshold: 20% stricter on wedding days from May "
+                                         "to October",
+            "window_minutes": "How much recent data each check looks at",
+            "for_seconds": "How long the threshold must be crossed before it fires; 0: at once",
+            "wedding_day_for_seconds": "Empty: half the usual time (30 s by default)",
+            "severity": "critical and emergency open an incident on wedding days",
+        }
 
 
 def _can_edit(request, org) -> bool:

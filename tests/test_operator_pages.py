@@ -166,3 +166,15 @@ def test_vendor_home_links_to_its_alerts_apm_and_dashboards(client, world):
     html = client.get("/org/rosewood-florals/").content.decode()
     assert 'href="/org/rosewood-florals/apm/"' in html and 'href="/org/rosewood-florals/apm/#apm-dashboards"' in html
     assert 'href="/org/rosewood-florals/alerts/"' in html
+
+
+def test_saving_a_rule_shows_its_confirmation_on_the_page_it_returns_to_and_help_uses_words(client, world):
+    client.force_login(world.alice)
+    form = client.get("/org/rosewood-florals/alerts/rules/").content.decode()
+    assert "Used instead on wedding days and Saturdays" in form and "half of for_seconds" not in form
+    response = client.post("/org/rosewood-florals/alerts/rules/", {
+        "name": "Slow checkout", "alert_type": "threshold", "metric_name": "http.request.duration_ms",
+        "aggregation": "p95", "comparison": "above", "threshold": "800", "window_minutes": "5", "for_seconds": "60",
+        "severity": "warning", "priority": "medium", "enabled": "on",
+    }, follow=True)
+    assert response.status_code == 200 and "Saved rule &#x27;Slow checkout&#x27;." in response.content.decode()
