@@ -381,8 +381,8 @@ def _rule_form_page(request, kind: str, *, organization: Organization | None, tz
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.success(request, f"{TITLES[kind][4:].capitalize()} {rule.name or 'saved'!s} created: "
-                                          f"{rule_state(rule, now)}.")
+                messages.success(request, f"{TITLES[kind][4:].capitalize()} created ({rule_state(rule, now)}): "
+                                          f"{rule.name}.")
                 return redirect(back)
         if org_problem:
             form.add_error(None, f"organization: {org_problem}")
