@@ -389,6 +389,8 @@ def _rule_form_page(request, kind: str, *, organization: Organization | None, tz
         status = 400
     else:
         initial = silence_initial(request, organization=organization, now=now) if kind == "silence" else {}
+        if kind == "maintenance":
+            initial["timezone"] = tz
         form = form_class(initial=initial, **kwargs)
         if initial.get("organization"):
             extra = {**extra, "chosen_org": initial["organization"]}
@@ -418,8 +420,8 @@ def _rules_page(request, *, organization, template, back, can_edit=True, extra=N
         if not can_edit:
             raise Http404("No such page")
         qs = SuppressionRule.objects.all()
-        if organization is not None:
-            qs = qs.filter(organization_id=organization.id, kind=SuppressionRule.Kind.SILENCE)
+        if organization is not None:  # an organization's own rules only, never the platform's
+            qs = qs.filter(organization_id=organization.id)
         rule = qs.filter(pk=_uuid(request.POST.get("rule") or request.POST.get("silence"))).first() \
             if _uuid(request.POST.get("rule") or request.POST.get("silence")) else None
         if rule is None:
@@ -485,13 +487,17 @@ def org_silence_preview(request, slug: str):
 
 
 @require_http_methods(["GET", "POST"])
-def org_silence_new(request, slug: str):
-    """``/org/<slug>/alerts/silences/new/``: an admin's new silence (times in the organization's zone)."""
+def org_silence_new(request, slug: str, kind: str = "silence"):
+    """``/org/<slug>/alerts/silences/new/``, ``…/maintenance/new/``, ``…/inhibitions/new/``: an admin's new
+    silence (times in the organization's zone), maintenance window or inhibition rule, scoped to the
+    organization's own alerts."""
+    if kind not in FORMS:
+        raise Http404("No such form")
     org, can_edit = _vendor(request, slug)
     if not can_edit:
         raise Http404("No such page")
     return _rule_form_page(
-        request, "silence", organization=org, tz=org.timezone, template="alerts/rule_form.html",
+        request, kind, organization=org, tz=org.timezone, template="alerts/rule_form.html",
         back=reverse("alerts-org-silences", args=[org.slug]),
         preview_url=reverse("alerts-org-silence-preview", args=[org.slug]), extra={},
     )

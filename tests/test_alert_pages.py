@@ -206,3 +206,37 @@ def test_vendor_silence_uses_the_organizations_time_zone_and_cannot_expire_anoth
     assert client.get("/org/rosewood-florals/alerts/silences/new/", {"from": str(theirs.pk)}).status_code == 200
     assert 'a=&quot;b&quot;' not in client.get("/org/rosewood-florals/alerts/silences/new/",
                                                 {"from": str(theirs.pk)}).content.decode()
+
+
+def test_vendor_admin_makes_maintenance_windows_and_inhibition_rules_for_its_own_alerts_only(client, world, alerts):
+    client.force_login(world.alice)
+    form = client.get("/org/rosewood-florals/alerts/maintenance/new/").content.decode()
+    assert 'value="Europe/London"' in form and 'name="weekdays" value="7"' in form
+    response = client.post("/org/rosewood-florals/alerts/maintenance/new/", {
+        "name": "Sunday backup", "matchers": 'alertname="DiskFull"', "weekdays": ["7"], "start_time": "01:00",
+        "end_time": "02:00", "timezone": "Europe/London"})
+    assert response.status_code == 302
+    response = client.post("/org/rosewood-florals/alerts/inhibitions/new/", {
+        "name": "disk mutes latency", "source_matchers": 'alertname="DiskFull"', "matchers": 'alertname="HighLatency"',
+        "equal_labels": ""})
+    assert response.status_code == 302
+    with service_context():
+        mine = SuppressionRule.objects.filter(organization=world.org_a)
+        assert sorted(mine.values_list("kind", flat=True)) == ["inhibition", "maintenance"]
+        assert AlertHistory.objects.get(pk=alerts["a1"].pk).status == "suppressed"
+        assert AlertHistory.objects.get(pk=alerts["b1"].pk).status == "firing"  # Bob's alerts are not hers to mute
+        inhibition = mine.get(kind="inhibition")
+    page = client.get("/org/rosewood-florals/alerts/silences/").content.decode()
+    assert "Sunday backup" in page and "Sun 01:00–02:00" in page
+    # Bob (another organization, a member) can neither see nor disable it; Alice can.
+    client.force_login(world.bob)
+    assert client.post("/org/rosewood-florals/alerts/silences/", {"action": "disable", "rule": str(inhibition.pk)}
+                       ).status_code == 404
+    assert client.post("/org/bloom-and-vine/alerts/silences/", {"action": "disable", "rule": str(inhibition.pk)}
+                       ).status_code == 404
+    assert client.get("/org/bloom-and-vine/alerts/maintenance/new/").status_code == 404  # members do not edit
+    client.force_login(world.alice)
+    assert client.post("/org/rosewood-florals/alerts/silences/", {"action": "disable", "rule": str(inhibition.pk)}
+                       ).status_code == 302
+    with service_context():
+        assert AlertHistory.objects.get(pk=alerts["a1"].pk).status == "firing"

@@ -58,6 +58,7 @@ def _vendor_pages(demo):  # noqa: F811
         (f"/org/rosewood-florals/alerts/{demo['alert_id']}/", "alert"),
         ("/org/rosewood-florals/alerts/silences/", "silences"),
         (f"/org/rosewood-florals/alerts/silences/new/?alert={demo['alert_id']}", "silence-new"),
+        ("/org/rosewood-florals/alerts/maintenance/new/", "maintenance-new"),
         ("/org/rosewood-florals/alerts/rules/", "rules"),
         ("/org/rosewood-florals/alerts/channels/", "channels"),
     ]
