@@ -141,6 +141,10 @@ URL_KEYS = ("dashboard", "dashboard_url", "dashboardURL", "panel_url", "panelURL
             "runbook_url", "runbook", "grafana_url")
 
 
+LINK_NAMES = {"dashboardURL": "dashboard (Grafana)", "panelURL": "panel (Grafana)", "silenceURL": "silence in Grafana",
+              "runbook_url": "runbook", "dashboard_url": "dashboard", "panel_url": "panel", "silence_url": "silence"}
+
+
 def alert_links(alert: AlertHistory) -> list[tuple[str, str]]:
     """``[(label, url)]`` the alert's source gave: its generator (the rule's graph), http(s) URLs among the
     annotations (Grafana's dashboard, panel and silence URLs, ``runbook_url``), and the rule's runbook."""
@@ -151,7 +155,7 @@ def alert_links(alert: AlertHistory) -> list[tuple[str, str]]:
         if isinstance(value, str) and value.startswith(("https://", "http://")) and (
             key in URL_KEYS or key.lower().endswith(("url", "_link"))
         ):
-            links.append((key.replace("_", " "), value))
+            links.append((LINK_NAMES.get(key, key.replace("_", " ")), value))
     if alert.rule_id and alert.rule and alert.rule.runbook_url:
         links.append(("rule's runbook", alert.rule.runbook_url))
     return links

@@ -240,3 +240,23 @@ def test_vendor_admin_makes_maintenance_windows_and_inhibition_rules_for_its_own
                        ).status_code == 302
     with service_context():
         assert AlertHistory.objects.get(pk=alerts["a1"].pk).status == "firing"
+
+
+def test_a_grafana_alert_page_links_to_its_dashboard_panel_and_silence_in_grafana(client, world, monkeypatch):
+    from alerts import conf
+    from tests.conftest import SAMPLES_DIR
+    from tests.test_integrations_inbound import RATE_REDIS, make_integration
+
+    monkeypatch.setattr(conf, "INTEGRATION_RATE_LIMIT_REDIS_URL", RATE_REDIS)
+    _integration, token = make_integration("grafana")
+    body = (SAMPLES_DIR / "grafana/firing-two-alerts.json").read_bytes()
+    answer = client.post("/api/v1/integrations/grafana/", data=body, content_type="application/json",
+                         HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 200
+    with service_context():
+        alert = AlertHistory.objects.get(source="grafana", fingerprint="7f2b0d8e4c1a9b36")
+    client.force_login(world.staff)
+    links = client.get(f"/ops/alerts/{alert.pk}/").content.decode().split('id="links"')[1].split("</section>")[0]
+    assert 'href="https://grafana.example.com/d/uploads"' in links and "dashboard (Grafana)" in links
+    assert "viewPanel=" in links and "panel (Grafana)" in links
+    assert "alerting/silence/new" in links and "silence in Grafana" in links
