@@ -28,7 +28,7 @@ from alerts.forms import AlertFilterForm, InhibitionForm, MaintenanceForm, Silen
 from alerts.models import AlertHistory, SuppressionRule
 from alerts.suppression import alert_label_set, matchers_from_labels, rule_state, silence_preview
 from wedsync_ops.matchers import matchers_match, matchers_text, parse_matcher_text, parse_matchers
-from wedsync_ops.pages.access import get_organization_for_user, safe_next, staff_required
+from wedsync_ops.tenancy.access import get_organization_for_user, safe_next, staff_required
 from wedsync_ops.tenancy.models import Organization
 
 #: The zone staff type times in (the portal's display zone; vendors use their organization's).
@@ -460,7 +460,7 @@ def ops_rule_new(request, kind: str):
 
 
 def _vendor(request, slug):
-    from alerts.pages import _can_edit
+    from alerts.views import _can_edit
 
     org = get_organization_for_user(request, slug)
     return org, _can_edit(request, org)

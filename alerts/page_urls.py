@@ -3,7 +3,7 @@
 from django.urls import path
 
 from alerts import ops_pages
-from alerts.pages import organization_channels, organization_rules, organization_silences
+from alerts.views import organization_channels, organization_rules, organization_silences
 
 urlpatterns = [
     path("ops/alerts/", ops_pages.ops_alert_list, name="ops-alerts"),

@@ -6,7 +6,7 @@ assign, note, escalate, merge, post-incident analysis), runbooks and the
 reports page. Vendors (``/org/<slug>/incidents/…``): their organization's
 incidents and vendor-visible updates, status-page style.
 
-Views hold no logic: access through ``wedsync_ops.pages.access`` and
+Views hold no logic: access through ``wedsync_ops.tenancy.access`` and
 ``incidents.selectors``, changes through the services. A refused change
 re-renders the page with HTTP 400 and the field and reason.
 """
@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 
 from wedsync_ops.charts import bar_chart
 from wedsync_ops.choices import IncidentStatus
-from wedsync_ops.pages.access import get_organization_for_user, safe_next, staff_required
+from wedsync_ops.tenancy.access import get_organization_for_user, safe_next, staff_required
 
 from . import analysis as analysis_services
 from . import services
