@@ -80,7 +80,7 @@ def home_organization_slug(request: HttpRequest) -> str | None:
     return Organization.objects.filter(id=ctx.org_id).values_list("slug", flat=True).first()
 
 
-def safe_next(request, default: str) -> str:
+def safe_next(request: HttpRequest, default: str) -> str:
     """Where to go back after a POST: the ``next`` field (or query parameter) when it is a URL of this site
     (Django's ``url_has_allowed_host_and_scheme``), else ``default``. Never an open redirect."""
     from django.utils.http import url_has_allowed_host_and_scheme
