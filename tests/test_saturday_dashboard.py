@@ -4,7 +4,7 @@ import datetime as dt
 
 from apm.models import ApmMetricAggregation
 from incidents.models import Incident
-from wedsync_ops.pages import selectors
+from wedsync_ops.pages import selectors, triage
 from wedsync_ops.tenancy.context import service_context, staff_context
 from wedsync_ops.tenancy.models import Wedding
 
@@ -159,7 +159,7 @@ def test_data_as_of_is_the_age_of_the_newest_aggregation_and_evaluation_not_the_
         _run("apm-aggregate", "apm.tasks.aggregate", NOW - dt.timedelta(seconds=40))
         _run("alerts-evaluate-rules", "alerts.tasks.evaluate_rules", NOW - dt.timedelta(seconds=20))
     with staff_context():
-        fresh = selectors.data_freshness(now=NOW)
+        fresh = triage.data_freshness(now=NOW)
     assert fresh.aggregated_at == NOW - dt.timedelta(seconds=38)
     assert fresh.evaluated_at == NOW - dt.timedelta(seconds=18)
     assert fresh.data_as_of == fresh.aggregated_at  # the older of the two
