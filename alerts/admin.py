@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from alerts.forms import MATCHER_HELP, WEEKDAYS, MatchersField
 from alerts.models import (
     AlertHistory,
     AlertIntegration,
@@ -32,6 +33,7 @@ from alerts.services import (
 )
 from alerts.silences import suppression_rule_validate, suppressions_apply
 from alerts.suppression import alert_label_set, matchers_from_labels, parse_matchers, rule_state, silence_preview
+from wedsync_ops.matchers import matchers_text, parse_matcher_text
 from wedsync_ops.tenancy.models import Organization
 
 
@@ -122,7 +124,7 @@ class AlertHistoryAdmin(admin.ModelAdmin):
         params = {
             "kind": SuppressionRule.Kind.SILENCE,
             "name": f"Silence {alert.title}"[:200],
-            "matchers": json.dumps(matchers_from_labels(alert_label_set(alert))),
+            "matchers": matchers_text(matchers_from_labels(alert_label_set(alert))),
             "starts_at": now.isoformat(),
             "comment": f"From alert {alert.pk}",
             "from_alert": str(alert.pk),
@@ -184,8 +186,38 @@ class IntegrationBacklogAdmin(admin.ModelAdmin):
         return False
 
 
+class EqualLabelsField(forms.CharField):
+    """Comma-separated label names in, a list out (an inhibition rule's ``equal_labels``)."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        from wedsync_ops.matchers import LABEL_NAME
+
+        names = [n.strip() for n in (super().to_python(value) or "").split(",") if n.strip()]
+        bad = [n for n in names if not LABEL_NAME.match(n)]
+        if bad:
+            raise ValidationError(f"not a label name: {', '.join(bad)}")
+        return names
+
+
 class SuppressionRuleForm(forms.ModelForm):
-    """Validates through ``alerts.silences.suppression_rule_validate`` (matchers, times, weekdays, time zone)."""
+    """Matchers in Alertmanager syntax (``alertname="X", service=~"pay.*"``), weekdays as checkboxes, equal labels
+    comma-separated; validates through ``alerts.silences.suppression_rule_validate`` (matchers, times, weekdays,
+    time zone)."""
+
+    matchers = MatchersField(required=False, label="Matchers",
+                             help_text=MATCHER_HELP + " A silence needs at least one.")
+    source_matchers = MatchersField(required=False, label="Inhibiting alerts (source matchers)",
+                                    help_text="Inhibition only: while an alert matching these is open, the alerts "
+                                    "matching the matchers above are muted.")
+    weekdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="Maintenance only: the days the window opens",
+    )
+    equal_labels = EqualLabelsField(required=False, help_text="Inhibition only: label names both alerts must share, "
+                                    "comma-separated, e.g. service, organization")
 
     class Meta:
         model = SuppressionRule
@@ -207,6 +239,15 @@ class SuppressionRuleForm(forms.ModelForm):
 
 
 _SUPPRESSION_FIELDS = {f.name for f in SuppressionRule._meta.get_fields() if f.concrete}
+
+
+def _matchers_from_text(text: str) -> list:
+    """Matchers from a query parameter: Alertmanager text (``a="b"``), or the older JSON list form.
+    Raises ValidationError (text) or ValueError (JSON) when they do not parse."""
+    text = text.strip()
+    if text.startswith("["):
+        return json.loads(text)
+    return parse_matcher_text(text) if text else []
 
 
 def _is_db_default(value) -> bool:
@@ -259,7 +300,7 @@ class SuppressionRuleAdmin(admin.ModelAdmin):
         org = obj.organization_id if obj is not None else (request.GET.get("organization") or None)
         try:
             if isinstance(raw, str):
-                raw = json.loads(raw)
+                raw = _matchers_from_text(raw)
             matchers = parse_matchers(raw)
         except (ValueError, ValidationError):
             return None, "the matchers are not valid yet"
@@ -275,7 +316,13 @@ class SuppressionRuleAdmin(admin.ModelAdmin):
                 initial.pop("starts_at")
             else:
                 initial["starts_at"] = timezone.localtime(starts)
-        for name in ("matchers", "source_matchers", "equal_labels", "weekdays"):
+        for name in ("matchers", "source_matchers"):
+            if isinstance(initial.get(name), str):
+                try:
+                    initial[name] = _matchers_from_text(initial[name])
+                except (ValueError, ValidationError):
+                    pass  # shown as given: the form says what is wrong with it
+        for name in ("equal_labels", "weekdays"):
             if isinstance(initial.get(name), str):
                 try:
                     initial[name] = json.loads(initial[name])

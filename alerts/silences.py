@@ -142,6 +142,19 @@ def silence_expire(*, silence: SuppressionRule, now: dt.datetime) -> Suppression
     return silence
 
 
+def suppression_rule_disable(*, rule: SuppressionRule, now: dt.datetime) -> SuppressionRule:
+    """Disable a maintenance window or inhibition rule at ``now`` (``enabled = False``) and release what it
+    muted; returns it (a silence is expired instead: ``silence_expire``). Already disabled: unchanged."""
+    require_aware("now", now)
+    if rule.kind == SuppressionRule.Kind.SILENCE:
+        return silence_expire(silence=rule, now=now)
+    with transaction.atomic():
+        SuppressionRule.objects.filter(pk=rule.pk, enabled=True).update(enabled=False, updated_at=now)
+        rule.refresh_from_db()
+        suppressions_apply(now=now)
+    return rule
+
+
 def _mute_reason(rule: SuppressionRule, reason: str) -> str:
     until = f", until {rule.ends_at:%Y-%m-%d %H:%M} UTC" if rule.ends_at else ""
     comment = f", {rule.comment.strip()[:120]!r}" if (rule.comment or "").strip() else ""

@@ -12,7 +12,6 @@ A refused change re-renders the page with HTTP 400 naming the field.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from urllib.parse import urlsplit
 
@@ -27,8 +26,6 @@ from django.views.decorators.http import require_http_methods
 
 from alerts.models import AlertHistory, AlertRule
 from alerts.rules import alert_rule_create, alert_rule_update
-from alerts.suppression import rule_state
-from wedsync_ops.matchers import parse_matcher_text
 from wedsync_ops.tenancy.access import get_organization_for_user, is_staff_request
 from wedsync_ops.tenancy.models import UserProfile
 
@@ -42,12 +39,35 @@ FORM_FIELDS = (
 class RuleForm(forms.ModelForm):
     """The editable fields of a rule an organization admin may set."""
 
-    runbook_url = forms.URLField(required=False, assume_scheme="https")
-    metric_name = forms.CharField(required=False, max_length=200, help_text="Not needed for pattern_match rules")
+    runbook_url = forms.URLField(required=False, assume_scheme="https", label="Runbook link",
+                                 help_text="Where the on-call person reads what to do (https)")
+    metric_name = forms.CharField(required=False, max_length=200, label="Metric",
+                                  help_text="The metric watched, e.g. http.request.duration_ms; not needed for "
+                                  "error-pattern rules")
 
     class Meta:
         model = AlertRule
         fields = FORM_FIELDS
+        labels = {
+            "alert_type": "Kind of rule", "pattern": "Error message pattern", "aggregation": "Measure",
+            "comparison": "Fires when the measure is", "threshold": "Threshold",
+            "wedding_day_threshold": "Wedding-day threshold", "wedding_season_adjustment": "Stricter in wedding season",
+            "window_minutes": "Window (minutes)", "for_seconds": "Must last (seconds)",
+            "wedding_day_for_seconds": "Must last on wedding days (seconds)",
+        }
+        help_texts = {
+            "service": "Leave empty to watch every service",
+            "pattern": "Error-pattern rules only: a regular expression matched against error messages "
+                       "(case-insensitive)",
+            "threshold": "In the metric's unit (milliseconds for latencies)",
+            "wedding_day_threshold": "Used instead on wedding days and Saturdays; empty: the usual threshold",
+            "wedding_season_adjustment": "Without a wedding-day threshold: 20% stricter on wedding days from May "
+                                         "to October",
+            "window_minutes": "How much recent data each check looks at",
+            "for_seconds": "How long the threshold must be crossed before it fires; 0: at once",
+            "wedding_day_for_seconds": "Empty: half the usual time (30 s by default)",
+            "severity": "critical and emergency open an incident on wedding days",
+        }
 
 
 def _can_edit(request, org) -> bool:
@@ -102,74 +122,49 @@ def organization_rules(request, slug: str, rule_id: uuid.UUID | None = None):
 
 # --- silences ---------------------------------------------------------------------
 
-class SilenceForm(forms.Form):
-    """A silence an organization admin creates for their organization's alerts."""
-
-    matchers = forms.CharField(
-        help_text='Alertmanager style: alertname="HighCheckoutLatency", service=~"pay.*" (ops = != =~ !~)'
-    )
-    hours = forms.FloatField(min_value=0.25, max_value=24 * 14, initial=2, help_text="How long, in hours (max 14 days)")
-    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why (shown to the ops team)")
-
-
 @require_http_methods(["GET", "POST"])
 def organization_silences(request, slug: str):
-    """``/org/<slug>/alerts/silences/``: the organization's silences; admins create and expire them.
+    """``/org/<slug>/alerts/silences/``: the organization's silences by state; admins create, expire and
+    recreate them.
 
-    A silence mutes matching alerts of this organization only (recorded,
-    not notified). ``POST action=create`` with matchers/hours/comment, or
-    ``action=expire`` with ``silence``. Bad input answers 400 naming the field.
+    A silence mutes matching alerts of this organization only (recorded, not notified). ``POST
+    action=create`` with ``matchers`` (Alertmanager syntax), ``starts_at``/``ends_at`` (the organization's
+    local time; or ``hours`` instead of an end) and ``comment``; ``action=expire`` with ``silence``.
+    Writes go through ``alerts.silences``. Bad input answers 400 naming the field, with everything typed kept.
     """
+    from django.urls import reverse
     from django.utils import timezone
 
+    from alerts.forms import SilenceForm
     from alerts.models import SuppressionRule
-    from alerts.silences import silence_expire, suppression_rule_create
+    from alerts.ops_pages import _create, _rules, _rules_page, silence_initial
 
     org = get_organization_for_user(request, slug)
     can_edit = _can_edit(request, org)
-    form = SilenceForm() if can_edit else None
-    status = 200
-    now = timezone.now()
-    if request.method == "POST":
+    back = reverse("alerts-org-silences", args=[org.slug])
+    extra = {"preview_url": reverse("alerts-org-silence-preview", args=[org.slug]), "tz": org.timezone}
+    if request.method == "POST" and request.POST.get("action") == "create":
         if not can_edit:
             raise Http404("No such page")
-        if request.POST.get("action") == "expire":
-            silence = SuppressionRule.objects.filter(
-                pk=_uuid_or_none(request.POST.get("silence")), organization=org, kind=SuppressionRule.Kind.SILENCE
-            ).first()
-            if silence is None:
-                raise Http404("No such silence")
-            silence_expire(silence=silence, now=now)
-            messages.success(request, "Silence expired; its alerts notify again.")
-            return redirect("alerts-org-silences", slug=org.slug)
-        form = SilenceForm(request.POST)
+        now = timezone.now()
+        form = SilenceForm(request.POST, tz=org.timezone, now=now)
         if form.is_valid():
             try:
-                matchers = parse_matcher_text(form.cleaned_data["matchers"])
-                suppression_rule_create(
-                    kind=SuppressionRule.Kind.SILENCE, matchers=matchers, now=now, organization_id=org.id,
-                    name=form.cleaned_data["matchers"][:200], comment=form.cleaned_data["comment"],
-                    created_by=request.user, starts_at=now,
-                    ends_at=now + dt.timedelta(hours=form.cleaned_data["hours"]),
-                )
+                _create(SuppressionRule.Kind.SILENCE, form=form, organization_id=org.id, request=request, now=now)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 messages.success(request, "Silence created.")
-                return redirect("alerts-org-silences", slug=org.slug)
-        status = 400
-    silences = list(
-        SuppressionRule.objects.filter(organization=org, kind=SuppressionRule.Kind.SILENCE)
-        .select_related("created_by").order_by("-starts_at")[:100]
-    )
-    for s in silences:
-        s.state = rule_state(s, now)
-    return render(
-        request, "alerts/organization_silences.html",
-        {"org": org, "silences": silences, "form": form, "can_edit": can_edit},
-        status=status,
-    )
+                return redirect(back)
+        return render(request, "alerts/organization_silences.html",
+                      {"rules": _rules(org, now), "org": org, "can_edit": can_edit, "now": now, "form": form,
+                       **extra}, status=400)
+    if can_edit:
+        extra["form"] = SilenceForm(initial=silence_initial(request, organization=org, now=timezone.now()),
+                                    tz=org.timezone)
+    return _rules_page(request, organization=org, template="alerts/organization_silences.html", back=back,
+                       can_edit=can_edit, extra=extra)
 
 
 # --- channels ---------------------------------------------------------------------

@@ -54,7 +54,7 @@ def analysis_start(*, incident: Incident, by, now: dt.datetime) -> PostIncidentA
     in whole minutes; ``weddings_affected`` = 1 with a linked wedding, else 0;
     ``organizations_affected`` = distinct organizations of the incident and
     its alerts (at least 1 for an organization's incident); ``timeline``
-    pulled from ``incident_updates``; section headings in ``summary``. Also
+    pulled from ``incident_updates``; ``summary`` empty (the page prompts for it). Also
     writes an internal ``analysis`` timeline row. Idempotent.
     """
     _require_aware(now)
@@ -73,7 +73,7 @@ def analysis_start(*, incident: Incident, by, now: dt.datetime) -> PostIncidentA
         analysis = PostIncidentAnalysis.objects.create(
             organization_id=incident.organization_id,
             incident=incident,
-            summary="What happened, in two or three sentences.",
+            summary="",  # the page shows what to write as a placeholder; a placeholder is never a value
             impact_minutes=max(0, int((end - incident.detected_at).total_seconds() // 60)),
             weddings_affected=1 if incident.wedding_id else 0,
             organizations_affected=len(orgs),

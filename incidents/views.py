@@ -14,7 +14,6 @@ re-renders the page with HTTP 400 and the field and reason.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 
 from django.contrib import messages
@@ -23,12 +22,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from wedsync_ops.charts import bar_chart
 from wedsync_ops.choices import IncidentStatus
-from wedsync_ops.tenancy.access import get_organization_for_user, staff_required
+from wedsync_ops.tenancy.access import get_organization_for_user, safe_next, staff_required
 
 from . import analysis as analysis_services
 from . import services
@@ -109,7 +109,7 @@ def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
         "plan": plan,
         "plan_steps": [{"n": i + 1, "wait": w, "level": lvl} for i, (w, lvl) in enumerate(plan.steps)],
         "analysis": analysis,
-        "action_items_json": json.dumps(analysis.action_items, indent=2) if analysis else "[]",
+        "analysis_form": _analysis_form(analysis),
         "staff_users": list(staff),
         "merge_candidates": list(open_incidents(organization_id=incident.organization_id).exclude(pk=incident.pk)[:50])
         if incident.organization_id
@@ -121,6 +121,48 @@ def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
         ],
         "now": now,
     }
+
+
+ANALYSIS_FIELDS = ("summary", "impact_description", "root_cause", "contributing_factors", "weddings_affected",
+                   "organizations_affected", "impact_minutes")
+
+
+def action_rows_from_post(post) -> list[dict]:
+    """The action-item rows of the analysis form, as typed: ``[{"description", "owner", "due_date", "done",
+    "remove", "blank"}]`` from the aligned lists ``item_description``/``item_owner``/``item_due_date`` and the
+    row numbers ticked in ``item_done``/``item_remove`` (0-based). ``blank``: nothing typed in the row."""
+    descriptions = post.getlist("item_description")
+    owners = post.getlist("item_owner")
+    dues = post.getlist("item_due_date")
+    done = set(post.getlist("item_done"))
+    remove = set(post.getlist("item_remove"))
+    rows = []
+    for i in range(max(len(descriptions), len(owners), len(dues))):
+        row = {
+            "description": (descriptions[i] if i < len(descriptions) else "").strip()[:500],
+            "owner": (owners[i] if i < len(owners) else "").strip()[:200],
+            "due_date": (dues[i] if i < len(dues) else "").strip()[:10],
+            "done": str(i) in done,
+            "remove": str(i) in remove,
+        }
+        row["blank"] = not (row["description"] or row["owner"] or row["due_date"])
+        rows.append(row)
+    return rows
+
+
+def _analysis_form(analysis, post=None) -> dict:
+    """What the analysis form shows: ``{"values": {field: text}, "rows": [action item rows]}``, from what
+    was posted (a refused save keeps everything typed) or from the saved draft, plus one empty row to add."""
+    if post is not None:
+        values = {name: post.get(name, "") for name in ANALYSIS_FIELDS}
+        rows = [r for r in action_rows_from_post(post) if not r["blank"]]
+    else:
+        values = {name: getattr(analysis, name, "") for name in ANALYSIS_FIELDS} if analysis else {}
+        rows = [dict(item, remove=False) for item in (analysis.action_items if analysis else [])]
+    rows.append({"description": "", "owner": "", "due_date": "", "done": False, "remove": False, "new": True})
+    for i, row in enumerate(rows):
+        row["n"] = i
+    return {"values": values, "rows": rows}
 
 
 def _user_or_none(value: str, field: str):
@@ -183,22 +225,15 @@ def _do(request, incident: Incident, action: str, now: dt.datetime) -> str:
         if action == "analysis_save":
             from wedsync_ops.validation import InputError, json_loads
 
-            try:
-                items = json_loads(post.get("action_items", "[]") or "[]", field="action_items")
-            except InputError as exc:
-                raise ValidationError({exc.field: exc.reason}) from None
-            fields = {
-                name: post.get(name, "")
-                for name in (
-                    "summary",
-                    "impact_description",
-                    "root_cause",
-                    "contributing_factors",
-                    "weddings_affected",
-                    "organizations_affected",
-                    "impact_minutes",
-                )
-            }
+            if "action_items" in post:  # the JSON form (scripts); the page sends rows
+                try:
+                    items = json_loads(post.get("action_items", "[]") or "[]", field="action_items")
+                except InputError as exc:
+                    raise ValidationError({exc.field: exc.reason}) from None
+            else:
+                items = [row for row in action_rows_from_post(post) if not row["remove"] and not row["blank"]]
+                items = [{k: row[k] for k in ("description", "owner", "due_date", "done")} for row in items]
+            fields = {name: post.get(name, "") for name in ANALYSIS_FIELDS}
             analysis_services.analysis_update(analysis=analysis, by=by, now=now, action_items=items, **fields)
             return "Analysis saved."
         analysis_services.analysis_publish(analysis=analysis, by=by, now=now)
@@ -227,24 +262,142 @@ def ops_incident_detail(request: HttpRequest, pk) -> HttpResponse:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"action": exc.messages}
             ctx = _detail_context(request, _get_incident(pk), now)
             ctx["errors"] = {k: "; ".join(v) for k, v in errors.items()}
+            if request.POST.get("action") == "analysis_save":
+                ctx["analysis_form"] = _analysis_form(ctx["analysis"], request.POST)
             return render(request, "incidents/ops_detail.html", ctx, status=400)
         messages.success(request, message)
-        return redirect("ops-incident-detail", pk=incident.pk)
+        return redirect(safe_next(request, reverse("ops-incident-detail", args=[incident.pk])))
     return render(request, "incidents/ops_detail.html", _detail_context(request, incident, now))
+
+
+def _get_runbook(pk) -> Runbook:
+    try:
+        return Runbook.objects.select_related("updated_by", "organization").get(pk=uuid.UUID(str(pk)))
+    except (ValueError, Runbook.DoesNotExist):
+        raise Http404("No such runbook") from None
+
+
+@staff_required
+def ops_runbook_list(request: HttpRequest) -> HttpResponse:
+    """``/ops/runbooks/?q=``: every runbook, by title; ``q`` searches title, content and the labels it applies to."""
+    from django.db.models import Q
+
+    q = (request.GET.get("q") or "").strip()[:200]
+    qs = Runbook.objects.select_related("organization", "updated_by").order_by("title")
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(content__icontains=q) | Q(service__icontains=q)
+                       | Q(alertname__icontains=q))
+    return render(request, "incidents/runbook_list.html", {"runbooks": list(qs[:500]), "q": q})
+
+
+def runbook_incidents(runbook: Runbook, *, limit: int = 50) -> list[Incident]:
+    """Incidents whose alerts carry the labels ``runbook`` applies to (its ``service``/``alertname``; the
+    organization's own for an organization's runbook), newest first. Two queries."""
+    from alerts.models import AlertHistory
+
+    if not runbook.service and not runbook.alertname:
+        return []
+    alerts = AlertHistory.objects.filter(incident__isnull=False)
+    if runbook.alertname:
+        alerts = alerts.filter(labels__alertname=runbook.alertname)
+    if runbook.service:
+        alerts = alerts.filter(labels__service=runbook.service)
+    if runbook.organization_id:
+        alerts = alerts.filter(organization_id=runbook.organization_id)
+    ids = alerts.values_list("incident_id", flat=True).distinct()[:500]
+    return list(incidents_for_context().filter(pk__in=list(ids)).select_related("organization")
+                .order_by("-detected_at")[:limit])
 
 
 @staff_required
 def ops_runbook(request: HttpRequest, pk) -> HttpResponse:
-    """``/ops/runbooks/<uuid>/``: a runbook's sanitized HTML and its versions."""
-    try:
-        runbook = Runbook.objects.get(pk=uuid.UUID(str(pk)))
-    except (ValueError, Runbook.DoesNotExist):
-        raise Http404("No such runbook") from None
+    """``/ops/runbooks/<uuid>/``: a runbook's sanitized HTML, the incidents it applies to and its versions."""
+    runbook = _get_runbook(pk)
     return render(
         request,
         "incidents/runbook.html",
-        {"runbook": runbook, "versions": list(runbook.versions.select_related("author").order_by("-version"))},
+        {"runbook": runbook, "versions": list(runbook.versions.select_related("author").order_by("-version")),
+         "incidents": runbook_incidents(runbook)},
     )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def ops_runbook_edit(request: HttpRequest, pk=None) -> HttpResponse:
+    """``/ops/runbooks/<uuid>/edit/`` (a new version on each changed save) and ``/ops/runbooks/new/``.
+
+    ``?version=N`` loads that version's text to restore it. Saved: back to the runbook with a
+    confirmation; refused (``incidents.runbooks.runbook_save``): 400, the field and everything typed kept.
+    """
+    from .forms import RunbookForm
+    from .runbooks import runbook_save
+
+    runbook = _get_runbook(pk) if pk is not None else None
+    status = 200
+    if request.method == "POST":
+        form = RunbookForm(request.POST)
+        if form.is_valid():
+            try:
+                saved = runbook_save(runbook=runbook, by=request.user, now=timezone.now(), **form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, f"Runbook saved as version {saved.version}.")
+                return redirect("ops-runbook", pk=saved.pk)
+        status = 400
+    elif runbook is not None:
+        initial = {"title": runbook.title, "service": runbook.service, "alertname": runbook.alertname,
+                   "content": runbook.content}
+        version = request.GET.get("version")
+        if version and version.isdigit():
+            old = runbook.versions.filter(version=int(version)).first()
+            if old is not None:
+                initial.update(title=old.title, content=old.content)
+        form = RunbookForm(initial=initial)
+    else:
+        form = RunbookForm()
+    return render(request, "incidents/runbook_edit.html", {"form": form, "runbook": runbook}, status=status)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def ops_incident_new(request: HttpRequest) -> HttpResponse:
+    """``/ops/incidents/new/``: open an incident by hand (``incidents.services.incident_create``).
+
+    Opened: to its page with a confirmation. Refused: 400 naming the field, everything typed kept.
+    """
+    from wedsync_ops.tenancy.models import Organization
+
+    from .forms import IncidentOpenForm
+
+    status = 200
+    form = IncidentOpenForm(request.POST or None, initial={"organization": request.GET.get("organization", "")})
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            org = None
+            if data["organization"]:
+                org = Organization.objects.filter(slug=data["organization"]).first()
+                if org is None:
+                    form.add_error("organization", f"no organization {data['organization']!r}")
+            if not form.errors:
+                try:
+                    incident = services.incident_create(
+                        organization=org, title=data["title"], description=data["description"],
+                        priority=data["priority"], severity=data["severity"], wedding_impact=data["wedding_impact"],
+                        by=request.user, now=timezone.now(),
+                    )
+                except ValidationError as exc:
+                    for field, errors in exc.message_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    messages.success(request, f"Incident {incident.priority} opened: {incident.title}.")
+                    return redirect("ops-incident-detail", pk=incident.pk)
+        status = 400
+    organizations = list(Organization.objects.order_by("name").values("slug", "name"))
+    return render(request, "incidents/incident_new.html", {"form": form, "organizations": organizations},
+                  status=status)
 
 
 def _parse_date(value: str | None, field: str, default: dt.date) -> dt.date:

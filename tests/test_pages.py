@@ -182,9 +182,9 @@ def test_saturday_dashboard_shows_delivery_status_p95_database_and_data_time(cli
     p95 = section(html, "p95")
     assert "unavailable" not in p95, p95
     payments = next(row for row in p95.split("<tr>") if "payments" in row)
-    assert "bloom-and-vine" in payments and "950 ms" in payments and "slow" in payments
+    assert "Bloom &amp; Vine" in payments and "950 ms" in payments and "slow" in payments
     booking = next(row for row in p95.split("<tr>") if "booking-api" in row)
-    assert "rosewood-florals" in booking and "180 ms" in booking and "ok" in booking
+    assert "Rosewood Florals" in booking and "180 ms" in booking and "ok" in booking
 
     database = section(html, "database")
     assert "unavailable" not in database, database

@@ -4,14 +4,14 @@ import datetime as dt
 
 from apm.models import ApmMetricAggregation
 from incidents.models import Incident
-from wedsync_ops.pages import selectors
+from wedsync_ops.pages import selectors, triage
 from wedsync_ops.tenancy.context import service_context, staff_context
 from wedsync_ops.tenancy.models import Wedding
 
 NOW = dt.datetime(2026, 6, 13, 10, 0, tzinfo=dt.UTC)  # Saturday 11:00 in London
 
 
-def test_incidents_rank_by_wedding_impact_then_time_to_ceremony_then_priority(world):
+def test_incidents_rank_p0_first_then_wedding_impact_then_time_to_ceremony(world):
     with service_context():
         soon = Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="Soon",
                                       ceremony_time=dt.time(12, 0))  # 11:00 BST ceremony in 1 h
@@ -26,8 +26,8 @@ def test_incidents_rank_by_wedding_impact_then_time_to_ceremony_then_priority(wo
                                 wedding=soon, wedding_impact="wedding_day_critical", detected_at=NOW)
     with staff_context():
         ranked = selectors.incidents_by_wedding_impact(now=NOW)
-    assert [i.title for i in ranked] == ["sooner wedding", "later wedding", "ordinary p0"]
-    assert ranked[0].minutes_to_ceremony == 60 and ranked[2].minutes_to_ceremony is None
+    assert [i.title for i in ranked] == ["later wedding", "ordinary p0", "sooner wedding"]
+    assert ranked[2].minutes_to_ceremony == 60 and ranked[1].minutes_to_ceremony is None
 
 
 def test_weddings_today_are_ordered_by_ceremony_across_time_zones_with_a_countdown(world):
@@ -65,9 +65,15 @@ def test_p95_trend_gives_worst_and_median_per_five_minutes_and_vendors_see_none(
             )
     with staff_context():
         trend = selectors.p95_trend(now=NOW)
-    assert trend["times"] == [start] and trend["worst"] == [900.0] and trend["median"] == [500.0]
+    # Every 5-minute bucket of the six hours is on the axis; the ones without data are gaps, not 0 ms.
+    assert len(trend["times"]) == 72 and trend["times"][0] == NOW - dt.timedelta(hours=6)
+    at = trend["times"].index(start)
+    assert trend["worst"][at] == 900.0 and trend["median"][at] == 500.0
+    assert trend["worst"][at - 1] is None and trend["worst"][at + 1] is None
+    assert [v for v in trend["worst"] if v is not None] == [900.0]
     with vendor_context(world.org_b.id):
-        assert selectors.p95_trend(now=NOW)["worst"] == [100.0]  # RLS: its own services only
+        worst = selectors.p95_trend(now=NOW)["worst"]
+        assert [v for v in worst if v is not None] == [100.0]  # RLS: its own services only
 
 
 def test_wedding_readiness_says_what_to_fix_and_turns_green_when_fixed(world, client):
@@ -132,3 +138,83 @@ def test_service_health_lists_the_worst_first_and_error_rate_counts_per_minute(w
     client.force_login(world.staff)
     html = client.get("/ops/saturday/").content.decode()
     assert "timeout after 5 s" in html and 'id="error-rate-chart"' in html
+
+
+def _run(job, task, at, *, seconds=2):
+    from heartbeats.jobs import job_run_finish, job_run_start
+
+    run = job_run_start(job=job, task=task, task_id=f"{job}-{at:%H%M%S}", now=at)
+    job_run_finish(run_id=run, now=at + dt.timedelta(seconds=seconds), outcome="success", duration_ms=seconds * 1000)
+
+
+def test_data_as_of_is_the_age_of_the_newest_aggregation_and_evaluation_not_the_render_time(world, client):
+    import time_machine
+
+    from heartbeats.jobs import beat_jobs
+
+    with service_context():
+        for name, job in beat_jobs().items():  # every other job ran just now: nothing is behind
+            if name not in ("apm-aggregate", "alerts-evaluate-rules"):
+                _run(name, job.task, NOW - dt.timedelta(seconds=5))
+        _run("apm-aggregate", "apm.tasks.aggregate", NOW - dt.timedelta(seconds=40))
+        _run("alerts-evaluate-rules", "alerts.tasks.evaluate_rules", NOW - dt.timedelta(seconds=20))
+    with staff_context():
+        fresh = triage.data_freshness(now=NOW)
+    assert fresh.aggregated_at == NOW - dt.timedelta(seconds=38)
+    assert fresh.evaluated_at == NOW - dt.timedelta(seconds=18)
+    assert fresh.data_as_of == fresh.aggregated_at  # the older of the two
+    client.force_login(world.staff)
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/ops/saturday/").content.decode()
+    assert "data as of <strong>10:59 BST (09:59 UTC)</strong>" in html
+    assert 'id="stale-banner"' not in html
+
+    # Ten minutes later nothing has run: aggregation (every 60 s) is more than twice its period behind.
+    later = NOW + dt.timedelta(minutes=10)
+    with time_machine.travel(later, tick=False):
+        html = client.get("/ops/saturday/").content.decode()
+    banner = html[html.index('id="stale-banner"'):html.index('id="triage"')]
+    assert "Data is behind" in banner and "apm-aggregate last ran 10 min ago (every 60 s)" in banner
+    assert "alerts-evaluate-rules last ran" in banner
+    assert "data as of <strong>10:59 BST (09:59 UTC)</strong>" in html  # still the data's time, not the page's
+
+
+def test_triage_comes_first_with_actions_and_the_healthy_collapse_to_a_count(world, client):
+    import time_machine
+
+    from alerts.services import alert_fire
+    from apm.models import ServiceHealthCheck
+
+    with service_context():
+        wedding = Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="Ana & Zara",
+                                         ceremony_time=dt.time(14, 0))
+        incident = Incident.objects.create(organization=world.org_a, title="Checkout down", priority="p0",
+                                           wedding=wedding, wedding_impact="wedding_day_critical", detected_at=NOW)
+        alert, _ = alert_fire(organization_id=world.org_b.id, fingerprint="f1" * 8, source="alertmanager",
+                              title="Gallery slow", labels={"alertname": "GallerySlow"}, annotations={},
+                              severity="warning", priority="medium", starts_at=NOW, now=NOW)
+        for i in range(3):
+            ServiceHealthCheck.objects.create(name=f"ok {i}", url=f"https://ok{i}.example/", status="healthy")
+        ServiceHealthCheck.objects.create(name="broken", url="https://broken.example/", status="critical")
+    client.force_login(world.staff)
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/ops/saturday/").content.decode()
+    triage = html[html.index('id="triage"'):html.index('aria-label="Summary"')]
+    # Open incidents, then firing alerts, then weddings at risk, then the healthy as a count: before anything else.
+    assert triage.index("Checkout down") < triage.index("Gallery slow") < triage.index("Weddings at risk")
+    assert f'href="/ops/incidents/{incident.pk}/"' in triage and f'href="/ops/alerts/{alert.pk}/"' in triage
+    assert f'href="/ops/silences/new/?alert={alert.pk}"' in triage
+    assert f'href="/ops/silences/new/?incident={incident.pk}"' in triage
+    assert triage.count('value="acknowledge"') == 2
+    assert "Ana &amp; Zara" in triage[triage.index("Weddings at risk"):]
+    assert "3 services ok" in triage and "1 critical" in triage
+    # the incident linked to an alert has a "→ incident" link
+    with service_context():
+        alert.incident = incident
+        alert.save(update_fields=["incident"])
+    with time_machine.travel(NOW, tick=False):
+        html = client.get("/ops/saturday/").content.decode()
+    assert f'<a class="small" href="/ops/incidents/{incident.pk}/">→ incident p0</a>' in html
+    # acknowledging from the dashboard comes back to it
+    response = client.post(f"/ops/incidents/{incident.pk}/", {"action": "acknowledge", "next": "/ops/saturday/"})
+    assert response.status_code == 302 and response["Location"] == "/ops/saturday/"

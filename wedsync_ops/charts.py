@@ -97,6 +97,15 @@ def line_chart(
             '<path d="{}" fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}"><title>{}</title></path>',
             d, PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)], s.label,
         ))
+        # Every point has its own tooltip (a lone point between two gaps is drawn as a dot).
+        lone = {j for j, v in enumerate(s.values) if v is not None
+                and (j == 0 or s.values[j - 1] is None) and (j == len(s.values) - 1 or s.values[j + 1] is None)}
+        paths.extend(format_html(
+            '<circle class="point{}" cx="{}" cy="{}" r="{}" fill="{}"><title>{} · {}: {}</title></circle>',
+            " point--lone" if j in lone else "", f"{x(t):.1f}", f"{y(v):.1f}", 3 if j in lone else 4,
+            PALETTE[i % len(PALETTE)],
+            t.astimezone(dt.UTC).strftime("%d %b %H:%M UTC"), s.label, _fmt(v, unit),
+        ) for j, (t, v) in enumerate(zip(times, s.values, strict=True)) if v is not None)
     legend = format_html_join(
         "", '<g transform="translate({},{})"><line x1="0" y1="-4" x2="18" y2="-4" stroke="{}" stroke-width="2" '
         'stroke-dasharray="{}"/><text x="22" y="0" font-size="11" fill="currentColor">{}</text></g>',
@@ -155,7 +164,8 @@ def bar_chart(
     """An SVG bar chart (str marked safe): one group per category, one bar (or stack part) per series.
 
     ``series``: ``[(name, values)]`` with one value per category (None: no
-    data, drawn as nothing). ``fmt`` formats values in tooltips and ticks.
+    data, drawn as a zero-height bar on the axis with a "none" tooltip; nothing in a
+    stack). ``fmt`` formats values in tooltips and ticks.
     """
     n = max(len(categories), 1)
     values = [[v or 0 for v in vals] for _name, vals in series]
@@ -191,9 +201,19 @@ def bar_chart(
         base = 0.0
         for si, (name, vals) in enumerate(series):
             raw = vals[ci]
-            if raw is None:
-                continue
             color = OKABE_ITO[si % len(OKABE_ITO)]
+            if raw is None:
+                # No data that week (no incident, so no MTTA): a zero-height bar on the axis, with its tooltip,
+                # so an empty week is seen as empty rather than missing from the axis.
+                if not stacked:
+                    x = gx + si * bar_w
+                    label = f"{cat} · {name}: none"
+                    parts.append(
+                        f'<rect class="bar--empty" x="{x:.1f}" y="{y(0) - 1:.1f}" width="{max(bar_w - 1, 1):.1f}"'
+                        f' height="2" fill="{color}" data-value="0" aria-label="{escape(label)}">'
+                        f"<title>{escape(label)}</title></rect>"
+                    )
+                continue
             x = gx if stacked else gx + si * bar_w
             y_top = y(base + raw) if stacked else y(raw)
             height = (y(base) if stacked else y(0)) - y_top

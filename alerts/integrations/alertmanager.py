@@ -146,6 +146,12 @@ def _parse_alert(raw, index: int) -> AlertmanagerAlert:
         raise PayloadError(f"{where}.generatorURL", f"must be a string, got {type(generator_url).__name__}")
     if len(generator_url) > MAX_GENERATOR_URL:
         generator_url = ""  # a cut URL is a broken link; the alert itself matters more
+    # Grafana's own links (silenceURL, dashboardURL, panelURL) are kept as annotations of the same names,
+    # so the alert's page links to them; anything that is not an http(s) URL of a sane length is dropped.
+    for key in ("silenceURL", "dashboardURL", "panelURL"):
+        link = raw.get(key)
+        if isinstance(link, str) and link.startswith(("https://", "http://")) and len(link) <= MAX_GENERATOR_URL:
+            annotations.setdefault(key, link)
     fingerprint = raw.get("fingerprint") or ""
     if not isinstance(fingerprint, str) or len(fingerprint) > MAX_FINGERPRINT:
         raise PayloadError(f"{where}.fingerprint", f"must be a string of at most {MAX_FINGERPRINT} characters")

@@ -2,9 +2,9 @@
 
 Grafana posts Alertmanager's alert shape (``status``, ``labels``,
 ``annotations``, ``startsAt``, ``endsAt``, ``generatorURL``, ``fingerprint``)
-plus its own fields (``silenceURL``, ``dashboardURL``, ``panelURL``,
-``values``, top-level ``title``, ``state``, ``message``, ``orgId``), which
-are accepted and ignored. Identity and lifecycle are Alertmanager's
+plus its own fields (``silenceURL``, ``dashboardURL``, ``panelURL``: kept as
+annotations of those names, the alert page's links; ``values``, top-level
+``title``, ``state``, ``message``, ``orgId``: accepted and ignored). Identity and lifecycle are Alertmanager's
 (``alertmanager_receive`` with source ``grafana``): Grafana, like
 Alertmanager, re-sends a group, so processing is idempotent.
 """

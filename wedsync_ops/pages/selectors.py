@@ -277,10 +277,10 @@ IMPACT_RANK = {"wedding_day_critical": 4, "high": 3, "medium": 2, "low": 1, "non
 def incidents_by_wedding_impact(*, now: dt.datetime, limit: int = PANEL_LIMIT) -> list[Incident]:
     """Open incidents for the Saturday dashboard, ranked for on-call staff.
 
-    Order: wedding impact (wedding_day_critical first), then the time to the
-    linked wedding's ceremony (soonest first; none last), then priority
-    (p0 first), then newest. Each incident gets ``minutes_to_ceremony``
-    (int or None). One query.
+    Order (issue 14): priority (p0 first), then wedding impact
+    (wedding_day_critical first), then the time to the linked wedding's
+    ceremony (soonest first; none, or started over 4 h ago, last), then newest.
+    Each incident gets ``minutes_to_ceremony`` (int or None). One query.
     """
     incidents = open_incidents(limit=limit)
     far = 10**9
@@ -292,9 +292,9 @@ def incidents_by_wedding_impact(*, now: dt.datetime, limit: int = PANEL_LIMIT) -
             incident.minutes_to_ceremony = round((at - now).total_seconds() / 60)
     incidents.sort(
         key=lambda i: (
+            i.priority,
             -IMPACT_RANK.get(i.wedding_impact, 0),
             far if i.minutes_to_ceremony is None or i.minutes_to_ceremony < -240 else abs(i.minutes_to_ceremony),
-            i.priority,
             -i.detected_at.timestamp(),
         )
     )
@@ -316,7 +316,8 @@ def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
     From ``apm_metric_aggregations`` (5-minute buckets) of latency metrics
     (names with ``duration``/``latency`` or ending ``_ms``). Returns
     ``{"times": [datetime], "worst": [float|None], "median": [float|None]}``,
-    one entry per bucket with data, oldest first. One query.
+    one entry per 5-minute bucket of the range, None where nothing was
+    aggregated (a gap in the chart), oldest first. One query.
     """
     with connection.cursor() as cur:
         cur.execute(
@@ -330,7 +331,27 @@ def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
             [now - dt.timedelta(hours=hours), now],
         )
         rows = cur.fetchall()
-    return {"times": [r[0] for r in rows], "worst": [r[1] for r in rows], "median": [r[2] for r in rows]}
+    found = {r[0]: r for r in rows}
+    times = five_minute_buckets(now=now, hours=hours)
+    # A bucket without aggregations is a gap (None), never 0 ms: nothing was measured then.
+    return {
+        "times": times,
+        "worst": [found[t][1] if t in found else None for t in times],
+        "median": [found[t][2] if t in found else None for t in times],
+    }
+
+
+def five_minute_buckets(*, now: dt.datetime, hours: int) -> list[dt.datetime]:
+    """Every 5-minute bucket start (aware, UTC) from ``now - hours`` to ``now``, oldest first (the charts' x axis)."""
+    start = (now - dt.timedelta(hours=hours)).astimezone(dt.UTC)
+    first = start.replace(minute=start.minute - start.minute % 5, second=0, microsecond=0)
+    if first < start:
+        first += dt.timedelta(minutes=5)
+    out, t = [], first
+    while t < now:
+        out.append(t)
+        t += dt.timedelta(minutes=5)
+    return out
 
 
 STATUS_RANK = {"critical": 0, "warning": 1, "unknown": 2, "maintenance": 3, "healthy": 4}
@@ -348,7 +369,8 @@ def service_health(*, limit: int = PANEL_LIMIT) -> list:
 def error_rate_trend(*, now: dt.datetime, hours: int = 6) -> dict:
     """Errors reported per minute over the last ``hours``, per 5-minute bucket, from ``error_reports``.
 
-    Returns ``{"times": [datetime], "per_minute": [float]}``, buckets with errors only, oldest first. One query.
+    Returns ``{"times": [datetime], "per_minute": [float]}``, every 5-minute bucket of the range (0.0
+    without reports), oldest first. One query.
     """
     with connection.cursor() as cur:
         cur.execute(
@@ -360,7 +382,10 @@ def error_rate_trend(*, now: dt.datetime, hours: int = 6) -> dict:
             [now - dt.timedelta(hours=hours), now],
         )
         rows = cur.fetchall()
-    return {"times": [r[0] for r in rows], "per_minute": [float(r[1]) for r in rows]}
+    found = {r[0]: float(r[1]) for r in rows}
+    times = five_minute_buckets(now=now, hours=hours)
+    # Errors are pushed as they happen: a bucket without reports had none (0/min), unlike a p95 gap.
+    return {"times": times, "per_minute": [found.get(t, 0.0) for t in times]}
 
 
 def open_alerts(*, limit: int = PANEL_LIMIT) -> list[AlertHistory]:
@@ -409,6 +434,7 @@ class P95Row:
     count: int | None
     bucket_start: dt.datetime | None
     level: str = field(default="unknown")
+    organization_name: str = ""
 
 
 def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = None) -> list[P95Row]:
@@ -420,6 +446,8 @@ def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = 
     from apm import selectors as apm_selectors
 
     rows = apm_selectors.latest_p95_by_service(organization_id=organization_id, now=now)
+    names = dict(Organization.objects.filter(id__in={r["organization_id"] for r in rows}).values_list("id", "name")) \
+        if rows else {}
     out = []
     for r in rows:
         if organization_id is not None and str(r["organization_id"]) != str(organization_id):
@@ -436,6 +464,7 @@ def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = 
                 count=r.get("count"),
                 bucket_start=r.get("bucket_start"),
                 level=p95_level(r["p95"]),
+                organization_name=names.get(r["organization_id"], ""),
             )
         )
     return out
@@ -477,14 +506,21 @@ class SaturdayDashboard:
     error_rate: Panel
     organization_count: int = 0
     oncall: Panel | None = None
+    freshness: Panel | None = None
+    firing: Panel | None = None
+    health_counts: Panel | None = None
+    at_risk: Panel | None = None
 
 
 def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
     """The operations Saturday dashboard at ``now``: for staff (RLS shows every organization).
 
-    A fixed number of queries: one per panel plus one count.
+    A fixed number of queries: one per panel plus one count. The triage panels (``freshness``,
+    ``firing``, ``at_risk``, ``health_counts``, from ``wedsync_ops.pages.triage``) come first on the page.
     """
-    return SaturdayDashboard(
+    from .triage import data_freshness, firing_alerts, service_health_counts, weddings_at_risk
+
+    board = SaturdayDashboard(
         now=now.astimezone(dt.UTC),
         weddings=load_panel("weddings today", lambda: weddings_today(now=now)),
         wedding_day_orgs=load_panel("wedding-day mode", lambda: organizations_in_wedding_day_mode(now=now)),
@@ -500,7 +536,19 @@ def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
         error_rate=load_panel("error rate", lambda: error_rate_trend(now=now)),
         organization_count=Organization.objects.count(),
         oncall=load_panel("on call today", lambda: oncall_today(now=now)),
+        freshness=load_panel("data freshness", lambda: data_freshness(now=now)),
+        firing=load_panel("firing alerts", lambda: firing_alerts()),
+        health_counts=load_panel("service health", service_health_counts),
     )
+    board.at_risk = load_panel(
+        "weddings at risk",
+        lambda: weddings_at_risk(
+            weddings=board.weddings.rows if board.weddings.ok else [],
+            incidents=board.incidents.rows if board.incidents.ok else [],
+            alerts=board.firing.rows if board.firing.ok else [],
+        ),
+    )
+    return board
 
 
 @dataclass

@@ -78,3 +78,15 @@ def home_organization_slug(request: HttpRequest) -> str | None:
     if ctx.role != ROLE_VENDOR or ctx.org_id is None:
         return None
     return Organization.objects.filter(id=ctx.org_id).values_list("slug", flat=True).first()
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """Where to go back after a POST: the ``next`` field (or query parameter) when it is a URL of this site
+    (Django's ``url_has_allowed_host_and_scheme``), else ``default``. Never an open redirect."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default

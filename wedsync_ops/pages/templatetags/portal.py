@@ -73,7 +73,7 @@ def p95_trend_chart(trend: dict):
         times=trend["times"],
         series=[Series("worst service p95", trend["worst"]), Series("median service p95", trend["median"])],
         unit=" ms",
-        width=900,
+        width=640,
         height=220,
         chart_id="p95-trend-chart",
     )
@@ -95,6 +95,120 @@ def error_rate_chart(trend: dict):
 
     return line_chart(
         title="Errors reported per minute (5-minute buckets)", times=trend["times"],
-        series=[Series("errors/min", trend["per_minute"])], unit="/min", width=900, height=200,
+        series=[Series("errors/min", trend["per_minute"])], unit="/min", width=640, height=200,
         chart_id="error-rate-chart",
     )
+
+
+# --- formatting (issue 14 §4): one filter for every time the pages show ---------------------------
+
+#: The zone staff pages show times in beside UTC (the platform's home: most weddings are UK ones).
+DISPLAY_TIME_ZONE = "Europe/London"
+
+
+def format_when(value, zone: str | None = None, *, now=None) -> str:
+    """An instant as people read it: ``"Sat 13 Jun 14:05 BST (13:05 UTC)"``; today's without the date.
+
+    ``value``: an aware datetime (naive ones are taken as UTC), or None (``"–"``). ``zone``: an IANA
+    name (an organization's ``timezone``; default ``DISPLAY_TIME_ZONE``); in UTC itself the
+    parenthesis is left out (``"Sat 13 Jun 13:05 UTC"``). "Today" is ``now``'s date in that zone
+    (default: the clock). Never ISO, never microseconds. Raises nothing: an unknown zone falls back
+    to ``DISPLAY_TIME_ZONE``.
+    """
+    import datetime as dt
+    import zoneinfo
+
+    from django.utils import timezone
+
+    if value is None or value == "":
+        return "–"
+    if not isinstance(value, dt.datetime):
+        return str(value)
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.UTC)
+    try:
+        tz = zoneinfo.ZoneInfo(zone or DISPLAY_TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo(DISPLAY_TIME_ZONE)
+    now = now or timezone.now()
+    local, utc = value.astimezone(tz), value.astimezone(dt.UTC)
+    day = "" if local.date() == now.astimezone(tz).date() else f"{local:%a} {local.day} {local:%b} "
+    if local.year != now.astimezone(tz).year:
+        day = f"{local:%a} {local.day} {local:%b} {local.year} "
+    if tz.key in ("UTC", "Etc/UTC"):
+        return f"{day}{utc:%H:%M} UTC"
+    return f"{day}{local:%H:%M} {local.tzname()} ({utc:%H:%M} UTC)"
+
+
+@register.filter
+def when(value, zone=None):
+    """``{{ alert.starts_at|when }}`` or ``{{ t|when:org.timezone }}``: ``format_when`` (escaped by Django)."""
+    return format_when(value, zone)
+
+
+@register.filter
+def pct(value, digits=1):
+    """A ratio 0..1 as a percentage: ``0.973`` → ``"97.3%"``; None → ``"–"``."""
+    if value is None or value == "":
+        return "–"
+    try:
+        return f"{float(value) * 100:.{int(digits)}f}%"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def words(value):
+    """An enum value in words: ``"wedding_day_critical"`` → ``"wedding day critical"``, ``p0`` stays."""
+    if value is None:
+        return "–"
+    return str(value).replace("_", " ").replace(".", " ")
+
+
+@register.filter
+def org_name(org):
+    """An organization's name (never its slug); ``"platform"`` for None."""
+    return getattr(org, "name", None) or "platform"
+
+
+WEEKDAY_NAMES = {1: "Mon", 2: "Tue", 3: "Wed", 4: "Thu", 5: "Fri", 6: "Sat", 7: "Sun"}
+
+
+@register.filter
+def weekday_names(days):
+    """ISO weekdays as words: ``[1, 2, 6]`` → ``"Mon, Tue, Sat"``; every day → ``"every day"``."""
+    try:
+        wanted = sorted({int(d) for d in days or []})
+    except (TypeError, ValueError):
+        return "–"
+    if wanted == list(range(1, 8)):
+        return "every day"
+    return ", ".join(WEEKDAY_NAMES[d] for d in wanted if d in WEEKDAY_NAMES) or "–"
+
+
+@register.filter
+def iso_when(value, zone=None):
+    """``format_when`` of an ISO 8601 string (stored JSON, e.g. an analysis timeline's ``at``); else as given."""
+    import datetime as dt
+
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_when(value, zone)
+
+
+@register.filter
+def iso_date(value):
+    """A ``YYYY-MM-DD`` string (or date) as ``"Wed 1 Jul 2026"``; anything else as given."""
+    import datetime as dt
+
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.date):
+        return f"{value:%a} {value.day} {value:%b} {value.year}"
+    return value
