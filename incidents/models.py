@@ -8,7 +8,13 @@ from django.db import models
 from django.db.models import JSONField, Value
 from django.db.models.functions import Now
 
-from wedsync_ops.choices import AlertSeverity, EscalationLevel, IncidentStatus, WeddingImpactLevel
+from wedsync_ops.choices import (
+    AlertSeverity,
+    EscalationLevel,
+    IncidentSeverityType,
+    IncidentStatus,
+    WeddingImpactLevel,
+)
 from wedsync_ops.db import EnumField
 from wedsync_ops.tenancy.models import Organization, Wedding
 
@@ -91,6 +97,27 @@ class Incident(models.Model):
         help_text="Stay open when all its alerts resolve (otherwise it resolves itself)",
     )
     detected_at = models.DateTimeField(db_default=Now())
+    # WS-259 (issue 18 §1; incidents/sql/tables/incidents_ws259.v1.sql): set by the database, never by code.
+    is_saturday_incident = models.BooleanField(
+        default=False, editable=False,
+        help_text="Detected on a local Saturday of its organization (set by the trigger incidents_saturday)",
+    )
+    auto_created = models.GeneratedField(
+        expression=~models.Q(source="manual"), output_field=models.BooleanField(), db_persist=True,
+        help_text="Opened by the portal (an alert or error pattern), not by a person",
+    )
+    incident_severity = models.GeneratedField(
+        expression=models.Case(
+            models.When(wedding_impact="wedding_day_critical", then=Value("wedding_day_emergency")),
+            models.When(priority="p0", then=Value("critical")),
+            models.When(priority="p1", then=Value("high")),
+            models.When(priority="p2", then=Value("medium")),
+            default=Value("low"),
+        ),
+        output_field=EnumField(enum_type="incident_severity_type", choices=IncidentSeverityType.choices),
+        db_persist=True,
+        help_text="WS-259 incident_severity_type, from priority and wedding impact",
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
