@@ -73,7 +73,7 @@ class WeddingImpactLevel(models.TextChoices):
 
 
 class ErrorSeverityType(models.TextChoices):
-    """WS-259 ``error_severity_type``: an error report's severity, mapped from its level (``error_reports.severity``)."""
+    """WS-259 ``error_severity_type``: a report's severity, mapped from its level (``error_reports.severity``)."""
 
     LOW = "low"
     MEDIUM = "medium"
@@ -95,7 +95,7 @@ class PerformanceMetricType(models.TextChoices):
 
 
 class IncidentSeverityType(models.TextChoices):
-    """WS-259 ``incident_severity_type``: an incident's severity, from its priority (``incidents.incident_severity``)."""
+    """WS-259 ``incident_severity_type``: from an incident's priority (``incidents.incident_severity``)."""
 
     LOW = "low"
     MEDIUM = "medium"

@@ -12,8 +12,8 @@ LANGUAGE sql STABLE SET search_path = public AS $$
                              array_agg(st.level ORDER BY st.position) AS levels
                         FROM escalation_steps st WHERE st.policy_id = p.id) s
   WHERE p.enabled AND s.waits IS NOT NULL
-    AND (p.organization_id = org OR p.organization_id IS NULL)
-    AND (NOT p.wedding_day OR wedding_day)
+    AND (p.organization_id = escalation_plan_of.org OR p.organization_id IS NULL)
+    AND (NOT p.wedding_day OR escalation_plan_of.wedding_day)
   ORDER BY p.wedding_day DESC, p.organization_id IS NULL, p.id
   LIMIT 1
 $$;
