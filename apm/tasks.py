@@ -117,3 +117,12 @@ def cleanup_monitoring_data() -> int:
 
     with service_context():
         return monitoring_data_cleanup(now=timezone.now())
+
+
+@shared_task(name="apm.tasks.rollup_performance")
+def rollup_performance() -> dict[str, int]:
+    """Roll recent points into core_web_vitals, api_performance, user_journey_performance (``apm.performance``)."""
+    from .performance import performance_rollup
+
+    with service_context():
+        return performance_rollup(now=timezone.now())

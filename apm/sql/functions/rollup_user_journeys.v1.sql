@@ -5,7 +5,8 @@
 -- apm.models.UserJourneyPerformance). A run (organization, journey, journey_id) belongs to the hour
 -- of its first point and succeeded when its last step (step_index = steps) is ok. The
 -- (organization, journey, hour) buckets of the runs that got a point ingested in (at - lookback, at]
--- are recomputed whole (a run's points are looked for up to 2 hours after its hour) and upserted:
+-- are recomputed whole (a run is assumed to last under 2 hours: its first point is looked for up to 3
+-- hours before the new ones, its points up to 3 hours after its hour's start) and upserted:
 -- per step its count, failures and p50/p95 duration; runs started and completed, success rate and
 -- the median total duration of the completed runs. Staff or service context only.
 CREATE FUNCTION rollup_user_journeys(at timestamptz, lookback interval DEFAULT interval '5 minutes')
@@ -19,17 +20,19 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   WITH fresh AS (
-    SELECT DISTINCT m.organization_id, m.tags->>'journey' AS journey, m.tags->>'journey_id' AS journey_id
+    SELECT m.organization_id, m.tags->>'journey' AS journey, m.tags->>'journey_id' AS journey_id,
+           min(m.recorded_at) AS seen_at
     FROM apm_metrics m
     WHERE m.ingested_at > at - lookback AND m.ingested_at <= at AND m.metric_name = 'journey.step'
       AND coalesce(m.tags->>'journey', '') <> '' AND coalesce(m.tags->>'journey_id', '') <> ''
+    GROUP BY 1, 2, 3
   ), fresh_buckets AS (
     SELECT DISTINCT f.organization_id, f.journey, date_trunc('hour', s.first_at) AS bucket_start
     FROM fresh f
     CROSS JOIN LATERAL (SELECT min(m.recorded_at) AS first_at FROM apm_metrics m
                         WHERE m.organization_id = f.organization_id AND m.metric_name = 'journey.step'
                           AND m.tags->>'journey' = f.journey AND m.tags->>'journey_id' = f.journey_id
-                          AND m.recorded_at > at - lookback - interval '3 hours') s
+                          AND m.recorded_at >= f.seen_at - interval '3 hours' AND m.recorded_at <= f.seen_at) s
   ), points AS (
     SELECT b.organization_id, b.journey, b.bucket_start, m.tags->>'journey_id' AS journey_id,
            m.tags->>'step' AS step,
