@@ -373,3 +373,16 @@ class UserJourneyPerformanceAdmin(ReadOnlyAdmin):
     list_filter = ("journey", "bucket_start")
     search_fields = ("journey", "organization__slug")
     list_select_related = ("organization",)
+
+
+from .models import ErrorCorrelation  # noqa: E402
+
+
+@admin.register(ErrorCorrelation)
+class ErrorCorrelationAdmin(ReadOnlyAdmin):
+    """Pairs of error patterns of different services that are one problem (apm.correlation)."""
+
+    list_display = ("detected_at", "organization", "pattern", "related_pattern", "origin_pattern", "rule", "score")
+    list_filter = ("rule", "detected_at")
+    search_fields = ("organization__slug", "pattern__error_type", "related_pattern__error_type")
+    list_select_related = ("organization", "pattern", "related_pattern", "origin_pattern")

@@ -545,3 +545,45 @@ class UserJourneyPerformance(models.Model):
 
     def __str__(self):
         return f"{self.journey} {self.bucket_start:%Y-%m-%d %H:00} {self.success_rate:.0%}"
+
+
+class ErrorCorrelation(models.Model):
+    """Two error patterns of different services that belong to one problem. Table ``error_correlations``.
+
+    Written only by SQL ``correlate_error_patterns(at, window)`` (``apm.correlation``, which documents the
+    rules and their sources). ``pattern`` < ``related_pattern`` by id (one row per pair); ``rule``:
+    ``shared_trace`` (reports of both carry the same ``trace_id`` / ``request_id`` tag) or
+    ``time_window`` (their first reports came within ``window`` of each other); ``score`` 0..1 (higher:
+    stronger evidence); ``origin_pattern``: the likely origin, the one whose report came first (in the
+    shared trace, or the earlier first_seen); ``gap_seconds``: how long after the origin the other began;
+    ``shared_traces``: how many trace/request ids the two share.
+    """
+
+    class Rule(models.TextChoices):
+        SHARED_TRACE = "shared_trace"
+        TIME_WINDOW = "time_window"
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
+    pattern = models.ForeignKey(ErrorPattern, on_delete=models.CASCADE, related_name="+")
+    related_pattern = models.ForeignKey(ErrorPattern, on_delete=models.CASCADE, related_name="+")
+    origin_pattern = models.ForeignKey(ErrorPattern, on_delete=models.CASCADE, related_name="+")
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    score = models.FloatField()
+    gap_seconds = models.FloatField()
+    shared_traces = models.PositiveIntegerField(default=0)
+    detected_at = models.DateTimeField()
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "error_correlations"
+        ordering = ["-score", "-detected_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["pattern", "related_pattern"], name="error_correlations_pair"),
+            models.CheckConstraint(condition=models.Q(pattern__lt=models.F("related_pattern")),
+                                   name="error_correlations_ordered_pair"),
+        ]
+        indexes = [models.Index(fields=["organization", "detected_at"], name="error_correlations_org_time")]
+
+    def __str__(self):
+        return f"{self.pattern_id} ~ {self.related_pattern_id} ({self.rule}, {self.score:.2f})"

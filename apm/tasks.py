@@ -126,3 +126,12 @@ def rollup_performance() -> dict[str, int]:
 
     with service_context():
         return performance_rollup(now=timezone.now())
+
+
+@shared_task(name="apm.tasks.correlate_errors")
+def correlate_errors() -> int:
+    """Link error patterns of different services that are one problem (``apm.correlation``); returns pairs."""
+    from .correlation import error_correlations_run
+
+    with service_context():
+        return error_correlations_run(now=timezone.now())

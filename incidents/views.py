@@ -120,7 +120,15 @@ def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
             if incident.status in allowed_from and incident.merged_into_id is None
         ],
         "now": now,
+        # Issue 18 §3: correlated error patterns and the likely first cause (apm.correlation).
+        "correlation": _correlation(incident),
     }
+
+
+def _correlation(incident) -> dict:
+    from apm.correlation import incident_correlated_errors
+
+    return incident_correlated_errors(incident)
 
 
 def _user_or_none(value: str, field: str):

@@ -57,6 +57,7 @@ POLICIES: tuple[TaskPolicy, ...] = (
     TaskPolicy("apm.tasks.aggregate", "metrics", soft=240, hard=300),
     TaskPolicy("apm.tasks.poll_providers", "metrics", soft=120, hard=150),
     TaskPolicy("apm.tasks.rollup_performance", "metrics", soft=50, hard=60),
+    TaskPolicy("apm.tasks.correlate_errors", "metrics", soft=50, hard=60),
     TaskPolicy("alerts.tasks.evaluate_rules", "metrics", soft=50, hard=60),
     # maintenance: retention, partitions, snapshots.
     TaskPolicy("apm.tasks.ensure_partitions", "maintenance", soft=1800, hard=2100),
