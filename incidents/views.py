@@ -122,7 +122,23 @@ def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
         "now": now,
         # Issue 18 §3: correlated error patterns and the likely first cause (apm.correlation).
         "correlation": _correlation(incident),
+        "recovery_logs": _recovery_logs(incident),
     }
+
+
+def _recovery_logs(incident) -> list:
+    from .recovery import recovery_logs_for_incident
+
+    return recovery_logs_for_incident(incident)
+
+
+def _uuid_or_none(value):
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _correlation(incident) -> dict:
@@ -153,6 +169,15 @@ def _do(request, incident: Incident, action: str, now: dt.datetime) -> str:
     if action in transitions:
         transitions[action](incident=incident, by=by, now=now)
         return f"Incident {incident.status}."
+    if action == "approve_recovery":  # issue 18 §3: an on-call person approves a wedding-day automated action
+        from .models import AutoRecoveryLog
+        from .recovery import recovery_approve
+
+        log = AutoRecoveryLog.objects.filter(incident_id=incident.pk, pk=_uuid_or_none(post.get("log"))).first()
+        if log is None:
+            raise ValidationError({"log": "no such automated run of this incident"})
+        recovery_approve(log=log, by=by, now=now)
+        return "Automated action approved; it runs now."
     if action == "escalate":
         done = incident_escalate(incident=incident, by=by, now=now, reason=post.get("reason", "").strip())
         return f"Escalated to {done.escalation_level}."
@@ -222,7 +247,8 @@ def ops_incident_detail(request: HttpRequest, pk) -> HttpResponse:
     POST ``action`` = acknowledge | investigate | resolve | close | reopen |
     escalate (``reason``) | assign (``assignee``, ``commander``: usernames,
     empty clears) | note (``message``, ``vendor_visible``) | merge (``into``:
-    uuid) | analysis_start | analysis_save (the analysis fields,
+    uuid) | approve_recovery (``log``: an automated run awaiting approval) |
+    analysis_start | analysis_save (the analysis fields,
     ``action_items`` as JSON) | analysis_publish. Success: 302 back to the
     page; refused: 400 with the field and reason.
     """
