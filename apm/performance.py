@@ -91,8 +91,8 @@ def api_p95_chart(*, organization_id: uuid.UUID | None, now: dt.datetime, endpoi
         for bucket, p95 in qs.values_list("bucket_start", "p95_ms"):
             if bucket in index:
                 values[index[bucket]] = p95
-        label = f"{e['service']} {e['endpoint']}" + (f" ({e['organization__slug']})" if organization_id is None else "")
-        series.append(Series(label[:60], values))
+        label = e["endpoint"] + (f" ({e['organization__slug'][:12]})" if organization_id is None else "")
+        series.append(Series(label[:32], values))
     return line_chart(title=f"Endpoint p95 latency, last {minutes} min (ms)", times=times, series=series,
                       unit=" ms", chart_id="api-p95")
 
@@ -120,11 +120,11 @@ def web_vitals(*, organization_id: uuid.UUID | None, now: dt.datetime, hours: in
 
 
 def web_vitals_chart(rows: list[dict]):
-    """An SVG bar chart of LCP and INP p75 (ms) per page and device (at most eight)."""
-    rows = rows[:8]
+    """An SVG bar chart of LCP and INP p75 (ms) per page and device (the six with most page loads)."""
+    rows = rows[:6]
     return bar_chart(
         title="Largest Contentful Paint and Interaction to Next Paint, p75 (ms)",
-        categories=[f"{r['page']} · {r['device_class']}"[:40] for r in rows],
+        categories=[f"{r['page'][:14]} {r['device_class'][:7]}" for r in rows],
         series=[("LCP p75", [r["lcp_ms"] for r in rows]), ("INP p75", [r["inp_ms"] for r in rows])],
         y_label="ms", fmt="{:.0f}",
     )

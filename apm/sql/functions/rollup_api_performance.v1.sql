@@ -19,6 +19,7 @@ BEGIN
   WITH touched AS (
     SELECT DISTINCT m.organization_id, m.service, date_trunc('minute', m.recorded_at) AS bucket_start
     FROM apm_metrics m
+    JOIN organizations o ON o.id = m.organization_id  -- points of a deleted organization are no one's
     WHERE m.ingested_at > at - lookback AND m.ingested_at <= at
       AND performance_metric_type_of(m.metric_name, m.unit) = 'response_time'
   ), points AS (

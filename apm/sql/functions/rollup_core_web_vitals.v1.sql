@@ -20,6 +20,7 @@ BEGIN
            coalesce(nullif(m.tags->>'device', ''), 'unknown') AS device_class,
            date_trunc('hour', m.recorded_at) AS bucket_start
     FROM apm_metrics m
+    JOIN organizations o ON o.id = m.organization_id  -- points of a deleted organization are no one's
     WHERE m.ingested_at > at - lookback AND m.ingested_at <= at
       AND m.service = 'web-vitals' AND m.metric_name LIKE 'web\_vitals.%'
   ), points AS (

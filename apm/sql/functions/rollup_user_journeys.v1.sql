@@ -23,6 +23,7 @@ BEGIN
     SELECT m.organization_id, m.tags->>'journey' AS journey, m.tags->>'journey_id' AS journey_id,
            min(m.recorded_at) AS seen_at
     FROM apm_metrics m
+    JOIN organizations o ON o.id = m.organization_id  -- points of a deleted organization are no one's
     WHERE m.ingested_at > at - lookback AND m.ingested_at <= at AND m.metric_name = 'journey.step'
       AND coalesce(m.tags->>'journey', '') <> '' AND coalesce(m.tags->>'journey_id', '') <> ''
     GROUP BY 1, 2, 3

@@ -184,6 +184,7 @@ class Command(BaseCommand):
         self.seed_runbooks()
         self.seed_alerts(orgs, now=now)
         self.seed_heartbeats(orgs, now=now)
+        self.seed_performance(orgs, now=now, minutes=minutes)
 
         self.say("")
         self.say(f"Staff login:  {STAFF_USER[0]} / {STAFF_USER[1]}  (/ops/saturday/, /ops/db/, /admin/)")
@@ -607,3 +608,12 @@ class Command(BaseCommand):
         self.say(f"heartbeats: {counts['checks']} checks ({counts['created']} new): {counts['up']} up,"
                  f" {counts['late']} late, {counts['down']} down")
         self.say(f"  ping a demo check: {ping}")
+
+    def seed_performance(self, orgs: dict[str, Organization], *, now: dt.datetime, minutes: int) -> None:
+        """Endpoint timings, web vitals, journeys and an error cascade, rolled up (apm.demo, issue 18)."""
+        from apm.demo import demo_performance_seed
+
+        with service_context():
+            result = demo_performance_seed(organizations=orgs, now=now, minutes=minutes)
+        self.say(f"performance: {result['points']} points ({result['skipped']} organizations already seeded),"
+                 f" rolled up {result['rolled_up']}; {result['correlations']} error correlations")
