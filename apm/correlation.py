@@ -58,8 +58,9 @@ def incident_correlated_errors(incident, *, limit: int = 10) -> dict:
 
     The incident's patterns: those linked to it (``error_patterns.incident_id``), else its organization's
     patterns that started from ``INCIDENT_LOOKBACK`` before its detection to ``CORRELATION_WINDOW`` after.
-    Returns ``{"patterns": [ErrorPattern], "correlations": [{"pattern": ErrorPattern (the other one),
-    "rule", "score", "gap_seconds", "shared_traces", "origin_id"}], "first_cause": ErrorPattern | None}``:
+    Returns ``{"patterns": [ErrorPattern], "correlations": [{"origin": ErrorPattern (first to fail),
+    "pattern": ErrorPattern (the one that followed), "rule", "score", "gap_seconds" (s), "shared_traces"}],
+    "first_cause": ErrorPattern | None}``, strongest first:
     the first cause is the origin of the strongest correlation, else the earliest of the patterns.
     """
     if incident.organization_id is None:
@@ -79,10 +80,10 @@ def incident_correlated_errors(incident, *, limit: int = 10) -> dict:
     others = {p.pk: p for p in ErrorPattern.objects.filter(pk__in=wanted)}
     correlations = []
     for r in rows:
-        other_id = r.related_pattern_id if r.pattern_id in ids else r.pattern_id
-        correlations.append({"pattern": others.get(other_id), "rule": r.rule, "score": r.score,
-                             "gap_seconds": r.gap_seconds, "shared_traces": r.shared_traces,
-                             "origin_id": r.origin_pattern_id})
+        effect_id = r.related_pattern_id if r.origin_pattern_id == r.pattern_id else r.pattern_id
+        correlations.append({"origin": others.get(r.origin_pattern_id), "pattern": others.get(effect_id),
+                             "rule": r.rule, "score": r.score, "gap_seconds": r.gap_seconds,
+                             "shared_traces": r.shared_traces})
     if rows:
         first_cause = others.get(rows[0].origin_pattern_id)
     else:

@@ -93,7 +93,8 @@ def test_the_incident_page_shows_the_correlated_errors_and_the_first_cause(casca
         found = incident_correlated_errors(incident)
     assert found["first_cause"].service == "payments-db"
     # payments-db by the shared traces (1.0), rsvp-web by starting 28 s after checkout (0.38)
-    assert [c["pattern"].service for c in found["correlations"]] == ["payments-db", "rsvp-web"]
+    assert [(c["origin"].service, c["pattern"].service) for c in found["correlations"]] == [
+        ("payments-db", "checkout-api"), ("checkout-api", "rsvp-web")]
     client.force_login(cascade.staff)
     html = client.get(f"/ops/incidents/{incident.pk}/").content.decode()
     assert "Correlated errors" in html and "First cause (likely origin):</strong> payments-db" in html
