@@ -3,9 +3,9 @@
 Believable, deterministic (seeded ``random``) points over the ``minutes`` before ``now``, COPYed like any
 ingest and then rolled up by the real rollups (``apm.performance``, ``apm.correlation``):
 
-- endpoint timings (``http.server.duration``, tags route and status_code) of the booking, payments and
-  gallery services, lognormal around each endpoint's median, slower under the day's load, ~1.5% 5xx
-  (payments' ``/api/payments/charge`` worse);
+- endpoint timings (``http.server.duration``, tags route and status_code) of the booking-web, checkout-api
+  and gallery-web services, lognormal around each endpoint's median, slower under the day's load, ~1.5% 5xx
+  (checkout's ``/api/payments/charge`` worse);
 - web vitals (``web_vitals.*`` of service ``web-vitals``) per page and device: mobile slower than desktop,
   the gallery's LCP often "needs improvement";
 - user journeys (``journey.step``): RSVP (open form → submit → confirmation) ~93% success, booking
@@ -29,9 +29,9 @@ from .models import ApmMetric
 
 DEMO_TAG = {"source": "seed_demo_perf"}
 ENDPOINTS = {  # service -> {route: median ms}
-    "booking-api": {"/api/bookings": 85.0, "/api/bookings/{id}": 40.0, "/api/availability": 120.0},
-    "payments": {"/api/payments/charge": 240.0, "/api/payments/refund": 180.0},
-    "gallery": {"/api/galleries/{id}": 95.0, "/api/uploads": 420.0},
+    "booking-web": {"/api/bookings": 85.0, "/api/bookings/{id}": 40.0, "/api/availability": 120.0},
+    "checkout-api": {"/api/payments/charge": 240.0, "/api/payments/refund": 180.0},
+    "gallery-web": {"/api/galleries/{id}": 95.0, "/api/uploads": 420.0},
 }
 PAGES = {"/rsvp": 1600.0, "/gallery": 2600.0, "/timeline": 1400.0, "/book": 1900.0}  # median LCP ms (desktop)
 DEVICES = {"desktop": 1.0, "mobile": 1.45, "tablet": 1.2}
@@ -105,7 +105,7 @@ def demo_error_cascade(*, organization, now: dt.datetime) -> list[dict]:
         reports.append({"service": "payments-db", "type": "DeadlockDetected", "level": "error",
                         "message": "deadlock detected while updating bookings", "timestamp": at.isoformat(),
                         "tags": {"trace_id": f"demo-{organization.slug}-{i}"}})
-        reports.append({"service": "payments", "type": "UpstreamTimeout", "level": "error",
+        reports.append({"service": "checkout-api", "type": "UpstreamTimeout", "level": "error",
                         "message": "payments-db did not answer within 3000 ms",
                         "timestamp": (at + dt.timedelta(seconds=3)).isoformat(),
                         "tags": {"trace_id": f"demo-{organization.slug}-{i}"}})
@@ -125,7 +125,6 @@ def demo_performance_seed(*, organizations: dict, now: dt.datetime, minutes: int
     from .performance import performance_rollup
     from .services import errors_ingest, metrics_copy
 
-    minutes = min(minutes, 180)
     end = now.replace(second=0, microsecond=0)
     points = skipped = 0
     for org in organizations.values():

@@ -26,7 +26,7 @@ def perf_demo(transactional_db, django_user_model):
         django_user_model.objects.create_user("ops", password="ops-browser-pass", is_staff=True, is_superuser=True)
         alice = django_user_model.objects.create_user("alice", password="alice-browser-pass")
         UserProfile.objects.create(user=alice, organization=org_a, role="admin")
-        seeded = demo_performance_seed(organizations={"a": org_a, "b": org_b}, now=now, minutes=45)
+        seeded = demo_performance_seed(organizations={"a": org_a, "b": org_b}, now=now, minutes=20)
         incident = incident_create(organization=org_a, title="Payments failing", by=None,
                                    now=now - dt.timedelta(minutes=4), priority="p1", severity="critical")
     assert seeded["rolled_up"]["api_performance"] > 0 and seeded["correlations"] > 0
@@ -38,8 +38,12 @@ def _no_sideways_scroll(page):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", sorted(VIEWPORTS))
-def test_vendor_performance_sections_render_without_errors(live_server, browser, perf_demo, size):  # noqa: F811
+def test_vendor_performance_sections_render_without_errors(live_server, browser, perf_demo):  # noqa: F811
+    for size in sorted(VIEWPORTS):
+        _vendor_pages(live_server, browser, size)
+
+
+def _vendor_pages(live_server, browser, size):  # noqa: F811
     context = browser.new_context(viewport=VIEWPORTS[size], is_mobile=size == "phone")
     page = context.new_page()
     errors = _watch_console(page)
@@ -57,9 +61,12 @@ def test_vendor_performance_sections_render_without_errors(live_server, browser,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("size", sorted(VIEWPORTS))
-def test_staff_performance_and_correlated_errors_render_without_errors(live_server, browser, perf_demo,  # noqa: F811
-                                                                       size):
+def test_staff_performance_and_correlated_errors_render_without_errors(live_server, browser, perf_demo):  # noqa: F811
+    for size in sorted(VIEWPORTS):
+        _staff_pages(live_server, browser, perf_demo, size)
+
+
+def _staff_pages(live_server, browser, perf_demo, size):  # noqa: F811
     context = browser.new_context(viewport=VIEWPORTS[size], is_mobile=size == "phone")
     page = context.new_page()
     errors = _watch_console(page)
