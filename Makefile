@@ -1,6 +1,6 @@
 # WedSync Ops. Two commands do all set-up on a fresh machine:
 #   make run    gunicorn + a worker per queue + beat (+ demo data) on http://127.0.0.1:8000/
-#   make test   the test suite against real PostgreSQL and Redis
+#   make test   the guard rails (make lint) and the test suite against real PostgreSQL and Redis
 .PHONY: run test prepare seed lint bench-ingest
 
 PY := .venv/bin/python
@@ -23,4 +23,4 @@ test: prepare
 	@bash scripts/test.sh
 
 lint:
-	@.venv/bin/ruff check .
+	@bash scripts/lint.sh

@@ -1,8 +1,8 @@
 """Threshold rule evaluation: one set-based query, then fire and resolve alerts through the services.
 
 Run every minute by the beat task ``alerts.tasks.evaluate_rules`` in a
-service context. The SQL function ``alert_rule_evaluation(at)`` (migration
-``alerts/0003``) does the work over ``apm_metric_aggregations``; this module
+service context. The SQL function ``alert_rule_evaluation(at)``
+(``alerts/sql/functions/alert_rule_evaluation.v3.sql``) does the work over ``apm_metric_aggregations``; this module
 turns its rows into alert identities and lifecycle changes.
 """
 

@@ -206,10 +206,7 @@ def alerts_notify(
             )
             for alert in fresh
         ]
-        from notifications.routing import Router
-
-        router = Router(organization_ids={a.organization_id for a in fresh}, now=now, protocols=protocols)
-        notifications_enqueue_many(requests, now=now, router=router)
+        notifications_enqueue_many(requests, now=now, protocols=protocols)
     result = {a.pk: [] for a in alerts}
     result.update({request.alert_id: request.deliveries for request in requests})
     return result

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from alerts.pages import organization_channels, organization_rules, organization_silences
+from alerts.views import organization_channels, organization_rules, organization_silences
 
 urlpatterns = [
     path("org/<slug:slug>/alerts/rules/", organization_rules, name="alerts-org-rules"),

@@ -57,7 +57,7 @@ def rule_evaluation_rows_all(*, now: dt.datetime) -> list[RuleEvaluationRow]:
     """Rows of every SQL-evaluated rule type at ``now``: threshold, heartbeat, anomaly, then pattern_match.
 
     Each type has its set-based function with the same columns
-    (``alerts/sql/0003…`` and ``0009…``); see ``RuleEvaluationRow``.
+    (``alerts/sql/functions/alert_*_evaluation.v*.sql``); see ``RuleEvaluationRow``.
     """
     rows: list[RuleEvaluationRow] = []
     with connection.cursor() as cur:
@@ -70,7 +70,7 @@ def rule_evaluation_rows_all(*, now: dt.datetime) -> list[RuleEvaluationRow]:
 def rule_evaluation_rows(*, now: dt.datetime) -> list[RuleEvaluationRow]:
     """Evaluate every enabled threshold rule at ``now`` with the one SQL query ``alert_rule_evaluation``.
 
-    See ``alerts/sql/0003_alerts_rule_evaluation.sql`` for the window, the
+    See ``alerts/sql/functions/alert_rule_evaluation.v3.sql`` for the window, the
     aggregations and the choice of threshold. Returns the rows with data in
     the window, breaching or not, ordered by organization slug, rule,
     service. A vendor context evaluates its organization's rules only.
@@ -87,7 +87,7 @@ def rule_evaluation_rows(*, now: dt.datetime) -> list[RuleEvaluationRow]:
 
 def alert_open_get(*, organization_id: uuid.UUID | None, fingerprint: str) -> AlertHistory | None:
     """The open alert (firing, acknowledged, escalated, suppressed) of an identity, or None."""
-    return AlertHistory.objects.filter(
+    return AlertHistory.objects.filter(  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
         organization_id=organization_id, fingerprint=fingerprint, status__in=AlertHistory.OPEN_STATUSES
     ).first()
 

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from alerts.firing import FireCandidate
 from alerts.models import AlertHistory, AlertIntegration, AlertRule
 from alerts.notify import alert_notifications_cancel, alert_notify, alert_was_notified
 from incidents.services import incident_alerts_changed
@@ -139,7 +140,70 @@ def alert_fire(
         )],
         now=now,
     )
-    return candidate.alert, candidate.created
+    return candidate.alert, candidate.created  # type: ignore[return-value]  # filled by alerts_fire_many
+
+
+_ANY = object()
+
+
+def alerts_sync(
+    *,
+    source: str,
+    firing: list[FireCandidate],
+    now: dt.datetime,
+    organization_id: uuid.UUID | None | object = _ANY,
+    fingerprints: list[str] | None = None,
+) -> tuple[list[FireCandidate], list[AlertHistory]]:
+    """Make the open alerts of an internal ``source`` be exactly ``firing``; returns ``(fired, resolved)``.
+
+    For the portal's own checks (database health, provider polls), which know at each run the full set
+    of problems they watch: every candidate of ``firing`` fires (``alerts.firing.alerts_fire_many``,
+    ``source`` set on each: an open alert of the identity is touched, a new one notifies and may open
+    an incident), and every open alert of ``source`` within the scope that is not among them resolves
+    (``alert_resolve``, ``ends_at = now``). The scope: ``organization_id`` when given (None is the
+    platform-wide alerts), and ``fingerprints`` when given (the identities this caller watches; others
+    of the same source are left alone). ``fired``: the candidates, ``alert`` and ``created`` filled in;
+    ``resolved``: the alerts this call resolved. One transaction. Raises ValidationError for a naive
+    ``now`` (or ``starts_at``).
+    """
+    from alerts.firing import alerts_fire_many
+
+    require_aware("now", now)
+    with transaction.atomic():
+        for candidate in firing:
+            candidate.source = source
+        fired = alerts_fire_many(firing, now=now) if firing else []
+        still = {c.identity for c in fired}
+        open_alerts = AlertHistory.objects.filter(source=source, status__in=AlertHistory.OPEN_STATUSES)
+        if organization_id is not _ANY:
+            open_alerts = open_alerts.filter(organization_id=organization_id)  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
+        if fingerprints is not None:
+            open_alerts = open_alerts.filter(fingerprint__in=fingerprints)
+        resolved = []
+        for alert in open_alerts.order_by("starts_at", "id"):
+            if (alert.organization_id, alert.fingerprint) in still:
+                continue
+            alert, changed = alert_resolve(alert=alert, ends_at=now, now=now)
+            if changed:
+                resolved.append(alert)
+    return fired, resolved
+
+
+def alerts_link_incident(*, links: list[tuple[uuid.UUID, uuid.UUID]]) -> int:
+    """Link alerts to incidents: ``links`` ``[(alert id, incident id)]``; returns the alerts linked.
+
+    One statement. The incidents app opens or joins an incident and links its alerts through this (the
+    alerts ⇄ incidents edge). Runs in the caller's context (row-level security applies).
+    """
+    if not links:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE alert_history h SET incident_id = j.incident"
+            " FROM unnest(%s::uuid[], %s::uuid[]) AS j(alert, incident) WHERE h.id = j.alert",
+            [[str(a) for a, _i in links], [str(i) for _a, i in links]],
+        )
+        return cur.rowcount
 
 
 def alert_opens_incident(*, alert: AlertHistory, now: dt.datetime) -> bool:
@@ -238,7 +302,7 @@ def alert_record_resolved(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 [f"alert_history:{organization_id or ''}:{fingerprint}"],
             )
-        existing = AlertHistory.objects.filter(
+        existing = AlertHistory.objects.filter(  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
             organization_id=organization_id, fingerprint=fingerprint, starts_at=starts_at
         ).first()
         if existing is not None:

@@ -4,7 +4,12 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from alerts.api import AlertRuleViewSet
-from alerts.views import AlertmanagerWebhookView, GenericWebhookView, GrafanaWebhookView, PagerDutyEventsView
+from alerts.integrations.views import (
+    AlertmanagerWebhookView,
+    GenericWebhookView,
+    GrafanaWebhookView,
+    PagerDutyEventsView,
+)
 
 router = SimpleRouter()
 router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")

@@ -1,183 +1,354 @@
-"""API views of the alerts app: inbound integration webhooks (Alertmanager, Grafana, PagerDuty, generic JSON)."""
+"""Vendor pages of the alerts app: rules and their open alerts, silences and notification channels.
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+``/org/<slug>/alerts/rules/``, ``/org/<slug>/alerts/silences/``, ``/org/<slug>/alerts/channels/``.
+
+Access goes through ``wedsync_ops.tenancy.access.get_organization_for_user``:
+another organization's slug answers 404 like an unknown one. Every member
+sees the organization's rules and the open alerts with the threshold that
+applied and why; owners and admins (and staff) may create rules and edit
+them (``POST``), through ``alerts.rules.alert_rule_create``/``alert_rule_update``.
+A refused change re-renders the page with HTTP 400 naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from urllib.parse import urlsplit
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
-from alerts.integrations.alertmanager import PayloadError
-from alerts.integrations.auth import (
-    AlertmanagerTokenAuthentication,
-    GrafanaTokenAuthentication,
-    PagerDutyTokenAuthentication,
-    WebhookTokenAuthentication,
-)
-from alerts.integrations.backlog import BacklogFull, integration_backlog_pending, integration_payload_park
-from alerts.integrations.kinds import KINDS
-from alerts.integrations.ratelimit import integration_rate_check
-from wedsync_ops.api import JSONParser
-from wedsync_ops.tenancy.context import service_context
+from alerts.models import AlertHistory, AlertRule
+from alerts.rules import alert_rule_create, alert_rule_update
+from alerts.suppression import rule_state
+from wedsync_ops.matchers import parse_matcher_text
+from wedsync_ops.tenancy.access import get_organization_for_user, is_staff_request
+from wedsync_ops.tenancy.models import UserProfile
 
-
-def read_limited_body(request, *, max_bytes: int) -> bytes:
-    """The raw request body, at most ``max_bytes`` long.
-
-    Raises DRF ValidationError (400, key ``body``) when ``Content-Length``
-    or the body read exceeds the limit, so an oversized post is refused
-    before it is parsed.
-    """
-    too_big = serializers.ValidationError({"body": [f"larger than the limit of {max_bytes} bytes"]})
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise serializers.ValidationError({"body": ["invalid Content-Length header"]}) from None
-    if declared > max_bytes:
-        raise too_big
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        raise too_big from None
-    if len(body) > max_bytes:
-        raise too_big
-    return body
-
-
-class IntegrationView(APIView):
-    """Shared steps of the inbound endpoints, in order: authenticate the integration token (401), read at most
-    ``settings.INTEGRATION_MAX_BODY_BYTES`` bytes (400 ``body``), validate the whole payload (400 naming the
-    field), count its alerts against the integration's rate limit, then either store it in one transaction
-    under a service context (``success_status``) or, over the limit or behind parked payloads, park it for a
-    worker (202, ``alerts.integrations.backlog``; 503 with ``Retry-After`` when the backlog is full).
-
-    Subclasses set ``authentication_classes`` and ``kind`` (a key of ``alerts.integrations.kinds.KINDS``).
-    """
-
-    permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
-    throttle_classes = []
-    success_status = 200
-    kind = ""
-
-    def post(self, request):
-        integration = request.auth
-        kind = KINDS[self.kind]
-        body = read_limited_body(request, max_bytes=settings.INTEGRATION_MAX_BODY_BYTES)
-        try:
-            parsed = kind.parse(body, integration)
-        except PayloadError as exc:
-            raise serializers.ValidationError(exc.as_dict()) from None
-        now = timezone.now()
-        decision = integration_rate_check(integration=integration, alerts=kind.count(parsed))
-        if decision.allowed and not integration_backlog_pending(integration=integration):
-            with service_context(), transaction.atomic():
-                result = kind.receive(integration, parsed, now)
-            return Response(result, status=self.success_status)
-        try:
-            integration_payload_park(integration=integration, body=body, alerts=kind.count(parsed), received_at=now)
-        except BacklogFull as exc:
-            response = Response({"detail": str(exc)}, status=503)
-            response["Retry-After"] = str(exc.retry_after_s)
-            return response
-        return Response(kind.parked(parsed), status=202)
-
-
-_RESULT = inline_serializer(
-    "IntegrationWebhookResult",
-    {
-        "received": serializers.IntegerField(),
-        "created": serializers.IntegerField(),
-        "resolved": serializers.IntegerField(),
-    },
+FORM_FIELDS = (
+    "name", "alert_type", "service", "metric_name", "pattern", "aggregation", "comparison", "threshold",
+    "wedding_day_threshold", "wedding_season_adjustment", "window_minutes", "for_seconds",
+    "wedding_day_for_seconds", "severity", "priority", "runbook_url", "enabled",
 )
 
 
-class GrafanaWebhookView(IntegrationView):
-    """``POST /api/v1/integrations/grafana/``: Grafana unified alerting webhook (``"version": "1"``).
+class RuleForm(forms.ModelForm):
+    """The editable fields of a rule an organization admin may set."""
 
-    Auth: ``Authorization: Bearer <token of a grafana integration>``. Answers 200 ``{"received", "created",
-    "resolved"}``; idempotent like the Alertmanager endpoint.
-    """
+    runbook_url = forms.URLField(required=False, assume_scheme="https")
+    metric_name = forms.CharField(required=False, max_length=200, help_text="Not needed for pattern_match rules")
 
-    authentication_classes = [GrafanaTokenAuthentication]
-    kind = "grafana"
-
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: _RESULT})
-    def post(self, request):
-        return super().post(request)
+    class Meta:
+        model = AlertRule
+        fields = FORM_FIELDS
 
 
-class PagerDutyEventsView(IntegrationView):
-    """``POST /api/v1/integrations/pagerduty/`` (also ``…/pagerduty/v2/enqueue``): PagerDuty Events API v2.
+def _can_edit(request, org) -> bool:
+    if is_staff_request(request):
+        return True
+    role = UserProfile.objects.filter(user_id=request.user.pk, organization=org).values_list("role", flat=True).first()
+    return role in (UserProfile.Role.OWNER, UserProfile.Role.ADMIN)
 
-    Auth: ``Authorization: Bearer <token of a pagerduty integration>``, or that token as the body's
-    ``routing_key``. ``trigger``/``acknowledge``/``resolve`` by ``dedup_key``. Answers 202
-    ``{"status": "success", "message", "dedup_key", "changed"}`` as PagerDuty does.
-    """
 
-    authentication_classes = [PagerDutyTokenAuthentication]
-    success_status = 202
-    kind = "pagerduty"
+@require_http_methods(["GET", "POST"])
+def organization_rules(request, slug: str, rule_id: uuid.UUID | None = None):
+    """List the organization's rules and open alerts; create (``POST`` without ``rule_id``) or edit one."""
+    org = get_organization_for_user(request, slug)
+    rule = None
+    if rule_id is not None:
+        rule = AlertRule.objects.filter(pk=rule_id, organization=org).first()
+        if rule is None:
+            raise Http404("No such rule")
+    can_edit = _can_edit(request, org)
+    form = RuleForm(instance=rule) if can_edit else None
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404("No such page")
+        form = RuleForm(request.POST, instance=rule)
+        if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in FORM_FIELDS}
+            try:
+                with transaction.atomic():
+                    if rule is None:
+                        saved = alert_rule_create(organization_id=org.id, **data)
+                    else:
+                        saved = alert_rule_update(rule=AlertRule.objects.get(pk=rule.pk), **data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, f"Saved rule {saved.name!r}.")
+                return redirect("alerts-org-rules", slug=org.slug)
+        status = 400
+    context = {
+        "org": org,
+        "rules": AlertRule.objects.filter(organization=org).order_by("name"),
+        "open_alerts": AlertHistory.objects.filter(organization=org, status__in=AlertHistory.OPEN_STATUSES)
+        .select_related("rule").order_by("-starts_at")[:50],
+        "form": form,
+        "editing": rule,
+        "can_edit": can_edit,
+    }
+    return render(request, "alerts/organization_rules.html", context, status=status)
 
-    @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={202: inline_serializer("PagerDutyEventResult", {
-            "status": serializers.CharField(), "message": serializers.CharField(),
-            "dedup_key": serializers.CharField(), "changed": serializers.BooleanField(),
-        })},
+
+# --- silences ---------------------------------------------------------------------
+
+class SilenceForm(forms.Form):
+    """A silence an organization admin creates for their organization's alerts."""
+
+    matchers = forms.CharField(
+        help_text='Alertmanager style: alertname="HighCheckoutLatency", service=~"pay.*" (ops = != =~ !~)'
     )
-    def post(self, request):
-        return super().post(request)
+    hours = forms.FloatField(min_value=0.25, max_value=24 * 14, initial=2, help_text="How long, in hours (max 14 days)")
+    comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why (shown to the ops team)")
 
 
-class GenericWebhookView(IntegrationView):
-    """``POST /api/v1/integrations/webhook/``: any JSON, read through the integration's field mapping.
+@require_http_methods(["GET", "POST"])
+def organization_silences(request, slug: str):
+    """``/org/<slug>/alerts/silences/``: the organization's silences; admins create and expire them.
 
-    Auth: ``Authorization: Bearer <token of a webhook integration>``. The mapping is the integration's
-    ``config`` (``alerts.integrations.webhook``). Answers 200 ``{"received", "created", "resolved"}``.
+    A silence mutes matching alerts of this organization only (recorded,
+    not notified). ``POST action=create`` with matchers/hours/comment, or
+    ``action=expire`` with ``silence``. Bad input answers 400 naming the field.
     """
+    from django.utils import timezone
 
-    authentication_classes = [WebhookTokenAuthentication]
-    kind = "webhook"
+    from alerts.models import SuppressionRule
+    from alerts.silences import silence_expire, suppression_rule_create
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: _RESULT})
-    def post(self, request):
-        return super().post(request)
+    org = get_organization_for_user(request, slug)
+    can_edit = _can_edit(request, org)
+    form = SilenceForm() if can_edit else None
+    status = 200
+    now = timezone.now()
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404("No such page")
+        if request.POST.get("action") == "expire":
+            silence = SuppressionRule.objects.filter(
+                pk=_uuid_or_none(request.POST.get("silence")), organization=org, kind=SuppressionRule.Kind.SILENCE
+            ).first()
+            if silence is None:
+                raise Http404("No such silence")
+            silence_expire(silence=silence, now=now)
+            messages.success(request, "Silence expired; its alerts notify again.")
+            return redirect("alerts-org-silences", slug=org.slug)
+        form = SilenceForm(request.POST)
+        if form.is_valid():
+            try:
+                matchers = parse_matcher_text(form.cleaned_data["matchers"])
+                suppression_rule_create(
+                    kind=SuppressionRule.Kind.SILENCE, matchers=matchers, now=now, organization_id=org.id,
+                    name=form.cleaned_data["matchers"][:200], comment=form.cleaned_data["comment"],
+                    created_by=request.user, starts_at=now,
+                    ends_at=now + dt.timedelta(hours=form.cleaned_data["hours"]),
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, "Silence created.")
+                return redirect("alerts-org-silences", slug=org.slug)
+        status = 400
+    silences = list(
+        SuppressionRule.objects.filter(organization=org, kind=SuppressionRule.Kind.SILENCE)
+        .select_related("created_by").order_by("-starts_at")[:100]
+    )
+    for s in silences:
+        s.state = rule_state(s, now)
+    return render(
+        request, "alerts/organization_silences.html",
+        {"org": org, "silences": silences, "form": form, "can_edit": can_edit},
+        status=status,
+    )
 
 
-class AlertmanagerWebhookView(IntegrationView):
-    """``POST /api/v1/integrations/alertmanager/``: Alertmanager webhook (payload version "4").
+# --- channels ---------------------------------------------------------------------
 
-    Auth: ``Authorization: Bearer <integration token>`` of an enabled
-    ``alertmanager`` integration (``manage.py create_integration``), else 401.
-    Body: at most ``settings.INTEGRATION_MAX_BODY_BYTES`` bytes. A bad payload
-    answers 400 ``{"<field>": ["<reason>"]}`` (e.g. ``alerts[0].startsAt``)
-    and stores nothing; a good one is stored in one transaction under a
-    service context and answers 200 ``{"received": n, "created": x, "resolved": y}``
-    (over the rate limit: parked, 202 with ``"queued": n``; see ``IntegrationView``).
-    Idempotent: the same payload again creates and resolves nothing.
+VENDOR_CHANNEL_KINDS = (("webhook", "Webhook (JSON POST, signed)"), ("slack", "Slack incoming webhook"),
+                        ("email", "Email"))
+
+
+class ChannelForm(forms.Form):
+    """A notification channel an organization admin adds: where their alerts and incidents go."""
+
+    name = forms.CharField(max_length=100)
+    kind = forms.ChoiceField(choices=VENDOR_CHANNEL_KINDS)
+    target = forms.CharField(
+        max_length=500, help_text="Webhook or Slack: an https URL. Email: one or more addresses, comma-separated."
+    )
+    secret = forms.CharField(
+        max_length=200, required=False, help_text="Webhook only: signs each request (X-WedSync-Signature, HMAC-SHA256)"
+    )
+
+    def clean(self):
+        data = super().clean()
+        kind, target = data.get("kind"), (data.get("target") or "").strip()
+        if not kind or not target:
+            return data
+        if kind == "email":
+            addresses = [a.strip() for a in target.split(",") if a.strip()]
+            for address in addresses:
+                try:
+                    validate_email(address)
+                except ValidationError:
+                    self.add_error("target", f"{address!r} is not an email address")
+            data["config"] = {"to": addresses}
+        else:
+            problem = public_https_url_problem(target)
+            if problem:
+                self.add_error("target", problem)
+            data["config"] = {"url": target} if kind == "webhook" else {"webhook_url": target}
+            if kind == "webhook" and data.get("secret"):
+                data["config"]["secret"] = data["secret"]
+        return data
+
+
+def public_https_url_problem(url: str) -> str:
+    """Why ``url`` may not be a vendor's notification target, or ``""``.
+
+    The outbound client's own check (``wedsync_ops.outbound.outbound_url_problem``, untrusted: a
+    vendor typed it), plus ``https`` only: what this form accepts, the delivery worker sends to. The
+    host is resolved now too; the client checks it again at every request.
     """
+    from wedsync_ops.outbound import outbound_url_problem
 
-    authentication_classes = [AlertmanagerTokenAuthentication]
-    kind = "alertmanager"
+    problem = outbound_url_problem(url, trusted=False, require_https=True)
+    return problem if problem.startswith("must") else (f"this URL {problem}" if problem else "")
 
-    @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={
-            200: inline_serializer(
-                "AlertmanagerWebhookResult",
-                {
-                    "received": serializers.IntegerField(),
-                    "created": serializers.IntegerField(),
-                    "resolved": serializers.IntegerField(),
-                },
+
+def _masked_target(channel) -> str:
+    """Where a channel sends, without its secrets: addresses, or ``scheme://host/…`` and the secret's "•••• last 4"."""
+    from wedsync_ops.crypto import mask
+
+    config = channel.config or {}
+    if "to" in config:
+        to = config["to"]
+        return ", ".join(to) if isinstance(to, list) else str(to)
+    url = config.get("url") or config.get("webhook_url") or ""
+    parts = urlsplit(url)
+    shown = f"{parts.scheme}://{parts.hostname}/… ({mask(url)})" if parts.hostname else ""
+    if config.get("secret"):
+        shown += f", signed with {mask(config['secret'])}"
+    return shown
+
+
+def _replace_secrets(request, channel) -> str:
+    """The vendor's "replace" action: a new URL and/or signing secret for a webhook or Slack channel.
+
+    Returns ``""`` when saved, else ``"<field>: <reason>"``. Blank fields keep what is stored.
+    """
+    from notifications.services import channel_update_config
+
+    target = (request.POST.get("target") or "").strip()
+    secret = (request.POST.get("secret") or "").strip()
+    if channel.kind not in ("webhook", "slack"):
+        return "action: only webhook and Slack channels have a URL or secret to replace"
+    if not target and not secret:
+        return "target: give a new URL or a new secret"
+    config = dict(channel.config or {})
+    if target:
+        problem = public_https_url_problem(target)
+        if problem:
+            return f"target: {problem}"
+        config["url" if channel.kind == "webhook" else "webhook_url"] = target[:500]
+    if secret:
+        if channel.kind != "webhook" or len(secret) > 200:
+            return "secret: only webhook channels are signed, with a secret of at most 200 characters"
+        config["secret"] = secret
+    channel_update_config(channel=channel, config=config)
+    return ""
+
+
+@require_http_methods(["GET", "POST"])
+def organization_channels(request, slug: str):
+    """``/org/<slug>/alerts/channels/``: where the organization's notifications go, and whether they arrive.
+
+    Each channel shows its last delivery's outcome and time, failures in the last 24 h, what it holds
+    while disabled, and whether it works (a success within 7 days). Owners and admins ``POST``
+    ``action=create`` (name, kind, target, secret), ``action=toggle``, ``action=delete`` or
+    ``action=test`` (a test notification now, rate-limited) or ``action=replace`` (a new ``target`` URL
+    and/or ``secret``; blank keeps the stored one) with ``channel``. Targets are shown masked
+    (no secrets, no URL paths) and failures by status code only, never the receiver's answer. Bad input
+    answers 400 naming the field; another organization's channel 404.
+    """
+    from django.utils import timezone
+
+    from notifications.models import NotificationChannel
+    from notifications.services import channel_create, channel_delete, channel_disable, channel_enable, channel_test
+
+    org = get_organization_for_user(request, slug)
+    can_edit = _can_edit(request, org)
+    form = ChannelForm() if can_edit else None
+    status = 200
+    now = timezone.now()
+    if request.method == "POST":
+        if not can_edit:
+            raise Http404("No such page")
+        action = request.POST.get("action")
+        if action in ("toggle", "delete", "test", "replace"):
+            channel = NotificationChannel.objects.filter(
+                pk=_uuid_or_none(request.POST.get("channel")), organization=org
+            ).first()
+            if channel is None:
+                raise Http404("No such channel")
+            if action == "replace":
+                problem = _replace_secrets(request, channel)
+                if problem:
+                    messages.error(request, problem)
+                    return _channels_page(request, org, can_edit, ChannelForm(), now, status=400)
+                messages.success(request, f"Channel {channel.name!r} updated; send a test to check it.")
+            elif action == "delete":
+                channel_delete(channel=channel)
+                messages.success(request, f"Channel {channel.name!r} deleted.")
+            elif action == "test":
+                ok, message = channel_test(channel=channel, now=now, organization_slug=org.slug, rate_limited=True)
+                (messages.success if ok else messages.error)(request, message)
+            elif channel.enabled:
+                channel_disable(channel=channel, reason=f"disabled by {request.user.get_username()}", now=now)
+                messages.success(request, f"Channel {channel.name!r} disabled; its notifications are held.")
+            else:
+                counts = channel_enable(channel=channel, now=now)
+                messages.success(
+                    request, f"Channel {channel.name!r} enabled; {counts['released']} held notification(s) sent."
+                )
+            return redirect("alerts-org-channels", slug=org.slug)
+        form = ChannelForm(request.POST)
+        if form.is_valid():
+            channel_create(
+                organization_id=org.id, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"],
+                config=form.cleaned_data["config"],
             )
-        },
+            messages.success(request, "Channel added. Send it a test notification to check it works.")
+            return redirect("alerts-org-channels", slug=org.slug)
+        status = 400
+    return _channels_page(request, org, can_edit, form, now, status=status)
+
+
+def _channels_page(request, org, can_edit, form, now, *, status=200):
+    from notifications.models import NotificationChannel
+    from notifications.selectors import channel_health
+
+    channels = list(NotificationChannel.objects.filter(organization=org).order_by("name"))
+    rows = [{"health": h, "target": _masked_target(h.channel)} for h in channel_health(channels=channels, now=now)]
+    return render(
+        request, "alerts/organization_channels.html",
+        {"org": org, "channels": rows, "form": form, "can_edit": can_edit},
+        status=status,
     )
-    def post(self, request):
-        return super().post(request)
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .models import ErrorLevel
-from .services import _check_text, _parse_timestamp
+from .validation import check_text, parse_timestamp
 
 # Limits of one report, in characters (or items).
 ERRORS_MAX_BATCH = 1000
@@ -185,7 +185,7 @@ def errors_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) ->
                 if required:
                     bad(name, "is required")
                 return default
-            if reason := _check_text(value, max_length=max_length, required=required):
+            if reason := check_text(value, max_length=max_length, required=required):
                 bad(name, reason)
                 return default
             return value
@@ -220,7 +220,7 @@ def errors_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) ->
         raw_at = report.get("timestamp")
         occurred_at = now
         if raw_at is not None:
-            occurred_at, reason = _parse_timestamp(raw_at, now=now)
+            occurred_at, reason = parse_timestamp(raw_at, now=now)
             if reason:
                 bad("timestamp", reason)
         if len(errors) == before:

@@ -2,7 +2,7 @@
 
 Quantiles of histograms are computed from their buckets by
 ``aggregate_metrics`` (SQL ``apm_histogram_quantiles``, see
-``apm/sql/0018_aggregate_metrics_histograms.sql``).
+``apm/sql/functions/aggregate_metric_histograms.v1.sql``).
 """
 
 from __future__ import annotations

@@ -24,8 +24,9 @@ from django.conf import settings
 
 from wedsync_ops.validation import InputError, json_loads
 
-from .services import (
-    _EPOCH_MS_HINT,
+from .services import MetricsValidationError, metrics_copy, metrics_copy_tuples, metrics_validate
+from .validation import (
+    EPOCH_MS_HINT,
     METRIC_NAME_MAX_LENGTH,
     METRICS_MAX_FUTURE,
     METRICS_RETENTION,
@@ -34,10 +35,6 @@ from .services import (
     TAG_VALUE_MAX_LENGTH,
     TAGS_MAX_COUNT,
     UNIT_MAX_LENGTH,
-    MetricsValidationError,
-    metrics_copy,
-    metrics_copy_tuples,
-    metrics_validate,
 )
 
 _Service = Annotated[str, msgspec.Meta(min_length=1, max_length=SERVICE_MAX_LENGTH)]
@@ -96,7 +93,7 @@ def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> 
         if raw is None:
             at = now
         elif type(raw) is float:
-            if raw > _EPOCH_MS_HINT or not oldest_s <= raw <= newest_s:
+            if raw > EPOCH_MS_HINT or not oldest_s <= raw <= newest_s:
                 return None
             at = _fromtimestamp(raw, _UTC)
         else:

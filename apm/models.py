@@ -14,7 +14,7 @@ from wedsync_ops.tenancy.models import Organization
 class ApmMetric(models.Model):
     """One metric point. Table ``apm_metrics``, range-partitioned by ``recorded_at`` (daily).
 
-    The table is created by raw SQL (``apm/sql/0002_apm_metrics.sql``): its
+    The table is created by raw SQL (``apm/sql/tables/apm_metrics.v1.sql``): its
     real primary key is ``(recorded_at, id)`` as partitioning requires;
     Django addresses rows by ``id`` alone, which is unique by identity.
     Rows are written with ``COPY`` into a staging table and one ``INSERT …
@@ -47,7 +47,7 @@ class ApmMetric(models.Model):
 class ApmMetricHistogram(models.Model):
     """One histogram point (OTLP Histogram / ExponentialHistogram). Table ``apm_metric_histograms``.
 
-    Created by raw SQL (``apm/sql/0017_wedding_context_and_histograms.sql``),
+    Created by raw SQL (``apm/sql/tables/apm_metric_histograms.v1.sql``),
     written by ``apm.histograms.histograms_copy``. Delta form: ``count``,
     ``sum`` and ``counts`` are the observations of this point's interval
     (a cumulative point's difference to the previous point of its series;

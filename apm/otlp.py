@@ -48,7 +48,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from .ingest_batch import PointBatch
-from .services import (
+from .validation import (
     METRIC_NAME_MAX_LENGTH,
     METRICS_MAX_FUTURE,
     METRICS_RETENTION,

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from wedsync_ops.charts import bar_chart
-from wedsync_ops.pages.access import staff_required
+from wedsync_ops.tenancy.access import staff_required
 
 from . import performance
 
@@ -26,7 +26,7 @@ def performance_context(*, organization_id, now) -> dict:
 @staff_required
 def ops_performance(request):
     """``/ops/performance/``: endpoints, web vitals and journeys of every organization, and the costliest statements."""
-    from dbmonitor.performance import top_queries
+    from dbmonitor.selectors import top_queries
 
     now = timezone.now()
     queries = top_queries(now=now)

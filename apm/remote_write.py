@@ -34,7 +34,7 @@ from google.protobuf.message import DecodeError
 
 from .ingest_batch import PointBatch
 from .prometheus_text import unit_of
-from .services import (
+from .validation import (
     METRIC_NAME_MAX_LENGTH,
     METRICS_MAX_FUTURE,
     METRICS_RETENTION,

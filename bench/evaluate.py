@@ -173,6 +173,8 @@ def seed(cur, *, orgs: int, rules_per_org: int, at: dt.datetime) -> None:
 
 def seed_storm(cur, *, orgs: int, alerts: int, at: dt.datetime) -> None:
     """``alerts`` rules that all breach, spread over ``orgs`` organizations, with channels and routing."""
+    from wedsync_ops.crypto import encrypt_json
+
     seed_organizations(cur, orgs=orgs, at=at, timezones=TIMEZONES)
     cur.execute(
         """
@@ -202,15 +204,17 @@ def seed_storm(cur, *, orgs: int, alerts: int, at: dt.datetime) -> None:
     )
     cur.execute(
         """
-        INSERT INTO notification_channels (id, organization_id, kind, name, config, enabled, disabled_reason,
-                                           wedding_day_emergency, created_at)
+        INSERT INTO notification_channels (id, organization_id, kind, name, config_encrypted, enabled,
+                                           disabled_reason, wedding_day_emergency, created_at)
         SELECT gen_random_uuid(), o.id, 'webhook'::notification_channel, o.slug || ' hook',
-               '{"url": "http://127.0.0.1:9/"}'::jsonb, true, '', false, now() FROM organizations o
+               %(config)s, true, '', false, now() FROM organizations o
         UNION ALL
-        SELECT gen_random_uuid(), NULL, 'webhook'::notification_channel, name, '{"url": "http://127.0.0.1:9/"}'::jsonb,
+        SELECT gen_random_uuid(), NULL, 'webhook'::notification_channel, name, %(config)s,
                true, '', emergency, now()
           FROM (VALUES ('ops pager', false), ('wedding emergency', true)) v(name, emergency)
-        """
+        """,
+        # Channel configurations are encrypted at rest (wedsync_ops/crypto.py): one token serves every row.
+        {"config": encrypt_json({"url": "http://127.0.0.1:9/"})},
     )
     cur.execute(
         """

@@ -92,7 +92,9 @@ def run_env(db_name: str, **extra) -> dict:
     broker = redis_url(BROKER_DB)
     return scratch_env(db_name, DEBUG="false", LOG_LEVEL="WARNING", CELERY_BROKER_URL=broker,
                        REDBEAT_REDIS_URL=broker, INTEGRATION_RATE_LIMIT_REDIS_URL=broker,
-                       REDBEAT_KEY_PREFIX=f"bench-storm-{os.getpid()}:", APM_SELF_SAMPLE_RATE="0", **extra)
+                       REDBEAT_KEY_PREFIX=f"bench-storm-{os.getpid()}:", APM_SELF_SAMPLE_RATE="0",
+                       # The local receiver is on loopback, which the outbound client refuses unless allowed.
+                       OUTBOUND_ALLOW_PRIVATE_NETWORKS="127.0.0.1/32", **extra)
 
 
 def setup(db_name: str, receiver_url: str, phases: int) -> list[str]:

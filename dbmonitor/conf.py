@@ -13,7 +13,7 @@ says where its default comes from:
   million transactions left; ``autovacuum_danger``: 2 million before
   ``autovacuum_freeze_max_age``), ``lib/pghero/methods/sequences.rb``
   (``sequence_danger(threshold: 0.9)``).
-- The issue and this project (DESIGN.md): slow query = mean of 100 ms or
+- The issue and this project (docs/design/): slow query = mean of 100 ms or
   more; connection pressure at 75% / 90% of usable connections (the
   summary's status rule, SQL ``monitoring_overall_status``).
 - Where neither PgHero nor pganalyze publishes a default that we could
@@ -42,7 +42,7 @@ SLOW_QUERY_MIN_CALLS: int = env.int("DBMON_SLOW_QUERY_MIN_CALLS", default=1)
 LONG_RUNNING_QUERY_S: float = env.float("DBMON_LONG_RUNNING_QUERY_S", default=60.0)
 
 #: Seconds after which a long-running statement is critical. Default 300 (ours: five times
-#: PgHero's warning, and the 5-minute escalation delay of DESIGN.md).
+#: PgHero's warning, and the 5-minute escalation delay of docs/design/tenancy-and-rls.md).
 LONG_RUNNING_QUERY_CRITICAL_S: float = env.float("DBMON_LONG_RUNNING_QUERY_CRITICAL_S", default=300.0)
 
 #: Seconds a backend may wait for a lock before it is reported as blocked (alert). Default 5

@@ -1,6 +1,6 @@
 """Reads of database health that pages share.
 
-Each selector reads one SQL object of ``dbmonitor/sql/0003_views.sql`` in the
+Each selector reads one SQL object of ``dbmonitor/sql/{views,functions}/`` in the
 caller's tenant context (it sets none itself): staff and service contexts see
 the live statistics; any other context (vendor, none) gets empty lists and a
 summary of zeros with status ``"unknown"``.
@@ -8,6 +8,7 @@ summary of zeros with status ``"unknown"``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from . import conf
+from .performance import top_queries  # noqa: F401  (issue 18: /ops/performance/'s costliest statements)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -128,7 +130,7 @@ def rls_status() -> list[dict]:
     return _dicts("SELECT * FROM monitoring_rls_status ORDER BY flagged DESC, table_name")
 
 
-# --- Checks (dbmonitor/sql/0005_checks.sql; thresholds from dbmonitor/conf.py) -------------------
+# --- Checks (dbmonitor/sql/functions/monitoring_*.sql; thresholds from dbmonitor/conf.py) -------------------
 
 
 def long_running_queries(min_s: float | None = None) -> list[dict]:
@@ -400,8 +402,8 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
         if row["flagged"]:
             found.append(Finding(
                 "rls_unprotected", f"{row['schema_name']}.{row['table_name']}", "critical",
-                f"{row['schema_name']}.{row['table_name']} has organization_id but RLS enabled={row['rls_enabled']},"
-                f" forced={row['rls_forced']}, policies={row['policy_count']}",
+                f"{row['schema_name']}.{row['table_name']} has organization_id but RLS"
+                f" enabled={row['rls_enabled']}, forced={row['rls_forced']}, policies={row['policy_count']}",
             ))
     return found
 
@@ -498,3 +500,43 @@ def migrations_status() -> list[dict]:
                 "applied_at": getattr(record, "applied", None),
             })
     return rows
+
+
+# --- The page and the API (dbmonitor.views, dbmonitor.api) ---------------------------------------
+
+
+def health_report(*, limit: int = 50) -> dict:
+    """Everything the page and the API show, read in the caller's (staff) context.
+
+    Shape: ``{"summary": dict (database_summary), "slow_queries", "connections",
+    "table_health", "rls_status": lists of the four views' rows (at most ``limit`` for the
+    limited ones), "checks": {"long_running_queries", "blocked_queries", "unused_indexes",
+    "duplicate_indexes", "missing_index_candidates", "table_bloat", "index_bloat",
+    "xid_wraparound", "sequences", "replication": lists, "cache_hit_ratios",
+    "stats_info": dicts}, "findings": [Finding as dict], "thresholds": {name: value}}``
+    (row shapes: the selectors of the same names).
+    """
+    summary = database_summary()
+    return {
+        "summary": summary,
+        "slow_queries": slow_queries(limit=limit),
+        "connections": connections(),
+        "table_health": table_health(limit=limit),
+        "rls_status": rls_status(),
+        "checks": {
+            "long_running_queries": long_running_queries(),
+            "blocked_queries": blocked_queries(),
+            "cache_hit_ratios": cache_hit_ratios(),
+            "unused_indexes": unused_indexes(limit=limit),
+            "duplicate_indexes": duplicate_indexes(),
+            "missing_index_candidates": missing_index_candidates(),
+            "table_bloat": table_bloat(limit=10),
+            "index_bloat": index_bloat(limit=10),
+            "xid_wraparound": xid_wraparound(limit=5),
+            "sequences": sequence_usage(limit=10),
+            "replication": replication(),
+            "stats_info": stats_info(),
+        },
+        "findings": [dataclasses.asdict(f) for f in findings(summary=summary)],
+        "thresholds": {name: getattr(conf, name) for name in dir(conf) if name.isupper()},
+    }

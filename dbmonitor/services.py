@@ -17,7 +17,7 @@ from django.db.models.functions import Now
 from psycopg.types.json import Jsonb
 
 from alerts.models import AlertHistory
-from alerts.services import alert_fire, alert_resolve
+from alerts.services import FireCandidate, alerts_sync
 from wedsync_ops.choices import AlertPriority, AlertSeverity
 
 from . import conf, selectors
@@ -51,7 +51,7 @@ def monitoring_event_record(*, event_type: str, severity: str, message: str, det
     with connection.cursor() as cur:
         cur.execute(
             "SELECT record_monitoring_event(%s, %s::alert_severity, %s, %s)",
-            [event_type, severity, message, Jsonb(details)],
+            [event_type, severity, message, Jsonb(details)],  # type: ignore[list-item]  # psycopg adapts Jsonb
         )
         return cur.fetchone()[0]
 
@@ -123,7 +123,9 @@ def db_history_cleanup(*, now: dt.datetime, keep_days: int | None = None) -> int
 # --- Alerts ---------------------------------------------------------------------------------
 
 ALERT_SOURCE = AlertHistory.Source.DBMONITOR
-PRIORITY_BY_SEVERITY = {AlertSeverity.WARNING: AlertPriority.MEDIUM, AlertSeverity.CRITICAL: AlertPriority.HIGH}
+PRIORITY_BY_SEVERITY: dict[str, str] = {
+    AlertSeverity.WARNING: AlertPriority.MEDIUM, AlertSeverity.CRITICAL: AlertPriority.HIGH,
+}
 
 
 def finding_fingerprint(finding: selectors.Finding) -> str:
@@ -140,15 +142,15 @@ def db_checks_evaluate(*, now: dt.datetime, found: list[selectors.Finding] | Non
     """Turn threshold breaches into alerts and monitoring events, and resolve those that cleared.
 
     ``found``: the findings to act on (default ``selectors.findings()``, the
-    live checks with ``dbmonitor.conf`` thresholds). For each finding an
-    alert is fired through ``alerts.services.alert_fire`` (organization None:
+    live checks with ``dbmonitor.conf`` thresholds). ``alerts.services.alerts_sync``
+    fires an alert for each finding (organization None:
     platform-wide; source ``dbmonitor``; fingerprint ``finding_fingerprint``),
     so a breach that lasts stays one alert. A newly opened alert also records
     an unresolved monitoring event (event_type = the check, details with
     ``fingerprint``, ``object``, ``alert_id``, ``value``, ``threshold``,
-    ``unit``). Every open ``dbmonitor`` alert whose fingerprint is not among
-    the findings is resolved (``alert_resolve``, ends_at = ``now``) with its
-    events. Runs in one transaction, in the caller's platform context.
+    ``unit``). Every open platform-wide ``dbmonitor`` alert whose fingerprint is not
+    among the findings is resolved by it (ends_at = ``now``), and its events with it.
+    Runs in one transaction, in the caller's platform context.
     Returns ``{"findings": int, "fired": int, "repeated": int, "resolved": int}``.
     Raises ValueError for a naive ``now``.
     """
@@ -159,8 +161,9 @@ def db_checks_evaluate(*, now: dt.datetime, found: list[selectors.Finding] | Non
         current: dict[str, selectors.Finding] = {}
         for finding in found:
             current.setdefault(finding_fingerprint(finding), finding)
-        for fingerprint, finding in current.items():
-            alert, created = alert_fire(
+        fired, resolved = alerts_sync(
+            source=ALERT_SOURCE, organization_id=None, now=now,
+            firing=[FireCandidate(
                 organization_id=None,
                 fingerprint=fingerprint,
                 source=ALERT_SOURCE,
@@ -171,32 +174,28 @@ def db_checks_evaluate(*, now: dt.datetime, found: list[selectors.Finding] | Non
                 severity=finding.severity,
                 priority=PRIORITY_BY_SEVERITY.get(finding.severity, AlertPriority.MEDIUM),
                 starts_at=now,
-                now=now,
                 value=finding.value,
                 threshold=finding.threshold,
                 threshold_reason=f"dbmonitor.conf ({finding.unit or 'flag'})",
                 description=finding.message,
-            )
-            if created:
-                counts["fired"] += 1
-                monitoring_event_record(
-                    event_type=finding.check,
-                    severity=finding.severity,
-                    message=finding.message[:2000],
-                    details={"fingerprint": fingerprint, "object": finding.object, "alert_id": str(alert.pk),
-                             "value": finding.value, "threshold": finding.threshold, "unit": finding.unit,
-                             **finding.details},
-                )
-            else:
+            ) for fingerprint, finding in current.items()],
+        )
+        for candidate in fired:
+            if not candidate.created:
                 counts["repeated"] += 1
-        cleared = AlertHistory.objects.filter(
-            source=ALERT_SOURCE, organization__isnull=True, status__in=AlertHistory.OPEN_STATUSES
-        ).exclude(fingerprint__in=list(current))
-        for alert in cleared:
-            _alert, changed = alert_resolve(alert=alert, ends_at=now, now=now)
-            if changed:
-                counts["resolved"] += 1
-            MonitoringEvent.objects.filter(resolved=False, details__fingerprint=alert.fingerprint).update(
-                resolved=True, resolved_at=now
+                continue
+            counts["fired"] += 1
+            finding = current[candidate.fingerprint]
+            monitoring_event_record(
+                event_type=finding.check,
+                severity=finding.severity,
+                message=finding.message[:2000],
+                details={"fingerprint": candidate.fingerprint, "object": finding.object,
+                         "alert_id": str(candidate.alert.pk),  # type: ignore[union-attr]  # filled by firing "value": finding.value, "threshold": finding.threshold,
+                         "unit": finding.unit, **finding.details},
             )
+        counts["resolved"] = len(resolved)
+        MonitoringEvent.objects.filter(
+            resolved=False, details__fingerprint__in=[alert.fingerprint for alert in resolved]
+        ).update(resolved=True, resolved_at=now)
     return counts

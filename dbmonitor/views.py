@@ -3,22 +3,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions
-from rest_framework.exceptions import NotFound
-from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from wedsync_ops.charts import Series, line_chart
-from wedsync_ops.pages.access import staff_required
-from wedsync_ops.tenancy.context import ROLE_STAFF, current_tenant_context
+from wedsync_ops.tenancy.access import staff_required
 
 from . import conf, selectors
 
@@ -29,43 +21,6 @@ STATUS_BADGES = {
     "critical": {"css": "badge--bad", "shape": "✖"},
     "unknown": {"css": "badge--info", "shape": "●"},
 }
-
-
-def health_report(*, limit: int = 50) -> dict:
-    """Everything the page and the API show, read in the caller's (staff) context.
-
-    Shape: ``{"summary": dict (selectors.database_summary), "slow_queries", "connections",
-    "table_health", "rls_status": lists of the four views' rows (at most ``limit`` for the
-    limited ones), "checks": {"long_running_queries", "blocked_queries", "unused_indexes",
-    "duplicate_indexes", "missing_index_candidates", "table_bloat", "index_bloat",
-    "xid_wraparound", "sequences", "replication": lists, "cache_hit_ratios",
-    "stats_info": dicts}, "findings": [Finding as dict], "thresholds": {name: value}}``
-    (row shapes: the selectors of the same names).
-    """
-    summary = selectors.database_summary()
-    return {
-        "summary": summary,
-        "slow_queries": selectors.slow_queries(limit=limit),
-        "connections": selectors.connections(),
-        "table_health": selectors.table_health(limit=limit),
-        "rls_status": selectors.rls_status(),
-        "checks": {
-            "long_running_queries": selectors.long_running_queries(),
-            "blocked_queries": selectors.blocked_queries(),
-            "cache_hit_ratios": selectors.cache_hit_ratios(),
-            "unused_indexes": selectors.unused_indexes(limit=limit),
-            "duplicate_indexes": selectors.duplicate_indexes(),
-            "missing_index_candidates": selectors.missing_index_candidates(),
-            "table_bloat": selectors.table_bloat(limit=10),
-            "index_bloat": selectors.index_bloat(limit=10),
-            "xid_wraparound": selectors.xid_wraparound(limit=5),
-            "sequences": selectors.sequence_usage(limit=10),
-            "replication": selectors.replication(),
-            "stats_info": selectors.stats_info(),
-        },
-        "findings": [dataclasses.asdict(f) for f in selectors.findings(summary=summary)],
-        "thresholds": {name: getattr(conf, name) for name in dir(conf) if name.isupper()},
-    }
 
 
 def trend_charts(*, now: dt.datetime) -> dict:
@@ -103,7 +58,7 @@ def database_page(request: HttpRequest) -> HttpResponse:
     Staff only (``staff_required``): anonymous -> 302 to the login page,
     logged-in non-staff -> 404. Reads run in the request's staff context.
     """
-    report = health_report()
+    report = selectors.health_report()
     summary = report["summary"]
     migrations = selectors.migrations_status()
     return render(
@@ -120,38 +75,3 @@ def database_page(request: HttpRequest) -> HttpResponse:
             "conf": conf,
         },
     )
-
-
-class IsPlatformStaff(permissions.BasePermission):
-    """Authenticated staff in a staff context; other authenticated users get 404 (the endpoint
-    does not exist for them), anonymous ones DRF's 401/403."""
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if not (user.is_active and user.is_staff and current_tenant_context().role == ROLE_STAFF):
-            raise NotFound()
-        return True
-
-
-class PerformanceView(APIView):
-    """``GET /api/monitoring/performance``: ``health_report()`` as JSON (staff only)."""
-
-    permission_classes = [IsPlatformStaff]
-
-    @extend_schema(
-        parameters=[OpenApiParameter("limit", int, description="rows of the limited lists, 1..1000 (default 50)")],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
-        description="Staff only: database summary, the four monitoring views, checks, findings and thresholds.",
-    )
-    def get(self, request):
-        """200 ``health_report(limit=…)``; ``?limit=`` 1..1000 (default 50), else 400 naming ``limit``."""
-        raw = request.query_params.get("limit", "50")
-        try:
-            limit = int(raw)
-            if not 1 <= limit <= selectors.MAX_LIMIT:
-                raise ValueError
-        except ValueError:
-            return Response({"limit": [f"must be an integer from 1 to {selectors.MAX_LIMIT}"]}, status=400)
-        return Response(health_report(limit=limit))

@@ -1,4 +1,4 @@
--- First start of the compose PostgreSQL: the two roles of DESIGN.md and the database (scripts/prepare.sh does
+-- First start of the compose PostgreSQL: the two roles of docs/design/tenancy-and-rls.md and the database (scripts/prepare.sh does
 -- the same on a plain host). Change the passwords (and DATABASE_URL / DATABASE_OWNER_URL) before real use.
 CREATE ROLE wedsync_owner LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS PASSWORD 'change-me-owner';
 CREATE ROLE wedsync_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD 'change-me-app';

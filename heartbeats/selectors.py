@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -166,7 +165,7 @@ class DayCell:
     late_s: float
 
 
-def _day_start(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
+def _day_start(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=tz)
 
 
@@ -202,7 +201,7 @@ def check_strips(
                 segments.append((t, at, state))
             t, state = max(t, at), new
         segments.append((t, now, state))
-        per_day = [defaultdict(float) for _ in range(days)]
+        per_day: list[defaultdict[str, float]] = [defaultdict(float) for _ in range(days)]
         for start, end, seg_state in segments:
             for i in range(days):
                 lo, hi = max(start, bounds[i]), min(end, bounds[i + 1])

@@ -261,7 +261,7 @@ def ping_record(
 def _organization_slug(check: HeartbeatCheck) -> str:
     if check.organization_id is None:
         return ""
-    if HeartbeatCheck.organization.is_cached(check):
+    if HeartbeatCheck.organization.is_cached(check) and check.organization is not None:
         return check.organization.slug
     from wedsync_ops.tenancy.models import Organization
 
@@ -300,7 +300,7 @@ def _fire_alert(
 
 def _resolve_alert(check: HeartbeatCheck, *, now: dt.datetime) -> bool:
     """Resolve the check's open alert, if any; True when one was resolved."""
-    alert = AlertHistory.objects.filter(
+    alert = AlertHistory.objects.filter(  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
         organization_id=check.organization_id, fingerprint=check_fingerprint(check),
         status__in=AlertHistory.OPEN_STATUSES,
     ).first()

@@ -8,7 +8,7 @@ import environ
 env = environ.Env()
 
 #: Minutes an unacknowledged incident or critical alert waits before the first
-#: escalation when no escalation policy applies. Default 5 (DESIGN.md).
+#: escalation when no escalation policy applies. Default 5 (docs/design/tenancy-and-rls.md).
 ESCALATION_DEFAULT_WAIT_MINUTES: int = env.int("ESCALATION_DEFAULT_WAIT_MINUTES", default=5)
 
 #: The same while the organization's wedding-day protocol is on. Default 2.

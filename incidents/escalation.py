@@ -1,6 +1,6 @@
 """Escalation: page people while an incident (or a critical alert) stays unacknowledged.
 
-Model (DESIGN.md "Wedding-day rules", issue 5 section 3):
+Model (docs/design/tenancy-and-rls.md, "Wedding-day rules", issue 5 section 3):
 
 - The applicable plan of an incident's organization at ``now``: while its
   wedding-day protocol is on (local wedding day or local Saturday, or the

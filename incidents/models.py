@@ -97,7 +97,7 @@ class Incident(models.Model):
         help_text="Stay open when all its alerts resolve (otherwise it resolves itself)",
     )
     detected_at = models.DateTimeField(db_default=Now())
-    # WS-259 (issue 18 §1; incidents/sql/tables/incidents_ws259.v1.sql): set by the database, never by code.
+    # WS-259 (issue 18 §1; incidents/sql/tables/incidents.v1.sql): set by the database, never by code.
     is_saturday_incident = models.BooleanField(
         default=False, editable=False,
         help_text="Detected on a local Saturday of its organization (set by the trigger incidents_saturday)",

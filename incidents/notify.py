@@ -144,10 +144,7 @@ def incidents_notify(
             requests.append(NotificationRequest(event=event, organization_id=incident.organization_id, labels=labels,
                                                 payload=payload, incident_id=incident.pk, step=step,
                                                 recipients=recipients, channels=channels))
-        from notifications.routing import Router
-
-        router = Router(organization_ids={i.organization_id for i in fresh}, now=now, protocols=protocols)
-        notifications_enqueue_many(requests, now=now, router=router)
+        notifications_enqueue_many(requests, now=now, protocols=protocols)
         rows = []
         for incident, request in zip(fresh, requests, strict=True):
             deliveries = request.deliveries

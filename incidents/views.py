@@ -6,7 +6,7 @@ assign, note, escalate, merge, post-incident analysis), runbooks and the
 reports page. Vendors (``/org/<slug>/incidents/…``): their organization's
 incidents and vendor-visible updates, status-page style.
 
-Views hold no logic: access through ``wedsync_ops.pages.access`` and
+Views hold no logic: access through ``wedsync_ops.tenancy.access`` and
 ``incidents.selectors``, changes through the services. A refused change
 re-renders the page with HTTP 400 and the field and reason.
 """
@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 
 from wedsync_ops.charts import bar_chart
 from wedsync_ops.choices import IncidentStatus
-from wedsync_ops.pages.access import get_organization_for_user, staff_required
+from wedsync_ops.tenancy.access import get_organization_for_user, staff_required
 
 from . import analysis as analysis_services
 from . import services
@@ -120,8 +120,9 @@ def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
             if incident.status in allowed_from and incident.merged_into_id is None
         ],
         "now": now,
-        # Issue 18 §3: correlated error patterns and the likely first cause (apm.correlation).
-        "correlation": _correlation(incident),
+        # Issue 18 §3: correlated error patterns and the likely first cause (apm answers through
+        # incidents.signals.incident_page_sections: incidents does not import apm).
+        **_page_sections(incident),
         "recovery_logs": _recovery_logs(incident),
     }
 
@@ -141,10 +142,15 @@ def _uuid_or_none(value):
         return None
 
 
-def _correlation(incident) -> dict:
-    from apm.correlation import incident_correlated_errors
+def _page_sections(incident) -> dict:
+    """The context other apps add to the incident page (incidents.signals.incident_page_sections)."""
+    from .models import Incident
+    from .signals import incident_page_sections
 
-    return incident_correlated_errors(incident)
+    sections: dict = {"correlation": {"patterns": [], "correlations": [], "first_cause": None}}
+    for _receiver, extra in incident_page_sections.send(sender=Incident, incident=incident):
+        sections.update(extra or {})
+    return sections
 
 
 def _user_or_none(value: str, field: str):

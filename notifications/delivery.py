@@ -27,7 +27,7 @@ from wedsync_ops.tenancy.context import service_context
 
 from . import conf, signals
 from .models import DeliveryAttempt, DeliveryAttemptDetail, NotificationChannel, NotificationDelivery
-from .pages import page_transport_for
+from .page_transports import page_transport_for
 from .services import channel_disable
 from .transports import TransportError, transport_for
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Max, Min, Q
 
@@ -73,9 +75,9 @@ def channel_health(*, channels, now: dt.datetime) -> list[ChannelHealth]:
     }
     result = []
     for channel in channels:
-        s = stats.get(channel.pk, {})
+        s: Mapping[str, Any] = stats.get(channel.pk, {})
         last = newest.get(channel.pk)
-        w = waiting.get(channel.pk, {})
+        w: Mapping[str, Any] = waiting.get(channel.pk, {})
         success = s.get("last_ok_at")
         result.append(
             ChannelHealth(

@@ -2,7 +2,7 @@
 notification rules; acknowledge tokens of the pages sent to them.
 
 Every table is a tenant table (``organization_id``; NULL for the platform's, staff-only) under FORCE
-row-level security (``oncall/sql/0002_rls.sql``). A child row (rotation, participant, override,
+row-level security (``oncall/sql/policies/``). A child row (rotation, participant, override,
 rule …) carries its parent's organization, set on save. People are Django users: operations
 staff (organization NULL) or members of one vendor organization.
 """

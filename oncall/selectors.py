@@ -164,7 +164,7 @@ class ScheduleTimeline:
 
     @property
     def next_name(self) -> str:
-        return self.names.get(self.next_shift.person, "?") if self.next_shift else ""
+        return self.names.get(self.next_shift.person or 0, "?") if self.next_shift else ""
 
     @property
     def days(self) -> int:

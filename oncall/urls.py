@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from . import feeds, inbound, views
+from . import feeds, views
+from .integrations import views as inbound
 
 urlpatterns = [
     path("ops/oncall/", views.ops_oncall, name="ops-oncall"),

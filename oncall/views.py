@@ -25,7 +25,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from wedsync_ops.charts import Segment, timeline_chart
-from wedsync_ops.pages.access import get_organization_for_user, is_staff_request, request_tenant, staff_required
+from wedsync_ops.tenancy.access import get_organization_for_user, is_staff_request, request_tenant, staff_required
 from wedsync_ops.tenancy.models import Organization, UserProfile
 
 from . import services

@@ -21,12 +21,6 @@ LABELS = {"alertname": "BookingAPIDown", "organization": "rosewood-florals", "se
 FP = labels_fingerprint(LABELS)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The world fixture creates four users; the default PBKDF2 would take seconds per test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def fire(org, *, now=WEDNESDAY, starts_at=None, severity="warning", priority="medium", value=None, fingerprint=FP):
     return alert_fire(
         organization_id=org.id if org is not None else None,

@@ -14,11 +14,10 @@ import subprocess
 import pytest
 import requests
 
-from alerts.fingerprint import labels_fingerprint
 from alerts.models import AlertHistory, SuppressionRule
-from alerts.services import alert_fire, integration_create
+from alerts.services import integration_create
 from incidents.models import IncidentUpdate
-from tests.factories import make_user_token
+from tests.factories import fire_alert, make_user_token
 from wedsync_ops.tenancy.context import service_context
 
 AMTOOL = shutil.which("amtool")
@@ -45,12 +44,8 @@ def tokens(world, tmp_path):
 
 
 def fire(org, labels=LABELS, *, now):
-    with service_context():
-        return alert_fire(
-            organization_id=org.id, fingerprint=labels_fingerprint(labels), source="alertmanager",
-            title=labels["alertname"], labels=labels, annotations={"summary": "p95 2.4 s"}, severity="critical",
-            priority="high", starts_at=now - dt.timedelta(minutes=3), now=now,
-        )[0]
+    return fire_alert(org, labels, now=now, severity="critical", priority="high",
+                      annotations={"summary": "p95 2.4 s"}, starts_at=now - dt.timedelta(minutes=3))
 
 
 def amtool(world, live_server, who, *args):

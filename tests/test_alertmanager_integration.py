@@ -62,12 +62,6 @@ def alert_rows():
         )
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The world fixture creates four users; the default PBKDF2 would take seconds per test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def platform(world):
     world.integration, world.token = make_integration()

@@ -16,11 +16,6 @@ METRICS_URL = "/admin/apm/apmmetric/"
 AGGREGATIONS_URL = "/admin/apm/apmmetricaggregation/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def metrics(world):
     """150 points of org A (service checkout-api) and 3 of org B (service gallery), aggregated by minute."""

@@ -27,12 +27,6 @@ def _rows(sql, params=None):
         return cur.fetchall() if cur.description else None
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The ``world`` users' passwords hash in microseconds instead of ~0.4 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def percentile_cont(values, fraction):
     """PostgreSQL's percentile_cont: linear interpolation between the two nearest ranks."""
     ordered = sorted(values)

@@ -42,12 +42,6 @@ def _stored():
         return _rows("SELECT organization_id, service, metric_name, value FROM apm_metrics ORDER BY id")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The ``world`` users' passwords hash in microseconds instead of ~0.4 s each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def frozen():
     with time_machine.travel(WEDNESDAY, tick=False):

@@ -22,12 +22,6 @@ SUMMARY_KEYS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The world's users are created with a fast hasher: this file tests monitoring, not passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _rows(sql, params=None):
     with connection.cursor() as cur:
         cur.execute(sql, params)
@@ -400,21 +394,24 @@ def test_vendor_and_no_context_see_nothing_from_views_events_or_summary(world):
 @pytest.fixture
 def database_without_pg_stat_statements(db):
     """A scratch database made by the owner from template0 (no extension), with the SQL of the views loaded."""
-    from pathlib import Path
+    import importlib
+
+    from django.db.migrations import RunSQL
 
     owner = settings.DATABASE_OWNER
     name = f"{connection.settings_dict['NAME']}_nopgss"[:63]
     params = {"host": owner["HOST"], "port": owner["PORT"] or 5432, "user": owner["USER"],
               "password": owner["PASSWORD"]}
-    root = Path(settings.BASE_DIR)
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
     try:
         with psycopg.connect(dbname=name, autocommit=True, **params) as conn:
             conn.execute("SET check_function_bodies = off")  # monitoring_events is not needed to define the views
-            conn.execute((root / "wedsync_ops/tenancy/sql/0001_types_and_context.sql").read_text())
-            conn.execute((root / "dbmonitor/sql/0003_views.sql").read_text())
+            for module in ("wedsync_ops.tenancy.migrations.0001_initial", "dbmonitor.migrations.0003_views"):
+                for operation in importlib.import_module(module).Migration.operations:
+                    if isinstance(operation, RunSQL):
+                        conn.execute(operation.sql)
             yield conn
     finally:
         with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:

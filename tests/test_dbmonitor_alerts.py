@@ -16,11 +16,6 @@ T0 = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _alerts(**filters):
     return list(AlertHistory.objects.filter(source="dbmonitor", **filters).order_by("starts_at"))
 

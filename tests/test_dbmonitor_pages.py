@@ -20,11 +20,6 @@ CHECK_KEYS = {"long_running_queries", "blocked_queries", "cache_hit_ratios", "un
               "replication", "stats_info"}
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_ops_db_page_shows_checks_history_and_migrations_to_staff(client, world):
     now = timezone.now()
     with service_context():

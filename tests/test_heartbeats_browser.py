@@ -18,7 +18,7 @@ from wedsync_ops.tenancy.context import service_context
 
 @pytest.fixture
 def heartbeat_demo(transactional_db, django_user_model):
-    from heartbeats.demo import demo_checks_seed
+    from demo.heartbeats import demo_checks_seed
     from heartbeats.models import HeartbeatCheck, JobRun
     from wedsync_ops.tenancy.models import Organization, UserProfile
 

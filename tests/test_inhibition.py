@@ -4,12 +4,12 @@ import datetime as dt
 
 import pytest
 
-from alerts.fingerprint import labels_fingerprint
 from alerts.models import AlertHistory
-from alerts.services import alert_fire, alert_resolve
+from alerts.services import alert_resolve
 from alerts.silences import suppression_rule_create, suppressions_apply
 from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import WEDNESDAY
+from tests.factories import fire_alert
 from wedsync_ops.tenancy.context import service_context
 
 CRITICAL = {"alertname": "PaymentsDown", "service": "payments", "severity": "critical"}
@@ -17,12 +17,7 @@ WARNING = {"alertname": "CheckoutSlow", "service": "payments", "severity": "warn
 
 
 def fire(org, labels, *, now=WEDNESDAY):
-    with service_context():
-        return alert_fire(
-            organization_id=org.id if org is not None else None, fingerprint=labels_fingerprint(labels),
-            source="alertmanager", title=labels["alertname"], labels=labels, annotations={},
-            severity=labels.get("severity", "warning"), priority="medium", starts_at=now, now=now,
-        )[0]
+    return fire_alert(org, labels, now=now)
 
 
 def status(alert):

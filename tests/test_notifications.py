@@ -25,7 +25,7 @@ from notifications.services import deliveries_retry
 from notifications.tasks import deliver_notification, deliver_pending
 from notifications.transports import TransportError, Webhook, transport_for
 from tests.conftest import SATURDAY, WEDNESDAY, redis_db_url
-from tests.factories import notify
+from tests.factories import make_channel, notify
 from wedsync_ops.celery import app as celery_app
 from wedsync_ops.tenancy.context import current_tenant_context, service_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
@@ -42,13 +42,9 @@ CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
 @pytest.fixture
 def setup(world, receiver):
     """org A's webhook channel, a platform channel (both at the receiver) and a firing alert of org A."""
+    world.ch_a = make_channel(world.org_a, name="A hook", config={"url": receiver.url + "/a"})
+    world.ch_ops = make_channel(None, name="Ops hook", config={"url": receiver.url + "/ops"})
     with service_context():
-        world.ch_a = NotificationChannel.objects.create(
-            organization=world.org_a, kind="webhook", name="A hook", config={"url": receiver.url + "/a"}
-        )
-        world.ch_ops = NotificationChannel.objects.create(
-            organization=None, kind="webhook", name="Ops hook", config={"url": receiver.url + "/ops"}
-        )
         world.alert = _alert(world.org_a, "booking-api p95 > 800 ms")
     world.receiver = receiver
     return world
@@ -106,10 +102,9 @@ def broker_at(url):
 
 def test_enqueue_writes_a_row_for_every_channel_of_the_org_and_the_platform_held_when_disabled(setup):
     w = setup
-    with service_context():
-        off = NotificationChannel.objects.create(organization=w.org_a, kind="webhook", name="off", enabled=False)
-        ops_off = NotificationChannel.objects.create(organization=None, kind="webhook", name="ops off", enabled=False)
-        NotificationChannel.objects.create(organization=w.org_b, kind="webhook", name="B hook")
+    off = make_channel(w.org_a, name="off", config={}, enabled=False)
+    ops_off = make_channel(None, name="ops off", config={}, enabled=False)
+    make_channel(w.org_b, name="B hook", config={})
     created = _enqueue(event="alert.firing", alert=w.alert)
     assert sorted(d.channel_id for d in created) == sorted([w.ch_a.id, w.ch_ops.id, off.id, ops_off.id])
     with service_context():

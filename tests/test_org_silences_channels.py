@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from alerts.models import AlertHistory, SuppressionRule
-from alerts.pages import public_https_url_problem
 from alerts.services import alert_fire
+from alerts.views import public_https_url_problem
 from notifications.models import NotificationChannel
 from wedsync_ops.matchers import parse_matcher_text
 from wedsync_ops.tenancy.context import service_context

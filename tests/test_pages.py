@@ -17,6 +17,7 @@ from alerts.models import AlertHistory
 from apm.models import ApmMetricAggregation
 from incidents.models import Incident, IncidentUpdate
 from notifications.models import NotificationChannel, NotificationDelivery
+from tests.factories import make_wedding
 from wedsync_ops.pages import selectors
 from wedsync_ops.tenancy.context import service_context, vendor_context
 from wedsync_ops.tenancy.models import Organization, Wedding
@@ -43,27 +44,16 @@ def cast(world, frozen):
         # Tokyo: already Saturday 07:30, no wedding.
         w.org_d = Organization.objects.create(slug="sakura-events", name="Sakura Events", timezone="Asia/Tokyo")
         # org_a (London): today is Friday 12 June.
-        w.alice_wedding = Wedding.objects.create(
-            organization=w.org_a, wedding_date=LONDON_FRIDAY, couple_name="Ada & Arthur",
-            venue_name="The Old Orangery", ceremony_time=dt.time(14, 0),
-        )
-        w.alice_saturday = Wedding.objects.create(
-            organization=w.org_a, wedding_date=SYDNEY_SATURDAY, couple_name="Ivy & Isaac", ceremony_time=dt.time(12, 0)
-        )
-        Wedding.objects.create(
-            organization=w.org_a, wedding_date=LONDON_FRIDAY, couple_name="Cancelled & Couple", status="cancelled"
-        )
-        Wedding.objects.create(  # beyond 60 days: not "upcoming"
-            organization=w.org_a, wedding_date=LONDON_FRIDAY + dt.timedelta(days=61), couple_name="Far & Future"
-        )
+        w.alice_wedding = make_wedding(w.org_a, date=LONDON_FRIDAY, couple_name="Ada & Arthur",
+                                       venue_name="The Old Orangery", ceremony_time=dt.time(14, 0))
+        w.alice_saturday = make_wedding(w.org_a, date=SYDNEY_SATURDAY, couple_name="Ivy & Isaac",
+                                        ceremony_time=dt.time(12, 0))
+        make_wedding(w.org_a, date=LONDON_FRIDAY, couple_name="Cancelled & Couple", status="cancelled")
+        make_wedding(w.org_a, date=LONDON_FRIDAY + dt.timedelta(days=61), couple_name="Far & Future")  # not "upcoming"
         # org_b (Sydney): today is Saturday 13 June.
-        w.bob_wedding = Wedding.objects.create(
-            organization=w.org_b, wedding_date=SYDNEY_SATURDAY, couple_name="Bella & Ben",
-            venue_name="Harbourside Pavilion", ceremony_time=dt.time(16, 30),
-        )
-        Wedding.objects.create(  # Friday in Sydney was yesterday
-            organization=w.org_b, wedding_date=LONDON_FRIDAY, couple_name="Yesterday & Gone"
-        )
+        w.bob_wedding = make_wedding(w.org_b, date=SYDNEY_SATURDAY, couple_name="Bella & Ben",
+                                     venue_name="Harbourside Pavilion", ceremony_time=dt.time(16, 30))
+        make_wedding(w.org_b, date=LONDON_FRIDAY, couple_name="Yesterday & Gone")  # Friday in Sydney was yesterday
         w.bob_incident = Incident.objects.create(
             organization=w.org_b, title="WEDDING DAY: Checkout latency high for Bloom & Vine", priority="p0",
             severity="critical", wedding_impact="wedding_day_critical", wedding=w.bob_wedding,

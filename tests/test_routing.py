@@ -7,10 +7,9 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 
-from alerts.fingerprint import labels_fingerprint
-from alerts.services import alert_fire
 from notifications.models import NotificationChannel, NotificationDelivery, NotificationRule, NotificationRuleChannel
 from tests.conftest import SATURDAY, WEDNESDAY
+from tests.factories import fire_alert
 from wedsync_ops.tenancy.context import service_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
 
@@ -18,12 +17,7 @@ LABELS = {"alertname": "CheckoutSlow", "service": "payments"}
 
 
 def fire(org, *, labels=LABELS, severity="warning", now=WEDNESDAY):
-    with service_context():
-        return alert_fire(
-            organization_id=org.id if org else None, fingerprint=labels_fingerprint(labels), source="alertmanager",
-            title=labels["alertname"], labels=labels, annotations={}, severity=severity, priority="low",
-            starts_at=now, now=now,
-        )[0]
+    return fire_alert(org, labels, severity=severity, priority="low", now=now)
 
 
 def routed(alert):

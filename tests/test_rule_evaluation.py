@@ -20,12 +20,6 @@ SERVICE = "payments"
 METRIC = "checkout_ms"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The world fixture creates four users; the default PBKDF2 would take seconds per test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def window_end(now: dt.datetime) -> dt.datetime:
     return now.replace(second=0, microsecond=0)
 

@@ -10,14 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 
-from alerts.fingerprint import labels_fingerprint
 from alerts.models import AlertHistory, SuppressionRule
-from alerts.services import alert_fire, alert_resolve
+from alerts.services import alert_resolve
 from alerts.silences import suppression_rule_create, suppressions_apply
 from alerts.suppression import Matcher, maintenance_active, parse_matchers, rule_state
 from alerts.tasks import apply_suppressions
 from notifications.models import NotificationChannel, NotificationDelivery
 from tests.conftest import WEDNESDAY
+from tests.factories import fire_alert
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
 LABELS = {"alertname": "HighCheckoutLatency", "organization": "rosewood-florals", "service": "payments",
@@ -26,12 +26,7 @@ HOUR = dt.timedelta(hours=1)
 
 
 def fire(org, *, labels=LABELS, now=WEDNESDAY, severity="warning"):
-    with service_context():
-        return alert_fire(
-            organization_id=org.id if org is not None else None, fingerprint=labels_fingerprint(labels),
-            source="alertmanager", title=labels["alertname"], labels=labels, annotations={}, severity=severity,
-            priority="medium", starts_at=now, now=now,
-        )[0]
+    return fire_alert(org, labels, severity=severity, now=now)
 
 
 def silence(matchers, *, org=None, start=WEDNESDAY - HOUR, end=WEDNESDAY + HOUR, now=WEDNESDAY, **kw):

@@ -1,4 +1,4 @@
-"""The SQL names other systems rely on (DESIGN.md, "SQL contract") and the RLS coverage of every tenant table."""
+"""The SQL names other systems rely on (docs/design/sql-contract.md) and the RLS coverage of every tenant table."""
 
 import pytest
 from django.db import connection

@@ -1,4 +1,4 @@
-"""The staff groups of DESIGN.md exist after migrate, with the permissions their work needs."""
+"""The staff groups (docs/design/architecture.md) exist after migrate, with the permissions their work needs."""
 
 from django.contrib.auth.models import Group
 

@@ -1,6 +1,6 @@
 """Issue 18's pages in a real browser (Debian's Chromium, Playwright, live server): the vendor APM page's
 performance sections, /ops/performance/ and an incident's correlated errors, at 1440×900 and 390×844,
-with no console errors; the seeded demo data (apm.demo) is what they show."""
+with no console errors; the seeded demo data (demo.performance) is what they show."""
 
 import datetime as dt
 
@@ -15,7 +15,7 @@ VIEWPORTS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, 
 
 @pytest.fixture
 def perf_demo(transactional_db, django_user_model):
-    from apm.demo import demo_performance_seed
+    from demo.performance import demo_performance_seed
     from incidents.services import incident_create
     from wedsync_ops.tenancy.models import Organization, UserProfile
 

@@ -1,8 +1,7 @@
-"""The PostgreSQL enum types of the SQL contract (DESIGN.md) and their Django choices.
+"""The PostgreSQL enum types of the SQL contract (docs/design/sql-contract.md) and their Django choices.
 
 Each ``TextChoices`` here matches one ``CREATE TYPE … AS ENUM`` in
-``wedsync_ops/tenancy/sql/0001_types_and_context.sql`` (the WS-259 four:
-``wedsync_ops/tenancy/sql/types/ws259_enums.v1.sql``); a test compares the two.
+``wedsync_ops/tenancy/sql/types/<type>.v1.sql``; a test compares the two.
 """
 
 from django.db import models

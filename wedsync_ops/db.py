@@ -1,5 +1,6 @@
 """Database helpers shared by the apps: enum columns and raw-SQL migrations."""
 
+import re
 from pathlib import Path
 
 from django.db import migrations, models
@@ -8,8 +9,8 @@ from django.db import migrations, models
 class EnumField(models.CharField):
     """A column of a PostgreSQL enum type (``enum_type``), seen by Django as text.
 
-    The type must exist before the table (``wedsync_ops/tenancy`` migration
-    0001 creates all of DESIGN.md's types). Values are validated against
+    The type must exist before the table (``wedsync_ops/tenancy/sql/types/``
+    holds the SQL contract's enum types). Values are validated against
     ``choices`` in Python and by the type in the database.
     """
 
@@ -30,12 +31,57 @@ class EnumField(models.CharField):
         return self.enum_type
 
 
-def run_sql_file(app_dir: str, filename: str, reverse: str | None = None) -> migrations.RunSQL:
-    """A RunSQL operation that executes ``<app_dir>/sql/<filename>``.
+_VERSIONED = re.compile(r"^(?P<kind>[a-z_]+)/(?P<name>[^/]+)\.v(?P<version>[0-9]+)\.sql$")
 
-    Raw SQL lives in ``.sql`` files beside the migrations so it can be read
-    and diffed as SQL (STYLE.md). ``app_dir`` is the migration module's
-    ``__file__``; the sql folder is its app's ``sql/``.
+
+def sql_dir(migration_file: str) -> Path:
+    """The ``sql/`` folder of the app whose migration module is ``migration_file`` (its ``__file__``)."""
+    return Path(migration_file).resolve().parent.parent / "sql"
+
+
+def previous_version(path: str) -> str | None:
+    """``functions/x.v2.sql`` -> ``functions/x.v1.sql``; None for a version 1 or an unversioned path."""
+    match = _VERSIONED.match(path)
+    if not match or int(match["version"]) <= 1:
+        return None
+    return f"{match['kind']}/{match['name']}.v{int(match['version']) - 1}.sql"
+
+
+def run_sql_file(migration_file: str, *paths: str, reverse: str | None = None) -> migrations.RunSQL:
+    """One RunSQL operation that executes ``<app>/sql/<path>`` for each of ``paths``, in order.
+
+    Raw SQL lives in one file per object and version (docs/design/sql-contract.md):
+    ``functions/<name>.v<N>.sql``, ``views/…``, ``policies/<table>.<policy>.v<N>.sql``, ``types/``,
+    ``tables/``, ``constraints/``, ``grants/``, and one-off ``data/<what>.sql``. A migration names the
+    versions it installs, e.g. ``run_sql_file(__file__, "functions/aggregate_metrics.v2.sql")``;
+    ``migration_file`` is the migration module's ``__file__``.
+
+    ``reverse``: SQL run when the migration is unapplied. By default each ``functions/`` or ``views/``
+    path of version N > 1 is reversed by its version N-1 (``CREATE`` read as ``CREATE OR REPLACE``),
+    newest path first; anything else is not undone (no-op). Raises FileNotFoundError for a missing file.
     """
-    sql_path = Path(app_dir).resolve().parent.parent / "sql" / filename
-    return migrations.RunSQL(sql_path.read_text(), reverse_sql=reverse or migrations.RunSQL.noop)
+    base = sql_dir(migration_file)
+    forward = "\n".join((base / path).read_text() for path in paths)
+    if reverse is None:
+        undo = []
+        for path in reversed(paths):
+            previous = previous_version(path)
+            if previous and path.startswith(("functions/", "views/")):
+                undo.append(_or_replace((base / previous).read_text()))
+        reverse = "\n".join(undo) or None
+    return migrations.RunSQL(forward, reverse_sql=reverse or migrations.RunSQL.noop)
+
+
+def sql_text(migration_file: str, path: str, *, or_replace: bool = False) -> str:
+    """The text of ``<app>/sql/<path>`` (``migration_file``: the migration's ``__file__``), for a ``reverse=``.
+
+    ``or_replace``: its ``CREATE FUNCTION``/``CREATE VIEW`` read as ``CREATE OR REPLACE …``, so that an
+    older version can be put back over a newer one. Raises FileNotFoundError for a missing file.
+    """
+    text = (sql_dir(migration_file) / path).read_text()
+    return _or_replace(text) if or_replace else text
+
+
+def _or_replace(sql: str) -> str:
+    """``CREATE FUNCTION``/``CREATE VIEW`` statements of ``sql`` as ``CREATE OR REPLACE …``."""
+    return re.sub(r"(?im)^CREATE (FUNCTION|VIEW)\b", r"CREATE OR REPLACE \1", sql)

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "heartbeats",
     "oncall",
     "wedsync_ops.pages",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 """One entry per inbound integration kind: how its payload is parsed, counted, stored and answered when parked.
 
-The endpoints (``alerts.views``) and the backlog drain (``alerts.integrations.backlog``)
+The endpoints (``alerts.integrations.views``) and the backlog drain (``alerts.integrations.backlog``)
 both read this registry, so a parked payload is ingested by exactly the code an
 inline one is.
 """

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     operations = [
         run_sql_file(
             __file__,
-            "0003_alerts_rule_evaluation.sql",
+            "functions/alert_rule_evaluation.v1.sql",
             reverse="DROP FUNCTION IF EXISTS alert_rule_evaluation(timestamptz);",
         )
     ]

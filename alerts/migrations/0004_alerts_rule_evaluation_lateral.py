@@ -4,7 +4,7 @@ from django.db import migrations
 
 from wedsync_ops.db import run_sql_file
 
-_PREVIOUS = (Path(__file__).resolve().parent.parent / "sql" / "0003_alerts_rule_evaluation.sql").read_text()
+_PREVIOUS = (Path(__file__).resolve().parent.parent / "sql" / "functions" / "alert_rule_evaluation.v1.sql").read_text()
 
 
 class Migration(migrations.Migration):
@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     operations = [
         run_sql_file(
             __file__,
-            "0004_alerts_rule_evaluation_lateral.sql",
+            "functions/alert_rule_evaluation.v2.sql",
             reverse="DROP FUNCTION IF EXISTS alert_rule_evaluation(timestamptz);\n" + _PREVIOUS,
         )
     ]

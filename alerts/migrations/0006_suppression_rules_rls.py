@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     operations = [
         run_sql_file(
             __file__,
-            "0006_suppression_rules_rls.sql",
+            "policies/suppression_rules.tenant_rows.v1.sql",
             reverse="DROP POLICY IF EXISTS tenant_rows ON suppression_rules;"
             " ALTER TABLE suppression_rules NO FORCE ROW LEVEL SECURITY;"
             " ALTER TABLE suppression_rules DISABLE ROW LEVEL SECURITY;",

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     operations = [
         run_sql_file(
             __file__,
-            "0009_routing_pending_rls_rule_functions.sql",
+            "policies/apm_notification_rules.tenant_rows.v1.sql", "policies/apm_notification_rule_channels.tenant_rows.v1.sql", "policies/alert_rule_pending.tenant_rows.v1.sql", "views/apm_alerts.v2.sql", "functions/alert_heartbeat_evaluation.v1.sql", "functions/alert_anomaly_evaluation.v1.sql",
             reverse="DROP FUNCTION IF EXISTS alert_anomaly_evaluation(timestamptz);"
             " DROP FUNCTION IF EXISTS alert_heartbeat_evaluation(timestamptz);"
             + "".join(

@@ -1,5 +1,5 @@
 """Lifecycle: escalation clock, resolved in portal, rules' min_samples and 1-minute default 'for', silences'
-createdBy, and the evaluation functions that honour min_samples (``alerts/sql/0016_min_samples.sql``)."""
+createdBy, and the evaluation functions that honour min_samples (``functions/alert_rule_evaluation.v3.sql``, ``alert_anomaly_evaluation.v2.sql``)."""
 
 import django.db.models.functions.datetime
 from django.conf import settings
@@ -62,5 +62,5 @@ class Migration(migrations.Migration):
             model_name='alerthistory',
             index=models.Index(fields=['incident', 'status'], name='alert_history_incident'),
         ),
-        run_sql_file(__file__, "0016_min_samples.sql"),
+        run_sql_file(__file__, "views/apm_alerts.v4.sql", "functions/alert_rule_evaluation.v3.sql", "functions/alert_anomaly_evaluation.v2.sql"),
     ]

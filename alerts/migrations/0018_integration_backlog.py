@@ -48,5 +48,5 @@ class Migration(migrations.Migration):
                 "indexes": [models.Index(fields=["integration", "id"], name="integration_backlog_order")],
             },
         ),
-        run_sql_file(__file__, "0018_integration_backlog_rls.sql"),
+        run_sql_file(__file__, "policies/integration_backlog.tenant_rows.v1.sql"),
     ]

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [("alerts", "0019_alert_history_open_group"), ("tenancy", "0005_ws259_types")]
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[run_sql_file(__file__, "tables/alert_configurations_alert_type_enum.v1.sql")],
+            database_operations=[run_sql_file(__file__, "tables/alert_configurations.v1.sql")],
             state_operations=[
                 migrations.AlterField(
                     model_name="alertrule",

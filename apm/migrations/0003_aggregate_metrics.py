@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     operations = [
         run_sql_file(
             __file__,
-            "0003_aggregate_metrics.sql",
+            "tables/apm_aggregation_watermarks.v1.sql", "policies/apm_aggregation_watermarks.staff_rows.v1.sql", "functions/aggregate_metrics.v1.sql",
             reverse="DROP FUNCTION aggregate_metrics(interval); DROP TABLE apm_aggregation_watermarks;",
         )
     ]

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
             database_operations=[
                 run_sql_file(
                     __file__,
-                    "0017_wedding_context_and_histograms.sql",
+                    "functions/wedding_context.v1.sql", "tables/apm_metrics.v2.sql", "tables/error_reports.v1.sql", "data/wedding_context_backfill.sql", "tables/apm_metric_histograms.v1.sql", "policies/apm_metric_histograms.tenant_rows.v1.sql", "tables/apm_aggregation_watermarks.v2.sql",
                     reverse="ALTER TABLE apm_aggregation_watermarks DROP COLUMN last_histogram_ingested_at;"
                     " DROP TABLE apm_metric_histograms; DROP INDEX idx_error_reports_org_wedding_day;"
                     " DROP INDEX idx_apm_metrics_wedding_day; ALTER TABLE error_reports DROP COLUMN wedding_context;"

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         # The spec's columns of error_reports and error_patterns: schema by SQL (trigger, backfill, indexes).
         run_sql_file(__file__, "functions/error_reports_spec_columns.v1.sql"),
         migrations.SeparateDatabaseAndState(
-            database_operations=[run_sql_file(__file__, "tables/error_reports_ws259.v1.sql")],
+            database_operations=[run_sql_file(__file__, "tables/error_reports.v2.sql")],
             state_operations=[
             migrations.AddField(
                 model_name='errorpattern',
@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
         ),
         run_sql_file(__file__, "functions/performance_metric_type_of.v1.sql"),
         run_sql_file(__file__, "views/performance_metrics.v1.sql"),
-        run_sql_file(__file__, "tables/apm_metrics_recorded_brin.v1.sql"),
+        run_sql_file(__file__, "tables/apm_metrics.v3.sql"),
         run_sql_file(__file__, "views/performance_percentile_analysis.v2.sql"),
         run_sql_file(__file__, "views/error_trending_analysis.v2.sql"),
         migrations.CreateModel(
@@ -130,9 +130,9 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('organization', 'journey', 'bucket_start'), name='user_journey_performance_key')],
             },
         ),
-        run_sql_file(__file__, "policies/core_web_vitals.v1.sql"),
-        run_sql_file(__file__, "policies/api_performance.v1.sql"),
-        run_sql_file(__file__, "policies/user_journey_performance.v1.sql"),
+        run_sql_file(__file__, "policies/core_web_vitals.tenant_rows.v1.sql"),
+        run_sql_file(__file__, "policies/api_performance.tenant_rows.v1.sql"),
+        run_sql_file(__file__, "policies/user_journey_performance.tenant_rows.v1.sql"),
         run_sql_file(__file__, "functions/web_vitals_rating.v1.sql"),
         run_sql_file(__file__, "functions/rollup_core_web_vitals.v1.sql"),
         run_sql_file(__file__, "functions/rollup_api_performance.v1.sql"),

@@ -7,7 +7,7 @@ from wedsync_ops.db import run_sql_file
 
 
 class Migration(migrations.Migration):
-    dependencies = [("apm", "0020_ws259_error_reports_and_performance"), ("incidents", "0009_ws259_incidents")]
+    dependencies = [("apm", "0020_ws259_error_reports_and_performance"), ("incidents", "0010_ws259_incidents")]
     operations = [
         run_sql_file(__file__, "views/saturday_monitoring.v2.sql"),
         run_sql_file(__file__, "views/system_health_overview.v2.sql"),

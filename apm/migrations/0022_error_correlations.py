@@ -37,6 +37,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('pattern', 'related_pattern'), name='error_correlations_pair'), models.CheckConstraint(condition=models.Q(('pattern__lt', models.F('related_pattern'))), name='error_correlations_ordered_pair')],
             },
         ),
-        run_sql_file(__file__, "policies/error_correlations.v1.sql"),
+        run_sql_file(__file__, "policies/error_correlations.tenant_rows.v1.sql"),
         run_sql_file(__file__, "functions/correlate_error_patterns.v1.sql"),
     ]

@@ -23,4 +23,4 @@ DROP FUNCTION IF EXISTS redact_query_text(text);
 
 class Migration(migrations.Migration):
     dependencies = [("dbmonitor", "0002_rls")]
-    operations = [run_sql_file(__file__, "0003_views.sql", reverse=REVERSE)]
+    operations = [run_sql_file(__file__, "functions/redact_query_text.v1.sql", "functions/pg_stat_statements_schema.v1.sql", "functions/pg_stat_statements_available.v1.sql", "functions/monitoring_slow_query_rows.v1.sql", "views/monitoring_slow_queries.v1.sql", "views/monitoring_connections.v1.sql", "views/monitoring_table_health.v1.sql", "functions/monitoring_rls_status_in.v1.sql", "views/monitoring_rls_status.v1.sql", "functions/record_monitoring_event.v1.sql", "functions/record_db_monitoring_event.v1.sql", "functions/monitoring_overall_status.v1.sql", "functions/get_database_monitoring_summary.v1.sql", "functions/get_db_monitoring_summary.v1.sql", "functions/cleanup_old_monitoring_data.v1.sql", reverse=REVERSE)]

@@ -1,23 +1,9 @@
 from django.db import migrations
 
-from wedsync_ops.db import run_sql_file
+from wedsync_ops.db import run_sql_file, sql_text
 
-REVERSE = """
--- Back to 0003's availability probe.
-CREATE OR REPLACE FUNCTION pg_stat_statements_available() RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  ext_schema name := pg_stat_statements_schema();
-BEGIN
-  IF ext_schema IS NULL THEN
-    RETURN false;
-  END IF;
-  EXECUTE format('SELECT 1 FROM %I.pg_stat_statements(false) LIMIT 1', ext_schema);
-  RETURN true;
-EXCEPTION
-  WHEN object_not_in_prerequisite_state OR undefined_function OR insufficient_privilege THEN
-    RETURN false;
-END $$;
+# Back to v1 of the availability probe, then drop what this migration made.
+REVERSE = sql_text(__file__, "functions/pg_stat_statements_available.v1.sql", or_replace=True) + """
 DROP FUNCTION IF EXISTS cleanup_db_snapshots(timestamptz);
 DROP FUNCTION IF EXISTS capture_db_snapshot(timestamptz);
 DROP FUNCTION IF EXISTS monitoring_stats_info();
@@ -41,4 +27,4 @@ DROP POLICY IF EXISTS staff_rows ON db_snapshots;
 
 class Migration(migrations.Migration):
     dependencies = [("dbmonitor", "0004_history")]
-    operations = [run_sql_file(__file__, "0005_checks.sql", reverse=REVERSE)]
+    operations = [run_sql_file(__file__, "policies/db_snapshots.staff_rows.v1.sql", "policies/db_statement_counters.staff_rows.v1.sql", "policies/db_statement_deltas.staff_rows.v1.sql", "policies/db_table_snapshots.staff_rows.v1.sql", "functions/monitoring_long_running_queries.v1.sql", "functions/monitoring_blocked_queries.v1.sql", "functions/monitoring_cache_hit_ratios.v1.sql", "functions/monitoring_unused_indexes.v1.sql", "functions/monitoring_duplicate_indexes.v1.sql", "functions/monitoring_missing_index_candidates.v1.sql", "functions/monitoring_table_bloat.v1.sql", "functions/monitoring_index_bloat.v1.sql", "functions/monitoring_xid_wraparound.v1.sql", "functions/monitoring_sequence_usage.v1.sql", "functions/monitoring_replication.v1.sql", "functions/monitoring_stats_info.v1.sql", "functions/capture_db_snapshot.v1.sql", "functions/cleanup_db_snapshots.v1.sql", "functions/pg_stat_statements_available.v2.sql", reverse=REVERSE)]

@@ -35,6 +35,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('queryid', 'bucket_start'), name='database_performance_key')],
             },
         ),
-        run_sql_file(__file__, "policies/database_performance.v1.sql"),
+        run_sql_file(__file__, "policies/database_performance.staff_rows.v1.sql"),
         run_sql_file(__file__, "functions/rollup_database_performance.v1.sql"),
     ]

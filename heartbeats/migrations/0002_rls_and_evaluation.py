@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     operations = [
         run_sql_file(
             __file__,
-            "0002_rls_and_evaluation.sql",
+            "policies/heartbeat_checks.tenant_rows.v1.sql", "policies/heartbeat_pings.tenant_rows.v1.sql", "policies/heartbeat_flips.tenant_rows.v1.sql", "policies/job_runs.staff_rows.v1.sql", "functions/heartbeat_checks_evaluate.v1.sql", "functions/heartbeat_job_latest_runs.v1.sql",
             reverse="DROP FUNCTION IF EXISTS heartbeat_checks_evaluate(timestamptz);"
             " DROP FUNCTION IF EXISTS heartbeat_job_latest_runs(text[]);"
             " DROP POLICY IF EXISTS staff_rows ON job_runs; ALTER TABLE job_runs NO FORCE ROW LEVEL SECURITY;"

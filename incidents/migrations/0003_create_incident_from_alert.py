@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     operations = [
         run_sql_file(
             __file__,
-            "0003_create_incident_from_alert.sql",
+            "functions/create_incident_from_alert.v1.sql",
             reverse="DROP FUNCTION create_incident_from_alert(uuid);"
             " DROP FUNCTION create_incident_from_alert(uuid, timestamptz);",
         )

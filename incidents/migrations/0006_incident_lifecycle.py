@@ -54,5 +54,5 @@ class Migration(migrations.Migration):
             model_name='incident',
             index=models.Index(fields=['organization', 'group_key', 'created_at'], name='incidents_group_key'),
         ),
-        run_sql_file(__file__, "0006_incident_group_key.sql"),
+        run_sql_file(__file__, "data/incident_group_key_backfill.sql"),
     ]

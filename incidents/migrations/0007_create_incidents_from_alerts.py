@@ -1,4 +1,4 @@
-"""Set-based incident opening (``incidents/sql/0007_create_incidents_from_alerts.sql``)."""
+"""Set-based incident opening (``functions/create_incidents_from_alerts.v1.sql``)."""
 
 from django.db import migrations
 
@@ -7,4 +7,4 @@ from wedsync_ops.db import run_sql_file
 
 class Migration(migrations.Migration):
     dependencies = [("incidents", "0006_incident_lifecycle")]
-    operations = [run_sql_file(__file__, "0007_create_incidents_from_alerts.sql")]
+    operations = [run_sql_file(__file__, "functions/create_incidents_from_alerts.v1.sql", "functions/create_incident_from_alert.v2.sql")]

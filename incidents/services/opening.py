@@ -180,12 +180,9 @@ def _newest_incidents(groups: dict) -> dict:
 
 def _join_many(joins: list[tuple], *, now: dt.datetime) -> None:
     """Link each ``(alert, incident, how)`` and write its timeline row ``Alert "<title>" <how>``; two statements."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "UPDATE alert_history h SET incident_id = j.incident"
-            " FROM unnest(%s::uuid[], %s::uuid[]) AS j(alert, incident) WHERE h.id = j.alert",
-            [[str(a.pk) for a, _i, _h in joins], [str(i.pk) for _a, i, _h in joins]],
-        )
+    from alerts.services import alerts_link_incident  # alerts.services imports this package
+
+    alerts_link_incident(links=[(a.pk, i.pk) for a, i, _h in joins])
     IncidentUpdate.objects.bulk_create(
         [
             IncidentUpdate(
@@ -283,7 +280,7 @@ def _muted_text(incident: Incident, rule) -> str:
             .values_list("suppressed_by_id", flat=True)
             .first()
         )
-        rule = SuppressionRule.objects.select_related("created_by").filter(pk=rule_id).first()
+        rule = SuppressionRule.objects.select_related("created_by").filter(pk=rule_id).first()  # type: ignore[misc]  # None matches no row
     if rule is None:
         return "Muted: every open alert is suppressed; escalation stops"
     until = f"until {rule.ends_at:%Y-%m-%d %H:%M} UTC" if rule.ends_at else "no end"

@@ -1,4 +1,4 @@
-"""Receivers' answers to failed attempts, staff-only (``notifications/sql/0004_attempt_details.sql``)."""
+"""Receivers' answers to failed attempts, staff-only (``policies/notification_attempt_details.staff_rows.v1.sql``)."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -23,5 +23,5 @@ class Migration(migrations.Migration):
                 'db_table': 'notification_attempt_details',
             },
         ),
-        run_sql_file(__file__, "0004_attempt_details.sql", reverse="DROP POLICY IF EXISTS staff_rows ON notification_attempt_details"),
+        run_sql_file(__file__, "policies/notification_attempt_details.staff_rows.v1.sql", reverse="DROP POLICY IF EXISTS staff_rows ON notification_attempt_details"),
     ]

@@ -50,7 +50,9 @@ def voice_token(value: str) -> AcknowledgeToken | None:
 
 def person_name(token: AcknowledgeToken) -> str:
     """Who the token's page was for: the user's name, or the contact's."""
-    return display_name(token.user) if token.user_id else (token.contact.name if token.contact_id else "someone")
+    if token.user_id:
+        return display_name(token.user)
+    return token.contact.name if token.contact is not None else "someone"
 
 
 def token_for_sms(*, body: str, from_number: str, now: dt.datetime) -> tuple[AcknowledgeToken | None, str]:
@@ -71,7 +73,7 @@ def token_for_sms(*, body: str, from_number: str, now: dt.datetime) -> tuple[Ack
                 owns = ContactMethod.objects.filter(user_id=token.user_id, kind__in=["sms", "voice"],
                                                     address=from_number).exists()
             else:
-                owns = (token.contact.phone or "").replace(" ", "") == from_number
+                owns = token.contact is not None and (token.contact.phone or "").replace(" ", "") == from_number
             if owns:
                 return token, ""
     return None, f"No open page has the code {code} for this number."
@@ -111,7 +113,8 @@ def page_acknowledge(*, token: AcknowledgeToken, via: str, now: dt.datetime, det
         how = texts.get(via, via) + (f" {detail}" if detail else "") + (f", step {locked.step}" if locked.step else "")
         try:
             incident_acknowledge(incident=incident, by=locked.user if locked.user_id else None, now=now, via=how,
-                                 by_name="" if locked.user_id else f"{locked.contact.name} (escalation contact)")
+                                 by_name="" if locked.user_id or locked.contact is None
+                                 else f"{locked.contact.name} (escalation contact)")
         except ValidationError:
             incident.refresh_from_db()
             return AckOutcome(False, f"Nothing to do: the incident is {incident.status}.", incident)

@@ -71,7 +71,7 @@ def acknowledge_token_issue(*, incident, step: int, now: dt.datetime, user=None,
     6-character code unique among unused codes. Its organization is the person's (None for staff),
     so vendors never read the ops team's tokens. (A step is taken by one process at a time.)
     """
-    existing = AcknowledgeToken.objects.filter(
+    existing = AcknowledgeToken.objects.filter(  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
         incident_id=incident.pk, user_id=getattr(user, "pk", None), contact_id=getattr(contact, "pk", None),
         step=step, used_at__isnull=True, expires_at__gt=now,
     ).first()

@@ -63,7 +63,7 @@ def schedule_save(*, schedule: Schedule | None = None, organization: Organizatio
     org_id = getattr(organization, "pk", None) if schedule is None else schedule.organization_id
     if wedding_day_organizations and org_id is not None:
         errors["wedding_day_organizations"] = "an organization's schedule follows its own organization's wedding days"
-    taken = Schedule.objects.filter(organization_id=org_id, name=name)
+    taken = Schedule.objects.filter(organization_id=org_id, name=name)  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
     if schedule is not None:
         taken = taken.exclude(pk=schedule.pk)
     if name and taken.exists():

@@ -1,6 +1,6 @@
 """Server-rendered pages: home, the operations Saturday dashboard, an organization's status page.
 
-Views hold no logic: access goes through ``wedsync_ops.pages.access``, data
+Views hold no logic: access goes through ``wedsync_ops.tenancy.access``, data
 through ``wedsync_ops.pages.selectors``, each read with one ``now``.
 """
 
@@ -9,13 +9,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from . import selectors
-from .access import (
+from wedsync_ops.tenancy.access import (
     get_organization_for_user,
     home_organization_slug,
     is_staff_request,
     staff_required,
 )
+
+from . import selectors
 
 #: Seconds between automatic reloads of the dashboards.
 REFRESH_SECONDS = 30

@@ -1,7 +1,7 @@
 """The tenant context of a transaction, as row-level security reads it.
 
 Every policy compares rows with three transaction-local settings (see
-DESIGN.md, "Tenancy and row-level security"):
+docs/design/tenancy-and-rls.md):
 
 - ``app.role``: ``staff`` (all rows), ``service`` (background jobs: all rows),
   ``vendor`` (rows of ``app.org_id`` only), or ``''`` (no rows).
@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from django.db import connections, transaction
@@ -89,7 +92,7 @@ def current_tenant_context(*, using: str = "default") -> TenantContext:
 
 
 @contextlib.contextmanager
-def tenant_context(ctx: TenantContext, *, using: str = "default"):
+def tenant_context(ctx: TenantContext, *, using: str = "default") -> Iterator[TenantContext]:
     """Run a block in a transaction (or savepoint) with ``ctx`` set.
 
     On exit the previous context is restored, so a service can widen or
@@ -106,22 +109,24 @@ def tenant_context(ctx: TenantContext, *, using: str = "default"):
             set_tenant_context(previous, using=using)
 
 
-def service_context(**kwargs):
+def service_context(**kwargs: Any) -> AbstractContextManager[TenantContext]:
     """Shorthand for ``tenant_context(TenantContext(role='service'))``: beat jobs and workers."""
     return tenant_context(TenantContext(role=ROLE_SERVICE), **kwargs)
 
 
-def staff_context(user_id: int | None = None, **kwargs):
+def staff_context(user_id: int | None = None, **kwargs: Any) -> AbstractContextManager[TenantContext]:
     """Shorthand for a staff context (all rows)."""
     return tenant_context(TenantContext(role=ROLE_STAFF, user_id=user_id), **kwargs)
 
 
-def vendor_context(org_id: uuid.UUID, user_id: int | None = None, **kwargs):
+def vendor_context(
+    org_id: uuid.UUID, user_id: int | None = None, **kwargs: Any
+) -> AbstractContextManager[TenantContext]:
     """Shorthand for a vendor context: the rows of ``org_id`` only."""
     return tenant_context(TenantContext(role=ROLE_VENDOR, org_id=org_id, user_id=user_id), **kwargs)
 
 
-def context_for_user(user, *, using: str = "default") -> TenantContext:
+def context_for_user(user: Any, *, using: str = "default") -> TenantContext:
     """The context a Django user works in.
 
     Staff (``is_staff``) get ``staff``; a user with a profile gets ``vendor``
@@ -142,7 +147,7 @@ def context_for_user(user, *, using: str = "default") -> TenantContext:
     return TenantContext(role=ROLE_VENDOR, org_id=profile.organization_id, user_id=user.pk)
 
 
-def apply_user_context(user, *, using: str = "default") -> TenantContext:
+def apply_user_context(user: Any, *, using: str = "default") -> TenantContext:
     """Resolve ``context_for_user`` and set it on the current transaction."""
     ctx = context_for_user(user, using=using)
     set_tenant_context(ctx, using=using)

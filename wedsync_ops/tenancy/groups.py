@@ -1,4 +1,4 @@
-"""The operations staff groups of DESIGN.md and their admin permissions.
+"""The operations staff groups (docs/design/architecture.md) and their admin permissions.
 
 Kept in code and applied after every migrate (idempotent), so a new model's
 permissions reach the right groups without a hand-written data migration.

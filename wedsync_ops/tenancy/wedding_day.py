@@ -1,20 +1,21 @@
 """The wedding-day protocol of an organization at an instant: one answer for every app.
 
-DESIGN.md, "Wedding-day rules": the protocol is on when the organization's
+docs/design/tenancy-and-rls.md, "Wedding-day rules": the protocol is on when the organization's
 local date (``organizations.timezone``) has a wedding that is not cancelled,
 or is a Saturday. The SQL function ``wedding_day_protocol(org, at)``
-(``wedsync_ops/tenancy/sql/0002_rls.sql``) is the definition; this module
+(``wedsync_ops/tenancy/sql/functions/wedding_day_protocol.v1.sql``) is the definition; this module
 asks it, in one round trip, together with the day's wedding, and returns a
 small value object. Routing, incident opening, escalation, heartbeats and
-rule evaluation's Python side all call ``wedding_day``; the set-based rule
-evaluation SQL inlines the same test, and ``tests/test_wedding_day.py``
-proves the two agree at the same instants.
+rule evaluation's Python side all call ``wedding_day``; the set-based threshold
+evaluation (``alerts/sql/functions/alert_rule_evaluation.v3.sql``) inlines the same test once per
+organization for speed, and ``tests/test_wedding_day.py`` proves the two agree at the same instants.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
@@ -89,7 +90,7 @@ SELECT o.id, p.active, p.reason, d.local_date,
 """
 
 
-def wedding_days(*, organization_ids, at: dt.datetime) -> dict[uuid.UUID, WeddingDay]:
+def wedding_days(*, organization_ids: Iterable[uuid.UUID | None], at: dt.datetime) -> dict[uuid.UUID, WeddingDay]:
     """``wedding_day`` of many organizations at one instant, in one query: ``{organization_id: WeddingDay}``.
 
     For set-based callers (rule evaluation firing many alerts, routing many notifications). An id

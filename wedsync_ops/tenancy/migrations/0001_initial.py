@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        run_sql_file(__file__, "0001_types_and_context.sql"),
+        run_sql_file(__file__, "types/alert_severity.v1.sql", "types/alert_priority.v1.sql", "types/incident_status.v1.sql", "types/escalation_level.v1.sql", "types/apm_provider.v1.sql", "types/service_status.v1.sql", "types/notification_channel.v1.sql", "types/wedding_impact_level.v1.sql", "functions/app_role.v1.sql", "functions/app_org_id.v1.sql", "functions/app_user_id.v1.sql", "functions/app_token_hash.v1.sql", "functions/app_is_platform.v1.sql", "functions/app_vendor_org_id.v1.sql", "functions/apply_tenant_rls.v1.sql", "functions/apply_staff_only_rls.v1.sql"),
         migrations.CreateModel(
             name='Organization',
             fields=[

@@ -13,5 +13,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        run_sql_file(__file__, "0003_dba_context.sql"),
+        run_sql_file(__file__, "functions/app_session_is_dba.v1.sql", "functions/app_role.v2.sql", "grants/pg_monitor_monitoring_views.v1.sql"),
     ]

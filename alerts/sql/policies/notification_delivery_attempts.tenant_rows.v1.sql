@@ -1,0 +1,1 @@
+SELECT apply_tenant_rls('notification_delivery_attempts');

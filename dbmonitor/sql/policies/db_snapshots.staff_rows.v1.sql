@@ -1,0 +1,25 @@
+-- Health checks at the level of PgHero and pganalyze, and the history
+-- (snapshots) of the statistics. Platform contexts (app.role staff or
+-- service) alone: every function here returns zero rows (or NULLs) to a
+-- vendor context or to the application role without a context, and the
+-- snapshot tables are staff-only.
+--
+-- Thresholds are arguments, passed by dbmonitor/selectors.py from
+-- dbmonitor/conf.py, where each default and its source is documented.
+--
+-- Objects:
+--   monitoring_long_running_queries(min_s)        statements running >= min_s seconds
+--   monitoring_blocked_queries()                   waiting backends and who blocks them
+--   monitoring_cache_hit_ratios()                  table and index buffer-cache hit ratios
+--   monitoring_unused_indexes(max_scans)           non-unique indexes scanned <= max_scans times
+--   monitoring_duplicate_indexes()                 indexes covered by another index
+--   monitoring_missing_index_candidates(min_rows, max_index_pct)
+--   monitoring_table_bloat()                       estimated heap bloat per table
+--   monitoring_index_bloat()                       estimated btree bloat per index
+--   monitoring_xid_wraparound()                    transaction-ID age per table
+--   monitoring_sequence_usage()                    sequences against their column's type limit
+--   monitoring_replication()                       standbys (primary) or replay delay (standby)
+--   monitoring_stats_info()                        stats reset times, server start
+--   capture_db_snapshot(at) -> bigint, cleanup_db_snapshots(older_than) -> integer
+
+SELECT apply_staff_only_rls('db_snapshots');

@@ -1,0 +1,1 @@
+SELECT apply_staff_only_rls('job_runs');

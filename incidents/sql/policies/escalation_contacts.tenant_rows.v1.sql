@@ -1,0 +1,1 @@
+SELECT apply_tenant_rls('escalation_contacts');

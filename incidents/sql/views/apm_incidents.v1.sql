@@ -1,0 +1,1 @@
+CREATE VIEW apm_incidents WITH (security_invoker = true) AS SELECT * FROM incidents;

@@ -1,0 +1,1 @@
+SELECT apply_tenant_rls('oncall_acknowledge_tokens');

@@ -1,0 +1,1 @@
+CREATE TYPE alert_priority AS ENUM ('low', 'medium', 'high', 'critical');

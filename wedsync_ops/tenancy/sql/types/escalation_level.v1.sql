@@ -1,0 +1,1 @@
+CREATE TYPE escalation_level AS ENUM ('none', 'team_lead', 'manager', 'director', 'executive');

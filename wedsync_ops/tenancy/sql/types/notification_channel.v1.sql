@@ -1,0 +1,1 @@
+CREATE TYPE notification_channel AS ENUM ('email', 'sms', 'slack', 'webhook', 'pagerduty');

@@ -1,0 +1,1 @@
+CREATE TYPE service_status AS ENUM ('healthy', 'warning', 'critical', 'unknown', 'maintenance');
