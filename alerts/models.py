@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import JSONField, Q, Value
 from django.db.models.functions import Now
 
-from wedsync_ops.choices import AlertPriority, AlertSeverity
+from wedsync_ops.choices import AlertPriority, AlertSeverity, AlertType
 from wedsync_ops.db import EnumField
 from wedsync_ops.tenancy.models import Organization
 
@@ -38,12 +38,8 @@ class AlertRule(models.Model):
     ``wedding_day_threshold`` are in the metric's unit (ms for latencies).
     """
 
-    class AlertType(models.TextChoices):
-        THRESHOLD = "threshold"
-        ANOMALY = "anomaly"
-        HEARTBEAT = "heartbeat"
-        PATTERN_MATCH = "pattern_match"
-        COMPOSITE = "composite"
+    # WS-259's alert_type_enum (wedsync_ops.choices.AlertType), the column's type since alerts 0020.
+    AlertType = AlertType
 
     class Aggregation(models.TextChoices):
         AVG = "avg"
@@ -66,7 +62,8 @@ class AlertRule(models.Model):
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    alert_type = models.CharField(max_length=20, choices=AlertType.choices, default=AlertType.THRESHOLD)
+    alert_type = EnumField(enum_type="alert_type_enum", choices=AlertType.choices, default=AlertType.THRESHOLD,
+                           max_length=20)
     service = models.CharField(max_length=100, blank=True, help_text="Empty: every service")
     metric_name = models.CharField(max_length=200)
     aggregation = models.CharField(max_length=10, choices=Aggregation.choices, default=Aggregation.P95)

@@ -336,3 +336,53 @@ class ApmDashboardAdmin(admin.ModelAdmin):
     list_filter = ("organization",)
     search_fields = ("name", "organization__slug")
     list_select_related = ("organization", "updated_by")
+
+
+# --- WS-259 performance tables (issue 18 §2): written by apm.performance's rollups only --------
+from .models import ApiPerformance, CoreWebVitals, UserJourneyPerformance  # noqa: E402
+
+
+@admin.register(CoreWebVitals)
+class CoreWebVitalsAdmin(ReadOnlyAdmin):
+    """p75 of each web vital per page, device class and hour, with web-vitals' ratings."""
+
+    list_display = ("bucket_start", "organization", "page", "device_class", "samples", "lcp_ms", "lcp_rating",
+                    "inp_ms", "inp_rating", "cls", "cls_rating")
+    list_filter = ("device_class", "lcp_rating", "inp_rating", "cls_rating", "bucket_start")
+    search_fields = ("page", "organization__slug")
+    list_select_related = ("organization",)
+
+
+@admin.register(ApiPerformance)
+class ApiPerformanceAdmin(ReadOnlyAdmin):
+    """Per endpoint and minute: requests, errors and p50/p95/p99 latency (ms)."""
+
+    list_display = ("bucket_start", "organization", "service", "endpoint", "request_count", "error_rate", "p50_ms",
+                    "p95_ms", "p99_ms")
+    list_filter = ("service", "bucket_start")
+    search_fields = ("endpoint", "service", "organization__slug")
+    list_select_related = ("organization",)
+
+
+@admin.register(UserJourneyPerformance)
+class UserJourneyPerformanceAdmin(ReadOnlyAdmin):
+    """A named journey's steps and success rate per hour."""
+
+    list_display = ("bucket_start", "organization", "journey", "journeys_started", "journeys_completed",
+                    "success_rate", "p50_total_ms")
+    list_filter = ("journey", "bucket_start")
+    search_fields = ("journey", "organization__slug")
+    list_select_related = ("organization",)
+
+
+from .models import ErrorCorrelation  # noqa: E402
+
+
+@admin.register(ErrorCorrelation)
+class ErrorCorrelationAdmin(ReadOnlyAdmin):
+    """Pairs of error patterns of different services that are one problem (apm.correlation)."""
+
+    list_display = ("detected_at", "organization", "pattern", "related_pattern", "origin_pattern", "rule", "score")
+    list_filter = ("rule", "detected_at")
+    search_fields = ("organization__slug", "pattern__error_type", "related_pattern__error_type")
+    list_select_related = ("organization", "pattern", "related_pattern", "origin_pattern")

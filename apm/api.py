@@ -195,8 +195,11 @@ WEB_VITALS_UNITS = {"LCP": "ms", "FCP": "ms", "FID": "ms", "INP": "ms", "TTFB": 
 WEB_VITALS_RATINGS = ("good", "needs-improvement", "poor")
 WEB_VITALS_SERVICE = "web-vitals"
 _WEB_VITALS_FIELDS = frozenset(
-    {"name", "value", "rating", "delta", "id", "navigationType", "entries", "page", "organization", "timestamp"}
+    {"name", "value", "rating", "delta", "id", "navigationType", "entries", "page", "organization", "timestamp",
+     "device"}
 )
+# The sender's device class (core_web_vitals is per page and device class; issue 18 §2).
+WEB_VITALS_DEVICES = ("mobile", "tablet", "desktop")
 
 
 def web_vitals_points(payload, *, organization_slug: str) -> tuple[list[dict], list[dict]]:
@@ -206,7 +209,8 @@ def web_vitals_points(payload, *, organization_slug: str) -> tuple[list[dict], l
     plus the sender's ``page`` and ``organization``) or a list of them.
     Each becomes the point ``web_vitals.<name>`` of service ``web-vitals``
     with ``value`` (ms, CLS unitless) and tags ``rating``, ``page``,
-    ``navigation_type``. ``organization``, when present, must be the API
+    ``navigation_type`` and ``device`` (the sender's device class: mobile,
+    tablet or desktop). ``organization``, when present, must be the API
     key's organization slug. ``entries`` and ``delta`` are not stored.
     Errors: ``[{"index", "field", "reason"}]``.
     """
@@ -225,12 +229,17 @@ def web_vitals_points(payload, *, organization_slug: str) -> tuple[list[dict], l
         if rating is not None and rating not in WEB_VITALS_RATINGS:
             reason = f"must be one of {', '.join(WEB_VITALS_RATINGS)}"
             errors.append({"index": index, "field": "rating", "reason": reason})
+        device = obj.get("device")
+        if device is not None and device not in WEB_VITALS_DEVICES:
+            errors.append({"index": index, "field": "device",
+                           "reason": f"must be one of {', '.join(WEB_VITALS_DEVICES)}"})
         org = obj.get("organization")
         if org is not None and org != organization_slug:
             errors.append({"index": index, "field": "organization",
                            "reason": "must be the API key's organization (or left out)"})
         tags = {}
-        for field_name, tag in (("rating", "rating"), ("page", "page"), ("navigationType", "navigation_type")):
+        for field_name, tag in (("rating", "rating"), ("page", "page"), ("navigationType", "navigation_type"),
+                                ("device", "device")):
             value = obj.get(field_name)
             if value is not None:
                 if not isinstance(value, str):

@@ -8,6 +8,10 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict = {
     "apm-ensure-partitions": {"task": "apm.tasks.ensure_partitions", "schedule": crontab(minute=7)},
     "apm-aggregate": {"task": "apm.tasks.aggregate", "schedule": 60.0},
+    # WS-259's performance tables from the last 5 minutes of ingest (apm.performance).
+    "apm-rollup-performance": {"task": "apm.tasks.rollup_performance", "schedule": 60.0},
+    # Error patterns of different services that are one problem (apm.correlation).
+    "apm-correlate-errors": {"task": "apm.tasks.correlate_errors", "schedule": 60.0},
     "apm-system-health-snapshot": {"task": "apm.tasks.capture_system_health_snapshot", "schedule": 300.0},
     # Daily at 03:37 UTC, after the partition drop: the rest of the retention.
     "apm-cleanup-monitoring-data": {

@@ -117,3 +117,21 @@ def cleanup_monitoring_data() -> int:
 
     with service_context():
         return monitoring_data_cleanup(now=timezone.now())
+
+
+@shared_task(name="apm.tasks.rollup_performance")
+def rollup_performance() -> dict[str, int]:
+    """Roll recent points into core_web_vitals, api_performance, user_journey_performance (``apm.performance``)."""
+    from .performance import performance_rollup
+
+    with service_context():
+        return performance_rollup(now=timezone.now())
+
+
+@shared_task(name="apm.tasks.correlate_errors")
+def correlate_errors() -> int:
+    """Link error patterns of different services that are one problem (``apm.correlation``); returns pairs."""
+    from .correlation import error_correlations_run
+
+    with service_context():
+        return error_correlations_run(now=timezone.now())

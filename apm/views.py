@@ -61,6 +61,7 @@ from wedsync_ops.validation import InputError, json_loads  # noqa: E402
 
 from . import selectors  # noqa: E402
 from .models import ApmDashboard, ServiceHealthCheck  # noqa: E402
+from .performance_pages import performance_context  # noqa: E402
 from .services import DASHBOARD_AGGREGATIONS, DASHBOARD_CHARTS, DASHBOARD_WINDOWS, dashboard_save  # noqa: E402
 
 
@@ -106,6 +107,8 @@ def org_apm(request, slug):
         "checks": [(c, uptime.get(c.pk, {})) for c in checks],
         "dashboards": list(ApmDashboard.objects.filter(organization=org).order_by("name")),
         "can_edit": can_edit_dashboards(request, org),
+        # WS-259's performance tables (issue 18 §2).
+        "perf": performance_context(organization_id=org.id, now=now),
     }
     return render(request, "apm/org_apm.html", context)
 

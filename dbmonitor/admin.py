@@ -84,3 +84,17 @@ class DbTableSnapshotAdmin(_ReadOnlyHistoryAdmin):
     list_select_related = ("snapshot",)
     ordering = ("-snapshot__taken_at", "table_name")
     show_full_result_count = False
+
+
+from .models import DatabasePerformance  # noqa: E402
+
+
+@admin.register(DatabasePerformance)
+class DatabasePerformanceAdmin(_ReadOnlyHistoryAdmin):
+    """Per query fingerprint (pg_stat_statements queryid) and hour: calls, time (ms), rows, buffer hit ratio."""
+
+    list_display = ("bucket_start", "queryid", "calls", "total_ms", "mean_ms", "rows", "hit_ratio")
+    list_filter = ("bucket_start",)
+    search_fields = ("query", "=queryid")
+    ordering = ("-bucket_start", "-total_ms")
+    show_full_result_count = False

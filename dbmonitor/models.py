@@ -150,3 +150,36 @@ class DbTableSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.schema_name}.{self.table_name}"
+
+
+class DatabasePerformance(models.Model):
+    """Per query fingerprint and hour: what a statement cost. Table ``database_performance`` (WS-259, issue 18 §2).
+
+    The fingerprint is pg_stat_statements' ``queryid`` (its hash of the normalized statement, constants
+    replaced by ``$n``); ``query`` the redacted text (``db_statement_counters``). Filled by SQL
+    ``rollup_database_performance(at, lookback)`` from the per-snapshot ``db_statement_deltas`` of
+    the hour: ``calls``, ``total_ms`` (planning + execution, ms), ``mean_ms`` = total_ms / calls,
+    ``rows``, shared buffer hits and reads and ``hit_ratio`` = hits / (hits + reads) (NULL without
+    buffer access). Staff-only row-level security, like the rest of the database history.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    bucket_start = models.DateTimeField()
+    queryid = models.BigIntegerField()
+    query = models.TextField(blank=True)
+    calls = models.BigIntegerField()
+    total_ms = models.FloatField()
+    mean_ms = models.FloatField()
+    rows = models.BigIntegerField()
+    shared_blks_hit = models.BigIntegerField()
+    shared_blks_read = models.BigIntegerField()
+    hit_ratio = models.FloatField(null=True, blank=True)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "database_performance"
+        ordering = ["-bucket_start", "-total_ms"]
+        constraints = [models.UniqueConstraint(fields=["queryid", "bucket_start"], name="database_performance_key")]
+
+    def __str__(self):
+        return f"{self.queryid} {self.bucket_start:%Y-%m-%d %H:00}: {self.calls} calls"

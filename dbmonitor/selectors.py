@@ -17,6 +17,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 from . import conf
+from .performance import top_queries  # noqa: F401  (issue 18: /ops/performance/'s costliest statements)
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000

@@ -30,3 +30,12 @@ def cleanup() -> dict:
             "history": services.db_history_cleanup(now=timezone.now()),
             "events": services.monitoring_data_cleanup(),
         }
+
+
+@shared_task(name="dbmonitor.tasks.rollup_database_performance")
+def rollup_database_performance() -> int:
+    """Roll the latest snapshots' statement deltas into ``database_performance`` (``dbmonitor.performance``)."""
+    from .performance import database_performance_rollup
+
+    with service_context():
+        return database_performance_rollup(now=timezone.now())

@@ -301,3 +301,33 @@ class PostIncidentAnalysisAdmin(admin.ModelAdmin):
     search_fields = ("incident__title", "summary")
     list_select_related = ("incident",)
     readonly_fields = ("incident", "status", "timeline", "published_at", "author", "organization")
+
+
+# --- automated recovery (issue 18 §3) ----------------------------------------------------------
+from .models import AutoRecoveryLog, RecoveryAction  # noqa: E402
+
+
+@admin.register(RecoveryAction)
+class RecoveryActionAdmin(admin.ModelAdmin):
+    """Automated runbook steps; the target must be on its allow-list (``RecoveryAction.clean``)."""
+
+    list_display = ("name", "runbook", "kind", "target", "wedding_day_policy", "recovery_window_minutes", "enabled")
+    list_filter = ("kind", "wedding_day_policy", "enabled")
+    search_fields = ("name", "target", "runbook__title")
+    list_select_related = ("runbook",)
+
+
+@admin.register(AutoRecoveryLog)
+class AutoRecoveryLogAdmin(admin.ModelAdmin):
+    """Every automated run: written by ``incidents.recovery`` only."""
+
+    list_display = ("created_at", "action", "alert", "status", "http_status", "duration_ms", "recovered")
+    list_filter = ("status", "recovered", "wedding_day")
+    search_fields = ("action__name", "alert__title", "outcome")
+    list_select_related = ("action", "alert")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -11,4 +11,7 @@ BEAT_SCHEDULE: dict = {
         "task": "incidents.tasks.escalate_due",
         "schedule": float(os.environ.get("ESCALATION_BEAT_SECONDS", "60")),
     },
+    # Automated runbook actions of newly firing alerts, and whether finished ones recovered them (issue 18 §3).
+    "incidents-recovery-start": {"task": "incidents.tasks.recovery_start", "schedule": 15.0},
+    "incidents-recovery-check": {"task": "incidents.tasks.recovery_check", "schedule": 30.0},
 }

@@ -120,6 +120,10 @@ def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
             if incident.status in allowed_from and incident.merged_into_id is None
         ],
         "now": now,
+        # Issue 18 §3: correlated error patterns and the likely first cause (apm answers through
+        # incidents.signals.incident_page_sections: incidents does not import apm).
+        **_page_sections(incident),
+        "recovery_logs": _recovery_logs(incident),
     }
 
 
@@ -163,6 +167,30 @@ def _analysis_form(analysis, post=None) -> dict:
     for i, row in enumerate(rows):
         row["n"] = i
     return {"values": values, "rows": rows}
+def _recovery_logs(incident) -> list:
+    from .recovery import recovery_logs_for_incident
+
+    return recovery_logs_for_incident(incident)
+
+
+def _uuid_or_none(value):
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _page_sections(incident) -> dict:
+    """The context other apps add to the incident page (incidents.signals.incident_page_sections)."""
+    from .models import Incident
+    from .signals import incident_page_sections
+
+    sections: dict = {"correlation": {"patterns": [], "correlations": [], "first_cause": None}}
+    for _receiver, extra in incident_page_sections.send(sender=Incident, incident=incident):
+        sections.update(extra or {})
+    return sections
 
 
 def _user_or_none(value: str, field: str):
@@ -187,6 +215,15 @@ def _do(request, incident: Incident, action: str, now: dt.datetime) -> str:
     if action in transitions:
         transitions[action](incident=incident, by=by, now=now)
         return f"Incident {incident.status}."
+    if action == "approve_recovery":  # issue 18 §3: an on-call person approves a wedding-day automated action
+        from .models import AutoRecoveryLog
+        from .recovery import recovery_approve
+
+        log = AutoRecoveryLog.objects.filter(incident_id=incident.pk, pk=_uuid_or_none(post.get("log"))).first()
+        if log is None:
+            raise ValidationError({"log": "no such automated run of this incident"})
+        recovery_approve(log=log, by=by, now=now)
+        return "Automated action approved; it runs now."
     if action == "escalate":
         done = incident_escalate(incident=incident, by=by, now=now, reason=post.get("reason", "").strip())
         return f"Escalated to {done.escalation_level}."
@@ -249,7 +286,8 @@ def ops_incident_detail(request: HttpRequest, pk) -> HttpResponse:
     POST ``action`` = acknowledge | investigate | resolve | close | reopen |
     escalate (``reason``) | assign (``assignee``, ``commander``: usernames,
     empty clears) | note (``message``, ``vendor_visible``) | merge (``into``:
-    uuid) | analysis_start | analysis_save (the analysis fields,
+    uuid) | approve_recovery (``log``: an automated run awaiting approval) |
+    analysis_start | analysis_save (the analysis fields,
     ``action_items`` as JSON) | analysis_publish. Success: 302 back to the
     page; refused: 400 with the field and reason.
     """

@@ -71,6 +71,48 @@ class WeddingImpactLevel(models.TextChoices):
     WEDDING_DAY_CRITICAL = "wedding_day_critical"
 
 
+class ErrorSeverityType(models.TextChoices):
+    """WS-259 ``error_severity_type``: a report's severity, mapped from its level (``error_reports.severity``)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+    WEDDING_EMERGENCY = "wedding_emergency"
+
+
+class PerformanceMetricType(models.TextChoices):
+    """WS-259 ``performance_metric_type``: what a metric point measures (``performance_metrics.metric_type``)."""
+
+    RESPONSE_TIME = "response_time"
+    THROUGHPUT = "throughput"
+    ERROR_RATE = "error_rate"
+    CPU_USAGE = "cpu_usage"
+    MEMORY_USAGE = "memory_usage"
+    DATABASE_QUERY_TIME = "database_query_time"
+    CORE_WEB_VITALS = "core_web_vitals"
+
+
+class IncidentSeverityType(models.TextChoices):
+    """WS-259 ``incident_severity_type``: from an incident's priority (``incidents.incident_severity``)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+    WEDDING_DAY_EMERGENCY = "wedding_day_emergency"
+
+
+class AlertType(models.TextChoices):
+    """WS-259 ``alert_type_enum``: the kind of an alert rule (``alert_configurations.alert_type``)."""
+
+    THRESHOLD = "threshold"
+    ANOMALY = "anomaly"
+    COMPOSITE = "composite"
+    HEARTBEAT = "heartbeat"
+    PATTERN_MATCH = "pattern_match"
+
+
 # pg type name -> choices, for the SQL migration and the agreement test.
 PG_ENUMS = {
     "alert_severity": AlertSeverity,
@@ -81,4 +123,8 @@ PG_ENUMS = {
     "service_status": ServiceStatus,
     "notification_channel": NotificationChannelKind,
     "wedding_impact_level": WeddingImpactLevel,
+    "error_severity_type": ErrorSeverityType,
+    "performance_metric_type": PerformanceMetricType,
+    "incident_severity_type": IncidentSeverityType,
+    "alert_type_enum": AlertType,
 }

@@ -56,6 +56,8 @@ POLICIES: tuple[TaskPolicy, ...] = (
     # metrics: ingest follow-ups, aggregation, evaluation.
     TaskPolicy("apm.tasks.aggregate", "metrics", soft=240, hard=300),
     TaskPolicy("apm.tasks.poll_providers", "metrics", soft=120, hard=150),
+    TaskPolicy("apm.tasks.rollup_performance", "metrics", soft=50, hard=60),
+    TaskPolicy("apm.tasks.correlate_errors", "metrics", soft=50, hard=60),
     TaskPolicy("alerts.tasks.evaluate_rules", "metrics", soft=50, hard=60),
     TaskPolicy("business.tasks.evaluate_rules", "metrics", soft=50, hard=60),
     TaskPolicy("business.tasks.compute_daily", "metrics", soft=240, hard=300),
@@ -65,6 +67,7 @@ POLICIES: tuple[TaskPolicy, ...] = (
     TaskPolicy("apm.tasks.cleanup_monitoring_data", "maintenance", soft=1800, hard=2100),
     TaskPolicy("apm.tasks.capture_system_health_snapshot", "maintenance", soft=50, hard=60),
     TaskPolicy("dbmonitor.tasks.snapshot", "maintenance", soft=50, hard=60),
+    TaskPolicy("dbmonitor.tasks.rollup_database_performance", "maintenance", soft=50, hard=60),
     TaskPolicy("dbmonitor.tasks.cleanup", "maintenance", soft=1800, hard=2100),
     TaskPolicy("heartbeats.tasks.cleanup", "maintenance", soft=1800, hard=2100),
     TaskPolicy("business.tasks.cleanup", "maintenance", soft=1800, hard=2100),

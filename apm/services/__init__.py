@@ -5,11 +5,15 @@
 - ``providers``: provider configurations and their polls;
 - ``health``: service health checks, platform snapshots and retention;
 - ``dashboards``: organization dashboards;
-- ``keys``: ingest API keys.
+- ``keys``: ingest API keys;
+- the WS-259 rollups (``apm.performance``) and error correlation (``apm.correlation``), issue 18.
 
 Validation helpers shared with ``apm.errors`` and the ingest formats are public in ``apm.validation``.
 """
 
+# Issue 18: the performance rollups and error correlation write apm's tables (seed_demo runs them).
+from ..correlation import error_correlations_run  # noqa: F401
+from ..performance import performance_rollup  # noqa: F401
 from .dashboards import (  # noqa: F401
     DASHBOARD_AGGREGATIONS,
     DASHBOARD_CHARTS,

@@ -182,6 +182,8 @@ class Command(BaseCommand):
         orgs = self.seed_organizations()
         self.seed_users(orgs)
         self.seed_weddings(orgs, now=now)
+        # Before seed_metrics: its aggregation pass takes these points in too (a second seed changes nothing).
+        self.seed_performance(orgs, now=now, minutes=minutes)
         self.seed_metrics(orgs, now=now, minutes=minutes, samples=samples)
         self.seed_rules(orgs)
         self.seed_channel()
@@ -640,3 +642,13 @@ class Command(BaseCommand):
         self.say(f"business: {counts['events']} events over {weeks} weeks for {counts['organizations']} organizations"
                  f" ({counts['computed']} daily rows computed); {OUTAGE_SLUG}'s payments fail in the last hour;"
                  f" {rules['fired']} business alert(s) fired")
+    def seed_performance(self, orgs: dict[str, Organization], *, now: dt.datetime, minutes: int) -> None:
+        """Endpoint timings, web vitals, journeys and an error cascade of the organizations with a wedding today
+        (their last hour at most), rolled up (demo.performance, issue 18)."""
+        from demo.performance import demo_performance_seed
+
+        with service_context():
+            result = demo_performance_seed(organizations={s: orgs[s] for s in TODAY_SLUGS}, now=now,
+                                           minutes=min(minutes, 60))
+        self.say(f"performance: {result['points']} points ({result['skipped']} organizations already seeded),"
+                 f" rolled up {result['rolled_up']}; {result['correlations']} error correlations")

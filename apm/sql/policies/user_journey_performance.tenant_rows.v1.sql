@@ -1,0 +1,2 @@
+-- user_journey_performance is tenant data (issue 18 §2): platform contexts see every row, a vendor its organization's.
+SELECT apply_tenant_rls('user_journey_performance');
