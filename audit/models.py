@@ -48,7 +48,10 @@ NotificationChannelEvent = _event_model(
 EscalationPolicyEvent = _event_model(EscalationPolicy, "EscalationPolicyEvent", "audit_escalation_policy_events")
 ScheduleEvent = _event_model(Schedule, "ScheduleEvent", "audit_oncall_schedule_events", exclude=["ical_token"])
 RunbookEvent = _event_model(Runbook, "RunbookEvent", "audit_runbook_events", exclude=["content_html"])
-IncidentEvent = _event_model(Incident, "IncidentEvent", "audit_incident_events")
+# auto_created and incident_severity are generated columns (derived from others here): not copied.
+IncidentEvent = _event_model(
+    Incident, "IncidentEvent", "audit_incident_events", exclude=["auto_created", "incident_severity"]
+)
 OrganizationEvent = _event_model(Organization, "OrganizationEvent", "audit_organization_events")
 
 # Tracked model -> its event model (selectors and the history pages look events up through this).
