@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line utility for WedSync Ops."""
+
 import os
 import sys
 

@@ -61,8 +61,19 @@ class OrganizationOrUnassignedFilter(admin.SimpleListFilter):
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
     list_display = (
-        "name", "organization", "alert_type", "service", "metric_name", "aggregation", "comparison",
-        "threshold", "wedding_day_threshold", "window_minutes", "severity", "priority", "enabled",
+        "name",
+        "organization",
+        "alert_type",
+        "service",
+        "metric_name",
+        "aggregation",
+        "comparison",
+        "threshold",
+        "wedding_day_threshold",
+        "window_minutes",
+        "severity",
+        "priority",
+        "enabled",
     )
     list_filter = ("enabled", "alert_type", "severity", "priority", "organization")
     search_fields = ("name", "metric_name", "service")
@@ -80,8 +91,15 @@ class AlertRuleAdmin(admin.ModelAdmin):
 @admin.register(AlertHistory)
 class AlertHistoryAdmin(admin.ModelAdmin):
     list_display = (
-        "title", "status", "severity", "priority", "source", "organization_or_unassigned", "starts_at",
-        "last_received_at", "resolved_at",
+        "title",
+        "status",
+        "severity",
+        "priority",
+        "source",
+        "organization_or_unassigned",
+        "starts_at",
+        "last_received_at",
+        "resolved_at",
     )
     list_filter = ("status", "flapping", "severity", "priority", "source", OrganizationOrUnassignedFilter)
     search_fields = ("title", "fingerprint", "group_key")
@@ -90,11 +108,34 @@ class AlertHistoryAdmin(admin.ModelAdmin):
     list_select_related = ("organization",)
     actions = ("acknowledge_selected", "resolve_selected", "silence_selected")
     readonly_fields = (
-        "suppressed_by", "suppression_reason", "flapping",
-        "organization", "rule", "integration", "incident", "source", "fingerprint", "group_key", "status",
-        "severity", "priority", "title", "description", "labels", "annotations", "value", "threshold",
-        "threshold_reason", "generator_url", "starts_at", "ends_at", "last_received_at", "acknowledged_at",
-        "acknowledged_by", "resolved_at", "created_at",
+        "suppressed_by",
+        "suppression_reason",
+        "flapping",
+        "organization",
+        "rule",
+        "integration",
+        "incident",
+        "source",
+        "fingerprint",
+        "group_key",
+        "status",
+        "severity",
+        "priority",
+        "title",
+        "description",
+        "labels",
+        "annotations",
+        "value",
+        "threshold",
+        "threshold_reason",
+        "generator_url",
+        "starts_at",
+        "ends_at",
+        "last_received_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "created_at",
     )
 
     def has_add_permission(self, request):
@@ -162,9 +203,7 @@ class AlertIntegrationAdmin(admin.ModelAdmin):
             AlertIntegration.objects.filter(pk=created.pk).update(enabled=False)
         obj.pk, obj.token_prefix, obj.token_hash = created.pk, created.token_prefix, created.token_hash
         obj._state.adding = False
-        messages.warning(
-            request, f"Token of {created.name!r} (shown only now; only its SHA-256 is stored): {token}"
-        )
+        messages.warning(request, f"Token of {created.name!r} (shown only now; only its SHA-256 is stored): {token}")
 
 
 @admin.register(IntegrationBacklog)
@@ -207,23 +246,44 @@ class SuppressionRuleForm(forms.ModelForm):
     comma-separated; validates through ``alerts.silences.suppression_rule_validate`` (matchers, times, weekdays,
     time zone)."""
 
-    matchers = MatchersField(required=False, label="Matchers",
-                             help_text=MATCHER_HELP + " A silence needs at least one.")
-    source_matchers = MatchersField(required=False, label="Inhibiting alerts (source matchers)",
-                                    help_text="Inhibition only: while an alert matching these is open, the alerts "
-                                    "matching the matchers above are muted.")
+    matchers = MatchersField(
+        required=False, label="Matchers", help_text=MATCHER_HELP + " A silence needs at least one."
+    )
+    source_matchers = MatchersField(
+        required=False,
+        label="Inhibiting alerts (source matchers)",
+        help_text="Inhibition only: while an alert matching these is open, the alerts "
+        "matching the matchers above are muted.",
+    )
     weekdays = forms.TypedMultipleChoiceField(
-        choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Maintenance only: the days the window opens",
     )
-    equal_labels = EqualLabelsField(required=False, help_text="Inhibition only: label names both alerts must share, "
-                                    "comma-separated, e.g. service, organization")
+    equal_labels = EqualLabelsField(
+        required=False,
+        help_text="Inhibition only: label names both alerts must share, comma-separated, e.g. service, organization",
+    )
 
     class Meta:
         model = SuppressionRule
         fields = (
-            "kind", "name", "organization", "matchers", "enabled", "comment", "starts_at", "ends_at", "weekdays",
-            "start_time", "end_time", "timezone", "source_matchers", "equal_labels",
+            "kind",
+            "name",
+            "organization",
+            "matchers",
+            "enabled",
+            "comment",
+            "starts_at",
+            "ends_at",
+            "weekdays",
+            "start_time",
+            "end_time",
+            "timezone",
+            "source_matchers",
+            "equal_labels",
         )
 
     def clean(self):

@@ -75,8 +75,7 @@ class BearerIntegrationOrUserToken(TenantTokenAuthentication):
             role = ROLE_VENDOR if integration.organization_id else ROLE_SERVICE
             set_tenant_context(TenantContext(role=role, org_id=integration.organization_id))
             # The audit trail's context (audit/middleware.py): amtool's silences are the integration's doing.
-            pghistory.context(integration=f"{integration.kind}:{integration.name}",
-                              integration_id=str(integration.pk))
+            pghistory.context(integration=f"{integration.kind}:{integration.name}", integration_id=str(integration.pk))
             return IntegrationCaller(integration), integration
         return self.authenticate_credentials(raw)
 

@@ -157,10 +157,33 @@ class AlertSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertHistory
-        fields = ("id", "organization", "fingerprint", "group_key", "status", "severity", "priority", "title",
-                  "description", "labels", "annotations", "value", "threshold", "threshold_reason", "source",
-                  "generator_url", "starts_at", "ends_at", "acknowledged_at", "acknowledged_by", "resolved_at",
-                  "incident", "rule", "suppression_reason", "flapping")
+        fields = (
+            "id",
+            "organization",
+            "fingerprint",
+            "group_key",
+            "status",
+            "severity",
+            "priority",
+            "title",
+            "description",
+            "labels",
+            "annotations",
+            "value",
+            "threshold",
+            "threshold_reason",
+            "source",
+            "generator_url",
+            "starts_at",
+            "ends_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "resolved_at",
+            "incident",
+            "rule",
+            "suppression_reason",
+            "flapping",
+        )
         read_only_fields = fields
 
 
@@ -184,8 +207,10 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ("status", "severity", "source")
 
     def get_queryset(self):
-        return _scoped(AlertHistory.objects.select_related("organization", "acknowledged_by")
-                       .order_by("-starts_at", "id"), self.request)
+        return _scoped(
+            AlertHistory.objects.select_related("organization", "acknowledged_by").order_by("-starts_at", "id"),
+            self.request,
+        )
 
     @extend_schema(request=None, responses={200: AlertSerializer})
     @action(detail=True, methods=["post"])
@@ -220,8 +245,19 @@ class SilenceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SuppressionRule
-        fields = ("id", "organization", "matchers", "matchers_text", "starts_at", "ends_at", "comment", "state",
-                  "created_by", "created_at", "updated_at")
+        fields = (
+            "id",
+            "organization",
+            "matchers",
+            "matchers_text",
+            "starts_at",
+            "ends_at",
+            "comment",
+            "state",
+            "created_by",
+            "created_at",
+            "updated_at",
+        )
         read_only_fields = fields
 
     def get_matchers_text(self, obj) -> str:
@@ -231,15 +267,20 @@ class SilenceSerializer(serializers.ModelSerializer):
         return rule_state(obj, timezone.now())
 
 
-SILENCE_CREATE = inline_serializer("SilenceCreate", fields={
-    "matchers": serializers.JSONField(help_text='Alertmanager text (alertname="X", service=~"pay.*") or '
-                                                '[{"name", "op", "value"}]'),
-    "starts_at": serializers.DateTimeField(required=False, help_text="ISO 8601 with offset; default now"),
-    "ends_at": serializers.DateTimeField(help_text="ISO 8601 with offset, after starts_at"),
-    "comment": serializers.CharField(),
-    "organization": serializers.CharField(required=False, allow_null=True,
-                                          help_text="Staff only: the organization's slug; null: platform-wide"),
-})
+SILENCE_CREATE = inline_serializer(
+    "SilenceCreate",
+    fields={
+        "matchers": serializers.JSONField(
+            help_text='Alertmanager text (alertname="X", service=~"pay.*") or [{"name", "op", "value"}]'
+        ),
+        "starts_at": serializers.DateTimeField(required=False, help_text="ISO 8601 with offset; default now"),
+        "ends_at": serializers.DateTimeField(help_text="ISO 8601 with offset, after starts_at"),
+        "comment": serializers.CharField(),
+        "organization": serializers.CharField(
+            required=False, allow_null=True, help_text="Staff only: the organization's slug; null: platform-wide"
+        ),
+    },
+)
 
 
 class CanSilence(permissions.BasePermission):
@@ -275,13 +316,18 @@ class SilenceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated, CanSilence]
 
     def get_queryset(self):
-        qs = _scoped(SuppressionRule.objects.filter(kind=SuppressionRule.Kind.SILENCE)
-                     .select_related("organization", "created_by").order_by("-created_at", "id"), self.request)
+        qs = _scoped(
+            SuppressionRule.objects.filter(kind=SuppressionRule.Kind.SILENCE)
+            .select_related("organization", "created_by")
+            .order_by("-created_at", "id"),
+            self.request,
+        )
         state = self.request.query_params.get("state")
         if state is not None and self.action == "list":
             if state not in SuppressionRule.State.values:
                 raise exceptions.ValidationError(
-                    {"state": [f"must be one of {', '.join(SuppressionRule.State.values)}"]})
+                    {"state": [f"must be one of {', '.join(SuppressionRule.State.values)}"]}
+                )
             now = timezone.now()
             if state == "pending":
                 qs = qs.filter(enabled=True, starts_at__gt=now)
@@ -326,18 +372,25 @@ class SilenceViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                 matchers = raw
             else:
                 raise exceptions.ValidationError(
-                    {"matchers": ["required: Alertmanager matcher text or a list of {name, op, value}"]})
+                    {"matchers": ["required: Alertmanager matcher text or a list of {name, op, value}"]}
+                )
             comment = data.get("comment")
             if not isinstance(comment, str):
                 raise exceptions.ValidationError({"comment": ["required: a text saying why"]})
             starts_at = _when(data, "starts_at", default=now)
             ends_at = _when(data, "ends_at")
-            silence = silence_create(matchers=matchers, starts_at=starts_at, ends_at=ends_at, comment=comment,
-                                     now=now, organization_id=self._organization_id(data), created_by=request.user)
+            silence = silence_create(
+                matchers=matchers,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                comment=comment,
+                now=now,
+                organization_id=self._organization_id(data),
+                created_by=request.user,
+            )
         except DjangoValidationError as exc:
             raise _as_drf(exc) from None
-        return Response(SilenceSerializer(self.get_queryset().get(pk=silence.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(SilenceSerializer(self.get_queryset().get(pk=silence.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: SilenceSerializer})
     @action(detail=True, methods=["post"])

@@ -106,7 +106,9 @@ def _pending_due_many(breaches: list[tuple], *, now: dt.datetime) -> tuple[list[
         return due, set()
     days = wedding_days(organization_ids={b[1].organization_id for b in waiting}, at=now)
     params = [
-        [str(b[1].organization_id) for b in waiting], [str(b[0].pk) for b in waiting], [b[3] for b in waiting],
+        [str(b[1].organization_id) for b in waiting],
+        [str(b[0].pk) for b in waiting],
+        [b[3] for b in waiting],
     ]
     with connection.cursor() as cur:
         cur.execute(
@@ -153,10 +155,21 @@ def _fire_candidate(*, rule: AlertRule, row: RuleEvaluationRow, labels: dict, fi
     if rule.runbook_url:
         annotations["runbook_url"] = rule.runbook_url
     return FireCandidate(
-        organization_id=row.organization_id, fingerprint=fingerprint, source=AlertHistory.Source.RULE, title=title,
-        labels=labels, annotations=annotations, severity=rule.severity, priority=rule.priority, starts_at=now,
-        rule=rule, value=row.value, threshold=row.threshold, threshold_reason=row.threshold_reason,
-        description=description, group_key=rule_group_key(rule=rule, organization_slug=row.organization_slug),
+        organization_id=row.organization_id,
+        fingerprint=fingerprint,
+        source=AlertHistory.Source.RULE,
+        title=title,
+        labels=labels,
+        annotations=annotations,
+        severity=rule.severity,
+        priority=rule.priority,
+        starts_at=now,
+        rule=rule,
+        value=row.value,
+        threshold=row.threshold,
+        threshold_reason=row.threshold_reason,
+        description=description,
+        group_key=rule_group_key(rule=rule, organization_slug=row.organization_slug),
     )
 
 
@@ -219,9 +232,17 @@ def _composite_fire(*, rule: AlertRule, now: dt.datetime, open_by_rule: dict) ->
         try:
             with transaction.atomic():
                 _alert, created = alert_fire(
-                    organization_id=org_id, fingerprint=fingerprint, source=AlertHistory.Source.RULE,
-                    title=title, labels=labels, annotations={"summary": title}, severity=rule.severity,
-                    priority=rule.priority, starts_at=now, now=now, rule=rule,
+                    organization_id=org_id,
+                    fingerprint=fingerprint,
+                    source=AlertHistory.Source.RULE,
+                    title=title,
+                    labels=labels,
+                    annotations={"summary": title},
+                    severity=rule.severity,
+                    priority=rule.priority,
+                    starts_at=now,
+                    now=now,
+                    rule=rule,
                     threshold_reason=f"composite: {rule.composite_operator.upper()} of {len(children)} rules",
                     description=rule.description,
                 )
@@ -296,8 +317,9 @@ def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
         breaches = [row for row in rows if row.breaching]
         rules = AlertRule.objects.in_bulk({row.rule_id for row in breaches})
         open_identities = set(
-            AlertHistory.objects.filter(source=AlertHistory.Source.RULE, status__in=AlertHistory.OPEN_STATUSES)
-            .values_list("organization_id", "fingerprint")
+            AlertHistory.objects.filter(
+                source=AlertHistory.Source.RULE, status__in=AlertHistory.OPEN_STATUSES
+            ).values_list("organization_id", "fingerprint")
         )
         breaching_identities: set[tuple] = set()
         touches: list[tuple] = []
@@ -332,7 +354,8 @@ def rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
             fired += composite_fired
             errors += composite_errors
         stale = [
-            p.pk for p in AlertRulePending.objects.all()
+            p.pk
+            for p in AlertRulePending.objects.all()
             if (p.organization_id, p.rule_id, p.fingerprint) not in pending_keys
         ]
         if stale:

@@ -33,8 +33,9 @@ class MatchersField(forms.CharField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("help_text", MATCHER_HELP)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"class": "matchers-input", "spellcheck": "false",
-                                                           "autocomplete": "off"}))
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"class": "matchers-input", "spellcheck": "false", "autocomplete": "off"})
+        )
         kwargs.setdefault("max_length", 4000)
         super().__init__(**kwargs)
 
@@ -97,16 +98,20 @@ class SilenceForm(ZonedForm):
     """A silence: matchers from ``starts_at`` to ``ends_at`` (typed in the form's zone), and why."""
 
     matchers = MatchersField()
-    starts_at = LocalDateTimeField(label="Starts", required=False,
-                                   help_text="When the silence starts muting (empty: now)")
-    ends_at = LocalDateTimeField(label="Ends", required=False,
-                                 help_text="When it stops; the alerts notify again after")
+    starts_at = LocalDateTimeField(
+        label="Starts", required=False, help_text="When the silence starts muting (empty: now)"
+    )
+    ends_at = LocalDateTimeField(label="Ends", required=False, help_text="When it stops; the alerts notify again after")
     hours = forms.FloatField(
-        required=False, min_value=0.25, max_value=24 * 14, label="or for (hours)",
+        required=False,
+        min_value=0.25,
+        max_value=24 * 14,
+        label="or for (hours)",
         help_text="Instead of an end: how long from the start, in hours (at most 14 days)",
     )
     comment = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
         help_text="Why: shown to the operations team and on every muted alert",
     )
 
@@ -139,7 +144,8 @@ class MaintenanceForm(forms.Form):
     )
     start_time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"), label="From")
     end_time = forms.TimeField(
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"), label="Until",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        label="Until",
         help_text="At or before the start: the window runs past midnight into the next day",
     )
     timezone = forms.CharField(max_length=64, initial="Europe/London", help_text="IANA time zone, e.g. Europe/London")
@@ -162,7 +168,9 @@ class InhibitionForm(forms.Form):
     source_matchers = MatchersField(label="When an alert matching", help_text="The inhibiting alerts")
     matchers = MatchersField(label="mute alerts matching", help_text="The alerts it mutes")
     equal_labels = forms.CharField(
-        required=False, max_length=500, label="with the same",
+        required=False,
+        max_length=500,
+        label="with the same",
         help_text="Comma-separated label names both must share, e.g. service, organization",
     )
     comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
@@ -180,15 +188,23 @@ class InhibitionForm(forms.Form):
 class AlertFilterForm(forms.Form):
     """The filters of ``/ops/alerts/`` (and a vendor's alert list); every one optional."""
 
-    STATES = [("open", "open"), ("firing", "firing"), ("acknowledged", "acknowledged"),
-              ("escalated", "escalated"), ("suppressed", "muted"), ("resolved", "resolved"), ("all", "all")]
+    STATES = [
+        ("open", "open"),
+        ("firing", "firing"),
+        ("acknowledged", "acknowledged"),
+        ("escalated", "escalated"),
+        ("suppressed", "muted"),
+        ("resolved", "resolved"),
+        ("all", "all"),
+    ]
 
     state = forms.ChoiceField(choices=STATES, required=False, initial="open")
     severity = forms.ChoiceField(required=False, choices=[("", "any")])
     organization = forms.CharField(required=False, max_length=100, help_text="Organization slug")
     source = forms.ChoiceField(required=False, choices=[("", "any")])
-    matchers = MatchersField(required=False, label="Labels",
-                             help_text='Alertmanager syntax, e.g. service=~"pay.*", severity!="info"')
+    matchers = MatchersField(
+        required=False, label="Labels", help_text='Alertmanager syntax, e.g. service=~"pay.*", severity!="info"'
+    )
 
     def __init__(self, *args, **kwargs):
         from alerts.models import AlertHistory

@@ -57,13 +57,18 @@ class AlertRule(models.Model):
 
     id = _uuid_pk()
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules",
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_rules",
         help_text="Empty: a platform-wide rule, evaluated for every organization",
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    alert_type = EnumField(enum_type="alert_type_enum", choices=AlertType.choices, default=AlertType.THRESHOLD,
-                           max_length=20)
+    alert_type = EnumField(
+        enum_type="alert_type_enum", choices=AlertType.choices, default=AlertType.THRESHOLD, max_length=20
+    )
     service = models.CharField(max_length=100, blank=True, help_text="Empty: every service")
     metric_name = models.CharField(max_length=200)
     aggregation = models.CharField(max_length=10, choices=Aggregation.choices, default=Aggregation.P95)
@@ -75,32 +80,43 @@ class AlertRule(models.Model):
     )
     window_minutes = models.PositiveIntegerField(default=5)
     for_seconds = models.PositiveIntegerField(
-        default=60, db_default=60,
+        default=60,
+        db_default=60,
         help_text="How long (s) the breach must last before it fires (Prometheus' 'for'); 0: at once",
     )
     wedding_day_for_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="'for' on wedding days (s); empty: half of for_seconds (30 s by default)"
     )
     min_samples = models.PositiveIntegerField(
-        default=5, db_default=5,
+        default=5,
+        db_default=5,
         help_text="Threshold and anomaly rules: fewest metric points in the window before it can fire "
         "(a single point never fires)",
     )
     baseline_weeks = models.PositiveSmallIntegerField(
-        default=4, db_default=4,
-        help_text="Anomaly: how many past weeks' same hour make the baseline (at least 2 with data)"
+        default=4,
+        db_default=4,
+        help_text="Anomaly: how many past weeks' same hour make the baseline (at least 2 with data)",
     )
     composite_operator = models.CharField(
-        max_length=3, choices=[("and", "AND"), ("or", "OR")], default="and", db_default="and",
+        max_length=3,
+        choices=[("and", "AND"), ("or", "OR")],
+        default="and",
+        db_default="and",
         help_text="Composite: AND or OR",
     )
     pattern = models.CharField(
-        max_length=500, blank=True, default="", db_default="",
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
         help_text="pattern_match: a PostgreSQL regular expression (case-insensitive) over error messages",
     )
     composite_rule_ids = models.JSONField(
-        default=list, db_default=Value([], JSONField()), blank=True,
-        help_text="Composite: ids of the rules combined (their open alerts)"
+        default=list,
+        db_default=Value([], JSONField()),
+        blank=True,
+        help_text="Composite: ids of the rules combined (their open alerts)",
     )
     severity = EnumField(enum_type="alert_severity", choices=AlertSeverity.choices, default=AlertSeverity.WARNING)
     priority = EnumField(enum_type="alert_priority", choices=AlertPriority.choices, default=AlertPriority.MEDIUM)
@@ -163,11 +179,14 @@ class AlertIntegration(models.Model):
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     enabled = models.BooleanField(default=True)
     config = models.JSONField(
-        default=dict, db_default=Value({}, JSONField()), blank=True,
+        default=dict,
+        db_default=Value({}, JSONField()),
+        blank=True,
         help_text="Generic webhook only: the field mapping (alerts.integrations.webhook.DEFAULT_MAPPING)",
     )
     rate_limit_alerts = models.PositiveIntegerField(
-        default=0, db_default=0,
+        default=0,
+        db_default=0,
         help_text="Alerts per INTEGRATION_RATE_LIMIT_WINDOW_S inline, beyond which payloads are parked and ingested"
         " in order by a worker; 0: INTEGRATION_RATE_LIMIT_ALERTS (alerts.conf)",
     )
@@ -242,15 +261,20 @@ class SuppressionRule(models.Model):
 
     id = _uuid_pk()
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="suppression_rules",
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="suppression_rules",
         help_text="Empty: platform-wide (every organization's alerts)",
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SILENCE)
     name = models.CharField(max_length=200, blank=True)
     matchers = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text='Target matchers: [{"name": "alertname", "op": "=", "value": "HighLatency"}, …]; '
-        "ops =, !=, =~, !~ (regexes anchored); a missing label is \"\"",
+        'ops =, !=, =~, !~ (regexes anchored); a missing label is ""',
     )
     source_matchers = models.JSONField(default=list, blank=True, help_text="Inhibition only: the inhibiting alerts")
     equal_labels = models.JSONField(default=list, blank=True, help_text='Inhibition only: e.g. ["service"]')
@@ -265,7 +289,10 @@ class SuppressionRule(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by_name = models.CharField(
-        max_length=200, blank=True, default="", db_default="",
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
         help_text="Who created it when not a portal user (Alertmanager API v2's createdBy, e.g. amtool's $USER)",
     )
     enabled = models.BooleanField(default=True)
@@ -359,15 +386,18 @@ class AlertHistory(models.Model):
         max_length=300, blank=True, db_default="", help_text="Why no notification went out"
     )
     flapping = models.BooleanField(
-        default=False, db_default=False,
+        default=False,
+        db_default=False,
         help_text="Opened too often lately (alerts.conf FLAP_*): notifications held until it stays open",
     )
     escalation_clock_at = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="When the portal started waiting for an acknowledgement: first seen, or released from a silence",
     )
     resolved_in_portal = models.BooleanField(
-        default=False, db_default=False,
+        default=False,
+        db_default=False,
         help_text="Resolved by a person in the portal, not by its source: a redelivery of the same firing "
         "(same or earlier startsAt) does not reopen it",
     )
@@ -389,7 +419,8 @@ class AlertHistory(models.Model):
             models.Index(fields=["status", "starts_at"], name="alert_history_status"),
             models.Index(fields=["incident", "status"], name="alert_history_incident"),
             models.Index(
-                fields=["organization", "group_key"], name="alert_history_open_group",
+                fields=["organization", "group_key"],
+                name="alert_history_open_group",
                 condition=Q(status__in=["firing", "acknowledged", "escalated", "suppressed"]),
             ),
         ]

@@ -151,8 +151,11 @@ def group_send_times(*, alerts: list, now: dt.datetime) -> dict:
                  WHERE h.status IN ('firing', 'acknowledged', 'escalated', 'suppressed')
                    AND NOT h.id = ANY(%s::uuid[])
                 """,
-                [[str(a.organization_id) if a.organization_id else None for a in part],
-                 [a.group_key for a in part], [str(pk) for pk in batch]],
+                [
+                    [str(a.organization_id) if a.organization_id else None for a in part],
+                    [a.group_key for a in part],
+                    [str(pk) for pk in batch],
+                ],
             )
             others_open |= set(cur.fetchall())
     for alert in grouped:
@@ -179,7 +182,12 @@ def alert_notify(
 
 
 def alerts_notify(
-    *, event: str, alerts: list, now: dt.datetime, renotify: tuple[str, ...] = (), extra: dict | None = None,
+    *,
+    event: str,
+    alerts: list,
+    now: dt.datetime,
+    renotify: tuple[str, ...] = (),
+    extra: dict | None = None,
     protocols: dict | None = None,
 ) -> dict:
     """``alert_notify`` for many alerts at once (set-based); returns ``{alert_id: deliveries}``.
@@ -199,9 +207,13 @@ def alerts_notify(
         send_at = group_send_times(alerts=fresh, now=now) if timed else {}
         requests = [
             NotificationRequest(
-                event=event, organization_id=alert.organization_id, labels=alert_label_set(alert),
-                payload=alert_payload(event=event, alert=alert, extra=extra, runbooks=runbooks), alert_id=alert.pk,
-                group_key=delivery_group(alert) if _grouped(alert) else "", send_at=send_at.get(alert.pk, now),
+                event=event,
+                organization_id=alert.organization_id,
+                labels=alert_label_set(alert),
+                payload=alert_payload(event=event, alert=alert, extra=extra, runbooks=runbooks),
+                alert_id=alert.pk,
+                group_key=delivery_group(alert) if _grouped(alert) else "",
+                send_at=send_at.get(alert.pk, now),
                 renotify=renotify,
             )
             for alert in fresh

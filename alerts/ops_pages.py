@@ -100,18 +100,30 @@ def _alert_list(request, *, organization: Organization | None, template: str, ex
         groups, status = [], 400
     else:
         data = form.cleaned_data if request.GET else {"state": "open"}
-        if organization is None and data.get("organization") and data["organization"] != "unassigned" \
-                and not Organization.objects.filter(slug=data["organization"]).exists():
+        if (
+            organization is None
+            and data.get("organization")
+            and data["organization"] != "unassigned"
+            and not Organization.objects.filter(slug=data["organization"]).exists()
+        ):
             form.add_error("organization", f"no organization {data['organization']!r}")
             groups, status = [], 400
         else:
             groups = alerts_filtered(data=data, organization=organization)
     organizations = list(Organization.objects.order_by("name").values("slug", "name")) if organization is None else []
     return render(
-        request, template,
-        {"form": form, "groups": groups, "count": sum(len(g.alerts) for g in groups), "now": timezone.now(),
-         "organizations": organizations, "org": organization,
-         "tz": organization.timezone if organization else "", **extra},
+        request,
+        template,
+        {
+            "form": form,
+            "groups": groups,
+            "count": sum(len(g.alerts) for g in groups),
+            "now": timezone.now(),
+            "organizations": organizations,
+            "org": organization,
+            "tz": organization.timezone if organization else "",
+            **extra,
+        },
         status=status,
     )
 
@@ -127,8 +139,9 @@ def ops_alert_list(request):
 def get_alert_for_user(request, pk, *, organization: Organization | None) -> AlertHistory:
     """The alert ``pk`` if the request may see it: staff any (``organization`` None), a vendor page its own
     organization's only. Anything else, or an unknown id, raises Http404 (RLS filters again)."""
-    qs = AlertHistory.objects.select_related("organization", "incident", "rule", "suppressed_by", "acknowledged_by",
-                                             "integration")
+    qs = AlertHistory.objects.select_related(
+        "organization", "incident", "rule", "suppressed_by", "acknowledged_by", "integration"
+    )
     if organization is not None:
         qs = qs.filter(organization_id=organization.id)
     alert = qs.filter(pk=_uuid(pk)).first() if _uuid(pk) else None
@@ -137,12 +150,29 @@ def get_alert_for_user(request, pk, *, organization: Organization | None) -> Ale
     return alert
 
 
-URL_KEYS = ("dashboard", "dashboard_url", "dashboardURL", "panel_url", "panelURL", "silence_url", "silenceURL",
-            "runbook_url", "runbook", "grafana_url")
+URL_KEYS = (
+    "dashboard",
+    "dashboard_url",
+    "dashboardURL",
+    "panel_url",
+    "panelURL",
+    "silence_url",
+    "silenceURL",
+    "runbook_url",
+    "runbook",
+    "grafana_url",
+)
 
 
-LINK_NAMES = {"dashboardURL": "dashboard (Grafana)", "panelURL": "panel (Grafana)", "silenceURL": "silence in Grafana",
-              "runbook_url": "runbook", "dashboard_url": "dashboard", "panel_url": "panel", "silence_url": "silence"}
+LINK_NAMES = {
+    "dashboardURL": "dashboard (Grafana)",
+    "panelURL": "panel (Grafana)",
+    "silenceURL": "silence in Grafana",
+    "runbook_url": "runbook",
+    "dashboard_url": "dashboard",
+    "panel_url": "panel",
+    "silence_url": "silence",
+}
 
 
 def alert_links(alert: AlertHistory) -> list[tuple[str, str]]:
@@ -152,8 +182,10 @@ def alert_links(alert: AlertHistory) -> list[tuple[str, str]]:
     if alert.generator_url:
         links.append(("source (generator)", alert.generator_url))
     for key, value in sorted((alert.annotations or {}).items()):
-        if isinstance(value, str) and value.startswith(("https://", "http://")) and (
-            key in URL_KEYS or key.lower().endswith(("url", "_link"))
+        if (
+            isinstance(value, str)
+            and value.startswith(("https://", "http://"))
+            and (key in URL_KEYS or key.lower().endswith(("url", "_link")))
         ):
             links.append((LINK_NAMES.get(key, key.replace("_", " ")), value))
     if alert.rule_id and alert.rule and alert.rule.runbook_url:
@@ -198,12 +230,18 @@ def _alert_detail(request, pk, *, organization: Organization | None, can_edit: b
         try:
             if action == "acknowledge":
                 _, changed = alert_acknowledge(alert=alert, by=request.user, now=now)
-                messages.success(request, f"Alert {alert.title!r} acknowledged." if changed
-                                 else f"Alert {alert.title!r} was already acknowledged.")
+                messages.success(
+                    request,
+                    f"Alert {alert.title!r} acknowledged."
+                    if changed
+                    else f"Alert {alert.title!r} was already acknowledged.",
+                )
             elif action == "resolve":
                 _, changed = alert_resolve(alert=alert, ends_at=now, now=now, by=request.user, in_portal=True)
-                messages.success(request, f"Alert {alert.title!r} resolved." if changed
-                                 else f"Alert {alert.title!r} was already resolved.")
+                messages.success(
+                    request,
+                    f"Alert {alert.title!r} resolved." if changed else f"Alert {alert.title!r} was already resolved.",
+                )
             else:
                 raise ValidationError({"action": f"unknown action {action!r}: acknowledge or resolve"})
         except ValidationError as exc:
@@ -235,8 +273,14 @@ def _alert_context(alert, *, organization, can_edit, **extra) -> dict:
 @require_http_methods(["GET", "POST"])
 def ops_alert_detail(request, pk):
     """``/ops/alerts/<uuid>/``: one alert; POST ``action=acknowledge|resolve`` (``next``: where to go back)."""
-    return _alert_detail(request, pk, organization=None, can_edit=True, template="alerts/alert_detail.html",
-                         extra={"silence_url": reverse("ops-silence-new")})
+    return _alert_detail(
+        request,
+        pk,
+        organization=None,
+        can_edit=True,
+        template="alerts/alert_detail.html",
+        extra={"silence_url": reverse("ops-silence-new")},
+    )
 
 
 # --- silences -----------------------------------------------------------------------------------
@@ -248,8 +292,11 @@ def silence_initial(request, *, organization: Organization | None, now: dt.datet
     ``?matchers=`` text; the start is now and the end ``DEFAULT_SILENCE_HOURS`` later (the old duration when
     recreating). Ids the request may not see are ignored (nothing leaks)."""
     initial = {"starts_at": now, "ends_at": now + dt.timedelta(hours=DEFAULT_SILENCE_HOURS), "matchers": ""}
-    scope = AlertHistory.objects.all() if organization is None else AlertHistory.objects.filter(
-        organization_id=organization.id)
+    scope = (
+        AlertHistory.objects.all()
+        if organization is None
+        else AlertHistory.objects.filter(organization_id=organization.id)
+    )
     if _uuid(request.GET.get("alert")):
         alert = scope.select_related("organization").filter(pk=_uuid(request.GET["alert"])).first()
         if alert is not None:
@@ -257,8 +304,11 @@ def silence_initial(request, *, organization: Organization | None, now: dt.datet
             initial["comment"] = f"Silenced from alert {alert.title}"[:2000]
             initial["organization"] = alert.organization.slug if alert.organization_id else ""
     elif _uuid(request.GET.get("incident")):
-        alerts = list(scope.select_related("organization").filter(
-            incident_id=_uuid(request.GET["incident"]), status__in=AlertHistory.OPEN_STATUSES))
+        alerts = list(
+            scope.select_related("organization").filter(
+                incident_id=_uuid(request.GET["incident"]), status__in=AlertHistory.OPEN_STATUSES
+            )
+        )
         if alerts:
             common = dict(alert_label_set(alerts[0]))
             for a in alerts[1:]:
@@ -307,16 +357,24 @@ def preview_json(request, *, organization: Organization | None):
         url = lambda a: reverse("ops-alert-detail", args=[a.pk])  # noqa: E731
     else:
         url = lambda a: reverse("org-alert-detail", args=[organization.slug, a.pk])  # noqa: E731
-    return JsonResponse({
-        "ok": True,
-        "count": min(len(found), PREVIEW_LIMIT),
-        "more": len(found) > PREVIEW_LIMIT,
-        "alerts": [
-            {"id": str(a.pk), "title": a.title, "status": a.status, "severity": a.severity,
-             "organization": a.organization.name if a.organization_id else "unassigned", "url": url(a)}
-            for a in found[:PREVIEW_LIMIT]
-        ],
-    })
+    return JsonResponse(
+        {
+            "ok": True,
+            "count": min(len(found), PREVIEW_LIMIT),
+            "more": len(found) > PREVIEW_LIMIT,
+            "alerts": [
+                {
+                    "id": str(a.pk),
+                    "title": a.title,
+                    "status": a.status,
+                    "severity": a.severity,
+                    "organization": a.organization.name if a.organization_id else "unassigned",
+                    "url": url(a),
+                }
+                for a in found[:PREVIEW_LIMIT]
+            ],
+        }
+    )
 
 
 @staff_required
@@ -345,25 +403,55 @@ def _create(kind: str, *, form, organization_id, request, now):
     from alerts.silences import suppression_rule_create
 
     data = form.cleaned_data
-    common = {"kind": kind, "now": now, "organization_id": organization_id, "created_by": request.user,
-              "comment": data.get("comment", "")}
+    common = {
+        "kind": kind,
+        "now": now,
+        "organization_id": organization_id,
+        "created_by": request.user,
+        "comment": data.get("comment", ""),
+    }
     if kind == SuppressionRule.Kind.SILENCE:
-        return suppression_rule_create(matchers=data["matchers"], name=matchers_text(data["matchers"])[:200],
-                                       starts_at=data["starts_at"], ends_at=data["ends_at"], **common)
+        return suppression_rule_create(
+            matchers=data["matchers"],
+            name=matchers_text(data["matchers"])[:200],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            **common,
+        )
     if kind == SuppressionRule.Kind.MAINTENANCE:
-        return suppression_rule_create(matchers=data["matchers"], name=data["name"], weekdays=data["weekdays"],
-                                       start_time=data["start_time"], end_time=data["end_time"],
-                                       timezone_name=data["timezone"], **common)
-    return suppression_rule_create(matchers=data["matchers"], source_matchers=data["source_matchers"],
-                                   equal_labels=data["equal_labels"], name=data["name"], **common)
+        return suppression_rule_create(
+            matchers=data["matchers"],
+            name=data["name"],
+            weekdays=data["weekdays"],
+            start_time=data["start_time"],
+            end_time=data["end_time"],
+            timezone_name=data["timezone"],
+            **common,
+        )
+    return suppression_rule_create(
+        matchers=data["matchers"],
+        source_matchers=data["source_matchers"],
+        equal_labels=data["equal_labels"],
+        name=data["name"],
+        **common,
+    )
 
 
 FORMS = {"silence": SilenceForm, "maintenance": MaintenanceForm, "inhibition": InhibitionForm}
 TITLES = {"silence": "New silence", "maintenance": "New maintenance window", "inhibition": "New inhibition rule"}
 
 
-def _rule_form_page(request, kind: str, *, organization: Organization | None, tz: str, template: str,
-                    back: str, preview_url: str, extra: dict):
+def _rule_form_page(
+    request,
+    kind: str,
+    *,
+    organization: Organization | None,
+    tz: str,
+    template: str,
+    back: str,
+    preview_url: str,
+    extra: dict,
+):
     """GET: the form (a silence prefilled by ``silence_initial``); POST: create through ``alerts.silences``
     and go back to the list with a confirmation, or re-render with everything typed and HTTP 400."""
     now = timezone.now()
@@ -379,14 +467,16 @@ def _rule_form_page(request, kind: str, *, organization: Organization | None, tz
             org_problem = "" if chosen_org else f"no organization {request.POST['organization']!r}"
         if form.is_valid() and not org_problem:
             try:
-                rule = _create(kind, form=form, organization_id=chosen_org.id if chosen_org else None,
-                               request=request, now=now)
+                rule = _create(
+                    kind, form=form, organization_id=chosen_org.id if chosen_org else None, request=request, now=now
+                )
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.success(request, f"{TITLES[kind][4:].capitalize()} created ({rule_state(rule, now)}): "
-                                          f"{rule.name}.")
+                messages.success(
+                    request, f"{TITLES[kind][4:].capitalize()} created ({rule_state(rule, now)}): {rule.name}."
+                )
                 return redirect(back)
         if org_problem:
             form.add_error(None, f"organization: {org_problem}")
@@ -399,12 +489,25 @@ def _rule_form_page(request, kind: str, *, organization: Organization | None, tz
         if initial.get("organization"):
             extra = {**extra, "chosen_org": initial["organization"]}
     organizations = list(Organization.objects.order_by("name").values("slug", "name")) if organization is None else []
-    return render(request, template, {
-        "form": form, "kind": kind, "title": TITLES[kind], "org": organization, "tz": tz, "back": back,
-        "preview_url": preview_url, "organizations": organizations,
-        "chosen_org": request.POST.get("organization", "") if request.method == "POST" else extra.get("chosen_org", ""),
-        **extra,
-    }, status=status)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "kind": kind,
+            "title": TITLES[kind],
+            "org": organization,
+            "tz": tz,
+            "back": back,
+            "preview_url": preview_url,
+            "organizations": organizations,
+            "chosen_org": request.POST.get("organization", "")
+            if request.method == "POST"
+            else extra.get("chosen_org", ""),
+            **extra,
+        },
+        status=status,
+    )
 
 
 @staff_required
@@ -412,8 +515,7 @@ def _rule_form_page(request, kind: str, *, organization: Organization | None, tz
 def ops_silences(request):
     """``/ops/silences/``: every silence, maintenance window and inhibition rule by state; POST
     ``action=expire`` (a silence) or ``action=disable`` (a window or inhibition rule) with ``rule``."""
-    return _rules_page(request, organization=None, template="alerts/ops_silences.html",
-                       back=reverse("ops-silences"))
+    return _rules_page(request, organization=None, template="alerts/ops_silences.html", back=reverse("ops-silences"))
 
 
 def _rules_page(request, *, organization, template, back, can_edit=True, extra=None):
@@ -426,8 +528,11 @@ def _rules_page(request, *, organization, template, back, can_edit=True, extra=N
         qs = SuppressionRule.objects.all()
         if organization is not None:  # an organization's own rules only, never the platform's
             qs = qs.filter(organization_id=organization.id)
-        rule = qs.filter(pk=_uuid(request.POST.get("rule") or request.POST.get("silence"))).first() \
-            if _uuid(request.POST.get("rule") or request.POST.get("silence")) else None
+        rule = (
+            qs.filter(pk=_uuid(request.POST.get("rule") or request.POST.get("silence"))).first()
+            if _uuid(request.POST.get("rule") or request.POST.get("silence"))
+            else None
+        )
         if rule is None:
             raise Http404("No such rule")
         if request.POST.get("action") == "expire" and rule.kind == SuppressionRule.Kind.SILENCE:
@@ -438,11 +543,24 @@ def _rules_page(request, *, organization, template, back, can_edit=True, extra=N
             messages.success(request, f"{rule.get_kind_display()} {rule.name!r} disabled.")
         else:
             messages.error(request, "action: expire a silence, disable a maintenance window or inhibition rule")
-            return render(request, template, {"rules": _rules(organization, now), "org": organization,
-                                              "can_edit": can_edit, "now": now, **(extra or {})}, status=400)
+            return render(
+                request,
+                template,
+                {
+                    "rules": _rules(organization, now),
+                    "org": organization,
+                    "can_edit": can_edit,
+                    "now": now,
+                    **(extra or {}),
+                },
+                status=400,
+            )
         return redirect(back)
-    return render(request, template, {"rules": _rules(organization, now), "org": organization,
-                                      "can_edit": can_edit, "now": now, **(extra or {})})
+    return render(
+        request,
+        template,
+        {"rules": _rules(organization, now), "org": organization, "can_edit": can_edit, "now": now, **(extra or {})},
+    )
 
 
 @staff_required
@@ -452,8 +570,16 @@ def ops_rule_new(request, kind: str):
     ``/ops/maintenance/new/``, ``/ops/inhibitions/new/``: the forms; times typed in the display zone."""
     if kind not in FORMS:
         raise Http404("No such form")
-    return _rule_form_page(request, kind, organization=None, tz=STAFF_TIME_ZONE, template="alerts/rule_form.html",
-                           back=reverse("ops-silences"), preview_url=reverse("ops-silence-preview"), extra={})
+    return _rule_form_page(
+        request,
+        kind,
+        organization=None,
+        tz=STAFF_TIME_ZONE,
+        template="alerts/rule_form.html",
+        back=reverse("ops-silences"),
+        preview_url=reverse("ops-silence-preview"),
+        extra={},
+    )
 
 
 # --- vendors --------------------------------------------------------------------------------------
@@ -470,8 +596,9 @@ def _vendor(request, slug):
 def org_alert_list(request, slug: str):
     """``/org/<slug>/alerts/``: the organization's alerts, filtered and grouped like ``/ops/alerts/``."""
     org, can_edit = _vendor(request, slug)
-    return _alert_list(request, organization=org, template="alerts/org_alerts.html",
-                       extra={"org": org, "can_edit": can_edit})
+    return _alert_list(
+        request, organization=org, template="alerts/org_alerts.html", extra={"org": org, "can_edit": can_edit}
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -479,8 +606,14 @@ def org_alert_detail(request, slug: str, pk):
     """``/org/<slug>/alerts/<uuid>/``: one of the organization's alerts (another's: 404); admins
     acknowledge or resolve it."""
     org, can_edit = _vendor(request, slug)
-    return _alert_detail(request, pk, organization=org, can_edit=can_edit, template="alerts/alert_detail.html",
-                         extra={"silence_url": reverse("alerts-org-silence-new", args=[org.slug])})
+    return _alert_detail(
+        request,
+        pk,
+        organization=org,
+        can_edit=can_edit,
+        template="alerts/alert_detail.html",
+        extra={"silence_url": reverse("alerts-org-silence-new", args=[org.slug])},
+    )
 
 
 @require_GET
@@ -501,7 +634,12 @@ def org_silence_new(request, slug: str, kind: str = "silence"):
     if not can_edit:
         raise Http404("No such page")
     return _rule_form_page(
-        request, kind, organization=org, tz=org.timezone, template="alerts/rule_form.html",
+        request,
+        kind,
+        organization=org,
+        tz=org.timezone,
+        template="alerts/rule_form.html",
         back=reverse("alerts-org-silences", args=[org.slug]),
-        preview_url=reverse("alerts-org-silence-preview", args=[org.slug]), extra={},
+        preview_url=reverse("alerts-org-silence-preview", args=[org.slug]),
+        extra={},
     )

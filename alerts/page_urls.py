@@ -19,11 +19,20 @@ urlpatterns = [
     path("org/<slug:slug>/alerts/rules/<uuid:rule_id>/", organization_rules, name="alerts-org-rule-edit"),
     path("org/<slug:slug>/alerts/silences/", organization_silences, name="alerts-org-silences"),
     path("org/<slug:slug>/alerts/silences/new/", ops_pages.org_silence_new, name="alerts-org-silence-new"),
-    path("org/<slug:slug>/alerts/maintenance/new/", ops_pages.org_silence_new, {"kind": "maintenance"},
-         name="alerts-org-maintenance-new"),
-    path("org/<slug:slug>/alerts/inhibitions/new/", ops_pages.org_silence_new, {"kind": "inhibition"},
-         name="alerts-org-inhibition-new"),
-    path("org/<slug:slug>/alerts/silences/preview.json", ops_pages.org_silence_preview,
-         name="alerts-org-silence-preview"),
+    path(
+        "org/<slug:slug>/alerts/maintenance/new/",
+        ops_pages.org_silence_new,
+        {"kind": "maintenance"},
+        name="alerts-org-maintenance-new",
+    ),
+    path(
+        "org/<slug:slug>/alerts/inhibitions/new/",
+        ops_pages.org_silence_new,
+        {"kind": "inhibition"},
+        name="alerts-org-inhibition-new",
+    ),
+    path(
+        "org/<slug:slug>/alerts/silences/preview.json", ops_pages.org_silence_preview, name="alerts-org-silence-preview"
+    ),
     path("org/<slug:slug>/alerts/channels/", organization_channels, name="alerts-org-channels"),
 ]

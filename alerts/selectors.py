@@ -121,8 +121,13 @@ def maintenance_windows_current(*, organization_id: uuid.UUID, now: dt.datetime)
     """
     from alerts.suppression import maintenance_active
 
-    rules = (SuppressionRule.objects.filter(organization_id=organization_id, kind=SuppressionRule.Kind.MAINTENANCE,
-                                            enabled=True)
-             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).order_by("starts_at", "name"))
-    return [(rule, (rule.starts_at is None or rule.starts_at <= now) and maintenance_active(rule, now))
-            for rule in rules]
+    rules = (
+        SuppressionRule.objects.filter(
+            organization_id=organization_id, kind=SuppressionRule.Kind.MAINTENANCE, enabled=True
+        )
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .order_by("starts_at", "name")
+    )
+    return [
+        (rule, (rule.starts_at is None or rule.starts_at <= now) and maintenance_active(rule, now)) for rule in rules
+    ]

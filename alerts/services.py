@@ -35,7 +35,9 @@ from wedsync_ops.tenancy.wedding_day import OFF, wedding_days
 INCIDENT_SEVERITIES = (AlertSeverity.CRITICAL, AlertSeverity.EMERGENCY)
 WEDDING_DAY_INCIDENT_PRIORITIES = (AlertPriority.HIGH, AlertPriority.CRITICAL)
 EXTERNAL_SOURCES = (
-    AlertHistory.Source.ALERTMANAGER, AlertHistory.Source.GRAFANA, AlertHistory.Source.PAGERDUTY,
+    AlertHistory.Source.ALERTMANAGER,
+    AlertHistory.Source.GRAFANA,
+    AlertHistory.Source.PAGERDUTY,
     AlertHistory.Source.WEBHOOK,
 )
 TOKEN_PREFIX = "wsi_"
@@ -65,8 +67,12 @@ def _alert_create(
 ) -> AlertHistory:
     """Insert one alert_history row, texts cut to their column lengths (group key 500, title 500, reason 200)."""
     return AlertHistory.objects.create(
-        status=status, group_key=group_key[:500], title=title[:500], threshold_reason=threshold_reason[:200],
-        last_received_at=now, **fields,
+        status=status,
+        group_key=group_key[:500],
+        title=title[:500],
+        threshold_reason=threshold_reason[:200],
+        last_received_at=now,
+        **fields,
     )
 
 
@@ -132,12 +138,27 @@ def alert_fire(
     require_aware("starts_at", starts_at)
     require_aware("now", now)
     (candidate,) = alerts_fire_many(
-        [FireCandidate(
-            organization_id=organization_id, fingerprint=fingerprint, source=source, title=title, labels=labels,
-            annotations=annotations, severity=severity, priority=priority, starts_at=starts_at, rule=rule,
-            integration=integration, value=value, threshold=threshold, threshold_reason=threshold_reason,
-            group_key=group_key, generator_url=generator_url, description=description,
-        )],
+        [
+            FireCandidate(
+                organization_id=organization_id,
+                fingerprint=fingerprint,
+                source=source,
+                title=title,
+                labels=labels,
+                annotations=annotations,
+                severity=severity,
+                priority=priority,
+                starts_at=starts_at,
+                rule=rule,
+                integration=integration,
+                value=value,
+                threshold=threshold,
+                threshold_reason=threshold_reason,
+                group_key=group_key,
+                generator_url=generator_url,
+                description=description,
+            )
+        ],
         now=now,
     )
     return candidate.alert, candidate.created  # type: ignore[return-value]  # filled by alerts_fire_many
@@ -215,16 +236,26 @@ def alert_opens_incident(*, alert: AlertHistory, now: dt.datetime) -> bool:
 def alert_opens_incident_many(*, alerts: list, now: dt.datetime, days: dict | None = None) -> list:
     """The alerts of ``alerts`` that open incidents (``alert_opens_incident``), with one wedding-day query
     (none when ``days``, the organizations' ``WeddingDay`` at ``now``, is given)."""
-    needs_day = [a for a in alerts if a.severity not in INCIDENT_SEVERITIES and a.priority in
-                 WEDDING_DAY_INCIDENT_PRIORITIES]
+    needs_day = [
+        a for a in alerts if a.severity not in INCIDENT_SEVERITIES and a.priority in WEDDING_DAY_INCIDENT_PRIORITIES
+    ]
     if days is None:
         days = wedding_days(organization_ids={a.organization_id for a in needs_day}, at=now) if needs_day else {}
-    return [a for a in alerts if a.severity in INCIDENT_SEVERITIES or (
-        a.priority in WEDDING_DAY_INCIDENT_PRIORITIES and days.get(a.organization_id, OFF).on)]
+    return [
+        a
+        for a in alerts
+        if a.severity in INCIDENT_SEVERITIES
+        or (a.priority in WEDDING_DAY_INCIDENT_PRIORITIES and days.get(a.organization_id, OFF).on)
+    ]
 
 
 def alert_resolve(
-    *, alert: AlertHistory, ends_at: dt.datetime | None, now: dt.datetime, by=None, in_portal: bool = False,
+    *,
+    alert: AlertHistory,
+    ends_at: dt.datetime | None,
+    now: dt.datetime,
+    by=None,
+    in_portal: bool = False,
 ) -> tuple[AlertHistory, bool]:
     """Resolve an open alert; returns ``(alert, changed)``.
 
@@ -254,7 +285,10 @@ def alert_resolve(
         alert.resolved_in_portal = in_portal
         alert.incident_id = locked.incident_id
         AlertHistory.objects.filter(pk=alert.pk).update(
-            status=alert.status, resolved_at=now, ends_at=alert.ends_at, last_received_at=now,
+            status=alert.status,
+            resolved_at=now,
+            ends_at=alert.ends_at,
+            last_received_at=now,
             resolved_in_portal=in_portal,
         )
         alert_notifications_cancel(alert=alert, reason="the alert resolved before this was sent", now=now)
@@ -308,16 +342,33 @@ def alert_record_resolved(
         if existing is not None:
             return existing, False
         alert = _alert_create(
-            status=AlertHistory.Status.RESOLVED, organization_id=organization_id, integration=integration,
-            source=source, fingerprint=fingerprint, group_key=group_key, severity=severity, priority=priority,
-            title=title, description=description, labels=labels, annotations=annotations,
-            generator_url=generator_url, starts_at=starts_at, now=now, ends_at=ends_at or now, resolved_at=now,
+            status=AlertHistory.Status.RESOLVED,
+            organization_id=organization_id,
+            integration=integration,
+            source=source,
+            fingerprint=fingerprint,
+            group_key=group_key,
+            severity=severity,
+            priority=priority,
+            title=title,
+            description=description,
+            labels=labels,
+            annotations=annotations,
+            generator_url=generator_url,
+            starts_at=starts_at,
+            now=now,
+            ends_at=ends_at or now,
+            resolved_at=now,
         )
         return alert, True
 
 
 def alert_receive_resolution(
-    *, organization_id: uuid.UUID | None, fingerprint: str, ends_at: dt.datetime | None, now: dt.datetime,
+    *,
+    organization_id: uuid.UUID | None,
+    fingerprint: str,
+    ends_at: dt.datetime | None,
+    now: dt.datetime,
     **fields,
 ) -> tuple[AlertHistory, str]:
     """An inbound ``resolved`` alert: resolve the open alert it covers, or keep it; returns ``(alert, outcome)``.

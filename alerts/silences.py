@@ -243,8 +243,15 @@ def suppressions_apply(*, now: dt.datetime) -> dict[str, int]:
 
 
 def silence_create(
-    *, matchers: list, starts_at: dt.datetime, ends_at: dt.datetime, comment: str, now: dt.datetime,
-    organization_id: uuid.UUID | None = None, created_by=None, created_by_name: str = "",
+    *,
+    matchers: list,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    comment: str,
+    now: dt.datetime,
+    organization_id: uuid.UUID | None = None,
+    created_by=None,
+    created_by_name: str = "",
 ) -> SuppressionRule:
     """Validate and create a silence (Alertmanager's: matchers over ``[starts_at, ends_at)``), applied at once.
 
@@ -258,16 +265,30 @@ def silence_create(
     if not (comment or "").strip():
         raise ValidationError({"comment": "a silence needs a comment saying why"})
     rule = suppression_rule_create(
-        kind=SuppressionRule.Kind.SILENCE, matchers=matchers, now=now, organization_id=organization_id,
-        name=matchers_text(matchers)[:200], comment=comment.strip(), created_by=created_by,
-        starts_at=starts_at, ends_at=ends_at, created_by_name=created_by_name,
+        kind=SuppressionRule.Kind.SILENCE,
+        matchers=matchers,
+        now=now,
+        organization_id=organization_id,
+        name=matchers_text(matchers)[:200],
+        comment=comment.strip(),
+        created_by=created_by,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by_name=created_by_name,
     )
     return rule
 
 
 def silence_update(
-    *, silence: SuppressionRule, matchers: list, starts_at: dt.datetime, ends_at: dt.datetime, comment: str,
-    now: dt.datetime, created_by=None, created_by_name: str = "",
+    *,
+    silence: SuppressionRule,
+    matchers: list,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    comment: str,
+    now: dt.datetime,
+    created_by=None,
+    created_by_name: str = "",
 ) -> SuppressionRule:
     """Change a silence as Alertmanager does; returns the silence now in force (maybe a new one).
 
@@ -282,7 +303,10 @@ def silence_update(
     same = [dict(m, op=m.get("op", "=")) for m in matchers] == [dict(m, op=m.get("op", "=")) for m in silence.matchers]
     if same and rule_state(silence, now) != SuppressionRule.State.EXPIRED:
         candidate = SuppressionRule(
-            kind=SuppressionRule.Kind.SILENCE, matchers=matchers, starts_at=starts_at, ends_at=ends_at,
+            kind=SuppressionRule.Kind.SILENCE,
+            matchers=matchers,
+            starts_at=starts_at,
+            ends_at=ends_at,
             organization_id=silence.organization_id,
         )
         suppression_rule_validate(candidate)
@@ -290,7 +314,10 @@ def silence_update(
             raise ValidationError({"comment": "a silence needs a comment saying why"})
         with transaction.atomic():
             SuppressionRule.objects.filter(pk=silence.pk).update(
-                starts_at=starts_at, ends_at=ends_at, comment=comment.strip(), updated_at=now,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                comment=comment.strip(),
+                updated_at=now,
                 name=matchers_text(matchers)[:200],
             )
             silence.refresh_from_db()
@@ -298,8 +325,14 @@ def silence_update(
         return silence
     with transaction.atomic():
         replacement = silence_create(
-            matchers=matchers, starts_at=starts_at, ends_at=ends_at, comment=comment, now=now,
-            organization_id=silence.organization_id, created_by=created_by, created_by_name=created_by_name,
+            matchers=matchers,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            comment=comment,
+            now=now,
+            organization_id=silence.organization_id,
+            created_by=created_by,
+            created_by_name=created_by_name,
         )
         if rule_state(silence, now) != SuppressionRule.State.EXPIRED:
             silence_expire(silence=silence, now=now)

@@ -15,8 +15,15 @@ from django.db.models import Q
 from wedsync_ops.matchers import LABEL_NAME, Matcher, matchers_match, parse_matchers
 
 __all__ = [
-    "Matcher", "alert_label_set", "maintenance_active", "matchers_from_labels", "matchers_match", "parse_matchers",
-    "rule_state", "silence_preview", "suppression_for",
+    "Matcher",
+    "alert_label_set",
+    "maintenance_active",
+    "matchers_from_labels",
+    "matchers_match",
+    "parse_matchers",
+    "rule_state",
+    "silence_preview",
+    "suppression_for",
 ]
 
 
@@ -106,7 +113,8 @@ class Muter:
                 rule.targets = parse_matchers(rule.matchers)
                 rule.sources = (
                     parse_matchers(rule.source_matchers, field="source_matchers")
-                    if rule.kind == SuppressionRule.Kind.INHIBITION else []
+                    if rule.kind == SuppressionRule.Kind.INHIBITION
+                    else []
                 )
             except ValidationError:
                 continue  # a rule saved around validation: never mutes

@@ -30,39 +30,65 @@ from wedsync_ops.tenancy.access import get_organization_for_user, is_staff_reque
 from wedsync_ops.tenancy.models import UserProfile
 
 FORM_FIELDS = (
-    "name", "alert_type", "service", "metric_name", "pattern", "aggregation", "comparison", "threshold",
-    "wedding_day_threshold", "wedding_season_adjustment", "window_minutes", "for_seconds",
-    "wedding_day_for_seconds", "severity", "priority", "runbook_url", "enabled",
+    "name",
+    "alert_type",
+    "service",
+    "metric_name",
+    "pattern",
+    "aggregation",
+    "comparison",
+    "threshold",
+    "wedding_day_threshold",
+    "wedding_season_adjustment",
+    "window_minutes",
+    "for_seconds",
+    "wedding_day_for_seconds",
+    "severity",
+    "priority",
+    "runbook_url",
+    "enabled",
 )
 
 
 class RuleForm(forms.ModelForm):
     """The editable fields of a rule an organization admin may set."""
 
-    runbook_url = forms.URLField(required=False, assume_scheme="https", label="Runbook link",
-                                 help_text="Where the on-call person reads what to do (https)")
-    metric_name = forms.CharField(required=False, max_length=200, label="Metric",
-                                  help_text="The metric watched, e.g. http.request.duration_ms; not needed for "
-                                  "error-pattern rules")
+    runbook_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Runbook link",
+        help_text="Where the on-call person reads what to do (https)",
+    )
+    metric_name = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Metric",
+        help_text="The metric watched, e.g. http.request.duration_ms; not needed for error-pattern rules",
+    )
 
     class Meta:
         model = AlertRule
         fields = FORM_FIELDS
         labels = {
-            "alert_type": "Kind of rule", "pattern": "Error message pattern", "aggregation": "Measure",
-            "comparison": "Fires when the measure is", "threshold": "Threshold",
-            "wedding_day_threshold": "Wedding-day threshold", "wedding_season_adjustment": "Stricter in wedding season",
-            "window_minutes": "Window (minutes)", "for_seconds": "Must last (seconds)",
+            "alert_type": "Kind of rule",
+            "pattern": "Error message pattern",
+            "aggregation": "Measure",
+            "comparison": "Fires when the measure is",
+            "threshold": "Threshold",
+            "wedding_day_threshold": "Wedding-day threshold",
+            "wedding_season_adjustment": "Stricter in wedding season",
+            "window_minutes": "Window (minutes)",
+            "for_seconds": "Must last (seconds)",
             "wedding_day_for_seconds": "Must last on wedding days (seconds)",
         }
         help_texts = {
             "service": "Leave empty to watch every service",
             "pattern": "Error-pattern rules only: a regular expression matched against error messages "
-                       "(case-insensitive)",
+            "(case-insensitive)",
             "threshold": "In the metric's unit (milliseconds for latencies)",
             "wedding_day_threshold": "Used instead on wedding days and Saturdays; empty: the usual threshold",
             "wedding_season_adjustment": "Without a wedding-day threshold: 20% stricter on wedding days from May "
-                                         "to October",
+            "to October",
             "window_minutes": "How much recent data each check looks at",
             "for_seconds": "How long the threshold must be crossed before it fires; 0: at once",
             "wedding_day_for_seconds": "Empty: half the usual time (30 s by default)",
@@ -112,7 +138,8 @@ def organization_rules(request, slug: str, rule_id: uuid.UUID | None = None):
         "org": org,
         "rules": AlertRule.objects.filter(organization=org).order_by("name"),
         "open_alerts": AlertHistory.objects.filter(organization=org, status__in=AlertHistory.OPEN_STATUSES)
-        .select_related("rule").order_by("-starts_at")[:50],
+        .select_related("rule")
+        .order_by("-starts_at")[:50],
         "form": form,
         "editing": rule,
         "can_edit": can_edit,
@@ -121,6 +148,7 @@ def organization_rules(request, slug: str, rule_id: uuid.UUID | None = None):
 
 
 # --- silences ---------------------------------------------------------------------
+
 
 @require_http_methods(["GET", "POST"])
 def organization_silences(request, slug: str):
@@ -157,20 +185,33 @@ def organization_silences(request, slug: str):
             else:
                 messages.success(request, "Silence created.")
                 return redirect(back)
-        return render(request, "alerts/organization_silences.html",
-                      {"rules": _rules(org, now), "org": org, "can_edit": can_edit, "now": now, "form": form,
-                       **extra}, status=400)
+        return render(
+            request,
+            "alerts/organization_silences.html",
+            {"rules": _rules(org, now), "org": org, "can_edit": can_edit, "now": now, "form": form, **extra},
+            status=400,
+        )
     if can_edit:
-        extra["form"] = SilenceForm(initial=silence_initial(request, organization=org, now=timezone.now()),
-                                    tz=org.timezone)
-    return _rules_page(request, organization=org, template="alerts/organization_silences.html", back=back,
-                       can_edit=can_edit, extra=extra)
+        extra["form"] = SilenceForm(
+            initial=silence_initial(request, organization=org, now=timezone.now()), tz=org.timezone
+        )
+    return _rules_page(
+        request,
+        organization=org,
+        template="alerts/organization_silences.html",
+        back=back,
+        can_edit=can_edit,
+        extra=extra,
+    )
 
 
 # --- channels ---------------------------------------------------------------------
 
-VENDOR_CHANNEL_KINDS = (("webhook", "Webhook (JSON POST, signed)"), ("slack", "Slack incoming webhook"),
-                        ("email", "Email"))
+VENDOR_CHANNEL_KINDS = (
+    ("webhook", "Webhook (JSON POST, signed)"),
+    ("slack", "Slack incoming webhook"),
+    ("email", "Email"),
+)
 
 
 class ChannelForm(forms.Form):
@@ -320,7 +361,9 @@ def organization_channels(request, slug: str):
         form = ChannelForm(request.POST)
         if form.is_valid():
             channel_create(
-                organization_id=org.id, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"],
+                organization_id=org.id,
+                kind=form.cleaned_data["kind"],
+                name=form.cleaned_data["name"],
                 config=form.cleaned_data["config"],
             )
             messages.success(request, "Channel added. Send it a test notification to check it works.")
@@ -336,7 +379,8 @@ def _channels_page(request, org, can_edit, form, now, *, status=200):
     channels = list(NotificationChannel.objects.filter(organization=org).order_by("name"))
     rows = [{"health": h, "target": _masked_target(h.channel)} for h in channel_health(channels=channels, now=now)]
     return render(
-        request, "alerts/organization_channels.html",
+        request,
+        "alerts/organization_channels.html",
         {"org": org, "channels": rows, "form": form, "can_edit": can_edit},
         status=status,
     )

@@ -131,8 +131,10 @@ class BucketWidthFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         from .services import AGGREGATION_BUCKETS
 
-        return [(str(width), f"{width // 60} min" if width < 3600 else f"{width // 3600} h")
-                for width in AGGREGATION_BUCKETS]
+        return [
+            (str(width), f"{width // 60} min" if width < 3600 else f"{width // 3600} h")
+            for width in AGGREGATION_BUCKETS
+        ]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -145,8 +147,17 @@ class BucketWidthFilter(admin.SimpleListFilter):
 class ApmMetricHistogramAdmin(ReadOnlyAdmin):
     """Histogram points (OTLP), newest first: delta count and sum, the buckets, the wedding context."""
 
-    list_display = ("recorded_at", "organization", "service", "metric_name", "temporality", "count", "sum",
-                    "unit", "ingested_at")
+    list_display = (
+        "recorded_at",
+        "organization",
+        "service",
+        "metric_name",
+        "temporality",
+        "count",
+        "sum",
+        "unit",
+        "ingested_at",
+    )
     list_display_links = None
     list_filter = ("temporality", RecentServiceFilter)
     search_fields = ("^metric_name", "^service")
@@ -162,8 +173,19 @@ class ApmMetricAggregationAdmin(ReadOnlyAdmin):
     """Per-bucket statistics, newest bucket first."""
 
     list_display = (
-        "bucket_start", "bucket_seconds", "organization", "service", "metric_name",
-        "count", "avg", "p50", "p95", "p99", "min", "max", "updated_at",
+        "bucket_start",
+        "bucket_seconds",
+        "organization",
+        "service",
+        "metric_name",
+        "count",
+        "avg",
+        "p50",
+        "p95",
+        "p99",
+        "min",
+        "max",
+        "updated_at",
     )
     list_filter = (BucketWidthFilter, "organization", RecentServiceFilter)
     search_fields = ("^metric_name", "^service")
@@ -199,15 +221,26 @@ class ApmConfigurationForm(forms.ModelForm):
     """Credentials are write-only: a JSON object typed here replaces them; they are never shown back."""
 
     new_credentials = forms.CharField(
-        required=False, widget=forms.PasswordInput(render_value=False),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text='Replace the credentials: a JSON object, e.g. {"token": "…"} (see apm.providers). '
         "Leave empty to keep the stored ones. Never shown back.",
     )
 
     class Meta:
         model = ApmConfiguration
-        fields = ("organization", "name", "provider", "base_url", "query", "service", "enabled",
-                  "poll_interval_seconds", "timeout_seconds", "alert_after_failures")
+        fields = (
+            "organization",
+            "name",
+            "provider",
+            "base_url",
+            "query",
+            "service",
+            "enabled",
+            "poll_interval_seconds",
+            "timeout_seconds",
+            "alert_after_failures",
+        )
 
     def clean_new_credentials(self):
         raw = self.cleaned_data["new_credentials"].strip()
@@ -226,8 +259,16 @@ class ApmConfigurationForm(forms.ModelForm):
 @admin.register(ApmConfiguration)
 class ApmConfigurationAdmin(admin.ModelAdmin):
     form = ApmConfigurationForm
-    list_display = ("name", "organization", "provider", "enabled", "poll_interval_seconds", "last_success_at",
-                    "consecutive_failures", "has_credentials")
+    list_display = (
+        "name",
+        "organization",
+        "provider",
+        "enabled",
+        "poll_interval_seconds",
+        "last_success_at",
+        "consecutive_failures",
+        "has_credentials",
+    )
     list_filter = ("provider", "enabled")
     search_fields = ("name", "service", "organization__slug")
     readonly_fields = ("has_credentials", "last_polled_at", "last_success_at", "last_error", "consecutive_failures")
@@ -249,13 +290,35 @@ class ApmConfigurationAdmin(admin.ModelAdmin):
 
 @admin.register(ErrorPattern)
 class ErrorPatternAdmin(admin.ModelAdmin):
-    list_display = ("error_type", "normalized_message", "organization", "service", "level", "status",
-                    "occurrence_count", "last_seen", "regression_count")
+    list_display = (
+        "error_type",
+        "normalized_message",
+        "organization",
+        "service",
+        "level",
+        "status",
+        "occurrence_count",
+        "last_seen",
+        "regression_count",
+    )
     list_filter = ("status", "level")
     search_fields = ("error_type", "normalized_message", "service")
-    readonly_fields = ("organization", "fingerprint", "service", "error_type", "normalized_message", "top_frame",
-                       "level", "first_seen", "last_seen", "occurrence_count", "resolved_at", "regressed_at",
-                       "regression_count", "incident")
+    readonly_fields = (
+        "organization",
+        "fingerprint",
+        "service",
+        "error_type",
+        "normalized_message",
+        "top_frame",
+        "level",
+        "first_seen",
+        "last_seen",
+        "occurrence_count",
+        "resolved_at",
+        "regressed_at",
+        "regression_count",
+        "incident",
+    )
     list_select_related = ("organization",)
     actions = ["mark_resolved", "mark_ignored"]
 
@@ -290,8 +353,16 @@ class ErrorReportAdmin(ReadOnlyAdmin):
 
 @admin.register(ErrorSuppressionRule)
 class ErrorSuppressionRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "organization", "service", "error_type", "message_contains", "enabled", "expires_at",
-                    "suppressed_count")
+    list_display = (
+        "name",
+        "organization",
+        "service",
+        "error_type",
+        "message_contains",
+        "enabled",
+        "expires_at",
+        "suppressed_count",
+    )
     list_filter = ("enabled",)
     search_fields = ("name", "service", "error_type", "message_contains")
     readonly_fields = ("suppressed_count",)
@@ -311,12 +382,19 @@ class ServiceHealthTransitionInline(admin.TabularInline):
 
 @admin.register(ServiceHealthCheck)
 class ServiceHealthCheckAdmin(admin.ModelAdmin):
-    list_display = ("name", "organization", "category", "status", "consecutive_failures", "last_response_ms",
-                    "last_checked_at", "enabled")
+    list_display = (
+        "name",
+        "organization",
+        "category",
+        "status",
+        "consecutive_failures",
+        "last_response_ms",
+        "last_checked_at",
+        "enabled",
+    )
     list_filter = ("status", "category", "enabled")
     search_fields = ("name", "url", "organization__slug")
-    readonly_fields = ("status_changed_at", "consecutive_failures", "last_checked_at", "last_response_ms",
-                       "last_error")
+    readonly_fields = ("status_changed_at", "consecutive_failures", "last_checked_at", "last_response_ms", "last_error")
     list_select_related = ("organization",)
     inlines = [ServiceHealthTransitionInline]
 
@@ -346,8 +424,19 @@ from .models import ApiPerformance, CoreWebVitals, UserJourneyPerformance  # noq
 class CoreWebVitalsAdmin(ReadOnlyAdmin):
     """p75 of each web vital per page, device class and hour, with web-vitals' ratings."""
 
-    list_display = ("bucket_start", "organization", "page", "device_class", "samples", "lcp_ms", "lcp_rating",
-                    "inp_ms", "inp_rating", "cls", "cls_rating")
+    list_display = (
+        "bucket_start",
+        "organization",
+        "page",
+        "device_class",
+        "samples",
+        "lcp_ms",
+        "lcp_rating",
+        "inp_ms",
+        "inp_rating",
+        "cls",
+        "cls_rating",
+    )
     list_filter = ("device_class", "lcp_rating", "inp_rating", "cls_rating", "bucket_start")
     search_fields = ("page", "organization__slug")
     list_select_related = ("organization",)
@@ -357,8 +446,17 @@ class CoreWebVitalsAdmin(ReadOnlyAdmin):
 class ApiPerformanceAdmin(ReadOnlyAdmin):
     """Per endpoint and minute: requests, errors and p50/p95/p99 latency (ms)."""
 
-    list_display = ("bucket_start", "organization", "service", "endpoint", "request_count", "error_rate", "p50_ms",
-                    "p95_ms", "p99_ms")
+    list_display = (
+        "bucket_start",
+        "organization",
+        "service",
+        "endpoint",
+        "request_count",
+        "error_rate",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+    )
     list_filter = ("service", "bucket_start")
     search_fields = ("endpoint", "service", "organization__slug")
     list_select_related = ("organization",)
@@ -368,8 +466,15 @@ class ApiPerformanceAdmin(ReadOnlyAdmin):
 class UserJourneyPerformanceAdmin(ReadOnlyAdmin):
     """A named journey's steps and success rate per hour."""
 
-    list_display = ("bucket_start", "organization", "journey", "journeys_started", "journeys_completed",
-                    "success_rate", "p50_total_ms")
+    list_display = (
+        "bucket_start",
+        "organization",
+        "journey",
+        "journeys_started",
+        "journeys_completed",
+        "success_rate",
+        "p50_total_ms",
+    )
     list_filter = ("journey", "bucket_start")
     search_fields = ("journey", "organization__slug")
     list_select_related = ("organization",)

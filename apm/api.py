@@ -103,8 +103,14 @@ class MetricIngestView(APIView):
                 request_only=True,
                 value={
                     "metrics": [
-                        {"service": "checkout-api", "name": "http.request.duration", "value": 182.5, "unit": "ms",
-                         "timestamp": "2026-06-13T12:00:00Z", "tags": {"route": "/pay"}},
+                        {
+                            "service": "checkout-api",
+                            "name": "http.request.duration",
+                            "value": 182.5,
+                            "unit": "ms",
+                            "timestamp": "2026-06-13T12:00:00Z",
+                            "tags": {"route": "/pay"},
+                        },
                         {"service": "checkout-api", "name": "http.requests", "value": 1, "timestamp": 1781352000},
                     ]
                 },
@@ -113,8 +119,10 @@ class MetricIngestView(APIView):
                 "Bad point",
                 response_only=True,
                 status_codes=["400"],
-                value={"errors": [{"index": 1, "field": "value", "reason": "must be a finite number"}],
-                       "error_count": 1},
+                value={
+                    "errors": [{"index": 1, "field": "value", "reason": "must be a finite number"}],
+                    "error_count": 1,
+                },
             ),
         ],
     )
@@ -176,8 +184,13 @@ class ErrorIngestView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="errors_ingest", summary="Report errors", tags=["ingest"], request=None,
-                   responses={202: dict, 400: dict, 401: OpenApiResponse(description="No valid API key.")})
+    @extend_schema(
+        operation_id="errors_ingest",
+        summary="Report errors",
+        tags=["ingest"],
+        request=None,
+        responses={202: dict, 400: dict, 401: OpenApiResponse(description="No valid API key.")},
+    )
     def post(self, request):
         try:
             payload = _read_json(request)
@@ -195,8 +208,19 @@ WEB_VITALS_UNITS = {"LCP": "ms", "FCP": "ms", "FID": "ms", "INP": "ms", "TTFB": 
 WEB_VITALS_RATINGS = ("good", "needs-improvement", "poor")
 WEB_VITALS_SERVICE = "web-vitals"
 _WEB_VITALS_FIELDS = frozenset(
-    {"name", "value", "rating", "delta", "id", "navigationType", "entries", "page", "organization", "timestamp",
-     "device"}
+    {
+        "name",
+        "value",
+        "rating",
+        "delta",
+        "id",
+        "navigationType",
+        "entries",
+        "page",
+        "organization",
+        "timestamp",
+        "device",
+    }
 )
 # The sender's device class (core_web_vitals is per page and device class; issue 18 §2).
 WEB_VITALS_DEVICES = ("mobile", "tablet", "desktop")
@@ -231,23 +255,34 @@ def web_vitals_points(payload, *, organization_slug: str) -> tuple[list[dict], l
             errors.append({"index": index, "field": "rating", "reason": reason})
         device = obj.get("device")
         if device is not None and device not in WEB_VITALS_DEVICES:
-            errors.append({"index": index, "field": "device",
-                           "reason": f"must be one of {', '.join(WEB_VITALS_DEVICES)}"})
+            errors.append(
+                {"index": index, "field": "device", "reason": f"must be one of {', '.join(WEB_VITALS_DEVICES)}"}
+            )
         org = obj.get("organization")
         if org is not None and org != organization_slug:
-            errors.append({"index": index, "field": "organization",
-                           "reason": "must be the API key's organization (or left out)"})
+            errors.append(
+                {"index": index, "field": "organization", "reason": "must be the API key's organization (or left out)"}
+            )
         tags = {}
-        for field_name, tag in (("rating", "rating"), ("page", "page"), ("navigationType", "navigation_type"),
-                                ("device", "device")):
+        for field_name, tag in (
+            ("rating", "rating"),
+            ("page", "page"),
+            ("navigationType", "navigation_type"),
+            ("device", "device"),
+        ):
             value = obj.get(field_name)
             if value is not None:
                 if not isinstance(value, str):
                     errors.append({"index": index, "field": field_name, "reason": "must be a string"})
                 else:
                     tags[tag] = value
-        point = {"service": WEB_VITALS_SERVICE, "name": f"web_vitals.{name}", "value": obj.get("value"),
-                 "unit": WEB_VITALS_UNITS.get(name, ""), "tags": tags}
+        point = {
+            "service": WEB_VITALS_SERVICE,
+            "name": f"web_vitals.{name}",
+            "value": obj.get("value"),
+            "unit": WEB_VITALS_UNITS.get(name, ""),
+            "tags": tags,
+        }
         if obj.get("timestamp") is not None:
             point["timestamp"] = obj["timestamp"]
         points.append(point)
@@ -266,9 +301,13 @@ class WebVitalsIngestView(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser]
 
-    @extend_schema(operation_id="web_vitals_ingest", summary="Report web vitals", tags=["ingest"], request=None,
-                   responses={202: MetricsAcceptedSerializer, 400: dict,
-                              401: OpenApiResponse(description="No valid API key.")})
+    @extend_schema(
+        operation_id="web_vitals_ingest",
+        summary="Report web vitals",
+        tags=["ingest"],
+        request=None,
+        responses={202: MetricsAcceptedSerializer, 400: dict, 401: OpenApiResponse(description="No valid API key.")},
+    )
     def post(self, request):
         from wedsync_ops.tenancy.models import Organization
 
@@ -333,12 +372,19 @@ class OtlpMetricsView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="otlp_metrics_export", summary="OTLP/HTTP metrics export", tags=["ingest"],
-                   request={PROTOBUF: bytes, JSON: dict},
-                   responses={200: OpenApiResponse(description="ExportMetricsServiceResponse (partial_success when "
-                                                               "points were rejected)"),
-                              400: OpenApiResponse(description="google.rpc.Status: the body did not decode"),
-                              401: OpenApiResponse(description="No valid API key.")})
+    @extend_schema(
+        operation_id="otlp_metrics_export",
+        summary="OTLP/HTTP metrics export",
+        tags=["ingest"],
+        request={PROTOBUF: bytes, JSON: dict},
+        responses={
+            200: OpenApiResponse(
+                description="ExportMetricsServiceResponse (partial_success when points were rejected)"
+            ),
+            400: OpenApiResponse(description="google.rpc.Status: the body did not decode"),
+            401: OpenApiResponse(description="No valid API key."),
+        },
+    )
     def post(self, request):
         content_type = _media_type(request)
         if content_type not in (PROTOBUF, JSON):
@@ -348,20 +394,28 @@ class OtlpMetricsView(APIView):
             limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             return _otlp_error(400, f"the body is larger than {limit} bytes", content_type)
         try:
-            decoded = otlp_decode(body, content_type=content_type,
-                                  content_encoding=request.META.get("HTTP_CONTENT_ENCODING", ""))
+            decoded = otlp_decode(
+                body, content_type=content_type, content_encoding=request.META.get("HTTP_CONTENT_ENCODING", "")
+            )
         except OtlpDecodeError as exc:
             return _otlp_error(400, str(exc), content_type)
         batch = otlp_points(decoded, organization_id=request.auth.organization_id, now=timezone.now())
         limit = settings.METRICS_MAX_BATCH
         if batch.total + batch.rejected > limit:
-            return _otlp_error(400, f"the request has {batch.total + batch.rejected} data points; "
-                                    f"at most {limit} are accepted: export smaller batches", content_type)
+            return _otlp_error(
+                400,
+                f"the request has {batch.total + batch.rejected} data points; "
+                f"at most {limit} are accepted: export smaller batches",
+                content_type,
+            )
         metrics_copy_tuples(rows=batch.points, days=batch.days)
         histograms_copy(points=batch.histograms)
         message = "; ".join(batch.reasons)
-        return HttpResponse(otlp_response(rejected=batch.rejected, message=message, content_type=content_type),
-                            status=200, content_type=content_type)
+        return HttpResponse(
+            otlp_response(rejected=batch.rejected, message=message, content_type=content_type),
+            status=200,
+            content_type=content_type,
+        )
 
 
 class OtlpMetricsDefaultPathView(OtlpMetricsView):
@@ -390,18 +444,27 @@ class RemoteWriteView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="prometheus_remote_write", summary="Prometheus remote-write 1.0", tags=["ingest"],
-                   request={PROTOBUF: bytes},
-                   responses={204: OpenApiResponse(description="Stored."),
-                              400: OpenApiResponse(description="Not a remote-write 1.0 request (text reason)."),
-                              401: OpenApiResponse(description="No valid API key.")})
+    @extend_schema(
+        operation_id="prometheus_remote_write",
+        summary="Prometheus remote-write 1.0",
+        tags=["ingest"],
+        request={PROTOBUF: bytes},
+        responses={
+            204: OpenApiResponse(description="Stored."),
+            400: OpenApiResponse(description="Not a remote-write 1.0 request (text reason)."),
+            401: OpenApiResponse(description="No valid API key."),
+        },
+    )
     def post(self, request):
         from wedsync_ops.tenancy.models import Organization
 
         version = request.META.get("HTTP_X_PROMETHEUS_REMOTE_WRITE_VERSION", "")
         if not version.startswith("0.1."):
-            return _text(400, f"X-Prometheus-Remote-Write-Version must be {SUPPORTED_VERSION} (remote-write 1.0), "
-                              f"got {version[:40]!r}")
+            return _text(
+                400,
+                f"X-Prometheus-Remote-Write-Version must be {SUPPORTED_VERSION} (remote-write 1.0), "
+                f"got {version[:40]!r}",
+            )
         if _media_type(request) != PROTOBUF:
             return _text(400, f"Content-Type must be {PROTOBUF}")
         encoding = request.META.get("HTTP_CONTENT_ENCODING", "").strip().lower()
@@ -419,8 +482,11 @@ class RemoteWriteView(APIView):
         batch = remote_write_points(decoded, organization_id=org_id, organization_slug=slug, now=timezone.now())
         limit = settings.METRICS_MAX_BATCH
         if len(batch.points) > limit:
-            return _text(400, f"the request has {len(batch.points)} samples; at most {limit} are accepted "
-                              f"(queue_config.max_samples_per_send)")
+            return _text(
+                400,
+                f"the request has {len(batch.points)} samples; at most {limit} are accepted "
+                f"(queue_config.max_samples_per_send)",
+            )
         if batch.rejected and not batch.points:
             return _text(400, "every sample was rejected: " + "; ".join(batch.reasons))
         metrics_copy_tuples(rows=batch.points, days=batch.days)

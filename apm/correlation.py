@@ -37,8 +37,9 @@ CORRELATION_LOOKBACK = dt.timedelta(minutes=10)
 INCIDENT_LOOKBACK = dt.timedelta(minutes=15)
 
 
-def error_correlations_run(*, now: dt.datetime, window: dt.timedelta = CORRELATION_WINDOW,
-                           lookback: dt.timedelta = CORRELATION_LOOKBACK) -> int:
+def error_correlations_run(
+    *, now: dt.datetime, window: dt.timedelta = CORRELATION_WINDOW, lookback: dt.timedelta = CORRELATION_LOOKBACK
+) -> int:
     """Correlate the patterns active in ``(now - lookback, now]``; returns pairs written or strengthened.
 
     Staff or service context (SQL raises ``insufficient_privilege`` otherwise). ValueError: naive ``now``
@@ -67,23 +68,34 @@ def incident_correlated_errors(incident, *, limit: int = 10) -> dict:
         return {"patterns": [], "correlations": [], "first_cause": None}
     own = list(ErrorPattern.objects.filter(organization_id=incident.organization_id, incident_id=incident.pk))
     if not own:
-        own = list(ErrorPattern.objects.filter(
-            organization_id=incident.organization_id,
-            first_seen__gte=incident.detected_at - INCIDENT_LOOKBACK,
-            first_seen__lte=incident.detected_at + CORRELATION_WINDOW,
-        ).order_by("first_seen")[:limit])
+        own = list(
+            ErrorPattern.objects.filter(
+                organization_id=incident.organization_id,
+                first_seen__gte=incident.detected_at - INCIDENT_LOOKBACK,
+                first_seen__lte=incident.detected_at + CORRELATION_WINDOW,
+            ).order_by("first_seen")[:limit]
+        )
     ids = {p.pk for p in own}
-    rows = list(ErrorCorrelation.objects.filter(organization_id=incident.organization_id)
-                .filter(Q(pattern_id__in=ids) | Q(related_pattern_id__in=ids))
-                .order_by("-score", "detected_at")[:limit])
+    rows = list(
+        ErrorCorrelation.objects.filter(organization_id=incident.organization_id)
+        .filter(Q(pattern_id__in=ids) | Q(related_pattern_id__in=ids))
+        .order_by("-score", "detected_at")[:limit]
+    )
     wanted = {r.pattern_id for r in rows} | {r.related_pattern_id for r in rows} | {r.origin_pattern_id for r in rows}
     others = {p.pk: p for p in ErrorPattern.objects.filter(pk__in=wanted)}
     correlations = []
     for r in rows:
         effect_id = r.related_pattern_id if r.origin_pattern_id == r.pattern_id else r.pattern_id
-        correlations.append({"origin": others.get(r.origin_pattern_id), "pattern": others.get(effect_id),
-                             "rule": r.rule, "score": r.score, "gap_seconds": r.gap_seconds,
-                             "shared_traces": r.shared_traces})
+        correlations.append(
+            {
+                "origin": others.get(r.origin_pattern_id),
+                "pattern": others.get(effect_id),
+                "rule": r.rule,
+                "score": r.score,
+                "gap_seconds": r.gap_seconds,
+                "shared_traces": r.shared_traces,
+            }
+        )
     if rows:
         first_cause = others.get(rows[0].origin_pattern_id)
     else:

@@ -111,8 +111,19 @@ class ErrorRow:
 
 
 _FIELDS = frozenset(
-    {"service", "type", "message", "level", "stack_trace", "frames", "timestamp", "environment", "release", "url",
-     "tags"}
+    {
+        "service",
+        "type",
+        "message",
+        "level",
+        "stack_trace",
+        "frames",
+        "timestamp",
+        "environment",
+        "release",
+        "url",
+        "tags",
+    }
 )
 
 
@@ -176,8 +187,12 @@ def errors_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) ->
             errors.append({"index": index, "field": name, "reason": reason})
 
         for key in sorted(report.keys() - _FIELDS):
-            bad(key[:120], "not allowed: the organization comes from the API key"
-                if key in ("organization", "organization_id", "org") else "unknown field")
+            bad(
+                key[:120],
+                "not allowed: the organization comes from the API key"
+                if key in ("organization", "organization_id", "org")
+                else "unknown field",
+            )
 
         def text(name, max_length, *, required=False, default="", report=report):
             value = report.get(name)
@@ -212,8 +227,12 @@ def errors_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) ->
                 bad("frames", "file and function must be strings")
                 frames = None
         tags = report.get("tags") or {}
-        if not isinstance(tags, dict) or len(tags) > 32 or not all(
-            isinstance(k, str) and isinstance(v, str) and len(k) <= 100 and len(v) <= 200 for k, v in tags.items()
+        if (
+            not isinstance(tags, dict)
+            or len(tags) > 32
+            or not all(
+                isinstance(k, str) and isinstance(v, str) and len(k) <= 100 and len(v) <= 200 for k, v in tags.items()
+            )
         ):
             bad("tags", "must be at most 32 string tags (names ≤100, values ≤200 characters)")
             tags = {}
@@ -231,10 +250,23 @@ def errors_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) ->
             normalized = normalize_message(message)
             frame = top_frame(stack_trace=stack, frames=frames)
             rows.append(
-                ErrorRow(organization_id, service, error_type, message, stack, level, environment, release, url,
-                         tags, occurred_at, normalized, frame, fingerprint(error_type, normalized, frame))
+                ErrorRow(
+                    organization_id,
+                    service,
+                    error_type,
+                    message,
+                    stack,
+                    level,
+                    environment,
+                    release,
+                    url,
+                    tags,
+                    occurred_at,
+                    normalized,
+                    frame,
+                    fingerprint(error_type, normalized, frame),
+                )
             )
     if errors:
         raise ErrorsValidationError(errors=errors)
     return rows
-

@@ -45,9 +45,23 @@ def histograms_copy(*, points: list[HistogramPoint]) -> int:
         ensure_stage_table(cur, name="apm_histograms_stage", create_sql=query("histograms_stage_create"))
         with cur.cursor.copy(f"COPY apm_histograms_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy:
             for p in points:
-                copy.write_row((
-                    str(p.organization_id), p.service, p.metric_name, p.unit, p.tags_json, p.recorded_at, p.start_at,
-                    p.temporality, p.count, p.sum, p.min, p.max, [float(b) for b in p.bounds], p.counts,
-                ))
+                copy.write_row(
+                    (
+                        str(p.organization_id),
+                        p.service,
+                        p.metric_name,
+                        p.unit,
+                        p.tags_json,
+                        p.recorded_at,
+                        p.start_at,
+                        p.temporality,
+                        p.count,
+                        p.sum,
+                        p.min,
+                        p.max,
+                        [float(b) for b in p.bounds],
+                        p.counts,
+                    )
+                )
         cur.execute(query("histograms_move_staged"), {"new_series_window": NEW_SERIES_WINDOW})
         return cur.rowcount

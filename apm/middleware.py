@@ -127,6 +127,9 @@ class RequestMetricsMiddleware:
         method = method_label(request.method)
         REQUEST_DURATION.labels(method, route, status).observe(elapsed)
         if random.random() < conf.APM_SELF_SAMPLE_RATE:
-            recorder.add(at=dt.datetime.now(dt.UTC), duration_ms=elapsed * 1000,
-                         tags={"method": method, "route": route[:200], "status": status})
+            recorder.add(
+                at=dt.datetime.now(dt.UTC),
+                duration_ms=elapsed * 1000,
+                tags={"method": method, "route": route[:200], "status": status},
+            )
         return response

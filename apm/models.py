@@ -178,8 +178,12 @@ class ErrorPattern(models.Model):
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    public_id = models.UUIDField(default=uuid.uuid4, editable=False, unique=True,
-                                 help_text="The id create_incident_from_critical_error(uuid) takes")
+    public_id = models.UUIDField(
+        default=uuid.uuid4,
+        editable=False,
+        unique=True,
+        help_text="The id create_incident_from_critical_error(uuid) takes",
+    )
 
     class Meta:
         db_table = "error_patterns"
@@ -219,12 +223,18 @@ class ErrorReport(models.Model):
     # WS-259's names (issue 18 §1), kept in step with the columns above by the trigger
     # error_reports_spec_columns (apm/sql/functions/error_reports_spec_columns.v1.sql): never set them.
     error_message = models.TextField(null=True, editable=False)
-    severity = EnumField(enum_type="error_severity_type", choices=ErrorSeverityType.choices, null=True,
-                         editable=False, help_text="From the level; wedding_emergency: critical on a wedding day")
+    severity = EnumField(
+        enum_type="error_severity_type",
+        choices=ErrorSeverityType.choices,
+        null=True,
+        editable=False,
+        help_text="From the level; wedding_emergency: critical on a wedding day",
+    )
     created_at = models.DateTimeField(null=True, editable=False, help_text="= received_at")
     is_wedding_day = models.BooleanField(null=True, editable=False)
-    public_id = models.UUIDField(default=uuid.uuid4, editable=False,
-                                 help_text="The id create_incident_from_critical_error(uuid) takes")
+    public_id = models.UUIDField(
+        default=uuid.uuid4, editable=False, help_text="The id create_incident_from_critical_error(uuid) takes"
+    )
 
     class Meta:
         db_table = "error_reports"
@@ -245,9 +255,7 @@ class ErrorSuppressionRule(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     name = models.CharField(max_length=200)
     service = models.CharField(max_length=100, blank=True)
     error_type = models.CharField(max_length=200, blank=True)
@@ -363,10 +371,12 @@ class ServiceHealthResult(models.Model):
     """One run of a health check. Table ``service_health_results``; ``response_ms`` in milliseconds."""
 
     id = models.BigAutoField(primary_key=True)
-    health_check = models.ForeignKey(ServiceHealthCheck, on_delete=models.CASCADE, related_name="results",
-                                     db_index=False, db_column="check_id")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
-                                     db_index=False)
+    health_check = models.ForeignKey(
+        ServiceHealthCheck, on_delete=models.CASCADE, related_name="results", db_index=False, db_column="check_id"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
     checked_at = models.DateTimeField()
     ok = models.BooleanField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -386,10 +396,12 @@ class ServiceHealthTransition(models.Model):
     """A status change of a health check. Table ``service_health_transitions``."""
 
     id = models.BigAutoField(primary_key=True)
-    health_check = models.ForeignKey(ServiceHealthCheck, on_delete=models.CASCADE, related_name="transitions",
-                                     db_column="check_id")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
-                                     db_index=False)
+    health_check = models.ForeignKey(
+        ServiceHealthCheck, on_delete=models.CASCADE, related_name="transitions", db_column="check_id"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
     from_status = EnumField(enum_type="service_status", choices=ServiceStatus.choices)
     to_status = EnumField(enum_type="service_status", choices=ServiceStatus.choices)
     at = models.DateTimeField()
@@ -417,8 +429,9 @@ class ApmDashboard(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=200)
     widgets = models.JSONField(default=list, blank=True)
-    updated_by = models.ForeignKey("auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                                   db_index=False)
+    updated_by = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:
@@ -467,8 +480,9 @@ class CoreWebVitals(models.Model):
         db_table = "core_web_vitals"
         ordering = ["-bucket_start", "page"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "bucket_start", "page", "device_class"],
-                                    name="core_web_vitals_key"),
+            models.UniqueConstraint(
+                fields=["organization", "bucket_start", "page", "device_class"], name="core_web_vitals_key"
+            ),
         ]
 
     def __str__(self):
@@ -502,8 +516,9 @@ class ApiPerformance(models.Model):
         db_table = "api_performance"
         ordering = ["-bucket_start", "service", "endpoint"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "service", "endpoint", "bucket_start"],
-                                    name="api_performance_key"),
+            models.UniqueConstraint(
+                fields=["organization", "service", "endpoint", "bucket_start"], name="api_performance_key"
+            ),
         ]
         indexes = [models.Index(fields=["bucket_start"], name="api_performance_time")]
 
@@ -539,8 +554,9 @@ class UserJourneyPerformance(models.Model):
         db_table = "user_journey_performance"
         ordering = ["-bucket_start", "journey"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "journey", "bucket_start"],
-                                    name="user_journey_performance_key"),
+            models.UniqueConstraint(
+                fields=["organization", "journey", "bucket_start"], name="user_journey_performance_key"
+            ),
         ]
 
     def __str__(self):
@@ -580,8 +596,9 @@ class ErrorCorrelation(models.Model):
         ordering = ["-score", "-detected_at"]
         constraints = [
             models.UniqueConstraint(fields=["pattern", "related_pattern"], name="error_correlations_pair"),
-            models.CheckConstraint(condition=models.Q(pattern__lt=models.F("related_pattern")),
-                                   name="error_correlations_ordered_pair"),
+            models.CheckConstraint(
+                condition=models.Q(pattern__lt=models.F("related_pattern")), name="error_correlations_ordered_pair"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "detected_at"], name="error_correlations_org_time")]
 

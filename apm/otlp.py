@@ -237,12 +237,13 @@ def _exponential_buckets(dp) -> tuple[list[float], list[int]] | str:
     """
     intervals: list[tuple[float, float, int]] = []
     try:
-        base_exp = 2.0 ** -dp.scale
+        base_exp = 2.0**-dp.scale
         negative, positive = dp.negative, dp.positive
         for k in reversed(range(len(negative.bucket_counts))):
             index = negative.offset + k
-            intervals.append((-(2.0 ** ((index + 1) * base_exp)), -(2.0 ** (index * base_exp)),
-                              negative.bucket_counts[k]))
+            intervals.append(
+                (-(2.0 ** ((index + 1) * base_exp)), -(2.0 ** (index * base_exp)), negative.bucket_counts[k])
+            )
         if dp.zero_count:
             threshold = abs(dp.zero_threshold)
             intervals.append((-threshold, threshold, dp.zero_count))
@@ -310,8 +311,9 @@ def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.U
                     batch.reject(_point_count(metric), f"metric name must be 1 to {METRIC_NAME_MAX_LENGTH} characters")
                     continue
                 if len(unit) > UNIT_MAX_LENGTH or "\x00" in unit:
-                    batch.reject(_point_count(metric),
-                                 f"unit of {name[:60]} must be at most {UNIT_MAX_LENGTH} characters")
+                    batch.reject(
+                        _point_count(metric), f"unit of {name[:60]} must be at most {UNIT_MAX_LENGTH} characters"
+                    )
                     continue
                 if kind in ("gauge", "sum"):
                     for dp in getattr(metric, kind).data_points:
@@ -341,14 +343,25 @@ def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.U
                     for dp in data.data_points:
                         if dp.flags & _NO_RECORDED_VALUE:
                             continue
-                        point = _histogram_point(dp, kind, batch, org=organization_id, service=service, name=name,
-                                                 unit=unit, temporality=temporality, tag_cache=tag_cache,
-                                                 window=(oldest_ns, newest_ns))
+                        point = _histogram_point(
+                            dp,
+                            kind,
+                            batch,
+                            org=organization_id,
+                            service=service,
+                            name=name,
+                            unit=unit,
+                            temporality=temporality,
+                            tag_cache=tag_cache,
+                            window=(oldest_ns, newest_ns),
+                        )
                         if point is not None:
                             batch.histograms.append(point)
                 elif kind == "summary":
-                    batch.reject(len(metric.summary.data_points),
-                                 f"{name[:60]}: Summary points are not stored (send a Histogram)")
+                    batch.reject(
+                        len(metric.summary.data_points),
+                        f"{name[:60]}: Summary points are not stored (send a Histogram)",
+                    )
     if lo_ns is not None:
         first = fromtimestamp(lo_ns / 1e9, _UTC).date()
         last = fromtimestamp(hi_ns / 1e9, _UTC).date()
@@ -394,14 +407,23 @@ def _histogram_point(dp, kind, batch: OtlpBatch, *, org, service, name, unit, te
         return None
     start = dp.start_time_unix_nano
     return HistogramPoint(
-        organization_id=org, service=service, metric_name=name, unit=unit, tags_json=tags,
+        organization_id=org,
+        service=service,
+        metric_name=name,
+        unit=unit,
+        tags_json=tags,
         recorded_at=dt.datetime.fromtimestamp(ns / 1e9, _UTC),
         start_at=dt.datetime.fromtimestamp(start / 1e9, _UTC) if start else None,
-        temporality=temporality, count=dp.count, sum=total, min=low, max=high, bounds=bounds, counts=counts,
+        temporality=temporality,
+        count=dp.count,
+        sum=total,
+        min=low,
+        max=high,
+        bounds=bounds,
+        counts=counts,
     )
 
 
 def _point_count(metric) -> int:
     kind = metric.WhichOneof("data")
     return len(getattr(metric, kind).data_points) if kind else 0
-

@@ -44,9 +44,11 @@ def performance_rollup(*, now: dt.datetime, lookback_minutes: int = ROLLUP_LOOKB
         raise ValueError("lookback_minutes must be at least 1")
     lookback = dt.timedelta(minutes=lookback_minutes)
     written = {}
-    for table, function in (("core_web_vitals", "rollup_core_web_vitals"),
-                            ("api_performance", "rollup_api_performance"),
-                            ("user_journey_performance", "rollup_user_journeys")):
+    for table, function in (
+        ("core_web_vitals", "rollup_core_web_vitals"),
+        ("api_performance", "rollup_api_performance"),
+        ("user_journey_performance", "rollup_user_journeys"),
+    ):
         with connection.cursor() as cur:
             cur.execute(f"SELECT {function}(%s, %s)", [now, lookback])
             written[table] = cur.fetchone()[0]
@@ -55,12 +57,14 @@ def performance_rollup(*, now: dt.datetime, lookback_minutes: int = ROLLUP_LOOKB
 
 # --- reads ------------------------------------------------------------------------------------
 
+
 def _scope(qs, organization_id):
     return qs if organization_id is None else qs.filter(organization_id=organization_id)
 
 
-def api_endpoints(*, organization_id: uuid.UUID | None, now: dt.datetime, hours: int = 1,
-                  limit: int = 10) -> list[dict]:
+def api_endpoints(
+    *, organization_id: uuid.UUID | None, now: dt.datetime, hours: int = 1, limit: int = 10
+) -> list[dict]:
     """The busiest endpoints of the last ``hours``: ``[{"organization__slug", "service", "endpoint",
     "requests", "errors", "error_rate" (0..1), "worst_p95_ms", "worst_p99_ms"}]``, most requests first.
 
@@ -68,12 +72,18 @@ def api_endpoints(*, organization_id: uuid.UUID | None, now: dt.datetime, hours:
     """
     from django.db.models import Max
 
-    rows = (_scope(ApiPerformance.objects, organization_id)
-            .filter(bucket_start__gt=now - dt.timedelta(hours=hours), bucket_start__lte=now)
-            .values("organization__slug", "service", "endpoint")
-            .annotate(requests=Sum("request_count"), errors=Sum("error_count"), worst_p95_ms=Max("p95_ms"),
-                      worst_p99_ms=Max("p99_ms"))
-            .order_by("-requests", "service", "endpoint")[:limit])
+    rows = (
+        _scope(ApiPerformance.objects, organization_id)
+        .filter(bucket_start__gt=now - dt.timedelta(hours=hours), bucket_start__lte=now)
+        .values("organization__slug", "service", "endpoint")
+        .annotate(
+            requests=Sum("request_count"),
+            errors=Sum("error_count"),
+            worst_p95_ms=Max("p95_ms"),
+            worst_p99_ms=Max("p99_ms"),
+        )
+        .order_by("-requests", "service", "endpoint")[:limit]
+    )
     return [dict(r, error_rate=(r["errors"] / r["requests"]) if r["requests"] else 0.0) for r in rows]
 
 
@@ -86,19 +96,27 @@ def api_p95_chart(*, organization_id: uuid.UUID | None, now: dt.datetime, endpoi
     for e in endpoints[:4]:
         values: list[float | None] = [None] * len(times)
         qs = _scope(ApiPerformance.objects, organization_id).filter(
-            service=e["service"], endpoint=e["endpoint"], organization__slug=e["organization__slug"],
-            bucket_start__gte=start, bucket_start__lte=now)
+            service=e["service"],
+            endpoint=e["endpoint"],
+            organization__slug=e["organization__slug"],
+            bucket_start__gte=start,
+            bucket_start__lte=now,
+        )
         for bucket, p95 in qs.values_list("bucket_start", "p95_ms"):
             if bucket in index:
                 values[index[bucket]] = p95
         label = e["endpoint"] + (f" ({e['organization__slug'][:12]})" if organization_id is None else "")
         series.append(Series(label[:32], values))
-    return line_chart(title=f"Endpoint p95 latency, last {minutes} min (ms)", times=times, series=series,
-                      unit=" ms", chart_id="api-p95")
+    return line_chart(
+        title=f"Endpoint p95 latency, last {minutes} min (ms)",
+        times=times,
+        series=series,
+        unit=" ms",
+        chart_id="api-p95",
+    )
 
 
-def web_vitals(*, organization_id: uuid.UUID | None, now: dt.datetime, hours: int = 24,
-               limit: int = 20) -> list[dict]:
+def web_vitals(*, organization_id: uuid.UUID | None, now: dt.datetime, hours: int = 24, limit: int = 20) -> list[dict]:
     """Per page and device class over the last ``hours``: the worst hourly p75 of each vital and its rating.
 
     ``[{"organization__slug", "page", "device_class", "samples", "lcp_ms", "inp_ms", "cls", "fcp_ms",
@@ -107,16 +125,28 @@ def web_vitals(*, organization_id: uuid.UUID | None, now: dt.datetime, hours: in
     from django.db.models import CharField, Func, Max, Value
 
     names = {"lcp_ms": "LCP", "inp_ms": "INP", "cls": "CLS", "fcp_ms": "FCP", "ttfb_ms": "TTFB"}
-    ratings = {f"{v}_rating": Func(Value(names[v]), Max(v), function="web_vitals_rating", output_field=CharField())
-               for v in WEB_VITALS}
-    rows = (_scope(CoreWebVitals.objects, organization_id)
-            .filter(bucket_start__gt=now - dt.timedelta(hours=hours), bucket_start__lte=now)
-            .values("organization__slug", "page", "device_class")
-            .annotate(loads=Sum("samples"), **{f"{v}_worst": Max(v) for v in WEB_VITALS}, **ratings)
-            .order_by("-loads", "page", "device_class")[:limit])
-    return [{"organization__slug": r["organization__slug"], "page": r["page"], "device_class": r["device_class"],
-             "samples": r["loads"], **{v: r[f"{v}_worst"] for v in WEB_VITALS},
-             "ratings": {v: r[f"{v}_rating"] or "" for v in WEB_VITALS}} for r in rows]
+    ratings = {
+        f"{v}_rating": Func(Value(names[v]), Max(v), function="web_vitals_rating", output_field=CharField())
+        for v in WEB_VITALS
+    }
+    rows = (
+        _scope(CoreWebVitals.objects, organization_id)
+        .filter(bucket_start__gt=now - dt.timedelta(hours=hours), bucket_start__lte=now)
+        .values("organization__slug", "page", "device_class")
+        .annotate(loads=Sum("samples"), **{f"{v}_worst": Max(v) for v in WEB_VITALS}, **ratings)
+        .order_by("-loads", "page", "device_class")[:limit]
+    )
+    return [
+        {
+            "organization__slug": r["organization__slug"],
+            "page": r["page"],
+            "device_class": r["device_class"],
+            "samples": r["loads"],
+            **{v: r[f"{v}_worst"] for v in WEB_VITALS},
+            "ratings": {v: r[f"{v}_rating"] or "" for v in WEB_VITALS},
+        }
+        for r in rows
+    ]
 
 
 def web_vitals_chart(rows: list[dict]):
@@ -126,21 +156,26 @@ def web_vitals_chart(rows: list[dict]):
         title="Largest Contentful Paint and Interaction to Next Paint, p75 (ms)",
         categories=[f"{r['page'][:14]} {r['device_class'][:7]}" for r in rows],
         series=[("LCP p75", [r["lcp_ms"] for r in rows]), ("INP p75", [r["inp_ms"] for r in rows])],
-        y_label="ms", fmt="{:.0f}",
+        y_label="ms",
+        fmt="{:.0f}",
     )
 
 
 def journeys(*, organization_id: uuid.UUID | None, now: dt.datetime, hours: int = 24) -> list[dict]:
     """Per journey over the last ``hours``: ``[{"organization__slug", "journey", "started", "completed",
     "success_rate" (0..1), "steps": the latest hour's step list (see UserJourneyPerformance), "chart"}]``."""
-    rows = list(_scope(UserJourneyPerformance.objects, organization_id)
-                .filter(bucket_start__gt=now - dt.timedelta(hours=hours), bucket_start__lte=now)
-                .select_related("organization").order_by("organization__slug", "journey", "-bucket_start"))
+    rows = list(
+        _scope(UserJourneyPerformance.objects, organization_id)
+        .filter(bucket_start__gt=now - dt.timedelta(hours=hours), bucket_start__lte=now)
+        .select_related("organization")
+        .order_by("organization__slug", "journey", "-bucket_start")
+    )
     grouped: dict[tuple, dict] = {}
     for r in rows:
         key = (r.organization.slug, r.journey)
-        g = grouped.setdefault(key, {"organization__slug": key[0], "journey": r.journey, "started": 0,
-                                     "completed": 0, "steps": r.steps})
+        g = grouped.setdefault(
+            key, {"organization__slug": key[0], "journey": r.journey, "started": 0, "completed": 0, "steps": r.steps}
+        )
         g["started"] += r.journeys_started
         g["completed"] += r.journeys_completed
     out = []
@@ -151,7 +186,8 @@ def journeys(*, organization_id: uuid.UUID | None, now: dt.datetime, hours: int 
             title=f"{g['journey']}: step duration, latest hour (ms)",
             categories=[str(s.get("step") or s.get("index")) for s in steps],
             series=[("p50", [s.get("p50_ms") for s in steps]), ("p95", [s.get("p95_ms") for s in steps])],
-            y_label="ms", fmt="{:.0f}",
+            y_label="ms",
+            fmt="{:.0f}",
         )
         out.append(g)
     return out

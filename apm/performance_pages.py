@@ -10,16 +10,23 @@ from wedsync_ops.tenancy.access import staff_required
 
 from . import performance
 
-VITAL_FORMATS = (("lcp_ms", "{:.0f} ms"), ("inp_ms", "{:.0f} ms"), ("cls", "{:.2f}"), ("fcp_ms", "{:.0f} ms"),
-                 ("ttfb_ms", "{:.0f} ms"))
+VITAL_FORMATS = (
+    ("lcp_ms", "{:.0f} ms"),
+    ("inp_ms", "{:.0f} ms"),
+    ("cls", "{:.2f}"),
+    ("fcp_ms", "{:.0f} ms"),
+    ("ttfb_ms", "{:.0f} ms"),
+)
 
 
 def performance_context(*, organization_id, now) -> dict:
     """``performance.performance_overview`` with each vitals row's ``cells``: ``[(key, "text" | None, rating)]``."""
     perf = performance.performance_overview(organization_id=organization_id, now=now)
     for row in perf["vitals"]:
-        row["cells"] = [(key, fmt.format(row[key]) if row[key] is not None else None, row["ratings"][key])
-                        for key, fmt in VITAL_FORMATS]
+        row["cells"] = [
+            (key, fmt.format(row[key]) if row[key] is not None else None, row["ratings"][key])
+            for key, fmt in VITAL_FORMATS
+        ]
     return perf
 
 
@@ -30,12 +37,24 @@ def ops_performance(request):
 
     now = timezone.now()
     queries = top_queries(now=now)
-    chart = bar_chart(
-        title="Costliest statements, last 24 h (total ms)",
-        categories=[str(q["queryid"])[-8:] for q in queries[:10]],
-        series=[("total ms", [q["total_ms"] for q in queries[:10]])], y_label="ms", fmt="{:.0f}",
-    ) if queries else ""
-    return render(request, "apm/ops_performance.html", {
-        "now": now, "perf": performance_context(organization_id=None, now=now), "queries": queries,
-        "queries_chart": chart,
-    })
+    chart = (
+        bar_chart(
+            title="Costliest statements, last 24 h (total ms)",
+            categories=[str(q["queryid"])[-8:] for q in queries[:10]],
+            series=[("total ms", [q["total_ms"] for q in queries[:10]])],
+            y_label="ms",
+            fmt="{:.0f}",
+        )
+        if queries
+        else ""
+    )
+    return render(
+        request,
+        "apm/ops_performance.html",
+        {
+            "now": now,
+            "perf": performance_context(organization_id=None, now=now),
+            "queries": queries,
+            "queries_chart": chart,
+        },
+    )

@@ -144,8 +144,9 @@ def to_points(text: str, *, service: str | None) -> tuple[list[dict], list[int],
         if service:
             labels.pop("service", None)
         if not point_service:
-            errors.append({"line": number, "field": "service",
-                           "reason": "no service: add ?service=… or a service or job label"})
+            errors.append(
+                {"line": number, "field": "service", "reason": "no service: add ?service=… or a service or job label"}
+            )
             continue
         point = {"service": point_service, "name": name, "value": value, "unit": unit_of(name), "tags": labels}
         if timestamp is not None:

@@ -98,8 +98,13 @@ def _finite(value) -> float | None:
 
 
 def _point(config, name: str, value: float, *, at: float | None, tags: dict, unit: str = "") -> dict:
-    point = {"service": config.service, "name": name[:200], "value": value, "unit": unit,
-             "tags": {str(k)[:100]: str(v)[:200] for k, v in list(tags.items())[:32]}}
+    point = {
+        "service": config.service,
+        "name": name[:200],
+        "value": value,
+        "unit": unit,
+        "tags": {str(k)[:100]: str(v)[:200] for k, v in list(tags.items())[:32]},
+    }
     if at is not None:
         point["timestamp"] = at
     return point
@@ -107,8 +112,13 @@ def _point(config, name: str, value: float, *, at: float | None, tags: dict, uni
 
 def poll_prometheus(config, credentials: dict, *, now: dt.datetime) -> list[dict]:
     url = config.base_url.rstrip("/") + "/api/v1/query"
-    body = _request("GET", url, timeout=config.timeout_seconds,
-                    params={"query": config.query, "time": f"{now.timestamp():.3f}"}, **_auth(credentials))
+    body = _request(
+        "GET",
+        url,
+        timeout=config.timeout_seconds,
+        params={"query": config.query, "time": f"{now.timestamp():.3f}"},
+        **_auth(credentials),
+    )
     if not isinstance(body, dict) or body.get("status") != "success":
         raise ProviderError(f"{_host(url)} answered an error: {_error_text(body, 'error')}")
     data = body.get("data") or {}
@@ -132,8 +142,13 @@ def poll_datadog(config, credentials: dict, *, now: dt.datetime) -> list[dict]:
     url = config.base_url.rstrip("/") + "/api/v1/query"
     end = int(now.timestamp())
     headers = {"DD-API-KEY": credentials.get("api_key", ""), "DD-APPLICATION-KEY": credentials.get("app_key", "")}
-    body = _request("GET", url, timeout=config.timeout_seconds, headers=headers,
-                    params={"from": end - max(60, config.poll_interval_seconds), "to": end, "query": config.query})
+    body = _request(
+        "GET",
+        url,
+        timeout=config.timeout_seconds,
+        headers=headers,
+        params={"from": end - max(60, config.poll_interval_seconds), "to": end, "query": config.query},
+    )
     if not isinstance(body, dict) or body.get("status") != "ok":
         raise ProviderError(f"{_host(url)} answered an error: {_error_text(body, 'error')}")
     points = []
@@ -143,8 +158,9 @@ def poll_datadog(config, credentials: dict, *, now: dt.datetime) -> list[dict]:
             continue
         at_ms, value = pointlist[-1]
         scope = {k: v for k, _, v in (s.partition(":") for s in str(series.get("scope", "")).split(",")) if v}
-        points.append(_point(config, str(series.get("metric") or config.name), float(value), at=at_ms / 1000,
-                             tags=scope))
+        points.append(
+            _point(config, str(series.get("metric") or config.name), float(value), at=at_ms / 1000, tags=scope)
+        )
     return points
 
 
@@ -153,8 +169,13 @@ def poll_newrelic(config, credentials: dict, *, now: dt.datetime) -> list[dict]:
     account = int(credentials.get("account_id") or 0)
     nrql = config.query.replace("\\", "\\\\").replace('"', '\\"')
     query = f'{{ actor {{ account(id: {account}) {{ nrql(query: "{nrql}") {{ results }} }} }} }}'
-    body = _request("POST", url, timeout=config.timeout_seconds, json={"query": query},
-                    headers={"API-Key": credentials.get("api_key", "")})
+    body = _request(
+        "POST",
+        url,
+        timeout=config.timeout_seconds,
+        json={"query": query},
+        headers={"API-Key": credentials.get("api_key", "")},
+    )
     if body.get("errors"):
         raise ProviderError(f"NerdGraph error: {str(body['errors'][0].get('message', ''))[:200]}")
     try:
@@ -181,8 +202,9 @@ def poll_pingdom(config, credentials: dict, *, now: dt.datetime) -> list[dict]:
     at = _finite(check.get("lasttesttime"))
     points = [_point(config, "pingdom.up", 1.0 if check.get("status") == "up" else 0.0, at=at, tags=tags)]
     if _finite(check.get("lastresponsetime")) is not None:
-        points.append(_point(config, "pingdom.response_time", float(check["lastresponsetime"]), at=at, tags=tags,
-                             unit="ms"))
+        points.append(
+            _point(config, "pingdom.response_time", float(check["lastresponsetime"]), at=at, tags=tags, unit="ms")
+        )
     return points
 
 
@@ -200,8 +222,16 @@ def poll_uptime_robot(config, credentials: dict, *, now: dt.datetime) -> list[di
         up = 1.0 if monitor.get("status") == 2 else 0.0
         points.append(_point(config, "uptime_robot.up", up, at=None, tags=tags))
         if _finite(monitor.get("average_response_time")) is not None:
-            points.append(_point(config, "uptime_robot.response_time", float(monitor["average_response_time"]),
-                                 at=None, tags=tags, unit="ms"))
+            points.append(
+                _point(
+                    config,
+                    "uptime_robot.response_time",
+                    float(monitor["average_response_time"]),
+                    at=None,
+                    tags=tags,
+                    unit="ms",
+                )
+            )
     return points
 
 

@@ -53,20 +53,28 @@ def _write_request_class():
     """The ``prometheus.WriteRequest`` message class (prompb: WriteRequest{1: TimeSeries}, TimeSeries{1: Label,
     2: Sample}, Label{1: name, 2: value}, Sample{1: double value, 2: int64 timestamp ms})."""
     f = descriptor_pb2.FieldDescriptorProto
-    proto = descriptor_pb2.FileDescriptorProto(name="wedsync_prompb_remote.proto", package="prometheus",
-                                               syntax="proto3")
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="wedsync_prompb_remote.proto", package="prometheus", syntax="proto3"
+    )
 
     def message(name, *fields):
         msg = proto.message_type.add(name=name)
         for number, field_name, kind, label, type_name in fields:
             msg.field.add(name=field_name, number=number, type=kind, label=label, type_name=type_name)
 
-    message("Label", (1, "name", f.TYPE_STRING, f.LABEL_OPTIONAL, None),
-            (2, "value", f.TYPE_STRING, f.LABEL_OPTIONAL, None))
-    message("Sample", (1, "value", f.TYPE_DOUBLE, f.LABEL_OPTIONAL, None),
-            (2, "timestamp", f.TYPE_INT64, f.LABEL_OPTIONAL, None))
-    message("TimeSeries", (1, "labels", f.TYPE_MESSAGE, f.LABEL_REPEATED, ".prometheus.Label"),
-            (2, "samples", f.TYPE_MESSAGE, f.LABEL_REPEATED, ".prometheus.Sample"))
+    message(
+        "Label", (1, "name", f.TYPE_STRING, f.LABEL_OPTIONAL, None), (2, "value", f.TYPE_STRING, f.LABEL_OPTIONAL, None)
+    )
+    message(
+        "Sample",
+        (1, "value", f.TYPE_DOUBLE, f.LABEL_OPTIONAL, None),
+        (2, "timestamp", f.TYPE_INT64, f.LABEL_OPTIONAL, None),
+    )
+    message(
+        "TimeSeries",
+        (1, "labels", f.TYPE_MESSAGE, f.LABEL_REPEATED, ".prometheus.Label"),
+        (2, "samples", f.TYPE_MESSAGE, f.LABEL_REPEATED, ".prometheus.Sample"),
+    )
     message("WriteRequest", (1, "timeseries", f.TYPE_MESSAGE, f.LABEL_REPEATED, ".prometheus.TimeSeries"))
     pool = descriptor_pool.DescriptorPool()
     pool.Add(proto)
@@ -116,8 +124,9 @@ def _snappy_length(body: bytes) -> int:
     raise RemoteWriteError("the body is not snappy-compressed (bad length header)")
 
 
-def remote_write_points(request, *, organization_id: uuid.UUID, organization_slug: str,
-                        now: dt.datetime) -> RemoteWriteBatch:
+def remote_write_points(
+    request, *, organization_id: uuid.UUID, organization_slug: str, now: dt.datetime
+) -> RemoteWriteBatch:
     """The points of a decoded WriteRequest for ``organization_id`` (see the module doc for the mapping)."""
     batch = RemoteWriteBatch()
     org = organization_id
@@ -158,8 +167,11 @@ def remote_write_points(request, *, organization_id: uuid.UUID, organization_slu
                 batch.reject(1, f"{name[:60]}: ±Inf cannot be stored")
                 continue
             if not oldest_ms <= ms <= newest_ms:
-                batch.reject(1, f"sample timestamps must lie within the {METRICS_RETENTION.days}-day retention and "
-                                f"at most {int(METRICS_MAX_FUTURE.total_seconds() // 60)} minutes ahead")
+                batch.reject(
+                    1,
+                    f"sample timestamps must lie within the {METRICS_RETENTION.days}-day retention and "
+                    f"at most {int(METRICS_MAX_FUTURE.total_seconds() // 60)} minutes ahead",
+                )
                 continue
             if lo is None or ms < lo:
                 lo = ms

@@ -78,8 +78,10 @@ def health_check_uptime(*, check_ids: list[int], now: dt.datetime) -> dict[int, 
             " GROUP BY check_id",
             {"now": now, "ids": list(check_ids)},
         )
-        found = {row[0]: dict(zip(UPTIME_WINDOWS, (float(v) if v is not None else None for v in row[1:]),
-                                  strict=True)) for row in cur.fetchall()}
+        found = {
+            row[0]: dict(zip(UPTIME_WINDOWS, (float(v) if v is not None else None for v in row[1:]), strict=True))
+            for row in cur.fetchall()
+        }
     return {i: found.get(i, dict.fromkeys(UPTIME_WINDOWS)) for i in check_ids}
 
 
@@ -122,8 +124,11 @@ def unresolved_error_patterns(*, organization_id: uuid.UUID, limit: int = 20) ->
     """The organization's unresolved error patterns, most recently seen first (ErrorPattern objects)."""
     from .models import ErrorPattern
 
-    return list(ErrorPattern.objects.filter(organization_id=organization_id, status=ErrorPattern.Status.UNRESOLVED)
-                .order_by("-last_seen")[:limit])
+    return list(
+        ErrorPattern.objects.filter(organization_id=organization_id, status=ErrorPattern.Status.UNRESOLVED).order_by(
+            "-last_seen"
+        )[:limit]
+    )
 
 
 def health_check_daily_uptime(*, check_ids: list[int], days: int, now: dt.datetime, tz: str) -> dict[int, dict]:

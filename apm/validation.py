@@ -67,5 +67,3 @@ def parse_timestamp(raw, *, now: dt.datetime) -> tuple[dt.datetime | None, str |
     if at > now + METRICS_MAX_FUTURE:
         return None, f"is more than {int(METRICS_MAX_FUTURE.total_seconds() // 60)} minutes in the future"
     return at, None
-
-

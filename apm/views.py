@@ -40,8 +40,11 @@ def prometheus_metrics(request):
             response["WWW-Authenticate"] = "Bearer"
             return response
     elif not (token == "" and settings.DEBUG):
-        return HttpResponse("metrics are closed: set APM_METRICS_TOKEN (or, with DEBUG=true, set it empty)\n",
-                            status=403, content_type="text/plain")
+        return HttpResponse(
+            "metrics are closed: set APM_METRICS_TOKEN (or, with DEBUG=true, set it empty)\n",
+            status=403,
+            content_type="text/plain",
+        )
     return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -101,7 +104,8 @@ def org_apm(request, slug):
     checks = list(ServiceHealthCheck.objects.filter(organization=org).order_by("name"))
     uptime = selectors.health_check_uptime(check_ids=[c.pk for c in checks], now=now)
     context = {
-        "org": org, "now": now,
+        "org": org,
+        "now": now,
         "services": selectors.latest_p95_by_service(organization_id=org.id, now=now),
         "patterns": selectors.unresolved_error_patterns(organization_id=org.id),
         "checks": [(c, uptime.get(c.pk, {})) for c in checks],
@@ -126,9 +130,17 @@ def dashboard_view(request, slug, pk):
         title = widget["title"] or f"{widget['service']} {widget['metric']} {widget['aggregation']}"
         chart = series_chart(points, kind=widget["chart"], title=f"{title}, last {widget['window']}")
         widgets.append({"widget": widget, "title": title, "points": points, "svg": mark_safe(chart)})  # noqa: S308
-    return render(request, "apm/dashboard.html", {
-        "org": org, "dashboard": dashboard, "widgets": widgets, "now": now,
-        "can_edit": can_edit_dashboards(request, org)})
+    return render(
+        request,
+        "apm/dashboard.html",
+        {
+            "org": org,
+            "dashboard": dashboard,
+            "widgets": widgets,
+            "now": now,
+            "can_edit": can_edit_dashboards(request, org),
+        },
+    )
 
 
 def dashboard_edit(request, slug, pk=None):
@@ -154,13 +166,25 @@ def dashboard_edit(request, slug, pk=None):
             errors = {exc.field: [exc.reason]}
         else:
             try:
-                saved = dashboard_save(organization=org, name=name, widgets=widgets, by=request.user,
-                                       dashboard=dashboard)
+                saved = dashboard_save(
+                    organization=org, name=name, widgets=widgets, by=request.user, dashboard=dashboard
+                )
             except ValidationError as exc:
                 errors = exc.message_dict
             else:
                 return redirect("apm-dashboard", slug=org.slug, pk=saved.pk)
-    return render(request, "apm/dashboard_edit.html", {
-        "org": org, "dashboard": dashboard, "name": name, "widgets_text": widgets_text, "errors": errors,
-        "aggregations": DASHBOARD_AGGREGATIONS, "windows": list(DASHBOARD_WINDOWS), "charts": DASHBOARD_CHARTS,
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "apm/dashboard_edit.html",
+        {
+            "org": org,
+            "dashboard": dashboard,
+            "name": name,
+            "widgets_text": widgets_text,
+            "errors": errors,
+            "aggregations": DASHBOARD_AGGREGATIONS,
+            "windows": list(DASHBOARD_WINDOWS),
+            "charts": DASHBOARD_CHARTS,
+        },
+        status=400 if errors else 200,
+    )

@@ -36,8 +36,10 @@ def _on_postrun(task_id=None, **kwargs):
 
     if connection.in_atomic_block and not connection.needs_rollback:
         with connection.cursor() as cur:
-            cur.execute("SELECT set_config('pghistory.context_id', '', true),"
-                        " set_config('pghistory.context_metadata', '', true)")
+            cur.execute(
+                "SELECT set_config('pghistory.context_id', '', true),"
+                " set_config('pghistory.context_metadata', '', true)"
+            )
 
 
 def connect_signals() -> None:

@@ -35,8 +35,11 @@ def _event_model(model, name: str, table: str, *, exclude: list[str] | None = No
         model_name=name,
         app_label="audit",
         abstract=False,
-        meta={"db_table": table, "verbose_name": f"{model._meta.verbose_name} history",
-              "verbose_name_plural": f"{model._meta.verbose_name} history"},
+        meta={
+            "db_table": table,
+            "verbose_name": f"{model._meta.verbose_name} history",
+            "verbose_name_plural": f"{model._meta.verbose_name} history",
+        },
     )
 
 

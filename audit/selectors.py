@@ -71,9 +71,9 @@ def object_history(obj: models.Model, *, limit: int = HISTORY_LIMIT) -> list[His
     source_fields = {f.attname: f for f in type(obj)._meta.concrete_fields}
     names = [f.attname for f in fields]
     events = list(
-        event_model.objects.filter(pgh_obj_id=obj.pk).order_by("-pgh_id").values(
-            "pgh_id", "pgh_created_at", "pgh_label", "pgh_context", *names
-        )[: limit + 1]
+        event_model.objects.filter(pgh_obj_id=obj.pk)
+        .order_by("-pgh_id")
+        .values("pgh_id", "pgh_created_at", "pgh_label", "pgh_context", *names)[: limit + 1]
     )
     rows = []
     for i, event in enumerate(events[:limit]):
@@ -87,6 +87,13 @@ def object_history(obj: models.Model, *, limit: int = HISTORY_LIMIT) -> list[His
                 label = str(field.verbose_name) if field is not None else name
                 changes.append((label, _value(field, before[name]), _value(field, event[name])))
         context = event["pgh_context"] or {}
-        rows.append(HistoryRow(at=event["pgh_created_at"], label=event["pgh_label"], actor=actor_label(context),
-                               url=str(context.get("url") or ""), changes=changes))
+        rows.append(
+            HistoryRow(
+                at=event["pgh_created_at"],
+                label=event["pgh_label"],
+                actor=actor_label(context),
+                url=str(context.get("url") or ""),
+                changes=changes,
+            )
+        )
     return rows

@@ -51,10 +51,17 @@ def _object(kind: str, pk: uuid.UUID, *, organization_id: uuid.UUID | None):
 
 
 def _page(request, obj, kind: str, org) -> HttpResponse:
-    return render(request, "audit/history.html", {
-        "obj": obj, "kind": kind, "kind_word": kind.replace("-", " "), "org": org,
-        "rows": object_history(obj, limit=200),
-    })
+    return render(
+        request,
+        "audit/history.html",
+        {
+            "obj": obj,
+            "kind": kind,
+            "kind_word": kind.replace("-", " "),
+            "org": org,
+            "rows": object_history(obj, limit=200),
+        },
+    )
 
 
 @require_GET

@@ -44,8 +44,11 @@ def load_points(db_name: str, rows: int, *, days: int) -> None:
     ``VACUUM ANALYZE``.
     """
     with psycopg.connect(with_db(SUPERUSER_URL, db_name)) as conn:
-        conn.execute("SELECT apm_ensure_metric_partitions((now() - make_interval(days => %s + 1))::date,"
-                     " (now() + interval '1 day')::date)", [days])
+        conn.execute(
+            "SELECT apm_ensure_metric_partitions((now() - make_interval(days => %s + 1))::date,"
+            " (now() + interval '1 day')::date)",
+            [days],
+        )
         conn.execute(
             "CREATE TEMP TABLE bench_contexts AS"
             " SELECT o.id AS organization_id, d::date AS local_day, wedding_context(o.id, d::date) AS ctx"
@@ -53,8 +56,9 @@ def load_points(db_name: str, rows: int, *, days: int) -> None:
             " (now() + interval '1 day')::date, interval '1 day') d",
             [days],
         )
-        orgs = conn.execute("SELECT array_agg(id ORDER BY slug), array_agg(timezone ORDER BY slug)"
-                            " FROM organizations").fetchone()
+        orgs = conn.execute(
+            "SELECT array_agg(id ORDER BY slug), array_agg(timezone ORDER BY slug) FROM organizations"
+        ).fetchone()
         conn.commit()
         started, done = time.monotonic(), 0
         log(f"loading {rows:,} metric points over {len(orgs[0])} organizations and {days} days")
@@ -76,8 +80,16 @@ def load_points(db_name: str, rows: int, *, days: int) -> None:
                 ) p
                 LEFT JOIN bench_contexts c ON c.organization_id = p.org AND c.local_day = (p.at AT TIME ZONE p.tz)::date
                 """,
-                {"services": list(SERVICES), "metric": METRIC, "lo": done, "hi": done + n - 1, "orgs": orgs[0],
-                 "zones": orgs[1], "n_orgs": len(orgs[0]), "days": days},
+                {
+                    "services": list(SERVICES),
+                    "metric": METRIC,
+                    "lo": done,
+                    "hi": done + n - 1,
+                    "orgs": orgs[0],
+                    "zones": orgs[1],
+                    "n_orgs": len(orgs[0]),
+                    "days": days,
+                },
             )
             conn.commit()
             done += n
@@ -111,12 +123,15 @@ def seed_query_plans(db_name: str, slug: str) -> dict[str, tuple[list[str], int]
     """``{name: (EXPLAIN ANALYZE lines, rows)}`` of SEED_QUERIES for organization ``slug``, in its vendor context."""
     plans = {}
     with psycopg.connect(with_db(APP_URL, db_name)) as conn:
-        org = conn.execute("SELECT set_config('app.role', 'service', true)").fetchone() and conn.execute(
-            "SELECT id FROM organizations WHERE slug = %s", [slug]).fetchone()[0]
+        org = (
+            conn.execute("SELECT set_config('app.role', 'service', true)").fetchone()
+            and conn.execute("SELECT id FROM organizations WHERE slug = %s", [slug]).fetchone()[0]
+        )
         conn.rollback()
         for name, sql in SEED_QUERIES.items():
-            conn.execute("SELECT set_config('app.role', 'vendor', true), set_config('app.org_id', %s, true)",
-                         [str(org)])
+            conn.execute(
+                "SELECT set_config('app.role', 'vendor', true), set_config('app.org_id', %s, true)", [str(org)]
+            )
             rows = len(conn.execute(sql, {"org": org}).fetchall())
             lines = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, {"org": org})]
             conn.rollback()

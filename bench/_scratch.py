@@ -37,8 +37,9 @@ def log(message: str) -> None:
 
 def scratch_env(db_name: str, **extra) -> dict:
     """The environment of a portal process on ``db_name`` (application and owner URLs)."""
-    return dict(os.environ, DATABASE_URL=with_db(APP_URL, db_name), DATABASE_OWNER_URL=with_db(OWNER_URL, db_name),
-                **extra)
+    return dict(
+        os.environ, DATABASE_URL=with_db(APP_URL, db_name), DATABASE_OWNER_URL=with_db(OWNER_URL, db_name), **extra
+    )
 
 
 @contextlib.contextmanager
@@ -49,8 +50,12 @@ def scratch_database(prefix: str, *, keep: bool = False):
     with psycopg.connect(with_db(OWNER_URL, "postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{db_name}"')
     try:
-        subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT,
-                       env=scratch_env(db_name, WEDSYNC_DB_ROLE="owner"), check=True)
+        subprocess.run(
+            [PYTHON, "manage.py", "migrate", "-v", "0"],
+            cwd=ROOT,
+            env=scratch_env(db_name, WEDSYNC_DB_ROLE="owner"),
+            check=True,
+        )
         yield db_name
     finally:
         if keep:

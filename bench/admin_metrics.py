@@ -47,8 +47,9 @@ def measure(runs: int) -> int:
     from wedsync_ops.tenancy.context import service_context
 
     with service_context():
-        staff, _ = get_user_model().objects.get_or_create(username="bench-staff", defaults={"is_staff": True,
-                                                                                            "is_superuser": True})
+        staff, _ = get_user_model().objects.get_or_create(
+            username="bench-staff", defaults={"is_staff": True, "is_superuser": True}
+        )
     client = Client()
     client.force_login(staff)
     rows = [("login page (floor)", "/accounts/login/", Client())] + [(n, p, client) for n, p in PAGES]
@@ -65,8 +66,11 @@ def measure(runs: int) -> int:
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         if who is client:
             worst = max(worst, p95)
-        print(f"{name:22} {response.status_code:>6} {statistics.median(times):>7.1f}ms {p95:>7.1f}ms"
-              f" {times[-1]:>7.1f}ms {p95 / TARGET_MS:>7.2f}x", flush=True)
+        print(
+            f"{name:22} {response.status_code:>6} {statistics.median(times):>7.1f}ms {p95:>7.1f}ms"
+            f" {times[-1]:>7.1f}ms {p95 / TARGET_MS:>7.2f}x",
+            flush=True,
+        )
     print(f"\nworst p95 {worst:.1f} ms = {worst / TARGET_MS:.2f}x the 1 s target")
     return 0 if worst < TARGET_MS else 1
 

@@ -89,8 +89,16 @@ def load(db_name: str, rows: int, now: dt.datetime) -> None:
                 CROSS JOIN LATERAL (SELECT %(now)s - make_interval(secs => 600 + random() * %(span)s) + g * interval '0'
                                     AS at) r
                 """,
-                {"orgs": org_ids, "n_orgs": ORGS, "services": SERVICES, "metrics": METRICS, "now": now,
-                 "span": SPAN_S, "lo": done, "hi": done + n - 1},
+                {
+                    "orgs": org_ids,
+                    "n_orgs": ORGS,
+                    "services": SERVICES,
+                    "metrics": METRICS,
+                    "now": now,
+                    "span": SPAN_S,
+                    "lo": done,
+                    "hi": done + n - 1,
+                },
             )
             conn.commit()
             done += n
@@ -181,17 +189,25 @@ def main(argv: list[str] | None = None) -> int:
 
         hand, func = min(hand_times), min(func_times)
         print()
-        print(f"rows: {args.rows:,} over {ORGS * SERVICES * METRICS} series and {SPAN_S // 3600} h; "
-              f"bucket {args.bucket} s; best of {args.rounds}; {os.cpu_count()} CPU(s)")
-        print(f"hand-written INSERT … SELECT : {hand:8.2f} s  {args.rows / hand:>12,.0f} rows/s  "
-              f"({hand_rows:,} aggregation rows)")
-        print(f"aggregate_metrics(interval)  : {func:8.2f} s  {args.rows / func:>12,.0f} rows/s  "
-              f"({func_rows:,} aggregation rows)")
+        print(
+            f"rows: {args.rows:,} over {ORGS * SERVICES * METRICS} series and {SPAN_S // 3600} h; "
+            f"bucket {args.bucket} s; best of {args.rounds}; {os.cpu_count()} CPU(s)"
+        )
+        print(
+            f"hand-written INSERT … SELECT : {hand:8.2f} s  {args.rows / hand:>12,.0f} rows/s  "
+            f"({hand_rows:,} aggregation rows)"
+        )
+        print(
+            f"aggregate_metrics(interval)  : {func:8.2f} s  {args.rows / func:>12,.0f} rows/s  "
+            f"({func_rows:,} aggregation rows)"
+        )
         ratio = func / hand
         print(f"ratio function / hand-written: {ratio:.2f}  (target <= 1.1: {'met' if ratio <= 1.1 else 'NOT met'})")
         print(f"next run, nothing new                : {seconds_again * 1000:8.0f} ms, {rows_again} rows written")
-        print(f"next run, {fresh:,} new points in the last minute: {seconds_fresh * 1000:8.0f} ms, "
-              f"{rows_fresh:,} rows written")
+        print(
+            f"next run, {fresh:,} new points in the last minute: {seconds_fresh * 1000:8.0f} ms, "
+            f"{rows_fresh:,} rows written"
+        )
         ok = hand_rows == func_rows and hand_snapshot == func_snapshot
         if not ok:
             print("MISMATCH: the function and the hand-written SQL wrote different aggregations", file=sys.stderr)

@@ -42,8 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _scratch import ROOT, SUPERUSER_URL, log, scratch_database, stop_processes, with_db  # noqa: E402
 from ingest import free_port, http_phase, percentile, run_env, setup_org, wait_for  # noqa: E402
 
-TYPES = ("gallery_viewed", "rsvp_submitted", "form_submitted", "booking_created", "payment_succeeded",
-         "payment_failed")
+TYPES = ("gallery_viewed", "rsvp_submitted", "form_submitted", "booking_created", "payment_succeeded", "payment_failed")
 COLUMNS = 'organization_id, event_type, actor_id, properties, revenue_impact, currency, "timestamp"'
 
 
@@ -55,9 +54,12 @@ def make_batches(count: int, size: int, now: float) -> list[list[dict]]:
         batch = []
         for _ in range(size):
             kind = rnd.choice(TYPES)
-            event = {"event_type": kind, "actor_id": f"client-{rnd.randrange(100_000)}",
-                     "timestamp": round(now - rnd.random() * 600, 3),
-                     "properties": {"feature": kind.split("_")[0], "page": f"/w/{rnd.randrange(500)}"}}
+            event = {
+                "event_type": kind,
+                "actor_id": f"client-{rnd.randrange(100_000)}",
+                "timestamp": round(now - rnd.random() * 600, 3),
+                "properties": {"feature": kind.split("_")[0], "page": f"/w/{rnd.randrange(500)}"},
+            }
             if kind in ("booking_created", "payment_succeeded", "payment_failed"):
                 event["revenue_impact"] = f"{rnd.uniform(50, 3000):.2f}"
                 event["currency"] = "GBP"
@@ -70,9 +72,21 @@ def copy_rows(org_id: str, batches: list[list[dict]]) -> list[list[tuple]]:
     """The batches as COPY rows (converted before timing, so the baseline times COPY alone)."""
     from decimal import Decimal
 
-    return [[(org_id, e["event_type"], e["actor_id"], json.dumps(e["properties"], separators=(",", ":")),
-              Decimal(e["revenue_impact"]) if "revenue_impact" in e else None, e.get("currency", ""),
-              dt.datetime.fromtimestamp(e["timestamp"], tz=dt.UTC)) for e in batch] for batch in batches]
+    return [
+        [
+            (
+                org_id,
+                e["event_type"],
+                e["actor_id"],
+                json.dumps(e["properties"], separators=(",", ":")),
+                Decimal(e["revenue_impact"]) if "revenue_impact" in e else None,
+                e.get("currency", ""),
+                dt.datetime.fromtimestamp(e["timestamp"], tz=dt.UTC),
+            )
+            for e in batch
+        ]
+        for batch in batches
+    ]
 
 
 def copy_phase(db_name: str, batches: list[list[tuple]], concurrency: int) -> tuple[float, list[float]]:
@@ -136,18 +150,39 @@ def _measure(args, db_name: str, servers: list) -> int:
     total = args.batches * args.batch_size
     ports = [free_port() for _ in range(args.servers)]
     for port in ports:
-        servers.append(subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "wedsync_ops.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--log-level", "warning"],
-            cwd=ROOT, env=run_env(db_name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        servers.append(
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv" / "bin" / "gunicorn"),
+                    "wedsync_ops.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "1",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=run_env(db_name),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
     for port, proc in zip(ports, servers, strict=True):
         wait_for(port, proc)
     log(f"{len(ports)} portal process(es) up on ports {ports}")
 
     ok = True
     log(f"HTTP phase (/api/v1/business-events/), {args.concurrency} client threads")
-    http_wall, http_ms, failed = http_phase(ports, key, bodies, args.concurrency, path="/api/v1/business-events/",
-                                            content_type="application/json", ok_status=202)
+    http_wall, http_ms, failed = http_phase(
+        ports,
+        key,
+        bodies,
+        args.concurrency,
+        path="/api/v1/business-events/",
+        content_type="application/json",
+        ok_status=202,
+    )
     stored = count_rows(db_name, org_id)
     if failed:
         print(f"HTTP: {len(failed)} of {args.batches} requests failed: status {sorted(set(failed))}", file=sys.stderr)
@@ -163,12 +198,18 @@ def _measure(args, db_name: str, servers: list) -> int:
 
     copy_rate, http_rate = total / copy_wall, total / http_wall
     print()
-    print(f"events: {total:,} per phase in batches of {args.batch_size:,}; concurrency {args.concurrency}, "
-          f"{args.servers} server process(es), {os.cpu_count()} CPU(s)")
-    print(f"{'raw COPY business_events':34s}: {copy_rate:>10,.0f} events/s  ({copy_wall:.2f} s)  "
-          f"batch latency   p50 {statistics.median(copy_ms):.1f} ms, p99 {percentile(copy_ms, 0.99):.1f} ms")
-    print(f"{'HTTP /api/v1/business-events/':34s}: {http_rate:>10,.0f} events/s  ({http_wall:.2f} s)  "
-          f"request latency p50 {statistics.median(http_ms):.1f} ms, p99 {percentile(http_ms, 0.99):.1f} ms")
+    print(
+        f"events: {total:,} per phase in batches of {args.batch_size:,}; concurrency {args.concurrency}, "
+        f"{args.servers} server process(es), {os.cpu_count()} CPU(s)"
+    )
+    print(
+        f"{'raw COPY business_events':34s}: {copy_rate:>10,.0f} events/s  ({copy_wall:.2f} s)  "
+        f"batch latency   p50 {statistics.median(copy_ms):.1f} ms, p99 {percentile(copy_ms, 0.99):.1f} ms"
+    )
+    print(
+        f"{'HTTP /api/v1/business-events/':34s}: {http_rate:>10,.0f} events/s  ({http_wall:.2f} s)  "
+        f"request latency p50 {statistics.median(http_ms):.1f} ms, p99 {percentile(http_ms, 0.99):.1f} ms"
+    )
     print(f"{'  ratio to raw COPY':34s}: {http_rate / copy_rate:.2f}")
     return 0 if ok else 1
 

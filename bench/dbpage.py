@@ -71,8 +71,12 @@ def create_database(name: str) -> None:
     with psycopg.connect(with_db(SUPERUSER_URL, name), autocommit=True) as su:
         su.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         su.execute(f'ALTER SCHEMA public OWNER TO "{owner}"')
-    env = dict(os.environ, DATABASE_URL=with_db(APP_URL, name), DATABASE_OWNER_URL=with_db(OWNER_URL, name),
-               WEDSYNC_DB_ROLE="owner")
+    env = dict(
+        os.environ,
+        DATABASE_URL=with_db(APP_URL, name),
+        DATABASE_OWNER_URL=with_db(OWNER_URL, name),
+        WEDSYNC_DB_ROLE="owner",
+    )
     subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 
@@ -133,8 +137,13 @@ def main() -> None:
 
 
 def run(name: str, args) -> None:
-    os.environ.update(DATABASE_URL=with_db(APP_URL, name), DATABASE_OWNER_URL=with_db(OWNER_URL, name),
-                      WEDSYNC_DB_ROLE="app", DEBUG="false", CONN_MAX_AGE="600")
+    os.environ.update(
+        DATABASE_URL=with_db(APP_URL, name),
+        DATABASE_OWNER_URL=with_db(OWNER_URL, name),
+        WEDSYNC_DB_ROLE="app",
+        DEBUG="false",
+        CONN_MAX_AGE="600",
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wedsync_ops.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -193,8 +202,10 @@ def run(name: str, args) -> None:
         with service_context():
             cur.execute("SELECT count(*) FROM db_statement_counters")
             counters = cur.fetchone()[0]
-    log(f"pg_stat_statements holds {total} statements ({ours} of the scratch database);"
-        f" {counters} statement baselines stored")
+    log(
+        f"pg_stat_statements holds {total} statements ({ours} of the scratch database);"
+        f" {counters} statement baselines stored"
+    )
 
     loaded = time_page(client, args.runs, "5,000 statements")
     with staff_context():

@@ -108,14 +108,18 @@ def main(argv: list[str] | None = None) -> int:
             ratios = []
             for n in range(1, args.rounds + 1):
                 times = {}
-                for variant in (("trigger", "inline") if n % 2 else ("inline", "trigger")):
+                for variant in ("trigger", "inline") if n % 2 else ("inline", "trigger"):
                     times[variant] = one_round(conn, rows=args.rows, variant=variant)
                 ratio = times["inline"] / times["trigger"]
                 ratios.append(ratio)
-                log(f"round {n}: trigger {args.rows / times['trigger']:,.0f} rows/s, "
-                    f"inline {args.rows / times['inline']:,.0f} rows/s, trigger/inline throughput {ratio:.2f}")
-            print(f"\nmedian throughput ratio trigger / inline over {args.rounds} rounds of {args.rows:,} reports: "
-                  f"{statistics.median(ratios):.2f} (1.00 = the trigger costs nothing)")
+                log(
+                    f"round {n}: trigger {args.rows / times['trigger']:,.0f} rows/s, "
+                    f"inline {args.rows / times['inline']:,.0f} rows/s, trigger/inline throughput {ratio:.2f}"
+                )
+            print(
+                f"\nmedian throughput ratio trigger / inline over {args.rounds} rounds of {args.rows:,} reports: "
+                f"{statistics.median(ratios):.2f} (1.00 = the trigger costs nothing)"
+            )
     return 0
 
 

@@ -249,9 +249,11 @@ def run_storm(args) -> int:
 
     def wipe():
         with service_context(), connection.cursor() as cur:
-            cur.execute("DELETE FROM notification_delivery_attempts; DELETE FROM notification_deliveries;"
-                        " DELETE FROM incident_updates; UPDATE alert_history SET incident_id = NULL;"
-                        " DELETE FROM incidents; DELETE FROM alert_history; DELETE FROM alert_rule_pending")
+            cur.execute(
+                "DELETE FROM notification_delivery_attempts; DELETE FROM notification_deliveries;"
+                " DELETE FROM incident_updates; UPDATE alert_history SET incident_id = NULL;"
+                " DELETE FROM incidents; DELETE FROM alert_history; DELETE FROM alert_rule_pending"
+            )
 
     progress(f"storm: {args.storm} breaching rules across {args.orgs} organizations; set-based rules_evaluate")
     profiler = None
@@ -270,8 +272,9 @@ def run_storm(args) -> int:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     alerts, deliveries, incidents = counts()
-    progress(f"rules_evaluate: {storm_s:.2f} s {result}; {alerts} alerts, {deliveries} outbox rows, "
-             f"{incidents} incidents")
+    progress(
+        f"rules_evaluate: {storm_s:.2f} s {result}; {alerts} alerts, {deliveries} outbox rows, {incidents} incidents"
+    )
     wipe()
     sample = min(args.storm, 1000)
     progress(f"baseline: the same firing one alert at a time through alert_fire ({sample} of them, extrapolated)")
@@ -283,20 +286,36 @@ def run_storm(args) -> int:
         rule = rules[row.rule_id]
         labels = rule_alert_labels(rule=rule, organization_slug=row.organization_slug, service=row.service)
         with service_context():
-            alert_fire(organization_id=row.organization_id, fingerprint=labels_fingerprint(labels), source="rule",
-                       title=rule.name, labels=labels, annotations={}, severity=rule.severity, priority=rule.priority,
-                       starts_at=AT, now=AT, rule=rule, value=row.value, threshold=row.threshold,
-                       group_key=f"{{}}:{{alertname=\"{rule.name}\",organization=\"{row.organization_slug}\"}}")
+            alert_fire(
+                organization_id=row.organization_id,
+                fingerprint=labels_fingerprint(labels),
+                source="rule",
+                title=rule.name,
+                labels=labels,
+                annotations={},
+                severity=rule.severity,
+                priority=rule.priority,
+                starts_at=AT,
+                now=AT,
+                rule=rule,
+                value=row.value,
+                threshold=row.threshold,
+                group_key=f'{{}}:{{alertname="{rule.name}",organization="{row.organization_slug}"}}',
+            )
         if i % 250 == 0:
             progress(f"  {i}/{len(rows)} fired one at a time")
     one_s = (time.perf_counter() - started) / max(len(rows), 1)
     baseline_s = one_s * result["fired"]
     print()
-    print(f"storm: {result['fired']} new alerts across {args.orgs} organizations, {deliveries} outbox rows, "
-          f"{incidents} incidents")
+    print(
+        f"storm: {result['fired']} new alerts across {args.orgs} organizations, {deliveries} outbox rows, "
+        f"{incidents} incidents"
+    )
     print(f"set-based rules_evaluate:     {storm_s:8.2f} s  {result['fired'] / storm_s:10,.0f} alerts/s")
-    print(f"one at a time (alert_fire):   {baseline_s:8.2f} s  {1 / one_s:10,.0f} alerts/s "
-          f"({one_s * 1000:.1f} ms per alert over {len(rows)})")
+    print(
+        f"one at a time (alert_fire):   {baseline_s:8.2f} s  {1 / one_s:10,.0f} alerts/s "
+        f"({one_s * 1000:.1f} ms per alert over {len(rows)})"
+    )
     print(f"ratio one-at-a-time / set-based: {baseline_s / storm_s:.1f}x")
     fits = storm_s < BEAT_TICK_S
     print(f"fits one beat tick ({BEAT_TICK_S:.0f} s): {'yes' if fits else 'NO'}")
@@ -407,7 +426,12 @@ def run(args, rules: int) -> int:
     def comparable(row):
         value, threshold = row[7], row[8]
         return (str(row[0]), str(row[1]), row[3], row[4]), (
-            round(value, 6) if value is not None else None, round(threshold, 6), row[9], row[10], row[11], row[14]
+            round(value, 6) if value is not None else None,
+            round(threshold, 6),
+            row[9],
+            row[10],
+            row[11],
+            row[14],
         )
 
     fn_keyed = dict(comparable(astuple(r)) for r in fn_rows)
@@ -431,8 +455,10 @@ def run(args, rules: int) -> int:
     print(f"alert_rule_evaluation(at): {fn_s * 1000:8.0f} ms  {rules / fn_s:10,.0f} rules/s")
     print(f"hand-written SQL query:    {hand_s * 1000:8.0f} ms  {rules / hand_s:10,.0f} rules/s")
     print(f"ratio function/hand-written (rules/s): {hand_s / fn_s:.2f}x")
-    print(f"rules_evaluate, first run (fires {first['fired']} alerts): {first_s:.2f} s; "
-          f"steady state: {second_s:.2f} s = {rules / second_s:,.0f} rules/s")
+    print(
+        f"rules_evaluate, first run (fires {first['fired']} alerts): {first_s:.2f} s; "
+        f"steady state: {second_s:.2f} s = {rules / second_s:,.0f} rules/s"
+    )
     fits = max(first_s, second_s) < BEAT_TICK_S
     print(f"fits one beat tick ({BEAT_TICK_S:.0f} s): {'yes' if fits else 'NO'}")
     print(f"function and hand-written query agree: {'yes' if same else 'NO'}")

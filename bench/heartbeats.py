@@ -100,8 +100,14 @@ def naive_tick(at: dt.datetime) -> dict:
         elif check.status != "new" and check.next_expected_at is not None and check.next_expected_at <= at:
             target = "late"
         if target != check.status:
-            HeartbeatFlip.objects.create(heartbeat_check=check, organization_id=check.organization_id, flipped_at=at,
-                                         old_status=check.status, new_status=target, reason="naive")
+            HeartbeatFlip.objects.create(
+                heartbeat_check=check,
+                organization_id=check.organization_id,
+                flipped_at=at,
+                old_status=check.status,
+                new_status=target,
+                reason="naive",
+            )
             HeartbeatCheck.objects.filter(pk=check.pk).update(status=target, status_changed_at=at)
             changed[check.pk] = target
     return changed
@@ -191,15 +197,19 @@ def run(args) -> int:
 
     counts = {s: list(set_based.values()).count(s) for s in ("late", "down")}
     print()
-    print(f"checks: {args.checks} in {args.orgs} organizations; changed at the tick: {len(set_based)} "
-          f"({counts['late']} late, {counts['down']} down)")
+    print(
+        f"checks: {args.checks} in {args.orgs} organizations; changed at the tick: {len(set_based)} "
+        f"({counts['late']} late, {counts['down']} down)"
+    )
     print(f"naive per-check loop:        {naive_s * 1000:9.0f} ms  {args.checks / naive_s:12,.0f} checks/s")
     print(f"heartbeat_checks_evaluate:   {set_s * 1000:9.0f} ms  {args.checks / set_s:12,.0f} checks/s")
     print(f"ratio naive / set-based: {naive_s / set_s:.1f}x")
     per_alert = (first_s - set_s) / first["alerts_fired"] * 1000 if first["alerts_fired"] else 0.0
-    print(f"full tick with {first['alerts_fired']} alerts fired: {first_s:.2f} s "
-          f"(about {per_alert:.0f} ms per alert_fire: routing, silences, flapping, outbox); "
-          f"steady-state tick: {steady_s * 1000:.0f} ms")
+    print(
+        f"full tick with {first['alerts_fired']} alerts fired: {first_s:.2f} s "
+        f"(about {per_alert:.0f} ms per alert_fire: routing, silences, flapping, outbox); "
+        f"steady-state tick: {steady_s * 1000:.0f} ms"
+    )
     fits = max(first_s, steady_s) < TICK_PERIOD_S
     print(f"fits the beat period ({TICK_PERIOD_S:.0f} s): {'yes' if fits else 'NO'}")
     print(f"naive loop and set-based tick change the same checks the same way: {'yes' if same else 'NO'}")

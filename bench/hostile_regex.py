@@ -66,12 +66,16 @@ def main() -> None:
     ordinary = ("Payment 4411 failed for 'anna@example.com' at https://pay.example.com/x from 10.0.0.1 " * 120)[:10_000]
     t_hostile = best_of(lambda: [normalize_message(m) for m in hostile_messages])
     t_ordinary = best_of(lambda: [normalize_message(ordinary) for _ in range(10)])
-    print(f"   'a.' * 5000: {t_hostile * 1000:.1f} ms   ordinary: {t_ordinary * 1000:.1f} ms   "
-          f"ratio {t_hostile / t_ordinary:.2f}")
+    print(
+        f"   'a.' * 5000: {t_hostile * 1000:.1f} ms   ordinary: {t_ordinary * 1000:.1f} ms   "
+        f"ratio {t_hostile / t_ordinary:.2f}"
+    )
     old = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
     t_old = best_of(lambda: old.sub("<email>", "a." * 5000), repeat=1)
-    print(f"   the old email pattern alone on one 'a.' * 5000: {t_old * 1000:.1f} ms "
-          f"({t_old * 10 / t_hostile:.0f}x the new normaliser's 10 messages)")
+    print(
+        f"   the old email pattern alone on one 'a.' * 5000: {t_old * 1000:.1f} ms "
+        f"({t_old * 10 / t_hostile:.0f}x the new normaliser's 10 messages)"
+    )
 
 
 if __name__ == "__main__":

@@ -150,8 +150,12 @@ def setup_org(db_name: str) -> tuple[str, str]:
         "print(org.id, raw)\n"
     )
     out = subprocess.run(
-        [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=run_env(db_name), check=True,
-        capture_output=True, text=True,
+        [PYTHON, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=run_env(db_name),
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     return out[-2], out[-1]
 
@@ -176,8 +180,9 @@ def count_rows(db_name: str, org_id) -> int:
         return conn.execute("SELECT count(*) FROM apm_metrics WHERE organization_id = %s", [org_id]).fetchone()[0]
 
 
-def http_phase(ports: list[int], key: str, bodies: list[bytes], concurrency: int, *, path: str, content_type: str,
-               ok_status: int) -> tuple[float, list[float], list]:
+def http_phase(
+    ports: list[int], key: str, bodies: list[bytes], concurrency: int, *, path: str, content_type: str, ok_status: int
+) -> tuple[float, list[float], list]:
     """POST every body to ``path``; returns ``(wall seconds, latencies ms, statuses other than ok_status)``."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": content_type}
     local = threading.local()
@@ -224,8 +229,9 @@ def copy_rows(org_id: str, batches: list[list[tuple]]) -> list[list[tuple]]:
         converted = []
         for service, name, value, unit, tags, ts in batch:
             at = dt.datetime.fromtimestamp(ts, tz=dt.UTC)
-            converted.append((org_id, service, name, value, unit, json.dumps(tags, separators=(",", ":")), at,
-                              context(at)))
+            converted.append(
+                (org_id, service, name, value, unit, json.dumps(tags, separators=(",", ":")), at, context(at))
+            )
         rows.append(converted)
     return rows
 
@@ -304,9 +310,20 @@ def _measure(args, db_name: str, servers: list) -> int:
     for port in ports:
         servers.append(
             subprocess.Popen(
-                [str(ROOT / ".venv" / "bin" / "gunicorn"), "wedsync_ops.wsgi:application",
-                 "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning"],
-                cwd=ROOT, env=run_env(db_name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    str(ROOT / ".venv" / "bin" / "gunicorn"),
+                    "wedsync_ops.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "1",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=run_env(db_name),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
         )
     for port, proc in zip(ports, servers, strict=True):
@@ -322,13 +339,15 @@ def _measure(args, db_name: str, servers: list) -> int:
         path, content_type, ok_status, encode = FORMATS[fmt]
         bodies = [encode(b) for b in batches]
         log(f"HTTP phase ({fmt}, {path}), {args.concurrency} client threads")
-        wall, latencies, failed = http_phase(ports, key, bodies, args.concurrency, path=path,
-                                             content_type=content_type, ok_status=ok_status)
+        wall, latencies, failed = http_phase(
+            ports, key, bodies, args.concurrency, path=path, content_type=content_type, ok_status=ok_status
+        )
         results[fmt] = (wall, latencies)
         now_stored = count_rows(db_name, org_id)
         if failed:
-            print(f"{fmt}: {len(failed)} of {args.batches} requests failed: status {sorted(set(failed))}",
-                  file=sys.stderr)
+            print(
+                f"{fmt}: {len(failed)} of {args.batches} requests failed: status {sorted(set(failed))}", file=sys.stderr
+            )
             ok = False
         if now_stored - stored != total:
             print(f"{fmt}: {now_stored - stored} rows stored, expected {total}", file=sys.stderr)
@@ -349,17 +368,23 @@ def _measure(args, db_name: str, servers: list) -> int:
 
     copy_rate = total / copy_wall
     print()
-    print(f"points: {total:,} per phase in batches of {args.batch_size:,}; concurrency {args.concurrency}, "
-          f"{args.servers} server process(es), {os.cpu_count()} CPU(s)")
-    print(f"{'raw COPY apm_metrics':34s}: {copy_rate:>10,.0f} points/s  ({copy_wall:.2f} s)  "
-          f"batch latency   p50 {statistics.median(copy_ms):.1f} ms, p99 {percentile(copy_ms, 0.99):.1f} ms")
+    print(
+        f"points: {total:,} per phase in batches of {args.batch_size:,}; concurrency {args.concurrency}, "
+        f"{args.servers} server process(es), {os.cpu_count()} CPU(s)"
+    )
+    print(
+        f"{'raw COPY apm_metrics':34s}: {copy_rate:>10,.0f} points/s  ({copy_wall:.2f} s)  "
+        f"batch latency   p50 {statistics.median(copy_ms):.1f} ms, p99 {percentile(copy_ms, 0.99):.1f} ms"
+    )
     for fmt, (wall, latencies) in results.items():
         rate = total / wall
         ratio = rate / copy_rate
         p99 = percentile(latencies, 0.99)
         label = f"HTTP {fmt} {FORMATS[fmt][0]}"
-        print(f"{label:34s}: {rate:>10,.0f} points/s  ({wall:.2f} s)  request latency p50 "
-              f"{statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms")
+        print(
+            f"{label:34s}: {rate:>10,.0f} points/s  ({wall:.2f} s)  request latency p50 "
+            f"{statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms"
+        )
         verdict = "met" if ratio >= 0.70 and p99 < 50 else "NOT met"
         print(f"{'  ratio to raw COPY':34s}: {ratio:.2f}  (target >= 0.70 and p99 < 50 ms: {verdict})")
     return 0 if ok else 1

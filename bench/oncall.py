@@ -29,8 +29,16 @@ from bench._scratch import log  # noqa: E402
 from oncall.naive import expand  # noqa: E402
 from oncall.schedule import OverrideSpec, RotationSpec, ScheduleSpec, oncall_at  # noqa: E402
 
-ZONES = ["Europe/London", "Australia/Sydney", "America/New_York", "Asia/Kolkata", "Pacific/Auckland",
-         "America/Sao_Paulo", "Europe/Berlin", "America/Los_Angeles"]
+ZONES = [
+    "Europe/London",
+    "Australia/Sydney",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "Europe/Berlin",
+    "America/Los_Angeles",
+]
 START = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 END = dt.datetime(2026, 11, 5, tzinfo=dt.UTC)
 
@@ -43,13 +51,20 @@ def random_schedule(rng: random.Random, index: int) -> ScheduleSpec:
         if rng.random() < 0.5:
             window = (dt.time(rng.choice([0, 6, 8, 9, 18, 20, 22])), dt.time(rng.choice([2, 6, 8, 17, 18, 20])))
         days = frozenset(rng.sample(range(1, 8), rng.randint(2, 7))) if rng.random() < 0.5 else frozenset()
-        rotations.append(RotationSpec(
-            id=f"{index}.{i}", name=f"layer {i}", position=i, participants=tuple(range(1, rng.randint(2, 7))),
-            starts_on=(START - dt.timedelta(days=rng.randint(0, 28))).date(),
-            handoff=dt.time(rng.choice([0, 8, 9, 12, 20]), rng.choice([0, 30])),
-            period_days=rng.choice([1, 2, 7, 7, 14]), days=days, window=window,
-            wedding_day_only=rng.random() < 0.25,
-        ))
+        rotations.append(
+            RotationSpec(
+                id=f"{index}.{i}",
+                name=f"layer {i}",
+                position=i,
+                participants=tuple(range(1, rng.randint(2, 7))),
+                starts_on=(START - dt.timedelta(days=rng.randint(0, 28))).date(),
+                handoff=dt.time(rng.choice([0, 8, 9, 12, 20]), rng.choice([0, 30])),
+                period_days=rng.choice([1, 2, 7, 7, 14]),
+                days=days,
+                window=window,
+                wedding_day_only=rng.random() < 0.25,
+            )
+        )
     overrides = []
     for _ in range(rng.randint(0, 3)):
         begin = START + dt.timedelta(minutes=rng.randint(0, int((END - START).total_seconds() // 60)))
@@ -58,9 +73,15 @@ def random_schedule(rng: random.Random, index: int) -> ScheduleSpec:
     for _ in range(rng.randint(0, 2)):
         day = START + dt.timedelta(days=rng.randint(0, 34))
         windows.append((day, day + dt.timedelta(days=1)))
-    return ScheduleSpec(id=index, name=f"schedule {index}", timezone=rng.choice(ZONES), rotations=tuple(rotations),
-                        overrides=tuple(overrides), wedding_day_zones=(rng.choice(ZONES),),
-                        wedding_day_windows=tuple(windows))
+    return ScheduleSpec(
+        id=index,
+        name=f"schedule {index}",
+        timezone=rng.choice(ZONES),
+        rotations=tuple(rotations),
+        overrides=tuple(overrides),
+        wedding_day_zones=(rng.choice(ZONES),),
+        wedding_day_windows=tuple(windows),
+    )
 
 
 def main() -> int:
@@ -77,8 +98,10 @@ def main() -> int:
     minutes = int((END - START).total_seconds() // 60)
     instants = [START + dt.timedelta(minutes=rng.randrange(minutes)) for _ in range(args.instants)]
     layers = sum(len(s.rotations) for s in specs)
-    log(f"{args.schedules} schedules ({layers} layers), {args.instants} instants "
-        f"{START:%Y-%m-%d}..{END:%Y-%m-%d}: {args.schedules * args.instants:,} oncall_at calls")
+    log(
+        f"{args.schedules} schedules ({layers} layers), {args.instants} instants "
+        f"{START:%Y-%m-%d}..{END:%Y-%m-%d}: {args.schedules * args.instants:,} oncall_at calls"
+    )
 
     started = time.perf_counter()
     gaps = 0
@@ -112,10 +135,14 @@ def main() -> int:
     naive_total = naive / args.naive_schedules * args.schedules
 
     print()
-    print(f"oncall_at            {fast:8.2f} s   {fast / calls * 1e6:6.2f} µs/call   {calls / fast:12,.0f} calls/s"
-          f"   ({gaps / calls:.1%} of answers are gaps)")
-    print(f"naive per-minute     {naive_total:8.2f} s   (measured {naive:.2f} s on {args.naive_schedules} schedules,"
-          f" {naive / args.naive_schedules:.2f} s each, scaled to {args.schedules})")
+    print(
+        f"oncall_at            {fast:8.2f} s   {fast / calls * 1e6:6.2f} µs/call   {calls / fast:12,.0f} calls/s"
+        f"   ({gaps / calls:.1%} of answers are gaps)"
+    )
+    print(
+        f"naive per-minute     {naive_total:8.2f} s   (measured {naive:.2f} s on {args.naive_schedules} schedules,"
+        f" {naive / args.naive_schedules:.2f} s each, scaled to {args.schedules})"
+    )
     print(f"ratio                {naive_total / fast:8.1f} × faster   mismatches with the naive: {mismatches}")
     return 1 if mismatches else 0
 

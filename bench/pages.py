@@ -29,17 +29,34 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 TARGET_MS = 100.0
 STAFF_PAGES = [
-    "/ops/saturday/", "/ops/saturday/?wall=1", "/ops/incidents/", "/ops/incidents/{incident}/",
-    "/ops/incidents/reports/", "/ops/runbooks/{runbook}/", "/ops/db/", "/org/acme-weddings/",
-    "/admin/", "/admin/alerts/alerthistory/", "/admin/incidents/incident/", "/admin/apm/apmmetric/",
-    "/admin/apm/apmmetricaggregation/", "/admin/apm/apmmetrichistogram/", "/admin/notifications/notificationdelivery/",
+    "/ops/saturday/",
+    "/ops/saturday/?wall=1",
+    "/ops/incidents/",
+    "/ops/incidents/{incident}/",
+    "/ops/incidents/reports/",
+    "/ops/runbooks/{runbook}/",
+    "/ops/db/",
+    "/org/acme-weddings/",
+    "/admin/",
+    "/admin/alerts/alerthistory/",
+    "/admin/incidents/incident/",
+    "/admin/apm/apmmetric/",
+    "/admin/apm/apmmetricaggregation/",
+    "/admin/apm/apmmetrichistogram/",
+    "/admin/notifications/notificationdelivery/",
     "/admin/alerts/suppressionrule/",
-    "/admin/dbmonitor/monitoringevent/", "/api/v1/incidents/", "/api/monitoring/performance",
+    "/admin/dbmonitor/monitoringevent/",
+    "/api/v1/incidents/",
+    "/api/monitoring/performance",
 ]
 VENDOR_PAGES = [
-    "/org/rosewood-florals/", "/org/rosewood-florals/incidents/", "/org/rosewood-florals/apm/",
-    "/org/rosewood-florals/alerts/rules/", "/org/rosewood-florals/alerts/silences/",
-    "/org/rosewood-florals/alerts/channels/", "/org/rosewood-florals/dashboards/new/",
+    "/org/rosewood-florals/",
+    "/org/rosewood-florals/incidents/",
+    "/org/rosewood-florals/apm/",
+    "/org/rosewood-florals/alerts/rules/",
+    "/org/rosewood-florals/alerts/silences/",
+    "/org/rosewood-florals/alerts/channels/",
+    "/org/rosewood-florals/dashboards/new/",
 ]
 
 
@@ -58,8 +75,10 @@ def measure(client, path: str, runs: int) -> dict:
             times.append((time.perf_counter() - start) * 1000)
     times.sort()
     return {
-        "status": response.status_code, "median": statistics.median(times),
-        "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], "max": times[-1],
+        "status": response.status_code,
+        "median": statistics.median(times),
+        "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
+        "max": times[-1],
         "queries": len(queries),
     }
 
@@ -123,11 +142,15 @@ def measure_pages(args) -> int:
 
         with connection.cursor() as cur:
             # The planner's estimate: exact enough, and no scan of 10M rows.
-            cur.execute("SELECT coalesce(sum(reltuples), 0)::bigint FROM pg_class c JOIN pg_inherits i"
-                        " ON i.inhrelid = c.oid WHERE i.inhparent = 'apm_metrics'::regclass")
+            cur.execute(
+                "SELECT coalesce(sum(reltuples), 0)::bigint FROM pg_class c JOIN pg_inherits i"
+                " ON i.inhrelid = c.oid WHERE i.inhparent = 'apm_metrics'::regclass"
+            )
             points = cur.fetchone()[0]
-    print(f"{orgs} organizations, ~{points:,} metric points (planner estimate), {aggregations:,} aggregation rows; "
-          f"{args.runs} runs per page\n")
+    print(
+        f"{orgs} organizations, ~{points:,} metric points (planner estimate), {aggregations:,} aggregation rows; "
+        f"{args.runs} runs per page\n"
+    )
 
     from incidents.models import Incident, Runbook
 
@@ -154,11 +177,16 @@ def measure_pages(args) -> int:
     for who, path, m in rows:
         ratio = m["p95"] / TARGET_MS
         worst = max(worst, ratio) if path != "/accounts/login/" else worst
-        print(f"{who:9} {path:52} {m['status']:>6} {m['median']:>6.1f}ms {m['p95']:>6.1f}ms {m['max']:>6.1f}ms"
-              f" {m['queries']:>7} {ratio:>9.2f}x", flush=True)
+        print(
+            f"{who:9} {path:52} {m['status']:>6} {m['median']:>6.1f}ms {m['p95']:>6.1f}ms {m['max']:>6.1f}ms"
+            f" {m['queries']:>7} {ratio:>9.2f}x",
+            flush=True,
+        )
     base = rows[0][2]["median"]
-    print(f"\nbaseline (login page, no data): median {base:.1f} ms; worst page p95 is {worst:.2f}x the "
-          f"{TARGET_MS:.0f} ms target ({'met' if worst < 1 else 'NOT met'})")
+    print(
+        f"\nbaseline (login page, no data): median {base:.1f} ms; worst page p95 is {worst:.2f}x the "
+        f"{TARGET_MS:.0f} ms target ({'met' if worst < 1 else 'NOT met'})"
+    )
     bad = [path for _, path, m in rows if m["status"] != 200]
     if bad:
         print(f"pages that did not answer 200: {', '.join(bad)}")

@@ -36,11 +36,18 @@ def measure(client, path: str, runs: int, *, before=None) -> dict:
             start = time.perf_counter()
             status = client.get(path).status_code
             times.append((time.perf_counter() - start) * 1000)
-        data_queries = sum(1 for q in queries.captured_queries if not q["sql"].startswith(NOT_DATA)
-                           and not any(word in q["sql"] for word in NOT_DATA[:2]))
+        data_queries = sum(
+            1
+            for q in queries.captured_queries
+            if not q["sql"].startswith(NOT_DATA) and not any(word in q["sql"] for word in NOT_DATA[:2])
+        )
     times.sort()
-    return {"status": status, "median": statistics.median(times),
-            "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))], "queries": data_queries}
+    return {
+        "status": status,
+        "median": statistics.median(times),
+        "p95": times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))],
+        "queries": data_queries,
+    }
 
 
 def main() -> int:
@@ -87,9 +94,11 @@ def main() -> int:
     for name, m in rows:
         print(f"{name:50} {m['status']:>6} {m['median']:>7.1f}ms {m['p95']:>7.1f}ms {m['queries']:>13}")
     cold, cached = rows[1][1], rows[2][1]
-    print(f"\ncold / cached: {cold['median'] / cached['median']:.1f}x (median),"
-          f" {cold['p95'] / cached['p95']:.1f}x (p95);"
-          f" cached / login baseline: {cached['median'] / rows[0][1]['median']:.2f}x")
+    print(
+        f"\ncold / cached: {cold['median'] / cached['median']:.1f}x (median),"
+        f" {cold['p95'] / cached['p95']:.1f}x (p95);"
+        f" cached / login baseline: {cached['median'] / rows[0][1]['median']:.2f}x"
+    )
     forget_status_page(args.slug)
     return 0 if all(m["status"] in (200, 404) for _, m in rows) else 1
 

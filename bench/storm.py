@@ -90,11 +90,19 @@ def redis_url(db: int) -> str:
 def run_env(db_name: str, **extra) -> dict:
     """The portal's environment on ``db_name``, as deployed (DEBUG off, configured CONN_MAX_AGE)."""
     broker = redis_url(BROKER_DB)
-    return scratch_env(db_name, DEBUG="false", LOG_LEVEL="WARNING", CELERY_BROKER_URL=broker,
-                       REDBEAT_REDIS_URL=broker, INTEGRATION_RATE_LIMIT_REDIS_URL=broker,
-                       REDBEAT_KEY_PREFIX=f"bench-storm-{os.getpid()}:", APM_SELF_SAMPLE_RATE="0",
-                       # The local receiver is on loopback, which the outbound client refuses unless allowed.
-                       OUTBOUND_ALLOW_PRIVATE_NETWORKS="127.0.0.1/32", **extra)
+    return scratch_env(
+        db_name,
+        DEBUG="false",
+        LOG_LEVEL="WARNING",
+        CELERY_BROKER_URL=broker,
+        REDBEAT_REDIS_URL=broker,
+        INTEGRATION_RATE_LIMIT_REDIS_URL=broker,
+        REDBEAT_KEY_PREFIX=f"bench-storm-{os.getpid()}:",
+        APM_SELF_SAMPLE_RATE="0",
+        # The local receiver is on loopback, which the outbound client refuses unless allowed.
+        OUTBOUND_ALLOW_PRIVATE_NETWORKS="127.0.0.1/32",
+        **extra,
+    )
 
 
 def setup(db_name: str, receiver_url: str, phases: int) -> list[str]:
@@ -110,23 +118,48 @@ def setup(db_name: str, receiver_url: str, phases: int) -> list[str]:
         f"    for i in range({phases}):\n"
         "        print(integration_create(kind='alertmanager', name=f'storm {i}', organization_id=None)[1])\n"
     )
-    out = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=run_env(db_name), check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=run_env(db_name),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return out[-phases:]
 
 
 def payload(phase: int, i: int) -> bytes:
     """An Alertmanager webhook v4 payload with one firing alert, distinct per (phase, i)."""
     name = f"Storm{phase}x{i:04d}"
-    alert = {"status": "firing", "labels": {"alertname": name, "organization": "storm-florals",
-                                            "severity": "warning", "instance": f"web-{i % 7}"},
-             "annotations": {"summary": f"storm alert {i} of phase {phase}"},
-             "startsAt": "2026-06-13T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
-             "generatorURL": "http://prometheus.local/graph", "fingerprint": f"{phase:04x}{i:012x}"}
-    return json.dumps({"version": "4", "groupKey": f"{{}}:{{alertname=\"{name}\"}}", "truncatedAlerts": 0,
-                       "status": "firing", "receiver": "wedsync-ops", "groupLabels": {"alertname": name},
-                       "commonLabels": alert["labels"], "commonAnnotations": alert["annotations"],
-                       "externalURL": "http://alertmanager.local", "alerts": [alert]}).encode()
+    alert = {
+        "status": "firing",
+        "labels": {
+            "alertname": name,
+            "organization": "storm-florals",
+            "severity": "warning",
+            "instance": f"web-{i % 7}",
+        },
+        "annotations": {"summary": f"storm alert {i} of phase {phase}"},
+        "startsAt": "2026-06-13T10:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.local/graph",
+        "fingerprint": f"{phase:04x}{i:012x}",
+    }
+    return json.dumps(
+        {
+            "version": "4",
+            "groupKey": f'{{}}:{{alertname="{name}"}}',
+            "truncatedAlerts": 0,
+            "status": "firing",
+            "receiver": "wedsync-ops",
+            "groupLabels": {"alertname": name},
+            "commonLabels": alert["labels"],
+            "commonAnnotations": alert["annotations"],
+            "externalURL": "http://alertmanager.local",
+            "alerts": [alert],
+        }
+    ).encode()
 
 
 class PeakConnections:
@@ -140,8 +173,10 @@ class PeakConnections:
         with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
             while not self._stop.is_set():
                 # The portal's connections (the application role), not this benchmark's own superuser polls.
-                n = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename <> current_user",
-                                 [self.db_name]).fetchone()[0]
+                n = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename <> current_user",
+                    [self.db_name],
+                ).fetchone()[0]
                 self.peak = max(self.peak, n)
                 self._stop.wait(0.05)
 
@@ -163,8 +198,9 @@ def deliveries(db_name: str) -> tuple[int, int, int]:
         ).fetchone()
 
 
-def phase(port: int, token: str, number: int, alerts: int, concurrency: int, db_name: str, receiver,
-          stored_before: int) -> dict:
+def phase(
+    port: int, token: str, number: int, alerts: int, concurrency: int, db_name: str, receiver, stored_before: int
+) -> dict:
     """Post ``alerts`` distinct alerts at ``concurrency``; wait for every notification; returns the figures."""
     url = f"http://127.0.0.1:{port}/api/v1/integrations/alertmanager/"
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -191,8 +227,10 @@ def phase(port: int, token: str, number: int, alerts: int, concurrency: int, db_
             if stored - stored_before >= alerts and pending == 0 and receiver.count >= total:
                 break
             if time.monotonic() >= next_report:
-                log(f"  stored {stored - stored_before}/{alerts}, deliveries {total - pending}/{total} done,"
-                    f" receiver got {receiver.count}")
+                log(
+                    f"  stored {stored - stored_before}/{alerts}, deliveries {total - pending}/{total} done,"
+                    f" receiver got {receiver.count}"
+                )
                 next_report += 5
             time.sleep(0.1)
         notified_s = time.perf_counter() - started
@@ -200,10 +238,18 @@ def phase(port: int, token: str, number: int, alerts: int, concurrency: int, db_
     latencies = sorted(ms for _, ms in results)
     stored, total, pending = deliveries(db_name)
     return {
-        "concurrency": concurrency, "200": statuses.count(200), "202": statuses.count(202),
-        "429": statuses.count(429), "5xx": sum(1 for s in statuses if s >= 500),
-        "p50": statistics.median(latencies), "p99": percentile(latencies, 0.99), "posted_s": posted_s,
-        "notified_s": notified_s, "peak": peak.peak, "stored": stored - stored_before, "pending": pending,
+        "concurrency": concurrency,
+        "200": statuses.count(200),
+        "202": statuses.count(202),
+        "429": statuses.count(429),
+        "5xx": sum(1 for s in statuses if s >= 500),
+        "p50": statistics.median(latencies),
+        "p99": percentile(latencies, 0.99),
+        "posted_s": posted_s,
+        "notified_s": notified_s,
+        "peak": peak.peak,
+        "stored": stored - stored_before,
+        "pending": pending,
         "received": receiver.count - received_before,
     }
 
@@ -238,18 +284,47 @@ def _measure(args, db_name: str, receiver, procs: list) -> int:
     celery = [PYTHON, "-m", "celery", "-A", "wedsync_ops", "-q"]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": ROOT, "env": env}
     procs.append(subprocess.Popen([PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wedsync_ops.wsgi"], **quiet))
-    procs.append(subprocess.Popen([*celery, "worker", "-Q", "critical", "-n", "critical@%h",
-                                   f"--concurrency={CRITICAL_PROCESSES}", "--without-gossip", "--without-mingle"],
-                                  **quiet))
-    procs.append(subprocess.Popen([*celery, "worker", "-Q", "default", "-n", "default@%h", "--concurrency=1",
-                                   "--without-gossip", "--without-mingle"], **quiet))
+    procs.append(
+        subprocess.Popen(
+            [
+                *celery,
+                "worker",
+                "-Q",
+                "critical",
+                "-n",
+                "critical@%h",
+                f"--concurrency={CRITICAL_PROCESSES}",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            **quiet,
+        )
+    )
+    procs.append(
+        subprocess.Popen(
+            [
+                *celery,
+                "worker",
+                "-Q",
+                "default",
+                "-n",
+                "default@%h",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            **quiet,
+        )
+    )
     procs.append(subprocess.Popen([*celery, "beat"], **quiet))
     wait_for(port, procs[0])
     requests.get(f"http://127.0.0.1:{port}/health/ready", timeout=30)
     # Persistent connections: one per gunicorn sync worker and per worker process; one more for a probe.
     bound = args.web_workers + CRITICAL_PROCESSES + 1 + 1
-    log(f"gunicorn ({args.web_workers} workers) on port {port}, critical x{CRITICAL_PROCESSES} + default x1 workers,"
-        f" beat; {args.alerts} alerts per phase")
+    log(
+        f"gunicorn ({args.web_workers} workers) on port {port}, critical x{CRITICAL_PROCESSES} + default x1 workers,"
+        f" beat; {args.alerts} alerts per phase"
+    )
     figures, stored = [], 0
     for number, (concurrency, token) in enumerate(zip(levels, tokens, strict=True)):
         log(f"phase {number}: {args.alerts} alerts at concurrency {concurrency}")
@@ -258,17 +333,25 @@ def _measure(args, db_name: str, receiver, procs: list) -> int:
         figures.append(result)
     base = figures[0]
     print()
-    print(f"{args.alerts} distinct Alertmanager alerts per phase, one per post; gunicorn {args.web_workers} sync"
-          f" workers; {os.cpu_count()} CPU(s); default rate limit (300 alerts / 5 min per integration)")
-    print(f"PostgreSQL connection bound of this configuration: {bound} (one per web worker, critical"
-          f" x{CRITICAL_PROCESSES}, default x1, and one probe)")
-    print(f"{'concurrency':>11} {'200':>5} {'202':>5} {'429':>5} {'5xx':>5} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'posts s':>8} {'all notified s':>15} {'peak conns':>11} {'p99 ratio':>10} {'notified ratio':>15}")
+    print(
+        f"{args.alerts} distinct Alertmanager alerts per phase, one per post; gunicorn {args.web_workers} sync"
+        f" workers; {os.cpu_count()} CPU(s); default rate limit (300 alerts / 5 min per integration)"
+    )
+    print(
+        f"PostgreSQL connection bound of this configuration: {bound} (one per web worker, critical"
+        f" x{CRITICAL_PROCESSES}, default x1, and one probe)"
+    )
+    print(
+        f"{'concurrency':>11} {'200':>5} {'202':>5} {'429':>5} {'5xx':>5} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'posts s':>8} {'all notified s':>15} {'peak conns':>11} {'p99 ratio':>10} {'notified ratio':>15}"
+    )
     ok = True
     for f in figures:
-        print(f"{f['concurrency']:>11} {f['200']:>5} {f['202']:>5} {f['429']:>5} {f['5xx']:>5} {f['p50']:>8.1f} "
-              f"{f['p99']:>8.1f} {f['posted_s']:>8.2f} {f['notified_s']:>15.2f} {f['peak']:>11} "
-              f"{f['p99'] / base['p99']:>10.2f} {f['notified_s'] / base['notified_s']:>15.2f}")
+        print(
+            f"{f['concurrency']:>11} {f['200']:>5} {f['202']:>5} {f['429']:>5} {f['5xx']:>5} {f['p50']:>8.1f} "
+            f"{f['p99']:>8.1f} {f['posted_s']:>8.2f} {f['notified_s']:>15.2f} {f['peak']:>11} "
+            f"{f['p99'] / base['p99']:>10.2f} {f['notified_s'] / base['notified_s']:>15.2f}"
+        )
         if f["5xx"] or f["429"] or f["stored"] < args.alerts or f["pending"] or f["peak"] > bound:
             ok = False
     print(f"every alert stored and notified, 0 x 5xx, peak within the bound: {'yes' if ok else 'NO'}")

@@ -39,12 +39,13 @@ def plan_verdict(lines: list[str]) -> tuple[bool, str]:
 
     scans = [ln for ln in lines if "Seq Scan on apm_metrics" in ln]
     empty = [ln for ln in scans if re.search(r"actual time=\S+ rows=0 ", ln)]
-    index = [ln for ln in lines
-             if "organization_id_recorded_at_idx" in ln or "idx_apm_metrics_wedding_day" in ln]
+    index = [ln for ln in lines if "organization_id_recorded_at_idx" in ln or "idx_apm_metrics_wedding_day" in ln]
     took = next((ln.strip() for ln in lines if ln.startswith("Execution Time")), "")
     ok = bool(index) and len(scans) == len(empty)
-    return ok, (f"{len(index)} index node(s) on the wedding-day index, {len(scans) - len(empty)} sequential scan(s) "
-                f"of data ({len(empty)} of an empty partition); {took}")
+    return ok, (
+        f"{len(index)} index node(s) on the wedding-day index, {len(scans) - len(empty)} sequential scan(s) "
+        f"of data ({len(empty)} of an empty partition); {took}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rows must be positive")
     with scratch_database("bench_wedding", keep=args.keep) as db_name:
         log("seed_demo (organizations, weddings)")
-        subprocess.run([PYTHON, "manage.py", "seed_demo", "--quiet", "--minutes", "60"], cwd=ROOT,
-                       env=scratch_env(db_name, LOG_LEVEL="WARNING"), check=True)
+        subprocess.run(
+            [PYTHON, "manage.py", "seed_demo", "--quiet", "--minutes", "60"],
+            cwd=ROOT,
+            env=scratch_env(db_name, LOG_LEVEL="WARNING"),
+            check=True,
+        )
         load_points(db_name, args.rows, days=14)
         ok = True
         for name, (lines, rows) in seed_query_plans(db_name, args.org).items():

@@ -54,7 +54,8 @@ class ConversionFunnelForm(forms.ModelForm):
     def clean_steps(self):
         steps = [s.strip() for s in self.cleaned_data["steps"].split(",") if s.strip()]
         if not services.FUNNEL_MIN_STEPS <= len(steps) <= services.FUNNEL_MAX_STEPS or set(steps) - set(
-                EventType.values):
+            EventType.values
+        ):
             raise ValidationError(f"{services.FUNNEL_MIN_STEPS} to {services.FUNNEL_MAX_STEPS} known event types")
         return steps
 
@@ -67,8 +68,12 @@ class ConversionFunnelAdmin(admin.ModelAdmin):
     search_fields = ("name", "organization__slug")
 
     def save_model(self, request, obj, form, change):
-        saved = services.funnel_save(organization=form.cleaned_data["organization"], name=form.cleaned_data["name"],
-                                     steps=form.cleaned_data["steps"], funnel=obj if change else None)
+        saved = services.funnel_save(
+            organization=form.cleaned_data["organization"],
+            name=form.cleaned_data["name"],
+            steps=form.cleaned_data["steps"],
+            funnel=obj if change else None,
+        )
         obj.pk = saved.pk
 
 
@@ -89,23 +94,49 @@ class UserSegmentAdmin(admin.ModelAdmin):
     search_fields = ("name", "organization__slug")
 
     def save_model(self, request, obj, form, change):
-        saved = services.segment_save(organization=form.cleaned_data["organization"], name=form.cleaned_data["name"],
-                                      rule=form.cleaned_data["rule"], segment=obj if change else None)
+        saved = services.segment_save(
+            organization=form.cleaned_data["organization"],
+            name=form.cleaned_data["name"],
+            rule=form.cleaned_data["rule"],
+            segment=obj if change else None,
+        )
         obj.pk = saved.pk
 
 
 @admin.register(BusinessAlertRule)
 class BusinessAlertRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "organization", "event_type", "direction", "threshold_percent", "window_minutes",
-                    "severity", "enabled")
+    list_display = (
+        "name",
+        "organization",
+        "event_type",
+        "direction",
+        "threshold_percent",
+        "window_minutes",
+        "severity",
+        "enabled",
+    )
     list_filter = ("enabled", "direction", "event_type", "severity", "organization")
     search_fields = ("name", "organization__slug")
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        saved = services.alert_rule_save(**{k: data[k] for k in (
-            "organization", "name", "event_type", "direction", "threshold_percent", "min_baseline", "window_minutes",
-            "severity", "priority", "enabled")})
+        saved = services.alert_rule_save(
+            **{
+                k: data[k]
+                for k in (
+                    "organization",
+                    "name",
+                    "event_type",
+                    "direction",
+                    "threshold_percent",
+                    "min_baseline",
+                    "window_minutes",
+                    "severity",
+                    "priority",
+                    "enabled",
+                )
+            }
+        )
         obj.pk = saved.pk
 
 
@@ -125,8 +156,17 @@ class FeatureUsageAdmin(_ReadOnly):
 
 @admin.register(RevenueMetric)
 class RevenueMetricAdmin(_ReadOnly):
-    list_display = ("day", "organization", "currency", "bookings", "payments_succeeded", "payments_failed",
-                    "payment_success_rate", "revenue", "failed_revenue")
+    list_display = (
+        "day",
+        "organization",
+        "currency",
+        "bookings",
+        "payments_succeeded",
+        "payments_failed",
+        "payment_success_rate",
+        "revenue",
+        "failed_revenue",
+    )
     list_filter = ("currency", "day", "organization")
     search_fields = ("organization__slug",)
 

@@ -32,33 +32,63 @@ class BusinessEventIngestView(APIView):
     parser_classes = [JSONParser]  # documentation only: the body is decoded by json_loads
 
     @extend_schema(
-        operation_id="business_events_ingest", summary="Ingest a batch of business events", tags=["ingest"],
+        operation_id="business_events_ingest",
+        summary="Ingest a batch of business events",
+        tags=["ingest"],
         request=BusinessEventBatchSerializer,
-        responses={202: BusinessEventsAcceptedSerializer,
-                   400: OpenApiResponse(BusinessEventsRefusedSerializer, description="Nothing was stored."),
-                   401: OpenApiResponse(description="No API key, or an unknown or revoked one.")},
+        responses={
+            202: BusinessEventsAcceptedSerializer,
+            400: OpenApiResponse(BusinessEventsRefusedSerializer, description="Nothing was stored."),
+            401: OpenApiResponse(description="No API key, or an unknown or revoked one."),
+        },
         examples=[
-            OpenApiExample("A failed payment and an RSVP", request_only=True, value={"events": [
-                {"event_type": "payment_failed", "timestamp": "2026-06-13T12:00:00Z", "actor_id": "client-812",
-                 "revenue_impact": "165.00", "currency": "GBP", "properties": {"provider": "stripe"}},
-                {"event_type": "rsvp_submitted", "actor_id": "guest-77", "properties": {"feature": "rsvp"}}]}),
-            OpenApiExample("Bad event", response_only=True, status_codes=["400"], value={
-                "errors": [{"index": 0, "field": "currency", "reason": "must be an ISO 4217 currency code in "
-                                                                      "upper case, e.g. GBP"}], "error_count": 1}),
+            OpenApiExample(
+                "A failed payment and an RSVP",
+                request_only=True,
+                value={
+                    "events": [
+                        {
+                            "event_type": "payment_failed",
+                            "timestamp": "2026-06-13T12:00:00Z",
+                            "actor_id": "client-812",
+                            "revenue_impact": "165.00",
+                            "currency": "GBP",
+                            "properties": {"provider": "stripe"},
+                        },
+                        {"event_type": "rsvp_submitted", "actor_id": "guest-77", "properties": {"feature": "rsvp"}},
+                    ]
+                },
+            ),
+            OpenApiExample(
+                "Bad event",
+                response_only=True,
+                status_codes=["400"],
+                value={
+                    "errors": [
+                        {
+                            "index": 0,
+                            "field": "currency",
+                            "reason": "must be an ISO 4217 currency code in upper case, e.g. GBP",
+                        }
+                    ],
+                    "error_count": 1,
+                },
+            ),
         ],
     )
     def post(self, request):
         try:
             body = request.body
         except RequestDataTooBig:
-            return Response({"detail": "the body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE"},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "the body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE"}, status=status.HTTP_400_BAD_REQUEST
+            )
         if not body:
-            return Response({"detail": "the body is empty: send a JSON event batch"},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "the body is empty: send a JSON event batch"}, status=status.HTTP_400_BAD_REQUEST
+            )
         try:
-            accepted = events_ingest_json(organization_id=request.auth.organization_id, body=body,
-                                          now=timezone.now())
+            accepted = events_ingest_json(organization_id=request.auth.organization_id, body=body, now=timezone.now())
         except BusinessEventsValidationError as exc:
             return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
         return Response({"accepted": accepted}, status=status.HTTP_202_ACCEPTED)

@@ -53,8 +53,13 @@ def event_label(event_type: str) -> str:
 def money(amount, currency: str) -> str:
     """``amount`` of ``currency`` (ISO 4217) in whole units with its CLDR symbol, en-GB: ``£2,310``, ``€85``,
     ``US$1,200`` (Babel's ``format_currency``)."""
-    return format_currency(decimal.Decimal(amount).quantize(decimal.Decimal(1)), currency, format="¤#,##0",
-                           locale="en_GB", currency_digits=False)
+    return format_currency(
+        decimal.Decimal(amount).quantize(decimal.Decimal(1)),
+        currency,
+        format="¤#,##0",
+        locale="en_GB",
+        currency_digits=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -116,17 +121,29 @@ def _lines(rows: list[tuple]) -> tuple[int, tuple[ImpactLine, ...]]:
                 currency, extra = max(t["money"].items(), key=lambda kv: kv[1], default=("", 0))
                 extra = decimal.Decimal(extra).quantize(decimal.Decimal("0.01")) if extra and extra > 0 else None
                 amount = f" ({money(extra, currency)})" if extra else ""
-                lines.append(ImpactLine(event_type, current, baseline, change, extra, currency if extra else "",
-                                        f"{label}: {round(excess)}{amount} above normal", True))
+                lines.append(
+                    ImpactLine(
+                        event_type,
+                        current,
+                        baseline,
+                        change,
+                        extra,
+                        currency if extra else "",
+                        f"{label}: {round(excess)}{amount} above normal",
+                        True,
+                    )
+                )
         elif baseline >= MIN_BASELINE and change is not None and change <= -DROP_PERCENT:
-            lines.append(ImpactLine(event_type, current, baseline, change, None, "",
-                                    f"{label} \u2212{abs(change):.0f}%", True))
+            lines.append(
+                ImpactLine(event_type, current, baseline, change, None, "", f"{label} \u2212{abs(change):.0f}%", True)
+            )
     lines.sort(key=lambda line: (line.event_type not in BAD_WHEN_RISING, line.change_percent or 0))
     return weeks, tuple(lines)
 
 
-def impact_window(*, detected_at: dt.datetime, resolved_at: dt.datetime | None, now: dt.datetime
-                  ) -> tuple[dt.datetime, dt.datetime]:
+def impact_window(
+    *, detected_at: dt.datetime, resolved_at: dt.datetime | None, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
     """The window an incident's impact is measured over: the ``IMPACT_WINDOW`` before ``now`` while it is
     open (before ``resolved_at`` once resolved), never starting before the hour before ``detected_at``."""
     end = min(resolved_at or now, now)
@@ -136,9 +153,11 @@ def impact_window(*, detected_at: dt.datetime, resolved_at: dt.datetime | None, 
 def organization_impact(*, organization_id: uuid.UUID, start: dt.datetime, end: dt.datetime) -> Impact:
     """The organization's business events in ``[start, end)`` against the baseline (one query; RLS applies)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT event_type, currency, current_count, baseline_count, current_revenue, baseline_revenue,"
-                    " baseline_weeks FROM business_event_impact(%s, %s, %s, %s)",
-                    [organization_id, start, end, BASELINE_WEEKS])
+        cur.execute(
+            "SELECT event_type, currency, current_count, baseline_count, current_revenue, baseline_revenue,"
+            " baseline_weeks FROM business_event_impact(%s, %s, %s, %s)",
+            [organization_id, start, end, BASELINE_WEEKS],
+        )
         weeks, lines = _lines(cur.fetchall())
     return Impact(start, end, weeks, lines)
 
@@ -147,8 +166,11 @@ def incidents_business_impact(*, incidents, now: dt.datetime) -> dict:
     """``{incident id: Impact}`` for incidents of an organization (platform-wide ones are left out), in one
     query (a LATERAL ``business_event_impact`` per incident). ``incidents``: objects with ``id``,
     ``organization_id``, ``detected_at`` and ``resolved_at``."""
-    todo = [(i.id, i.organization_id, *impact_window(detected_at=i.detected_at, resolved_at=i.resolved_at, now=now))
-            for i in incidents if i.organization_id is not None]
+    todo = [
+        (i.id, i.organization_id, *impact_window(detected_at=i.detected_at, resolved_at=i.resolved_at, now=now))
+        for i in incidents
+        if i.organization_id is not None
+    ]
     if not todo:
         return {}
     ids, orgs, starts, ends = (list(col) for col in zip(*todo, strict=True))
@@ -158,7 +180,8 @@ def incidents_business_impact(*, incidents, now: dt.datetime) -> dict:
             " b.baseline_revenue, b.baseline_weeks"
             " FROM unnest(%s::text[], %s::uuid[], %s::timestamptz[], %s::timestamptz[]) AS t(id, org, lo, hi)"
             " CROSS JOIN LATERAL business_event_impact(t.org, t.lo, t.hi, %s) b",
-            [[str(i) for i in ids], orgs, starts, ends, BASELINE_WEEKS])
+            [[str(i) for i in ids], orgs, starts, ends, BASELINE_WEEKS],
+        )
         rows: dict[str, list] = {}
         for row in cur.fetchall():
             rows.setdefault(row[0], []).append(row[1:])

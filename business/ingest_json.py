@@ -38,8 +38,9 @@ from .services import (
     iso_4217_codes,
 )
 
-_EventType = Literal["booking_created", "payment_succeeded", "payment_failed", "rsvp_submitted",
-                     "gallery_viewed", "form_submitted"]
+_EventType = Literal[
+    "booking_created", "payment_succeeded", "payment_failed", "rsvp_submitted", "gallery_viewed", "form_submitted"
+]
 _Actor = Annotated[str, msgspec.Meta(max_length=ACTOR_ID_MAX_LENGTH)]
 _Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
 _Timestamp = float | Annotated[dt.datetime, msgspec.Meta(tz=True)]
@@ -100,8 +101,11 @@ def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> 
         data = bytes(e.properties)
         if data == _NULL:
             text = "{}"
-        elif (not data.startswith(b"{") or len(data) > PROPERTIES_MAX_BYTES
-              or data.count(b"{") + data.count(b"[") > _MAX_BRACKETS):
+        elif (
+            not data.startswith(b"{")
+            or len(data) > PROPERTIES_MAX_BYTES
+            or data.count(b"{") + data.count(b"[") > _MAX_BRACKETS
+        ):
             return None
         else:
             text = data.decode()
@@ -109,8 +113,12 @@ def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> 
         if (amount is None) != (currency is None):
             return None
         if amount is not None:
-            if (currency not in codes or not amount.is_finite() or abs(amount) >= REVENUE_MAX
-                    or -amount.as_tuple().exponent > REVENUE_DECIMALS):
+            if (
+                currency not in codes
+                or not amount.is_finite()
+                or abs(amount) >= REVENUE_MAX
+                or -amount.as_tuple().exponent > REVENUE_DECIMALS
+            ):
                 return None
         append((org, e.event_type, e.actor_id or "", text, amount, currency or "", at))
     return rows

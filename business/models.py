@@ -63,17 +63,23 @@ class BusinessEvent(models.Model):
         indexes = [
             models.Index(fields=["organization", "timestamp"], name="idx_business_events_org_time"),
             models.Index(fields=["timestamp"], name="idx_business_events_timestamp"),
-            models.Index(fields=["-revenue_impact", "-timestamp"], name="idx_business_events_revenue",
-                         condition=models.Q(revenue_impact__isnull=False)),
+            models.Index(
+                fields=["-revenue_impact", "-timestamp"],
+                name="idx_business_events_revenue",
+                condition=models.Q(revenue_impact__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(models.Q(revenue_impact__isnull=True, currency="")
-                           | models.Q(revenue_impact__isnull=False, currency__regex=r"^[A-Z]{3}$")),
+                condition=(
+                    models.Q(revenue_impact__isnull=True, currency="")
+                    | models.Q(revenue_impact__isnull=False, currency__regex=r"^[A-Z]{3}$")
+                ),
                 name="business_events_revenue_has_currency",
             ),
-            models.CheckConstraint(condition=models.Q(event_type__in=EventType.values),
-                                   name="business_events_event_type_check"),
+            models.CheckConstraint(
+                condition=models.Q(event_type__in=EventType.values), name="business_events_event_type_check"
+            ),
         ]
 
     def __str__(self):
@@ -172,8 +178,7 @@ class RevenueMetric(models.Model):
 
     class Meta:
         db_table = "revenue_metrics"
-        constraints = [models.UniqueConstraint(fields=["organization", "day", "currency"],
-                                               name="revenue_metrics_uniq")]
+        constraints = [models.UniqueConstraint(fields=["organization", "day", "currency"], name="revenue_metrics_uniq")]
 
     def __str__(self):
         return f"{self.day} {self.currency}"
@@ -251,9 +256,12 @@ class BusinessAlertRule(models.Model):
         db_table = "business_alert_rules"
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="business_alert_rules_org_name"),
-            models.CheckConstraint(condition=models.Q(threshold_percent__gt=0, window_minutes__gte=5,
-                                                      window_minutes__lte=1440, min_baseline__gte=0),
-                                   name="business_alert_rules_bounds"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    threshold_percent__gt=0, window_minutes__gte=5, window_minutes__lte=1440, min_baseline__gte=0
+                ),
+                name="business_alert_rules_bounds",
+            ),
         ]
 
     def __str__(self):

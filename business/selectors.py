@@ -63,9 +63,13 @@ class RevenueHealth:
 def main_currency(*, organization_ids, from_day: dt.date, to_day: dt.date) -> dict[uuid.UUID, str]:
     """``{organization id: the currency with most revenue plus failed revenue from_day..to_day}``."""
     best: dict = {}
-    rows = (RevenueMetric.objects.filter(organization_id__in=organization_ids, day__range=(from_day, to_day))
-            .exclude(currency=NO_CURRENCY).values("organization_id", "currency")
-            .annotate(amount=Sum("revenue") + Sum("failed_revenue")).order_by("organization_id", "-amount"))
+    rows = (
+        RevenueMetric.objects.filter(organization_id__in=organization_ids, day__range=(from_day, to_day))
+        .exclude(currency=NO_CURRENCY)
+        .values("organization_id", "currency")
+        .annotate(amount=Sum("revenue") + Sum("failed_revenue"))
+        .order_by("organization_id", "-amount")
+    )
     for row in rows:
         best.setdefault(row["organization_id"], row["currency"])
     return best
@@ -75,7 +79,8 @@ def revenue_health(*, organization, today: dt.date, days: int = 14) -> RevenueHe
     """The organization's ``days`` local days up to ``today`` from ``revenue_metrics`` (two queries)."""
     window = days_back(today, days)
     currency = main_currency(organization_ids=[organization.id], from_day=window[0], to_day=today).get(
-        organization.id, "")
+        organization.id, ""
+    )
     by_day = {d: RevenueDay(d) for d in window}
     for m in RevenueMetric.objects.filter(organization=organization, day__range=(window[0], today)):
         row = by_day[m.day]
@@ -106,8 +111,9 @@ def funnel_summaries(*, organization, from_day: dt.date, to_day: dt.date) -> lis
     """Every funnel of the organization over ``from_day``..``to_day`` (two queries): clients per step summed
     over the days, and each day's overall conversion."""
     funnels = list(ConversionFunnel.objects.filter(organization=organization).order_by("name"))
-    rows = (ConversionFunnelStep.objects.filter(organization=organization, day__range=(from_day, to_day))
-            .values("funnel_id", "day", "step", "actors"))
+    rows = ConversionFunnelStep.objects.filter(organization=organization, day__range=(from_day, to_day)).values(
+        "funnel_id", "day", "step", "actors"
+    )
     per_step: dict = defaultdict(lambda: defaultdict(int))
     per_day: dict = defaultdict(dict)
     for r in rows:
@@ -117,9 +123,15 @@ def funnel_summaries(*, organization, from_day: dt.date, to_day: dt.date) -> lis
     for f in funnels:
         counts = [per_step[f.pk].get(i, 0) for i in range(len(f.steps))]
         first = counts[0] if counts else 0
-        steps = [(event_type, n, (n / first) if first else None,
-                  (n / counts[i - 1]) if i and counts[i - 1] else (1.0 if i == 0 and first else None))
-                 for i, (event_type, n) in enumerate(zip(f.steps, counts, strict=True))]
+        steps = [
+            (
+                event_type,
+                n,
+                (n / first) if first else None,
+                (n / counts[i - 1]) if i and counts[i - 1] else (1.0 if i == 0 and first else None),
+            )
+            for i, (event_type, n) in enumerate(zip(f.steps, counts, strict=True))
+        ]
         trend = []
         day = from_day
         while day <= to_day:
@@ -143,18 +155,29 @@ def segment_counts(*, organization, today: dt.date, days: int = 14) -> list[tupl
 
 def feature_usage_top(*, organization, from_day: dt.date, to_day: dt.date, limit: int = 10) -> list[dict]:
     """The organization's features by events over the period: ``{feature, events, peak_active_users}``."""
-    return [dict(row) for row in FeatureUsage.objects.filter(organization=organization, day__range=(from_day, to_day))
-            .values("feature").annotate(events=Sum("events"), peak_active_users=Max("active_users"))
-            .order_by("-events", "feature")[:limit]]
+    return [
+        dict(row)
+        for row in FeatureUsage.objects.filter(organization=organization, day__range=(from_day, to_day))
+        .values("feature")
+        .annotate(events=Sum("events"), peak_active_users=Max("active_users"))
+        .order_by("-events", "feature")[:limit]
+    ]
 
 
 def active_organizations_per_feature(*, from_day: dt.date, to_day: dt.date, limit: int = 8) -> list[dict]:
     """Across organizations (staff): per feature, distinct organizations active over the period, users on
     the busiest day summed, events. One query."""
-    return [dict(row) for row in FeatureUsage.objects.filter(day__range=(from_day, to_day)).values("feature")
-            .annotate(organizations=Count("organization_id", distinct=True), events=Sum("events"),
-                      active_users=Sum("active_users"))
-            .order_by("-organizations", "-events")[:limit]]
+    return [
+        dict(row)
+        for row in FeatureUsage.objects.filter(day__range=(from_day, to_day))
+        .values("feature")
+        .annotate(
+            organizations=Count("organization_id", distinct=True),
+            events=Sum("events"),
+            active_users=Sum("active_users"),
+        )
+        .order_by("-organizations", "-events")[:limit]
+    ]
 
 
 @dataclass
@@ -180,22 +203,35 @@ def organizations_overview(*, from_day: dt.date, to_day: dt.date) -> list[Organi
     """Every organization with business in the period (staff: RLS shows all), worst payment success rate
     first. Three queries."""
     rows: dict = {}
-    metrics = list(RevenueMetric.objects.filter(day__range=(from_day, to_day)).values(
-        "organization_id", "currency").annotate(bookings=Sum("bookings"), succeeded=Sum("payments_succeeded"),
-                                               failed=Sum("payments_failed"), revenue=Sum("revenue"),
-                                               failed_revenue=Sum("failed_revenue")))
-    currencies = main_currency(organization_ids={m["organization_id"] for m in metrics}, from_day=from_day,
-                               to_day=to_day)
+    metrics = list(
+        RevenueMetric.objects.filter(day__range=(from_day, to_day))
+        .values("organization_id", "currency")
+        .annotate(
+            bookings=Sum("bookings"),
+            succeeded=Sum("payments_succeeded"),
+            failed=Sum("payments_failed"),
+            revenue=Sum("revenue"),
+            failed_revenue=Sum("failed_revenue"),
+        )
+    )
+    currencies = main_currency(
+        organization_ids={m["organization_id"] for m in metrics}, from_day=from_day, to_day=to_day
+    )
     for m in metrics:
-        row = rows.setdefault(m["organization_id"], OrganizationBusinessRow(
-            m["organization_id"], currency=currencies.get(m["organization_id"], "")))
+        row = rows.setdefault(
+            m["organization_id"],
+            OrganizationBusinessRow(m["organization_id"], currency=currencies.get(m["organization_id"], "")),
+        )
         row.bookings += m["bookings"]
         row.succeeded += m["succeeded"]
         row.failed += m["failed"]
         if m["currency"] == row.currency:
             row.revenue += m["revenue"]
             row.failed_revenue += m["failed_revenue"]
-    for u in FeatureUsage.objects.filter(day__range=(from_day, to_day)).values("organization_id").annotate(
-            events=Sum("events")):
+    for u in (
+        FeatureUsage.objects.filter(day__range=(from_day, to_day))
+        .values("organization_id")
+        .annotate(events=Sum("events"))
+    ):
         rows.setdefault(u["organization_id"], OrganizationBusinessRow(u["organization_id"])).events = u["events"]
     return sorted(rows.values(), key=lambda r: (r.success_rate if r.success_rate is not None else 2, -r.events))

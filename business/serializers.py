@@ -14,16 +14,28 @@ class BusinessEventSerializer(serializers.Serializer):
 
     event_type = serializers.ChoiceField(choices=EventType.choices)
     timestamp = serializers.CharField(
-        required=False, help_text="RFC 3339 with a UTC offset (`2026-06-13T12:00:00Z`) or epoch seconds; default "
-        "now. At most 90 days old, at most 5 minutes in the future.")
-    actor_id = serializers.CharField(max_length=100, required=False,
-                                     help_text="The platform's opaque id of the client or user.")
-    properties = serializers.DictField(required=False, help_text="A JSON object, at most 8 KiB; `feature` names the "
-                                       "feature for feature usage.")
-    revenue_impact = serializers.DecimalField(max_digits=18, decimal_places=4, required=False,
-                                              help_text="The amount the event is about, in `currency`; with it.")
-    currency = serializers.CharField(min_length=3, max_length=3, required=False,
-                                     help_text="ISO 4217 code in upper case (`GBP`); with `revenue_impact`.")
+        required=False,
+        help_text="RFC 3339 with a UTC offset (`2026-06-13T12:00:00Z`) or epoch seconds; default "
+        "now. At most 90 days old, at most 5 minutes in the future.",
+    )
+    actor_id = serializers.CharField(
+        max_length=100, required=False, help_text="The platform's opaque id of the client or user."
+    )
+    properties = serializers.DictField(
+        required=False, help_text="A JSON object, at most 8 KiB; `feature` names the feature for feature usage."
+    )
+    revenue_impact = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        required=False,
+        help_text="The amount the event is about, in `currency`; with it.",
+    )
+    currency = serializers.CharField(
+        min_length=3,
+        max_length=3,
+        required=False,
+        help_text="ISO 4217 code in upper case (`GBP`); with `revenue_impact`.",
+    )
 
 
 class BusinessEventBatchSerializer(serializers.Serializer):

@@ -112,8 +112,9 @@ def _timestamp(raw, *, now: dt.datetime) -> dt.datetime:
     if at < now - EVENTS_MAX_AGE:
         raise InputError("timestamp", f"is older than {EVENTS_MAX_AGE.days} days")
     if at > now + EVENTS_MAX_FUTURE:
-        raise InputError("timestamp", f"is more than {int(EVENTS_MAX_FUTURE.total_seconds() // 60)} minutes "
-                                      "in the future")
+        raise InputError(
+            "timestamp", f"is more than {int(EVENTS_MAX_FUTURE.total_seconds() // 60)} minutes in the future"
+        )
     return at
 
 
@@ -161,6 +162,7 @@ def events_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) ->
     codes = iso_4217_codes()
     rows, errors = [], []
     for index, event in enumerate(events):
+
         def bad(field, reason, index=index):
             errors.append({"index": index, "field": field, "reason": reason})
 
@@ -212,11 +214,22 @@ def events_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) ->
         if currency is not None and not (isinstance(currency, str) and currency in codes):
             bad("currency", "must be an ISO 4217 currency code in upper case, e.g. GBP")
         if (revenue is None) != (currency is None):
-            bad("currency" if currency is None else "revenue_impact",
-                "revenue_impact and currency go together: send both or neither")
+            bad(
+                "currency" if currency is None else "revenue_impact",
+                "revenue_impact and currency go together: send both or neither",
+            )
         if not errors:
-            rows.append(EventRow(organization_id, str(event_type), actor if isinstance(actor, str) else "",
-                                 properties_text, amount, currency or "", at))
+            rows.append(
+                EventRow(
+                    organization_id,
+                    str(event_type),
+                    actor if isinstance(actor, str) else "",
+                    properties_text,
+                    amount,
+                    currency or "",
+                    at,
+                )
+            )
     if errors:
         raise BusinessEventsValidationError(errors=errors)
     return rows
@@ -236,10 +249,16 @@ def events_copy(*, rows: list[EventRow] | list[tuple]) -> int:
     if not rows:
         return 0
     return copy_through_stage(
-        stage_create_sql=_query("business_events_stage_create"), stage_table="business_events_stage_v1",
-        columns=_STAGE_COLUMNS, types=_STAGE_TYPES, rows=(tuple(r) if isinstance(r, tuple) else (
-            r.organization_id, r.event_type, r.actor_id, r.properties, r.revenue_impact, r.currency, r.timestamp)
-            for r in rows),
+        stage_create_sql=_query("business_events_stage_create"),
+        stage_table="business_events_stage_v1",
+        columns=_STAGE_COLUMNS,
+        types=_STAGE_TYPES,
+        rows=(
+            tuple(r)
+            if isinstance(r, tuple)
+            else (r.organization_id, r.event_type, r.actor_id, r.properties, r.revenue_impact, r.currency, r.timestamp)
+            for r in rows
+        ),
         move_sql=_query("business_events_move_staged"),
     )
 
@@ -256,8 +275,12 @@ def events_ingest(*, organization_id: uuid.UUID, payload, now: dt.datetime) -> i
 
 # --- daily computations ------------------------------------------------------------------------------------
 
-COMPUTATIONS = ("business_revenue_metrics_compute", "business_feature_usage_compute", "business_funnels_compute",
-                "business_segments_compute")
+COMPUTATIONS = (
+    "business_revenue_metrics_compute",
+    "business_feature_usage_compute",
+    "business_funnels_compute",
+    "business_segments_compute",
+)
 
 
 def business_daily_compute(*, from_day: dt.date, to_day: dt.date) -> dict[str, int]:
@@ -282,8 +305,9 @@ def business_recompute_recent(*, now: dt.datetime) -> dict[str, int]:
     """``business_daily_compute`` for the last ``RECOMPUTE_DAYS`` local days: from the UTC date minus
     ``RECOMPUTE_DAYS`` (covers every time zone's yesterday) to the UTC date plus one (UTC+14's today)."""
     today = now.astimezone(dt.UTC).date()
-    return business_daily_compute(from_day=today - dt.timedelta(days=RECOMPUTE_DAYS),
-                                  to_day=today + dt.timedelta(days=1))
+    return business_daily_compute(
+        from_day=today - dt.timedelta(days=RECOMPUTE_DAYS), to_day=today + dt.timedelta(days=1)
+    )
 
 
 def business_events_cleanup(*, now: dt.datetime, batch: int = CLEANUP_BATCH) -> int:
@@ -293,8 +317,11 @@ def business_events_cleanup(*, now: dt.datetime, batch: int = CLEANUP_BATCH) -> 
     deleted = 0
     with connection.cursor() as cur:
         while True:
-            cur.execute('DELETE FROM business_events WHERE id IN (SELECT id FROM business_events'
-                        ' WHERE "timestamp" < %s ORDER BY "timestamp" LIMIT %s)', [cutoff, batch])
+            cur.execute(
+                "DELETE FROM business_events WHERE id IN (SELECT id FROM business_events"
+                ' WHERE "timestamp" < %s ORDER BY "timestamp" LIMIT %s)',
+                [cutoff, batch],
+            )
             deleted += cur.rowcount
             if cur.rowcount < batch:
                 return deleted
@@ -303,8 +330,9 @@ def business_events_cleanup(*, now: dt.datetime, batch: int = CLEANUP_BATCH) -> 
 # --- definitions -----------------------------------------------------------------------------------------------
 
 
-def funnel_save(*, organization, name: str, steps: list[str], funnel: ConversionFunnel | None = None
-                ) -> ConversionFunnel:
+def funnel_save(
+    *, organization, name: str, steps: list[str], funnel: ConversionFunnel | None = None
+) -> ConversionFunnel:
     """Create (or update ``funnel``) a named funnel of ``steps`` (2 to 8 event types, in order).
 
     Raises ValidationError naming the field (``name``: empty, over 100 characters or taken; ``steps``).
@@ -317,8 +345,12 @@ def funnel_save(*, organization, name: str, steps: list[str], funnel: Conversion
         errors["steps"] = f"must list {FUNNEL_MIN_STEPS} to {FUNNEL_MAX_STEPS} event types"
     elif bad := [s for s in steps if s not in EventType.values]:
         errors["steps"] = f"unknown event type(s) {', '.join(map(str, bad))[:200]}"
-    if not errors and ConversionFunnel.objects.filter(organization=organization, name=name).exclude(
-            pk=getattr(funnel, "pk", None)).exists():  # type: ignore[misc]  # pk None: excludes nothing, which django-stubs does not model
+    if (
+        not errors
+        and ConversionFunnel.objects.filter(organization=organization, name=name)
+        .exclude(pk=getattr(funnel, "pk", None))
+        .exists()
+    ):  # type: ignore[misc]  # pk None: excludes nothing, which django-stubs does not model
         errors["name"] = "another funnel of the organization has this name"
     if errors:
         raise ValidationError(errors)
@@ -343,8 +375,9 @@ def segment_rule_validate(rule) -> dict:
     for key in ("wedding_from_days", "wedding_to_days"):
         value = rule.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or abs(value) > SEGMENT_MAX_DAYS:
-            raise ValidationError({"rule": f"{key} must be a whole number of days from -{SEGMENT_MAX_DAYS} "
-                                           f"to {SEGMENT_MAX_DAYS}"})
+            raise ValidationError(
+                {"rule": f"{key} must be a whole number of days from -{SEGMENT_MAX_DAYS} to {SEGMENT_MAX_DAYS}"}
+            )
         bounds.append(value)
     if bounds[0] > bounds[1]:
         raise ValidationError({"rule": "wedding_from_days must not be after wedding_to_days"})
@@ -360,8 +393,11 @@ def segment_save(*, organization, name: str, rule, segment: UserSegment | None =
     if not name or len(name) > 100:
         raise ValidationError({"name": "must be 1 to 100 characters"})
     rule = segment_rule_validate(rule)
-    if UserSegment.objects.filter(organization=organization, name=name).exclude(
-            pk=getattr(segment, "pk", None)).exists():  # type: ignore[misc]  # pk None: excludes nothing, which django-stubs does not model
+    if (
+        UserSegment.objects.filter(organization=organization, name=name)
+        .exclude(pk=getattr(segment, "pk", None))
+        .exists()
+    ):  # type: ignore[misc]  # pk None: excludes nothing, which django-stubs does not model
         raise ValidationError({"name": "another segment of the organization has this name"})
     segment = segment or UserSegment(organization=organization)
     segment.name, segment.rule = name, rule
@@ -369,9 +405,19 @@ def segment_save(*, organization, name: str, rule, segment: UserSegment | None =
     return segment
 
 
-def alert_rule_save(*, organization, name: str, event_type: str, direction: str = "drop",
-                    threshold_percent: float = 50.0, min_baseline: float = 5.0, window_minutes: int = 60,
-                    severity: str = "warning", priority: str = "high", enabled: bool = True) -> BusinessAlertRule:
+def alert_rule_save(
+    *,
+    organization,
+    name: str,
+    event_type: str,
+    direction: str = "drop",
+    threshold_percent: float = 50.0,
+    min_baseline: float = 5.0,
+    window_minutes: int = 60,
+    severity: str = "warning",
+    priority: str = "high",
+    enabled: bool = True,
+) -> BusinessAlertRule:
     """Create or update (by organization and name) a business alert rule; raises ValidationError naming the field.
 
     ``threshold_percent``: 1..1000 (%, a drop of at most 100); ``min_baseline``: events, >= 0;
@@ -390,10 +436,20 @@ def alert_rule_save(*, organization, name: str, event_type: str, direction: str 
         errors["window_minutes"] = "must be 5 to 1440 minutes"
     if errors:
         raise ValidationError(errors)
-    rule, _ = BusinessAlertRule.objects.update_or_create(organization=organization, name=name, defaults={
-        "event_type": event_type, "direction": direction, "threshold_percent": threshold_percent,
-        "min_baseline": min_baseline, "window_minutes": window_minutes, "severity": severity,
-        "priority": priority, "enabled": enabled})
+    rule, _ = BusinessAlertRule.objects.update_or_create(
+        organization=organization,
+        name=name,
+        defaults={
+            "event_type": event_type,
+            "direction": direction,
+            "threshold_percent": threshold_percent,
+            "min_baseline": min_baseline,
+            "window_minutes": window_minutes,
+            "severity": severity,
+            "priority": priority,
+            "enabled": enabled,
+        },
+    )
     return rule
 
 
@@ -403,8 +459,12 @@ RULE_ALERTNAME = {"drop": "BusinessEventDrop", "rise": "BusinessEventRise"}
 
 
 def _rule_labels(rule: BusinessAlertRule) -> dict:
-    return {"alertname": RULE_ALERTNAME[rule.direction], "business_rule": str(rule.pk),
-            "event_type": rule.event_type, "severity": rule.severity}
+    return {
+        "alertname": RULE_ALERTNAME[rule.direction],
+        "business_rule": str(rule.pk),
+        "event_type": rule.event_type,
+        "severity": rule.severity,
+    }
 
 
 def business_rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
@@ -424,8 +484,11 @@ def business_rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
 
     with transaction.atomic():
         with connection.cursor() as cur:
-            cur.execute("SELECT rule_id, current_count, baseline_count, change_percent, breaching"
-                        " FROM business_alert_rules_evaluate(%s)", [now])
+            cur.execute(
+                "SELECT rule_id, current_count, baseline_count, change_percent, breaching"
+                " FROM business_alert_rules_evaluate(%s)",
+                [now],
+            )
             results = {row[0]: row[1:] for row in cur.fetchall()}
         rules = {r.pk: r for r in BusinessAlertRule.objects.filter(pk__in=results)}
         candidates = []
@@ -441,17 +504,32 @@ def business_rules_evaluate(*, now: dt.datetime) -> dict[str, int]:
             else:
                 threshold = max(baseline, rule.min_baseline, 1) * (1 + step)
             change_words = f"{change:+.0f}%" if change is not None else "up from none"
-            words = (f"{event_label(rule.event_type)} {change_words} over the last {rule.window_minutes} min: "
-                     f"{current} against a normal of {baseline:.1f} (same window, previous 4 weeks)")
-            candidates.append(FireCandidate(
-                organization_id=rule.organization_id, fingerprint=fingerprint, source=AlertHistory.Source.BUSINESS,
-                title=f"{rule.name}: {words}"[:500], labels=labels,
-                annotations={"summary": words, "description": "business alert rule " + rule.name},
-                severity=rule.severity, priority=rule.priority, starts_at=now, value=float(current),
-                threshold=round(threshold, 3),
-                threshold_reason=f"{rule.direction} of {rule.threshold_percent:g}% from the 4-week baseline",
-                group_key=f"business:{rule.organization_id}:{rule.event_type}", description=words,
-            ))
+            words = (
+                f"{event_label(rule.event_type)} {change_words} over the last {rule.window_minutes} min: "
+                f"{current} against a normal of {baseline:.1f} (same window, previous 4 weeks)"
+            )
+            candidates.append(
+                FireCandidate(
+                    organization_id=rule.organization_id,
+                    fingerprint=fingerprint,
+                    source=AlertHistory.Source.BUSINESS,
+                    title=f"{rule.name}: {words}"[:500],
+                    labels=labels,
+                    annotations={"summary": words, "description": "business alert rule " + rule.name},
+                    severity=rule.severity,
+                    priority=rule.priority,
+                    starts_at=now,
+                    value=float(current),
+                    threshold=round(threshold, 3),
+                    threshold_reason=f"{rule.direction} of {rule.threshold_percent:g}% from the 4-week baseline",
+                    group_key=f"business:{rule.organization_id}:{rule.event_type}",
+                    description=words,
+                )
+            )
         fired, resolved = alerts_sync(source=AlertHistory.Source.BUSINESS, firing=candidates, now=now)
-    return {"evaluated": len(results), "breaching": len(candidates), "fired": sum(c.created for c in fired),
-            "resolved": len(resolved)}
+    return {
+        "evaluated": len(results),
+        "breaching": len(candidates),
+        "fired": sum(c.created for c in fired),
+        "resolved": len(resolved),
+    }

@@ -27,8 +27,14 @@ class DbSnapshotAdmin(admin.ModelAdmin):
     """Per-minute history snapshots, read-only (written by the beat task; staff-only rows)."""
 
     list_display = (
-        "taken_at", "connections_used", "connections_usable", "connections_idle_in_transaction",
-        "connections_waiting", "statement_calls", "statement_total_ms", "dead_tuples",
+        "taken_at",
+        "connections_used",
+        "connections_usable",
+        "connections_idle_in_transaction",
+        "connections_waiting",
+        "statement_calls",
+        "statement_total_ms",
+        "dead_tuples",
     )
     list_filter = ("taken_at",)
     date_hierarchy = "taken_at"

@@ -29,9 +29,10 @@ def database_performance_rollup(*, now: dt.datetime, lookback_minutes: int = 5) 
 def top_queries(*, now: dt.datetime, hours: int = 24, limit: int = 10) -> list[dict]:
     """The statements that cost the most over the last ``hours``: ``[{"queryid", "query", "calls",
     "total_ms", "mean_ms", "worst_hourly_mean_ms"}]``, most total time (ms) first. Staff context."""
-    rows = (DatabasePerformance.objects.filter(bucket_start__gt=now - dt.timedelta(hours=hours))
-            .values("queryid")
-            .annotate(calls=Sum("calls"), total_ms=Sum("total_ms"), worst_hourly_mean_ms=Max("mean_ms"),
-                      query=Max("query"))
-            .order_by("-total_ms")[:limit])
+    rows = (
+        DatabasePerformance.objects.filter(bucket_start__gt=now - dt.timedelta(hours=hours))
+        .values("queryid")
+        .annotate(calls=Sum("calls"), total_ms=Sum("total_ms"), worst_hourly_mean_ms=Max("mean_ms"), query=Max("query"))
+        .order_by("-total_ms")[:limit]
+    )
     return [dict(r, mean_ms=r["total_ms"] / r["calls"] if r["calls"] else None) for r in rows]

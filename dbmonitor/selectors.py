@@ -303,11 +303,18 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
     if usable > 0 and used > conf.CONNECTIONS_WARNING_RATIO * usable:
         critical = used > conf.CONNECTIONS_CRITICAL_RATIO * usable
         limit = conf.CONNECTIONS_CRITICAL_RATIO if critical else conf.CONNECTIONS_WARNING_RATIO
-        found.append(Finding(
-            "connections", "server", "critical" if critical else "warning",
-            f"{used} of {usable} usable connections in use ({used / usable:.0%})",
-            used / usable, limit, "ratio", {"used": used, "usable": usable},
-        ))
+        found.append(
+            Finding(
+                "connections",
+                "server",
+                "critical" if critical else "warning",
+                f"{used} of {usable} usable connections in use ({used / usable:.0%})",
+                used / usable,
+                limit,
+                "ratio",
+                {"used": used, "usable": usable},
+            )
+        )
     for row in _dicts(
         "SELECT a.pid, a.query_start, a.backend_start,"
         " extract(epoch FROM clock_timestamp() - a.query_start)::float8 AS s,"
@@ -319,12 +326,18 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
         [conf.LONG_RUNNING_QUERY_S],
     ):
         critical = row["s"] >= conf.LONG_RUNNING_QUERY_CRITICAL_S
-        found.append(Finding(
-            "long_running_query", _backend(row), "critical" if critical else "warning",
-            f"pid {row['pid']} has been running for {row['s']:.0f} s: {row['query'][:200]}",
-            row["s"], conf.LONG_RUNNING_QUERY_CRITICAL_S if critical else conf.LONG_RUNNING_QUERY_S, "s",
-            {"pid": row["pid"], "application_name": row["application_name"], "query": row["query"][:1000]},
-        ))
+        found.append(
+            Finding(
+                "long_running_query",
+                _backend(row),
+                "critical" if critical else "warning",
+                f"pid {row['pid']} has been running for {row['s']:.0f} s: {row['query'][:200]}",
+                row["s"],
+                conf.LONG_RUNNING_QUERY_CRITICAL_S if critical else conf.LONG_RUNNING_QUERY_S,
+                "s",
+                {"pid": row["pid"], "application_name": row["application_name"], "query": row["query"][:1000]},
+            )
+        )
     for row in _dicts(
         "SELECT a.pid, a.backend_start, a.query_start,"
         " extract(epoch FROM clock_timestamp() - a.query_start)::float8 AS s,"
@@ -334,13 +347,19 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
         " AND a.query_start <= clock_timestamp() - make_interval(secs => %s)",
         [conf.BLOCKED_QUERY_S],
     ):
-        found.append(Finding(
-            "blocked_query", _backend(row), "warning",
-            f"pid {row['pid']} has waited {row['s']:.0f} s for a lock held by pid "
-            f"{', '.join(map(str, row['blockers']))}: {row['query'][:200]}",
-            row["s"], conf.BLOCKED_QUERY_S, "s",
-            {"pid": row["pid"], "blocking_pids": list(row["blockers"]), "query": row["query"][:1000]},
-        ))
+        found.append(
+            Finding(
+                "blocked_query",
+                _backend(row),
+                "warning",
+                f"pid {row['pid']} has waited {row['s']:.0f} s for a lock held by pid "
+                f"{', '.join(map(str, row['blockers']))}: {row['query'][:200]}",
+                row["s"],
+                conf.BLOCKED_QUERY_S,
+                "s",
+                {"pid": row["pid"], "blocking_pids": list(row["blockers"]), "query": row["query"][:1000]},
+            )
+        )
     for row in _dicts(
         "SELECT a.pid, a.backend_start, a.xact_start,"
         " extract(epoch FROM clock_timestamp() - a.state_change)::float8 AS s,"
@@ -348,63 +367,98 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
         " AND a.state LIKE 'idle in transaction%%' AND a.state_change <= clock_timestamp() - make_interval(secs => %s)",
         [conf.IDLE_IN_TRANSACTION_S],
     ):
-        found.append(Finding(
-            "idle_in_transaction", _backend(row, start="xact_start"), "warning",
-            f"pid {row['pid']} ({row['application_name'] or 'no application_name'}) has been idle in a transaction"
-            f" for {row['s']:.0f} s", row["s"], conf.IDLE_IN_TRANSACTION_S, "s", {"pid": row["pid"]},
-        ))
+        found.append(
+            Finding(
+                "idle_in_transaction",
+                _backend(row, start="xact_start"),
+                "warning",
+                f"pid {row['pid']} ({row['application_name'] or 'no application_name'}) has been idle in a transaction"
+                f" for {row['s']:.0f} s",
+                row["s"],
+                conf.IDLE_IN_TRANSACTION_S,
+                "s",
+                {"pid": row["pid"]},
+            )
+        )
     ratios = cache_hit_ratios()
     if ratios["blocks"] >= conf.CACHE_HIT_MIN_BLOCKS:
         for kind in ("table", "index"):
             ratio = ratios[f"{kind}_hit_ratio"]
             if ratio is not None and ratio < conf.CACHE_HIT_RATIO_MIN:
-                found.append(Finding(
-                    "cache_hit_ratio", kind, "warning",
-                    f"{kind} cache hit ratio {ratio:.2%} is under {conf.CACHE_HIT_RATIO_MIN:.0%}",
-                    ratio, conf.CACHE_HIT_RATIO_MIN, "ratio",
-                ))
+                found.append(
+                    Finding(
+                        "cache_hit_ratio",
+                        kind,
+                        "warning",
+                        f"{kind} cache hit ratio {ratio:.2%} is under {conf.CACHE_HIT_RATIO_MIN:.0%}",
+                        ratio,
+                        conf.CACHE_HIT_RATIO_MIN,
+                        "ratio",
+                    )
+                )
     for row in _dicts(
         "SELECT * FROM monitoring_xid_wraparound() WHERE to_forced_autovacuum < %s OR to_shutdown < %s",
         [conf.XID_TO_FORCED_AUTOVACUUM_WARNING, conf.XID_TO_SHUTDOWN_CRITICAL],
     ):
         critical = row["to_shutdown"] < conf.XID_TO_SHUTDOWN_CRITICAL
-        found.append(Finding(
-            "xid_wraparound", f"{row['schema_name']}.{row['table_name']}", "critical" if critical else "warning",
-            f"{row['schema_name']}.{row['table_name']}: transaction-ID age {row['xid_age']:,};"
-            f" {row['to_forced_autovacuum']:,} to a forced autovacuum, {row['to_shutdown']:,} to shutdown",
-            row["xid_age"], row["freeze_max_age"], "transactions",
-            {"to_forced_autovacuum": row["to_forced_autovacuum"], "to_shutdown": row["to_shutdown"]},
-        ))
+        found.append(
+            Finding(
+                "xid_wraparound",
+                f"{row['schema_name']}.{row['table_name']}",
+                "critical" if critical else "warning",
+                f"{row['schema_name']}.{row['table_name']}: transaction-ID age {row['xid_age']:,};"
+                f" {row['to_forced_autovacuum']:,} to a forced autovacuum, {row['to_shutdown']:,} to shutdown",
+                row["xid_age"],
+                row["freeze_max_age"],
+                "transactions",
+                {"to_forced_autovacuum": row["to_forced_autovacuum"], "to_shutdown": row["to_shutdown"]},
+            )
+        )
     sequences = _dicts(
         "SELECT * FROM monitoring_sequence_usage() WHERE used_ratio >= %s", [conf.SEQUENCE_WARNING_RATIO]
     )
     for row in sequences:
         critical = row["used_ratio"] >= conf.SEQUENCE_CRITICAL_RATIO
-        found.append(Finding(
-            "sequence_exhaustion", f"{row['schema_name']}.{row['sequence_name']}",
-            "critical" if critical else "warning",
-            f"sequence {row['schema_name']}.{row['sequence_name']} has used {row['used_ratio']:.1%} of"
-            f" {row['max_value']:,}" + (f" ({row['table_name']}.{row['column_name']} {row['column_type']})"
-                                         if row["table_name"] else ""),
-            row["used_ratio"], conf.SEQUENCE_CRITICAL_RATIO if critical else conf.SEQUENCE_WARNING_RATIO, "ratio",
-            {"last_value": row["last_value"], "max_value": row["max_value"]},
-        ))
+        found.append(
+            Finding(
+                "sequence_exhaustion",
+                f"{row['schema_name']}.{row['sequence_name']}",
+                "critical" if critical else "warning",
+                f"sequence {row['schema_name']}.{row['sequence_name']} has used {row['used_ratio']:.1%} of"
+                f" {row['max_value']:,}"
+                + (f" ({row['table_name']}.{row['column_name']} {row['column_type']})" if row["table_name"] else ""),
+                row["used_ratio"],
+                conf.SEQUENCE_CRITICAL_RATIO if critical else conf.SEQUENCE_WARNING_RATIO,
+                "ratio",
+                {"last_value": row["last_value"], "max_value": row["max_value"]},
+            )
+        )
     for row in replication():
         lag = row["replay_lag_s"]
         if lag is not None and lag >= conf.REPLICATION_LAG_WARNING_S:
             critical = lag >= conf.REPLICATION_LAG_CRITICAL_S
-            found.append(Finding(
-                "replication_lag", f"{row['role']} {row['application_name']} {row['client_addr'] or ''}".strip(),
-                "critical" if critical else "warning", f"{row['application_name']} replays {lag:.0f} s behind",
-                lag, conf.REPLICATION_LAG_CRITICAL_S if critical else conf.REPLICATION_LAG_WARNING_S, "s",
-            ))
+            found.append(
+                Finding(
+                    "replication_lag",
+                    f"{row['role']} {row['application_name']} {row['client_addr'] or ''}".strip(),
+                    "critical" if critical else "warning",
+                    f"{row['application_name']} replays {lag:.0f} s behind",
+                    lag,
+                    conf.REPLICATION_LAG_CRITICAL_S if critical else conf.REPLICATION_LAG_WARNING_S,
+                    "s",
+                )
+            )
     for row in rls_status():
         if row["flagged"]:
-            found.append(Finding(
-                "rls_unprotected", f"{row['schema_name']}.{row['table_name']}", "critical",
-                f"{row['schema_name']}.{row['table_name']} has organization_id but RLS"
-                f" enabled={row['rls_enabled']}, forced={row['rls_forced']}, policies={row['policy_count']}",
-            ))
+            found.append(
+                Finding(
+                    "rls_unprotected",
+                    f"{row['schema_name']}.{row['table_name']}",
+                    "critical",
+                    f"{row['schema_name']}.{row['table_name']} has organization_id but RLS"
+                    f" enabled={row['rls_enabled']}, forced={row['rls_forced']}, policies={row['policy_count']}",
+                )
+            )
     return found
 
 
@@ -495,10 +549,14 @@ def migrations_status() -> list[dict]:
                 continue
             seen.add(key)
             record = applied.get(key)
-            rows.append({
-                "app": key[0], "name": key[1], "applied": record is not None,
-                "applied_at": getattr(record, "applied", None),
-            })
+            rows.append(
+                {
+                    "app": key[0],
+                    "name": key[1],
+                    "applied": record is not None,
+                    "applied_at": getattr(record, "applied", None),
+                }
+            )
     return rows
 
 

@@ -124,7 +124,8 @@ def db_history_cleanup(*, now: dt.datetime, keep_days: int | None = None) -> int
 
 ALERT_SOURCE = AlertHistory.Source.DBMONITOR
 PRIORITY_BY_SEVERITY: dict[str, str] = {
-    AlertSeverity.WARNING: AlertPriority.MEDIUM, AlertSeverity.CRITICAL: AlertPriority.HIGH,
+    AlertSeverity.WARNING: AlertPriority.MEDIUM,
+    AlertSeverity.CRITICAL: AlertPriority.HIGH,
 }
 
 
@@ -162,23 +163,36 @@ def db_checks_evaluate(*, now: dt.datetime, found: list[selectors.Finding] | Non
         for finding in found:
             current.setdefault(finding_fingerprint(finding), finding)
         fired, resolved = alerts_sync(
-            source=ALERT_SOURCE, organization_id=None, now=now,
-            firing=[FireCandidate(
-                organization_id=None,
-                fingerprint=fingerprint,
-                source=ALERT_SOURCE,
-                title=f"Database {finding.check.replace('_', ' ')}: {finding.message}",
-                labels={"alertname": f"db_{finding.check}", "check": finding.check, "object": finding.object[:200],
-                        "severity": finding.severity, "source": "dbmonitor"},
-                annotations={"summary": finding.message[:1000], "description": selectors.CHECKS.get(finding.check, "")},
-                severity=finding.severity,
-                priority=PRIORITY_BY_SEVERITY.get(finding.severity, AlertPriority.MEDIUM),
-                starts_at=now,
-                value=finding.value,
-                threshold=finding.threshold,
-                threshold_reason=f"dbmonitor.conf ({finding.unit or 'flag'})",
-                description=finding.message,
-            ) for fingerprint, finding in current.items()],
+            source=ALERT_SOURCE,
+            organization_id=None,
+            now=now,
+            firing=[
+                FireCandidate(
+                    organization_id=None,
+                    fingerprint=fingerprint,
+                    source=ALERT_SOURCE,
+                    title=f"Database {finding.check.replace('_', ' ')}: {finding.message}",
+                    labels={
+                        "alertname": f"db_{finding.check}",
+                        "check": finding.check,
+                        "object": finding.object[:200],
+                        "severity": finding.severity,
+                        "source": "dbmonitor",
+                    },
+                    annotations={
+                        "summary": finding.message[:1000],
+                        "description": selectors.CHECKS.get(finding.check, ""),
+                    },
+                    severity=finding.severity,
+                    priority=PRIORITY_BY_SEVERITY.get(finding.severity, AlertPriority.MEDIUM),
+                    starts_at=now,
+                    value=finding.value,
+                    threshold=finding.threshold,
+                    threshold_reason=f"dbmonitor.conf ({finding.unit or 'flag'})",
+                    description=finding.message,
+                )
+                for fingerprint, finding in current.items()
+            ],
         )
         for candidate in fired:
             if not candidate.created:
@@ -190,9 +204,13 @@ def db_checks_evaluate(*, now: dt.datetime, found: list[selectors.Finding] | Non
                 event_type=finding.check,
                 severity=finding.severity,
                 message=finding.message[:2000],
-                details={"fingerprint": candidate.fingerprint, "object": finding.object,
-                         "alert_id": str(candidate.alert.pk),  # type: ignore[union-attr]  # filled by firing "value": finding.value, "threshold": finding.threshold,
-                         "unit": finding.unit, **finding.details},
+                details={
+                    "fingerprint": candidate.fingerprint,
+                    "object": finding.object,
+                    "alert_id": str(candidate.alert.pk),  # type: ignore[union-attr]  # filled by firing "value": finding.value, "threshold": finding.threshold,
+                    "unit": finding.unit,
+                    **finding.details,
+                },
             )
         counts["resolved"] = len(resolved)
         MonitoringEvent.objects.filter(

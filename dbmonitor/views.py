@@ -33,19 +33,44 @@ def trend_charts(*, now: dt.datetime) -> dict:
         return [None if p[name] is None else p[name] * scale for p in points]
 
     charts = [
-        line_chart(title="Connections", times=times, chart_id="chart-connections", series=[
-            Series("used", col("connections_used")), Series("active", col("connections_active")),
-            Series("idle in transaction", col("connections_idle_in_transaction")),
-            Series("waiting on a lock", col("connections_waiting")),
-        ]),
-        line_chart(title="Statement time per minute (ms, pg_stat_statements deltas)", times=times, unit="ms",
-                   chart_id="chart-statement-time", series=[Series("total ms", col("statement_total_ms"))]),
-        line_chart(title="Statement calls per minute", times=times, chart_id="chart-statement-calls",
-                   series=[Series("calls", col("statement_calls"))]),
-        line_chart(title="Buffer-cache hit ratio per minute", times=times, unit="%", chart_id="chart-cache-hit",
-                   zero_based=False, series=[Series("hit %", col("cache_hit_ratio", 100.0))]),
-        line_chart(title="Dead tuples (all user tables)", times=times, chart_id="chart-dead-tuples",
-                   series=[Series("dead tuples", col("dead_tuples"))]),
+        line_chart(
+            title="Connections",
+            times=times,
+            chart_id="chart-connections",
+            series=[
+                Series("used", col("connections_used")),
+                Series("active", col("connections_active")),
+                Series("idle in transaction", col("connections_idle_in_transaction")),
+                Series("waiting on a lock", col("connections_waiting")),
+            ],
+        ),
+        line_chart(
+            title="Statement time per minute (ms, pg_stat_statements deltas)",
+            times=times,
+            unit="ms",
+            chart_id="chart-statement-time",
+            series=[Series("total ms", col("statement_total_ms"))],
+        ),
+        line_chart(
+            title="Statement calls per minute",
+            times=times,
+            chart_id="chart-statement-calls",
+            series=[Series("calls", col("statement_calls"))],
+        ),
+        line_chart(
+            title="Buffer-cache hit ratio per minute",
+            times=times,
+            unit="%",
+            chart_id="chart-cache-hit",
+            zero_based=False,
+            series=[Series("hit %", col("cache_hit_ratio", 100.0))],
+        ),
+        line_chart(
+            title="Dead tuples (all user tables)",
+            times=times,
+            chart_id="chart-dead-tuples",
+            series=[Series("dead tuples", col("dead_tuples"))],
+        ),
     ]
     return {"charts": charts, "points": len(points), "top_statements": trends["top_statements"]}
 

@@ -20,14 +20,44 @@ from business.services import alert_rule_save, business_daily_compute, events_co
 # The currency of an organization's payments, by the region of its time zone; and how many units a
 # typical £1 booking is worth in it (so amounts look believable).
 CURRENCIES = {
-    "Europe/London": ("GBP", 1), "Europe/Paris": ("EUR", 1.2), "Europe/Berlin": ("EUR", 1.2),
-    "Australia/Sydney": ("AUD", 1.9), "Pacific/Auckland": ("NZD", 2.1), "Asia/Tokyo": ("JPY", 190),
-    "Asia/Kolkata": ("INR", 105), "Africa/Johannesburg": ("ZAR", 23), "America/Sao_Paulo": ("BRL", 6.9),
+    "Europe/London": ("GBP", 1),
+    "Europe/Paris": ("EUR", 1.2),
+    "Europe/Berlin": ("EUR", 1.2),
+    "Australia/Sydney": ("AUD", 1.9),
+    "Pacific/Auckland": ("NZD", 2.1),
+    "Asia/Tokyo": ("JPY", 190),
+    "Asia/Kolkata": ("INR", 105),
+    "Africa/Johannesburg": ("ZAR", 23),
+    "America/Sao_Paulo": ("BRL", 6.9),
 }
 DEFAULT_CURRENCY = ("USD", 1.27)
 # Share of the day's enquiries by local hour (0..23): quiet nights, a lunchtime and an evening peak.
-HOURLY = (0.1, 0.05, 0.03, 0.03, 0.05, 0.1, 0.3, 0.6, 0.9, 1.1, 1.2, 1.3, 1.4, 1.3, 1.2, 1.1, 1.1, 1.2, 1.4,
-          1.6, 1.7, 1.4, 0.9, 0.4)
+HOURLY = (
+    0.1,
+    0.05,
+    0.03,
+    0.03,
+    0.05,
+    0.1,
+    0.3,
+    0.6,
+    0.9,
+    1.1,
+    1.2,
+    1.3,
+    1.4,
+    1.3,
+    1.2,
+    1.1,
+    1.1,
+    1.2,
+    1.4,
+    1.6,
+    1.7,
+    1.4,
+    0.9,
+    0.4,
+)
 # By ISO weekday (1 Monday .. 7 Sunday): enquiries and bookings peak on weekday evenings and Sunday,
 # RSVPs and gallery views on the weekend (after the weddings).
 WEEKDAY_ENQUIRIES = {1: 1.1, 2: 1.0, 3: 1.0, 4: 1.0, 5: 0.8, 6: 0.6, 7: 1.3}
@@ -36,12 +66,18 @@ WEEKDAY_GUESTS = {1: 0.9, 2: 0.8, 3: 0.8, 4: 0.9, 5: 1.1, 6: 1.5, 7: 1.6}
 OUTAGE_SLUG = "acme-weddings"
 OPTIONAL_FEATURES = ["seating_planner", "timeline_builder", "vendor_chat", "mood_board"]
 DEMO_PROPERTY = {"source": "seed_demo"}
-FUNNELS = (("Enquiry to payment", ["form_submitted", "booking_created", "payment_succeeded"]),
-           ("Gallery to booking", ["gallery_viewed", "form_submitted", "booking_created"]))
-SEGMENTS = (("Weddings in the next 30 days", {"wedding_from_days": 0, "wedding_to_days": 30}),
-            ("Weddings this week", {"wedding_from_days": 0, "wedding_to_days": 6}),
-            ("Married in the last 30 days", {"wedding_from_days": -30, "wedding_to_days": -1,
-                                             "statuses": ["confirmed", "completed"]}))
+FUNNELS = (
+    ("Enquiry to payment", ["form_submitted", "booking_created", "payment_succeeded"]),
+    ("Gallery to booking", ["gallery_viewed", "form_submitted", "booking_created"]),
+)
+SEGMENTS = (
+    ("Weddings in the next 30 days", {"wedding_from_days": 0, "wedding_to_days": 30}),
+    ("Weddings this week", {"wedding_from_days": 0, "wedding_to_days": 6}),
+    (
+        "Married in the last 30 days",
+        {"wedding_from_days": -30, "wedding_to_days": -1, "statuses": ["confirmed", "completed"]},
+    ),
+)
 
 
 def _count(rng: random.Random, mean: float) -> int:
@@ -128,15 +164,35 @@ def demo_business_seed(*, organizations: dict, now: dt.datetime, weeks: int = 4)
         for name, rule in SEGMENTS:
             from business.models import UserSegment
 
-            segment_save(organization=org, name=name, rule=rule,
-                         segment=UserSegment.objects.filter(organization=org, name=name).first())
-        alert_rule_save(organization=org, name="Successful payments dropping", event_type="payment_succeeded",
-                        threshold_percent=60, min_baseline=3, window_minutes=60, severity="warning")
-        alert_rule_save(organization=org, name="Failed payments rising", event_type="payment_failed",
-                        direction="rise", threshold_percent=200, min_baseline=2, window_minutes=60,
-                        severity="warning", priority="medium")  # an alert beside the outage's incident, not another
-        if BusinessEvent.objects.filter(organization=org, timestamp__gte=start,
-                                        properties__contains=DEMO_PROPERTY).exists():
+            segment_save(
+                organization=org,
+                name=name,
+                rule=rule,
+                segment=UserSegment.objects.filter(organization=org, name=name).first(),
+            )
+        alert_rule_save(
+            organization=org,
+            name="Successful payments dropping",
+            event_type="payment_succeeded",
+            threshold_percent=60,
+            min_baseline=3,
+            window_minutes=60,
+            severity="warning",
+        )
+        alert_rule_save(
+            organization=org,
+            name="Failed payments rising",
+            event_type="payment_failed",
+            direction="rise",
+            threshold_percent=200,
+            min_baseline=2,
+            window_minutes=60,
+            severity="warning",
+            priority="medium",
+        )  # an alert beside the outage's incident, not another
+        if BusinessEvent.objects.filter(
+            organization=org, timestamp__gte=start, properties__contains=DEMO_PROPERTY
+        ).exists():
             continue
         written += events_copy(rows=demo_events(organization=org, start=start, end=end, outage=slug == OUTAGE_SLUG))
         seeded += 1

@@ -28,9 +28,16 @@ def demo_health_checks_seed(*, organizations: list, now: dt.datetime) -> dict[st
     for org in organizations:
         for name, category in DEMO_SERVICES:
             check, new = ServiceHealthCheck.objects.get_or_create(
-                organization=org, name=name,
-                defaults={"category": category, "url": url, "interval_seconds": 60, "status": "healthy",
-                          "status_changed_at": now - dt.timedelta(days=DAYS), "last_checked_at": now},
+                organization=org,
+                name=name,
+                defaults={
+                    "category": category,
+                    "url": url,
+                    "interval_seconds": 60,
+                    "status": "healthy",
+                    "status_changed_at": now - dt.timedelta(days=DAYS),
+                    "last_checked_at": now,
+                },
             )
             checks += 1
             created += new
@@ -43,9 +50,16 @@ def demo_health_checks_seed(*, organizations: list, now: dt.datetime) -> dict[st
             for hour in range(DAYS * 24):
                 at = start + dt.timedelta(hours=hour)
                 ok = not (hour // 24 == bad_day and hour % 24 < 6) and rng.random() > 0.0015
-                rows.append(ServiceHealthResult(health_check=check, organization_id=org.id, checked_at=at, ok=ok,
-                                                status_code=200 if ok else 503,
-                                                response_ms=round(rng.lognormvariate(4.2, 0.3), 1)))
+                rows.append(
+                    ServiceHealthResult(
+                        health_check=check,
+                        organization_id=org.id,
+                        checked_at=at,
+                        ok=ok,
+                        status_code=200 if ok else 503,
+                        response_ms=round(rng.lognormvariate(4.2, 0.3), 1),
+                    )
+                )
             ServiceHealthResult.objects.bulk_create(rows, batch_size=2000)
             runs += len(rows)
     return {"checks": checks, "created": created, "runs": runs}

@@ -18,16 +18,35 @@ MIN = dt.timedelta(minutes=1)
 
 #: (organization slug or None, name, schedule fields, pings as (minutes before now, kind, body)).
 DEMO_CHECKS = [
-    ("rosewood-florals", "Nightly backup", {"kind": "cron", "cron": "0 2 * * *", "grace_s": 3600},
-     [(60 * 24 + 5, "success", "pg_dump: 1,204 MB written in 312 s"), (65, "start", ""),
-      (60, "success", "pg_dump: 1,206 MB written in 298 s")]),
+    (
+        "rosewood-florals",
+        "Nightly backup",
+        {"kind": "cron", "cron": "0 2 * * *", "grace_s": 3600},
+        [
+            (60 * 24 + 5, "success", "pg_dump: 1,204 MB written in 312 s"),
+            (65, "start", ""),
+            (60, "success", "pg_dump: 1,206 MB written in 298 s"),
+        ],
+    ),
     ("rosewood-florals", "Invoice run", {"period_s": 3600, "grace_s": 900}, [(12, "success", "38 invoices sent")]),
-    ("rosewood-florals", "Gallery export", {"period_s": 3600, "grace_s": 3600, "wedding_day_grace_s": 1800},
-     [(70, "success", "exported 2 albums")]),
-    ("brooklyn-bakes", "Payments reconciliation", {"period_s": 3600, "grace_s": 600, "severity": "critical"},
-     [(190, "success", "reconciled 212 payouts"), (130, "fail", "stripe: 503 Service Unavailable")]),
-    (None, "Platform database backup", {"kind": "cron", "cron": "30 3 * * *", "grace_s": 7200},
-     [(45, "success", "basebackup: 18 GB, WAL archived")]),
+    (
+        "rosewood-florals",
+        "Gallery export",
+        {"period_s": 3600, "grace_s": 3600, "wedding_day_grace_s": 1800},
+        [(70, "success", "exported 2 albums")],
+    ),
+    (
+        "brooklyn-bakes",
+        "Payments reconciliation",
+        {"period_s": 3600, "grace_s": 600, "severity": "critical"},
+        [(190, "success", "reconciled 212 payouts"), (130, "fail", "stripe: 503 Service Unavailable")],
+    ),
+    (
+        None,
+        "Platform database backup",
+        {"kind": "cron", "cron": "30 3 * * *", "grace_s": 7200},
+        [(45, "success", "basebackup: 18 GB, WAL archived")],
+    ),
 ]
 
 
@@ -39,15 +58,23 @@ def demo_checks_seed(*, organizations: dict, now: dt.datetime) -> dict[str, int]
         org = organizations[slug] if slug else None
         check = HeartbeatCheck.objects.filter(organization=org, name=name).first()
         if check is None:
-            check = check_create(organization_id=org.id if org else None, name=name, now=now - 2 * 24 * 60 * MIN,
-                                 **schedule)
+            check = check_create(
+                organization_id=org.id if org else None, name=name, now=now - 2 * 24 * 60 * MIN, **schedule
+            )
             created += 1
         if check.n_pings:
             continue
         rid = uuid.uuid4()
         for minutes_ago, kind, body in pings:
-            ping_record(check=check, kind=kind, now=now - minutes_ago * MIN, body=body.encode(), rid=rid,
-                        method="POST", user_agent="curl/7.88.1")
+            ping_record(
+                check=check,
+                kind=kind,
+                now=now - minutes_ago * MIN,
+                body=body.encode(),
+                rid=rid,
+                method="POST",
+                user_agent="curl/7.88.1",
+            )
     checks_evaluate(now=now)
     names = [name for _slug, name, _s, _p in DEMO_CHECKS]
     states = list(HeartbeatCheck.objects.filter(name__in=names).values_list("status", flat=True))

@@ -63,9 +63,15 @@ def demo_performance_rows(*, organization, now: dt.datetime, minutes: int):
                 for _ in range(max(1, round(6 * load))):
                     failing = rng.random() < (0.05 if route == "/api/payments/charge" else 0.012)
                     value = rng.lognormvariate(math.log(median * (1 + 0.5 * load) * (3 if failing else 1)), 0.35)
-                    yield MetricRow(org, service, "http.server.duration", round(value, 1),
-                                    at + dt.timedelta(seconds=rng.uniform(0, 59.9)), "ms",
-                                    {**DEMO_TAG, "route": route, "status_code": "502" if failing else "200"})
+                    yield MetricRow(
+                        org,
+                        service,
+                        "http.server.duration",
+                        round(value, 1),
+                        at + dt.timedelta(seconds=rng.uniform(0, 59.9)),
+                        "ms",
+                        {**DEMO_TAG, "route": route, "status_code": "502" if failing else "200"},
+                    )
         if minute % 2 == 0:
             for page, lcp in PAGES.items():
                 for device, slower in DEVICES.items():
@@ -73,13 +79,22 @@ def demo_performance_rows(*, organization, now: dt.datetime, minutes: int):
                         continue
                     when = at + dt.timedelta(seconds=rng.uniform(0, 59.9))
                     tags = {**DEMO_TAG, "page": page, "device": device}
-                    for name, value in (("LCP", rng.lognormvariate(math.log(lcp * slower), 0.3)),
-                                        ("FCP", rng.lognormvariate(math.log(lcp * 0.55 * slower), 0.3)),
-                                        ("TTFB", rng.lognormvariate(math.log(260 * slower), 0.4)),
-                                        ("INP", rng.lognormvariate(math.log(110 * slower), 0.5)),
-                                        ("CLS", abs(rng.gauss(0.04 if page != "/gallery" else 0.12, 0.04)))):
-                        yield MetricRow(org, "web-vitals", f"web_vitals.{name}", round(value, 3), when,
-                                        "" if name == "CLS" else "ms", tags)
+                    for name, value in (
+                        ("LCP", rng.lognormvariate(math.log(lcp * slower), 0.3)),
+                        ("FCP", rng.lognormvariate(math.log(lcp * 0.55 * slower), 0.3)),
+                        ("TTFB", rng.lognormvariate(math.log(260 * slower), 0.4)),
+                        ("INP", rng.lognormvariate(math.log(110 * slower), 0.5)),
+                        ("CLS", abs(rng.gauss(0.04 if page != "/gallery" else 0.12, 0.04))),
+                    ):
+                        yield MetricRow(
+                            org,
+                            "web-vitals",
+                            f"web_vitals.{name}",
+                            round(value, 3),
+                            when,
+                            "" if name == "CLS" else "ms",
+                            tags,
+                        )
         for journey, (steps, success) in JOURNEYS.items():
             for run in range(1 if rng.random() < load else 0):
                 run_id = f"{journey}-{minute}-{run}-{rng.randrange(10**6)}"
@@ -89,10 +104,23 @@ def demo_performance_rows(*, organization, now: dt.datetime, minutes: int):
                     duration = rng.lognormvariate(math.log(median), 0.3)
                     when += dt.timedelta(milliseconds=duration)
                     failed = fails_at == index
-                    yield MetricRow(org, "web-app", "journey.step", round(duration, 1), when, "ms",
-                                    {**DEMO_TAG, "journey": journey, "journey_id": run_id, "step": step,
-                                     "step_index": str(index), "steps": str(len(steps)),
-                                     "outcome": "failed" if failed else "ok"})
+                    yield MetricRow(
+                        org,
+                        "web-app",
+                        "journey.step",
+                        round(duration, 1),
+                        when,
+                        "ms",
+                        {
+                            **DEMO_TAG,
+                            "journey": journey,
+                            "journey_id": run_id,
+                            "step": step,
+                            "step_index": str(index),
+                            "steps": str(len(steps)),
+                            "outcome": "failed" if failed else "ok",
+                        },
+                    )
                     if failed:
                         break
 
@@ -103,16 +131,35 @@ def demo_error_cascade(*, organization, now: dt.datetime) -> list[dict]:
     reports = []
     for i in range(6):
         at = start + dt.timedelta(seconds=10 * i)
-        reports.append({"service": "payments-db", "type": "DeadlockDetected", "level": "error",
-                        "message": "deadlock detected while updating bookings", "timestamp": at.isoformat(),
-                        "tags": {"trace_id": f"demo-{organization.slug}-{i}"}})
-        reports.append({"service": "checkout-api", "type": "UpstreamTimeout", "level": "error",
-                        "message": "payments-db did not answer within 3000 ms",
-                        "timestamp": (at + dt.timedelta(seconds=3)).isoformat(),
-                        "tags": {"trace_id": f"demo-{organization.slug}-{i}"}})
-    reports.append({"service": "rsvp-web", "type": "FetchFailed", "level": "warning",
-                    "message": "POST /api/payments/charge failed: 502",
-                    "timestamp": (start + dt.timedelta(seconds=75)).isoformat()})
+        reports.append(
+            {
+                "service": "payments-db",
+                "type": "DeadlockDetected",
+                "level": "error",
+                "message": "deadlock detected while updating bookings",
+                "timestamp": at.isoformat(),
+                "tags": {"trace_id": f"demo-{organization.slug}-{i}"},
+            }
+        )
+        reports.append(
+            {
+                "service": "checkout-api",
+                "type": "UpstreamTimeout",
+                "level": "error",
+                "message": "payments-db did not answer within 3000 ms",
+                "timestamp": (at + dt.timedelta(seconds=3)).isoformat(),
+                "tags": {"trace_id": f"demo-{organization.slug}-{i}"},
+            }
+        )
+    reports.append(
+        {
+            "service": "rsvp-web",
+            "type": "FetchFailed",
+            "level": "warning",
+            "message": "POST /api/payments/charge failed: 502",
+            "timestamp": (start + dt.timedelta(seconds=75)).isoformat(),
+        }
+    )
     return reports
 
 
@@ -127,8 +174,12 @@ def demo_performance_seed(*, organizations: dict, now: dt.datetime, minutes: int
     end = now.replace(second=0, microsecond=0)
     points = skipped = 0
     for org in organizations.values():
-        if ApmMetric.objects.filter(organization_id=org.id, recorded_at__gte=end - dt.timedelta(minutes=minutes),
-                                    recorded_at__lt=end, tags__contains=DEMO_TAG).exists():
+        if ApmMetric.objects.filter(
+            organization_id=org.id,
+            recorded_at__gte=end - dt.timedelta(minutes=minutes),
+            recorded_at__lt=end,
+            tags__contains=DEMO_TAG,
+        ).exists():
             skipped += 1
             continue
         points += metrics_copy(rows=list(demo_performance_rows(organization=org, now=now, minutes=minutes)))

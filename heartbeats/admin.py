@@ -42,16 +42,49 @@ class HeartbeatCheckAdmin(admin.ModelAdmin):
 
     form = HeartbeatCheckForm
 
-    list_display = ("name", "organization", "status", "kind", "period_s", "cron", "grace_s", "last_ping_at",
-                    "next_expected_at", "n_pings")
+    list_display = (
+        "name",
+        "organization",
+        "status",
+        "kind",
+        "period_s",
+        "cron",
+        "grace_s",
+        "last_ping_at",
+        "next_expected_at",
+        "n_pings",
+    )
     list_filter = ("status", "kind", "severity", ("organization", admin.RelatedOnlyFieldListFilter))
     search_fields = ("name", "description", "=ping_uuid")
     list_select_related = ("organization",)
-    readonly_fields = ("ping_uuid", "ping_url", "status", "status_changed_at", "next_expected_at", "last_ping_at",
-                       "last_start_at", "last_duration_ms", "last_exit_status", "n_pings", "watchdog_integration",
-                       "created_at", "updated_at")
-    fields = ("organization", "name", "description", "kind", "period_s", "cron", "timezone", "grace_s",
-              "wedding_day_grace_s", "severity", "priority") + readonly_fields
+    readonly_fields = (
+        "ping_uuid",
+        "ping_url",
+        "status",
+        "status_changed_at",
+        "next_expected_at",
+        "last_ping_at",
+        "last_start_at",
+        "last_duration_ms",
+        "last_exit_status",
+        "n_pings",
+        "watchdog_integration",
+        "created_at",
+        "updated_at",
+    )
+    fields = (
+        "organization",
+        "name",
+        "description",
+        "kind",
+        "period_s",
+        "cron",
+        "timezone",
+        "grace_s",
+        "wedding_day_grace_s",
+        "severity",
+        "priority",
+    ) + readonly_fields
     actions = ["pause_selected"]
 
     @admin.display(description="Ping URL")
@@ -68,8 +101,9 @@ class HeartbeatCheckAdmin(admin.ModelAdmin):
         if change:
             saved = services.check_update(check=obj, now=timezone.now(), **fields)
         else:
-            saved = services.check_create(organization_id=obj.organization_id, now=timezone.now(),
-                                          created_by=request.user, **fields)
+            saved = services.check_create(
+                organization_id=obj.organization_id, now=timezone.now(), created_by=request.user, **fields
+            )
         obj.pk = saved.pk
 
     def delete_model(self, request, obj):

@@ -71,9 +71,16 @@ def ping(request, code: uuid.UUID, action: str = "success", exit_status: int | N
             response["Retry-After"] = str(wait)
             return response
         ping_record(
-            check=check, kind=kind, now=timezone.now(), exit_status=exit_status, body=request.body,
-            method=request.method, scheme=request.scheme, remote_addr=_remote_addr(request),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""), rid=rid,
+            check=check,
+            kind=kind,
+            now=timezone.now(),
+            exit_status=exit_status,
+            body=request.body,
+            method=request.method,
+            scheme=request.scheme,
+            remote_addr=_remote_addr(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            rid=rid,
         )
     response = _text("OK")
     response["Ping-Body-Limit"] = str(conf.PING_BODY_LIMIT)

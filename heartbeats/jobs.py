@@ -145,8 +145,12 @@ def job_run_finish(
     if run is None:
         return 0
     return JobRun.objects.filter(pk=run_id).update(
-        finished_at=now, duration_ms=duration_ms, outcome=outcome, rows_handled=rows_from_result(run.task, result),
-        result=_json_safe(result) if result is not None else None, error=(error or "")[:2000],
+        finished_at=now,
+        duration_ms=duration_ms,
+        outcome=outcome,
+        rows_handled=rows_from_result(run.task, result),
+        result=_json_safe(result) if result is not None else None,
+        error=(error or "")[:2000],
     )
 
 
@@ -165,8 +169,9 @@ def _on_prerun(sender=None, task_id=None, task=None, **kwargs):
         return
     try:
         with service_context():
-            run_id = job_run_start(job=job, task=name, task_id=task_id or "", now=timezone.now(),
-                                   worker=socket.gethostname())
+            run_id = job_run_start(
+                job=job, task=name, task_id=task_id or "", now=timezone.now(), worker=socket.gethostname()
+            )
     except Exception:  # noqa: BLE001 - recording must never fail the job
         logger.exception("could not record the start of %s (%s)", job, task_id)
         return
@@ -190,8 +195,12 @@ def _on_postrun(sender=None, task_id=None, task=None, retval=None, state=None, *
     try:
         with service_context():
             job_run_finish(
-                run_id=run_id, now=timezone.now(), outcome=outcome, duration_ms=(time.monotonic() - t0) * 1000.0,
-                result=None if outcome == "failure" else retval, error=error,
+                run_id=run_id,
+                now=timezone.now(),
+                outcome=outcome,
+                duration_ms=(time.monotonic() - t0) * 1000.0,
+                result=None if outcome == "failure" else retval,
+                error=error,
             )
     except Exception:  # noqa: BLE001 - recording must never fail the job
         logger.exception("could not record the end of job run %s", run_id)

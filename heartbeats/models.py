@@ -52,7 +52,11 @@ class HeartbeatCheck(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="heartbeat_checks",
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="heartbeat_checks",
         help_text="Empty: a platform check (staff only)",
     )
     ping_uuid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False, help_text="The ping URL's key")
@@ -78,7 +82,11 @@ class HeartbeatCheck(models.Model):
     last_exit_status = models.SmallIntegerField(null=True, blank=True)
     n_pings = models.PositiveIntegerField(default=0, db_default=0)
     watchdog_integration = models.OneToOneField(
-        AlertIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="watchdog_check",
+        AlertIntegration,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="watchdog_check",
         help_text="Fed by this Alertmanager integration's Watchdog alert",
     )
     created_by = models.ForeignKey(
@@ -94,11 +102,13 @@ class HeartbeatCheck(models.Model):
             models.Index(fields=["organization", "name"], name="heartbeat_checks_org_name"),
             # The beat tick reads only the checks that can change state.
             models.Index(
-                fields=["next_expected_at"], name="heartbeat_checks_due",
+                fields=["next_expected_at"],
+                name="heartbeat_checks_due",
                 condition=models.Q(status__in=["new", "up", "late"]),
             ),
             models.Index(
-                fields=["last_start_at"], name="heartbeat_checks_started",
+                fields=["last_start_at"],
+                name="heartbeat_checks_started",
                 condition=models.Q(status__in=["new", "up", "late"], last_start_at__isnull=False),
             ),
         ]

@@ -89,9 +89,7 @@ def schedule_validate(
         raise ValidationError({"kind": "period or cron"})
     cleaned = {"kind": kind, "timezone": tz_name or "UTC"}
     timezone_validate(cleaned["timezone"])
-    cleaned["period_s"] = seconds_validate(
-        period_s, field="period_s", low=conf.MIN_PERIOD_S, high=conf.MAX_PERIOD_S
-    )
+    cleaned["period_s"] = seconds_validate(period_s, field="period_s", low=conf.MIN_PERIOD_S, high=conf.MAX_PERIOD_S)
     cleaned["cron"] = cron_validate(cron) if kind == "cron" else (cron or "").strip()
     cleaned["grace_s"] = seconds_validate(grace_s, field="grace_s", low=conf.MIN_GRACE_S, high=conf.MAX_GRACE_S)
     if wedding_day_grace_s is not None:

@@ -89,7 +89,8 @@ def beat_jobs_status(now: dt.datetime) -> BeatStatus:
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT job, started_at, finished_at, outcome, duration_ms, rows_handled, error"
-                " FROM heartbeat_job_latest_runs(%s)", [names],
+                " FROM heartbeat_job_latest_runs(%s)",
+                [names],
             )
             latest = {row[0]: row[1:] for row in cur.fetchall()}
         since = JobRun.objects.aggregate(first=Min("started_at"))["first"]
@@ -101,11 +102,23 @@ def beat_jobs_status(now: dt.datetime) -> BeatStatus:
         if started is None:
             reference = since
             stale = reference is not None and (now - reference).total_seconds() > STALE_FACTOR * period
-            statuses.append(JobStatus(
-                job=job, period_s=period, last_started_at=None, last_finished_at=None, last_outcome="",
-                last_duration_ms=None, last_rows=None, last_error="", due_at=None, age_s=None, lateness_s=0.0,
-                stale=stale, state="stale" if stale else "never",
-            ))
+            statuses.append(
+                JobStatus(
+                    job=job,
+                    period_s=period,
+                    last_started_at=None,
+                    last_finished_at=None,
+                    last_outcome="",
+                    last_duration_ms=None,
+                    last_rows=None,
+                    last_error="",
+                    due_at=None,
+                    age_s=None,
+                    lateness_s=0.0,
+                    stale=stale,
+                    state="stale" if stale else "never",
+                )
+            )
             continue
         due = job.due_after(started)
         age = (now - started).total_seconds()
@@ -121,11 +134,23 @@ def beat_jobs_status(now: dt.datetime) -> BeatStatus:
             state = "late"
         else:
             state = "ok"
-        statuses.append(JobStatus(
-            job=job, period_s=period, last_started_at=started, last_finished_at=finished, last_outcome=outcome or "",
-            last_duration_ms=duration_ms, last_rows=rows, last_error=error or "", due_at=due, age_s=age,
-            lateness_s=lateness, stale=stale, state=state,
-        ))
+        statuses.append(
+            JobStatus(
+                job=job,
+                period_s=period,
+                last_started_at=started,
+                last_finished_at=finished,
+                last_outcome=outcome or "",
+                last_duration_ms=duration_ms,
+                last_rows=rows,
+                last_error=error or "",
+                due_at=due,
+                age_s=age,
+                lateness_s=lateness,
+                stale=stale,
+                state=state,
+            )
+        )
     return BeatStatus(checked_at=now, jobs=statuses, recording_since=since)
 
 
@@ -138,9 +163,13 @@ def beat_liveness(now: dt.datetime) -> dict:
         "checked_at": now.isoformat(),
         "jobs": len(status.jobs),
         "stale": [
-            {"job": j.job.name, "task": j.job.task, "period_s": j.period_s,
-             "last_started_at": j.last_started_at.isoformat() if j.last_started_at else None,
-             "age_s": None if j.age_s is None else round(j.age_s, 1)}
+            {
+                "job": j.job.name,
+                "task": j.job.task,
+                "period_s": j.period_s,
+                "last_started_at": j.last_started_at.isoformat() if j.last_started_at else None,
+                "age_s": None if j.age_s is None else round(j.age_s, 1),
+            }
             for j in status.stale
         ],
     }
@@ -169,9 +198,7 @@ def _day_start(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=tz)
 
 
-def check_strips(
-    checks: list[HeartbeatCheck], *, now: dt.datetime, days: int = 30, tz: dt.tzinfo = dt.UTC
-) -> dict:
+def check_strips(checks: list[HeartbeatCheck], *, now: dt.datetime, days: int = 30, tz: dt.tzinfo = dt.UTC) -> dict:
     """``{check id: [DayCell × days]}``, oldest day first, the last being today in ``tz``.
 
     One query for the flips of every check in the window; the state before
@@ -183,10 +210,13 @@ def check_strips(
     first_day = today - dt.timedelta(days=days - 1)
     window_start = _day_start(first_day, tz)
     flips_by_check = defaultdict(list)
-    flips = HeartbeatFlip.objects.filter(
-        heartbeat_check__in=[c.pk for c in checks], flipped_at__gte=window_start, flipped_at__lte=now
-    ).order_by("heartbeat_check_id", "flipped_at", "id").values_list("heartbeat_check_id", "flipped_at",
-                                                                     "old_status", "new_status")
+    flips = (
+        HeartbeatFlip.objects.filter(
+            heartbeat_check__in=[c.pk for c in checks], flipped_at__gte=window_start, flipped_at__lte=now
+        )
+        .order_by("heartbeat_check_id", "flipped_at", "id")
+        .values_list("heartbeat_check_id", "flipped_at", "old_status", "new_status")
+    )
     for check_id, at, old, new in flips:
         flips_by_check[check_id].append((at, old, new))
     bounds = [_day_start(first_day + dt.timedelta(days=i), tz) for i in range(days + 1)]
@@ -217,8 +247,14 @@ def check_strips(
                 cell_state = "up"
             else:
                 cell_state = "none"
-            cells.append(DayCell(day=first_day + dt.timedelta(days=i), state=cell_state,
-                                 down_s=spent.get("down", 0.0), late_s=spent.get("late", 0.0)))
+            cells.append(
+                DayCell(
+                    day=first_day + dt.timedelta(days=i),
+                    state=cell_state,
+                    down_s=spent.get("down", 0.0),
+                    late_s=spent.get("late", 0.0),
+                )
+            )
         strips[check.pk] = cells
     return strips
 

@@ -39,7 +39,15 @@ Status = HeartbeatCheck.Status
 ALERT_SOURCE = AlertHistory.Source.HEARTBEAT
 ALERTNAME = "HeartbeatDown"
 CHECK_EDITABLE_FIELDS = (
-    "name", "description", "kind", "period_s", "cron", "timezone", "grace_s", "wedding_day_grace_s", "severity",
+    "name",
+    "description",
+    "kind",
+    "period_s",
+    "cron",
+    "timezone",
+    "grace_s",
+    "wedding_day_grace_s",
+    "severity",
     "priority",
 )
 SCHEDULE_FIELDS = ("kind", "period_s", "cron", "timezone", "grace_s", "wedding_day_grace_s")
@@ -65,7 +73,11 @@ def check_validate(check: HeartbeatCheck) -> HeartbeatCheck:
     if check.priority not in AlertPriority.values:
         raise ValidationError({"priority": f"one of {', '.join(AlertPriority.values)}"})
     cleaned = schedule_validate(
-        kind=check.kind, period_s=check.period_s, cron=check.cron, tz_name=check.timezone, grace_s=check.grace_s,
+        kind=check.kind,
+        period_s=check.period_s,
+        cron=check.cron,
+        tz_name=check.timezone,
+        grace_s=check.grace_s,
         wedding_day_grace_s=check.wedding_day_grace_s,
     )
     for field, value in cleaned.items():
@@ -82,8 +94,13 @@ def _next_expected(check: HeartbeatCheck, last_ping_at: dt.datetime) -> dt.datet
 def _flip(check: HeartbeatCheck, *, new_status: str, reason: str, at: dt.datetime, wedding_day: bool = False) -> None:
     """Record a state change (``heartbeat_flips``) and set ``check.status`` / ``status_changed_at``."""
     HeartbeatFlip.objects.create(
-        heartbeat_check=check, organization_id=check.organization_id, flipped_at=at, old_status=check.status,
-        new_status=new_status, reason=reason, wedding_day=wedding_day,
+        heartbeat_check=check,
+        organization_id=check.organization_id,
+        flipped_at=at,
+        old_status=check.status,
+        new_status=new_status,
+        reason=reason,
+        wedding_day=wedding_day,
     )
     check.status = new_status
     check.status_changed_at = at
@@ -242,9 +259,20 @@ def ping_record(
         locked.n_pings += 1  # the row is locked: no lost update
         locked.save()
         ping = HeartbeatPing.objects.create(
-            heartbeat_check=locked, organization_id=locked.organization_id, n=locked.n_pings, received_at=now,
-            kind=kind, exit_status=exit_status, via=via, method=method[:10], scheme=scheme[:10],
-            remote_addr=remote_addr or None, user_agent=user_agent[:200], rid=rid, body=text, body_bytes=size,
+            heartbeat_check=locked,
+            organization_id=locked.organization_id,
+            n=locked.n_pings,
+            received_at=now,
+            kind=kind,
+            exit_status=exit_status,
+            via=via,
+            method=method[:10],
+            scheme=scheme[:10],
+            remote_addr=remote_addr or None,
+            user_agent=user_agent[:200],
+            rid=rid,
+            body=text,
+            body_bytes=size,
             duration_ms=duration_ms,
         )
         if old_status != Status.DOWN and locked.status == Status.DOWN:
@@ -277,23 +305,45 @@ def check_page_url(check: HeartbeatCheck, slug: str) -> str:
 
 
 def _fire_alert(
-    check: HeartbeatCheck, *, started: dt.datetime, now: dt.datetime, why: str, value: float | None = None,
-    grace_s: int | None = None, threshold_reason: str = "",
+    check: HeartbeatCheck,
+    *,
+    started: dt.datetime,
+    now: dt.datetime,
+    why: str,
+    value: float | None = None,
+    grace_s: int | None = None,
+    threshold_reason: str = "",
 ) -> tuple[AlertHistory, bool]:
     """Fire the check's down alert (``alert_fire``, source ``heartbeat``, grouped per organization)."""
     slug = _organization_slug(check)
     title = f"Heartbeat down: {check.name}"
-    labels = {"alertname": ALERTNAME, "check": check.name, "check_id": str(check.pk), "organization": slug,
-              "kind": check.kind, "severity": check.severity}
+    labels = {
+        "alertname": ALERTNAME,
+        "check": check.name,
+        "check_id": str(check.pk),
+        "organization": slug,
+        "kind": check.kind,
+        "severity": check.severity,
+    }
     if check.watchdog_integration_id:
         labels["watchdog"] = "true"
     description = f"{check.name}: {why}."
     return alert_fire(
-        organization_id=check.organization_id, fingerprint=check_fingerprint(check), source=ALERT_SOURCE,
-        title=title, labels=labels, annotations={"summary": f"{title} ({why})", "description": description},
-        severity=check.severity, priority=check.priority, starts_at=started, now=now, value=value,
-        threshold=float(grace_s) if grace_s is not None else None, threshold_reason=threshold_reason,
-        group_key=f'{{}}:{{alertname="{ALERTNAME}",organization="{slug}"}}', generator_url=check_page_url(check, slug),
+        organization_id=check.organization_id,
+        fingerprint=check_fingerprint(check),
+        source=ALERT_SOURCE,
+        title=title,
+        labels=labels,
+        annotations={"summary": f"{title} ({why})", "description": description},
+        severity=check.severity,
+        priority=check.priority,
+        starts_at=started,
+        now=now,
+        value=value,
+        threshold=float(grace_s) if grace_s is not None else None,
+        threshold_reason=threshold_reason,
+        group_key=f'{{}}:{{alertname="{ALERTNAME}",organization="{slug}"}}',
+        generator_url=check_page_url(check, slug),
         description=description,
     )
 
@@ -301,7 +351,8 @@ def _fire_alert(
 def _resolve_alert(check: HeartbeatCheck, *, now: dt.datetime) -> bool:
     """Resolve the check's open alert, if any; True when one was resolved."""
     alert = AlertHistory.objects.filter(  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
-        organization_id=check.organization_id, fingerprint=check_fingerprint(check),
+        organization_id=check.organization_id,
+        fingerprint=check_fingerprint(check),
         status__in=AlertHistory.OPEN_STATUSES,
     ).first()
     if alert is None:
@@ -323,7 +374,8 @@ def checks_evaluate(*, now: dt.datetime) -> dict[str, int]:
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT check_id, new_status, reason, flipped_at, wedding_day, grace_s"
-                " FROM heartbeat_checks_evaluate(%s)", [now],
+                " FROM heartbeat_checks_evaluate(%s)",
+                [now],
             )
             changed = cur.fetchall()
         down = {}
@@ -350,7 +402,12 @@ def checks_evaluate(*, now: dt.datetime) -> dict[str, int]:
                 threshold_reason = f"wedding-day grace {grace} ({protocol or 'wedding day'})"
             lateness = (now - check.next_expected_at).total_seconds() if check.next_expected_at else None
             _alert, created = _fire_alert(
-                check, started=flipped_at, now=now, why=why, value=lateness, grace_s=grace_s,
+                check,
+                started=flipped_at,
+                now=now,
+                why=why,
+                value=lateness,
+                grace_s=grace_s,
                 threshold_reason=threshold_reason,
             )
             counts["alerts_fired"] += created
@@ -372,15 +429,21 @@ def watchdog_ping(*, integration, status: str, now: dt.datetime) -> HeartbeatPin
     """
     check = HeartbeatCheck.objects.filter(watchdog_integration=integration).first()
     if check is None:
-        check = check_validate(HeartbeatCheck(
-            organization_id=integration.organization_id, watchdog_integration=integration,
-            name=f"Alertmanager Watchdog: {integration.name}"[:100],
-            description="The always-firing Watchdog alert of this Alertmanager (kube-prometheus convention): "
-            "it stops arriving when Prometheus, Alertmanager or the path to the portal breaks.",
-            kind=HeartbeatCheck.Kind.PERIOD, period_s=max(conf.MIN_PERIOD_S, conf.WATCHDOG_PERIOD_S),
-            grace_s=max(conf.MIN_GRACE_S, conf.WATCHDOG_GRACE_S), severity=AlertSeverity.CRITICAL,
-            priority=AlertPriority.HIGH, status_changed_at=now,
-        ))
+        check = check_validate(
+            HeartbeatCheck(
+                organization_id=integration.organization_id,
+                watchdog_integration=integration,
+                name=f"Alertmanager Watchdog: {integration.name}"[:100],
+                description="The always-firing Watchdog alert of this Alertmanager (kube-prometheus convention): "
+                "it stops arriving when Prometheus, Alertmanager or the path to the portal breaks.",
+                kind=HeartbeatCheck.Kind.PERIOD,
+                period_s=max(conf.MIN_PERIOD_S, conf.WATCHDOG_PERIOD_S),
+                grace_s=max(conf.MIN_GRACE_S, conf.WATCHDOG_GRACE_S),
+                severity=AlertSeverity.CRITICAL,
+                priority=AlertPriority.HIGH,
+                status_changed_at=now,
+            )
+        )
         try:
             with transaction.atomic():
                 check.save()
@@ -388,8 +451,13 @@ def watchdog_ping(*, integration, status: str, now: dt.datetime) -> HeartbeatPin
             check = HeartbeatCheck.objects.get(watchdog_integration=integration)
     kind = HeartbeatPing.Kind.SUCCESS if status == "firing" else HeartbeatPing.Kind.FAIL
     return ping_record(
-        check=check, kind=kind, now=now, via=HeartbeatPing.Via.ALERTMANAGER, method="POST",
-        user_agent=f"Alertmanager Watchdog ({status})", body=f"Watchdog {status}".encode(),
+        check=check,
+        kind=kind,
+        now=now,
+        via=HeartbeatPing.Via.ALERTMANAGER,
+        method="POST",
+        user_agent=f"Alertmanager Watchdog ({status})",
+        body=f"Watchdog {status}".encode(),
     )
 
 
@@ -410,9 +478,7 @@ def heartbeats_cleanup(*, now: dt.datetime) -> dict[str, int]:
     """
     require_aware("now", now)
     with transaction.atomic():
-        pings = HeartbeatPing.objects.filter(
-            n__lte=F("heartbeat_check__n_pings") - conf.PINGS_KEPT
-        ).delete()[0]
+        pings = HeartbeatPing.objects.filter(n__lte=F("heartbeat_check__n_pings") - conf.PINGS_KEPT).delete()[0]
         flips = HeartbeatFlip.objects.filter(flipped_at__lt=now - dt.timedelta(days=conf.FLIPS_DAYS)).delete()[0]
         runs = JobRun.objects.filter(started_at__lt=now - dt.timedelta(days=conf.JOB_RUNS_DAYS)).delete()[0]
     return {"pings": pings, "flips": flips, "job_runs": runs}

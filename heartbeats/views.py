@@ -42,8 +42,11 @@ from .schedule import cron_describe, human_seconds
 STRIP_DAYS = 30
 OPS_PAGE_SIZE = 100
 # form field -> service field, and the seconds in one unit of the form field.
-FORM_SECONDS = {"period_minutes": ("period_s", 60), "grace_minutes": ("grace_s", 60),
-                "wedding_day_grace_minutes": ("wedding_day_grace_s", 60)}
+FORM_SECONDS = {
+    "period_minutes": ("period_s", 60),
+    "grace_minutes": ("grace_s", 60),
+    "wedding_day_grace_minutes": ("wedding_day_grace_s", 60),
+}
 
 
 class CheckForm(forms.Form):
@@ -51,8 +54,11 @@ class CheckForm(forms.Form):
 
     name = forms.CharField(max_length=100)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    kind = forms.ChoiceField(choices=HeartbeatCheck.Kind.choices, initial="period",
-                             help_text="period: every N minutes; cron: at the times of a cron expression")
+    kind = forms.ChoiceField(
+        choices=HeartbeatCheck.Kind.choices,
+        initial="period",
+        help_text="period: every N minutes; cron: at the times of a cron expression",
+    )
     period_minutes = forms.IntegerField(min_value=1, initial=1440, help_text="Period: a ping expected every … minutes")
     cron = forms.CharField(required=False, max_length=100, help_text="Cron: 5 fields, e.g. 0 2 * * * (02:00 daily)")
     timezone = forms.CharField(max_length=64, initial="UTC", help_text="Cron: the IANA time zone, e.g. Europe/London")
@@ -82,11 +88,16 @@ class CheckForm(forms.Form):
 def initial_from(check: HeartbeatCheck) -> dict:
     """A check's values as the form's initial data."""
     return {
-        "name": check.name, "description": check.description, "kind": check.kind,
-        "period_minutes": check.period_s // 60, "cron": check.cron, "timezone": check.timezone,
+        "name": check.name,
+        "description": check.description,
+        "kind": check.kind,
+        "period_minutes": check.period_s // 60,
+        "cron": check.cron,
+        "timezone": check.timezone,
         "grace_minutes": check.grace_s // 60,
         "wedding_day_grace_minutes": None if check.wedding_day_grace_s is None else check.wedding_day_grace_s // 60,
-        "severity": check.severity, "priority": check.priority,
+        "severity": check.severity,
+        "priority": check.priority,
     }
 
 
@@ -133,8 +144,13 @@ def _rows(checks: list[HeartbeatCheck], *, now: dt.datetime, tz) -> list[dict]:
     strips = selectors.check_strips(checks, now=now, days=STRIP_DAYS, tz=tz)
     pings = selectors.checks_with_last_pings(checks, per_check=3)
     return [
-        {"check": c, "strip": _strip_html(c, strips[c.pk]), "pings": pings.get(c.pk, []),
-         "schedule": schedule_words(c), "down_days": sum(1 for d in strips[c.pk] if d.state == "down")}
+        {
+            "check": c,
+            "strip": _strip_html(c, strips[c.pk]),
+            "pings": pings.get(c.pk, []),
+            "schedule": schedule_words(c),
+            "down_days": sum(1 for d in strips[c.pk] if d.state == "down"),
+        }
         for c in checks
     ]
 
@@ -198,7 +214,9 @@ def _list(request, *, org: Organization | None):
         if form.is_valid():
             try:
                 check = services.check_create(
-                    organization_id=org.id if org else None, now=now, created_by=request.user,
+                    organization_id=org.id if org else None,
+                    now=now,
+                    created_by=request.user,
                     **form.service_fields(),
                 )
             except ValidationError as exc:
@@ -221,9 +239,15 @@ def _list(request, *, org: Organization | None):
     counts = selectors.check_status_counts(qs if org is not None else HeartbeatCheck.objects.all())
     page = Paginator(qs, OPS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "org": org, "rows": _rows(list(page.object_list), now=now, tz=_tz_of(org)), "page": page,
-        "counts": counts, "form": form, "can_edit": can_edit, "tz_name": org.timezone if org else "UTC",
-        "statuses": HeartbeatCheck.Status.values, "status_filter": request.GET.get("status", ""),
+        "org": org,
+        "rows": _rows(list(page.object_list), now=now, tz=_tz_of(org)),
+        "page": page,
+        "counts": counts,
+        "form": form,
+        "can_edit": can_edit,
+        "tz_name": org.timezone if org else "UTC",
+        "statuses": HeartbeatCheck.Status.values,
+        "status_filter": request.GET.get("status", ""),
         "strip_days": STRIP_DAYS,
     }
     return render(request, "heartbeats/list.html", context, status=status)
@@ -266,12 +290,18 @@ def _detail(request, check_id: uuid.UUID, *, org: Organization | None):
     tz = _tz_of(org if org is not None else check.organization)
     strip = selectors.check_strips([check], now=now, days=STRIP_DAYS, tz=tz)[check.pk]
     context = {
-        "org": org, "check": check, "form": form, "can_edit": can_edit, "schedule": schedule_words(check),
-        "strip": _strip_html(check, strip), "down_days": sum(1 for d in strip if d.state == "down"),
+        "org": org,
+        "check": check,
+        "form": form,
+        "can_edit": can_edit,
+        "schedule": schedule_words(check),
+        "strip": _strip_html(check, strip),
+        "down_days": sum(1 for d in strip if d.state == "down"),
         "examples": None if check.watchdog_integration_id else _examples(check),
         "pings": HeartbeatPing.objects.filter(heartbeat_check=check).order_by("-n")[:50],
         "flips": HeartbeatFlip.objects.filter(heartbeat_check=check).order_by("-flipped_at", "-id")[:30],
-        "tz_name": str(tz), "list_url": f"/org/{org.slug}/heartbeats/" if org is not None else "/ops/heartbeats/",
+        "tz_name": str(tz),
+        "list_url": f"/org/{org.slug}/heartbeats/" if org is not None else "/ops/heartbeats/",
         "strip_days": STRIP_DAYS,
     }
     return render(request, "heartbeats/detail.html", context, status=status)
@@ -333,8 +363,10 @@ def ops_job_detail(request, job: str):
             Series("duration (s)", [None if r.duration_ms is None else r.duration_ms / 1000 for r in chronological]),
             Series("start delay (s)", delays),
         ],
-        unit=" s", width=900, height=220, chart_id="job-runs-chart",
+        unit=" s",
+        width=900,
+        height=220,
+        chart_id="job-runs-chart",
     )
     status = next(j for j in selectors.beat_jobs_status(timezone.now()).jobs if j.job.name == job)
     return render(request, "heartbeats/job_detail.html", {"job": status, "runs": runs, "chart": chart})
-

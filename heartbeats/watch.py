@@ -67,19 +67,32 @@ def jobs_watch(*, now: dt.datetime) -> dict[str, int]:
             words = _job_words(job)
             title = f"Beat job late: {job.job.name}"
             _alert, created = alert_fire(
-                organization_id=None, fingerprint=fingerprint, source=AlertHistory.Source.HEARTBEAT, title=title,
+                organization_id=None,
+                fingerprint=fingerprint,
+                source=AlertHistory.Source.HEARTBEAT,
+                title=title,
                 labels={"alertname": JOB_ALERTNAME, "job": job.job.name, "task": job.job.task, "severity": "critical"},
-                annotations={"summary": f"{title}: {words}",
-                             "description": "Celery beat (or the workers) stopped running this job: "
-                                            "check that exactly one beat process runs and the workers consume."},
-                severity="critical", priority="high", starts_at=now, now=now, value=job.age_s,
-                threshold=2 * job.period_s, threshold_reason="newest run older than twice the period",
-                group_key=JOB_GROUP_KEY, description=words,
+                annotations={
+                    "summary": f"{title}: {words}",
+                    "description": "Celery beat (or the workers) stopped running this job: "
+                    "check that exactly one beat process runs and the workers consume.",
+                },
+                severity="critical",
+                priority="high",
+                starts_at=now,
+                now=now,
+                value=job.age_s,
+                threshold=2 * job.period_s,
+                threshold_reason="newest run older than twice the period",
+                group_key=JOB_GROUP_KEY,
+                description=words,
             )
             counts["fired"] += created
         running = AlertHistory.objects.filter(
-            organization__isnull=True, source=AlertHistory.Source.HEARTBEAT,
-            fingerprint__startswith=JOB_FINGERPRINT_PREFIX, status__in=AlertHistory.OPEN_STATUSES,
+            organization__isnull=True,
+            source=AlertHistory.Source.HEARTBEAT,
+            fingerprint__startswith=JOB_FINGERPRINT_PREFIX,
+            status__in=AlertHistory.OPEN_STATUSES,
         ).exclude(fingerprint__in=stale_fingerprints)
         for alert in running:
             counts["resolved"] += alert_resolve(alert=alert, ends_at=now, now=now)[1]
@@ -96,7 +109,11 @@ def http_ping(url: str, *, body: str, timeout_s: float) -> int:
     from wedsync_ops.outbound import outbound_request
 
     response = outbound_request(
-        "POST", url, data=body.encode(), timeout=timeout_s, headers={"User-Agent": "wedsync-ops heartbeat"},
+        "POST",
+        url,
+        data=body.encode(),
+        timeout=timeout_s,
+        headers={"User-Agent": "wedsync-ops heartbeat"},
         trusted=True,
     )
     return response.status_code

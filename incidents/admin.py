@@ -171,8 +171,13 @@ class IncidentAdmin(admin.ModelAdmin):
         for obj in instances:
             if isinstance(obj, IncidentUpdate):
                 if obj._state.adding:
-                    incident_note_add(incident=form.instance, by=request.user, message=obj.message,
-                                      now=timezone.now(), vendor_visible=obj.vendor_visible)
+                    incident_note_add(
+                        incident=form.instance,
+                        by=request.user,
+                        message=obj.message,
+                        now=timezone.now(),
+                        vendor_visible=obj.vendor_visible,
+                    )
                 continue
             obj.save()
         formset.save_m2m()
@@ -201,8 +206,13 @@ class IncidentUpdateAdmin(admin.ModelAdmin):
         """A new entry is a note written by the service (organization, author and time set there)."""
         from .services import incident_note_add
 
-        created = incident_note_add(incident=obj.incident, by=request.user, message=obj.message,
-                                    now=timezone.now(), vendor_visible=obj.vendor_visible)
+        created = incident_note_add(
+            incident=obj.incident,
+            by=request.user,
+            message=obj.message,
+            now=timezone.now(),
+            vendor_visible=obj.vendor_visible,
+        )
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = created._state.db

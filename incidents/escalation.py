@@ -218,7 +218,10 @@ def _step(
         if claim.values_list("pk", flat=True).first() is None:
             return None
         Incident.objects.filter(pk=incident.pk).update(
-            escalation_step=k + 1, last_escalated_at=now, escalation_clock_at=clock, escalation_level=level,
+            escalation_step=k + 1,
+            last_escalated_at=now,
+            escalation_clock_at=clock,
+            escalation_level=level,
             updated_at=now,
         )
         fresh = Incident.objects.select_related("organization", "wedding").get(pk=incident.pk)
@@ -240,27 +243,48 @@ def _step(
         )
         pages = step_pages(target=target, incident=fresh, step=k + 1, wedding_day=plan.wedding_day, now=now)
         deliveries = incident_notify(
-            event="incident.escalated", incident=fresh, now=now, step=k + 1, record=False,
-            recipients=pages.recipients, channels=pages.channel_ids,
+            event="incident.escalated",
+            incident=fresh,
+            now=now,
+            step=k + 1,
+            record=False,
+            recipients=pages.recipients,
+            channels=pages.channel_ids,
             extra={
                 "escalation": {
-                    "step": k + 1, "of": total, "level": level, "policy": plan.name,
-                    "wedding_day": plan.wedding_day, "contacts": [_contact_json(c) for c in contacts],
+                    "step": k + 1,
+                    "of": total,
+                    "level": level,
+                    "policy": plan.name,
+                    "wedding_day": plan.wedding_day,
+                    "contacts": [_contact_json(c) for c in contacts],
                 }
             },
         )
         to_channels = [d for d in deliveries if d.channel_id is not None]
         paged = paged_text(deliveries, pages=pages, now=now)
         text = f"{head}{' ' + paged if paged else ''}"
-        text += f" Notified {len(to_channels)} channel(s): {channel_names(to_channels)}." if to_channels else (
-            " No channel is routed for it." if deliveries else " No channel is routed for it: nobody was notified."
+        text += (
+            f" Notified {len(to_channels)} channel(s): {channel_names(to_channels)}."
+            if to_channels
+            else (
+                " No channel is routed for it." if deliveries else " No channel is routed for it: nobody was notified."
+            )
         )
         if target.kind == "level":
-            text += (f" Contacts for this level, named in the notification (not paged directly): {names}."
-                     if contacts else " No contact is on duty at this level.")
+            text += (
+                f" Contacts for this level, named in the notification (not paged directly): {names}."
+                if contacts
+                else " No contact is on duty at this level."
+            )
         IncidentUpdate.objects.create(
-            organization_id=fresh.organization_id, incident=fresh, kind=IncidentUpdate.Kind.ESCALATION,
-            author=by if getattr(by, "pk", None) else None, vendor_visible=False, created_at=now, message=text,
+            organization_id=fresh.organization_id,
+            incident=fresh,
+            kind=IncidentUpdate.Kind.ESCALATION,
+            author=by if getattr(by, "pk", None) else None,
+            vendor_visible=False,
+            created_at=now,
+            message=text,
             deliveries=[str(d.pk) for d in deliveries],
         )
     return fresh
@@ -324,8 +348,17 @@ def incident_escalate(*, incident: Incident, by, now: dt.datetime, reason: str =
     level = plan.step(k)[1] if k < plan.total else _next_level_up(current.escalation_level)
     target = plan.target(k) if k < plan.total else LEVEL
     done = _step(
-        incident=current, k=k, plan=plan, level=level, now=now, clock=now, by=by,
-        allowed_statuses=Incident.OPEN_STATUSES, skip_locked=False, reason=reason or "by hand", target=target,
+        incident=current,
+        k=k,
+        plan=plan,
+        level=level,
+        now=now,
+        clock=now,
+        by=by,
+        allowed_statuses=Incident.OPEN_STATUSES,
+        skip_locked=False,
+        reason=reason or "by hand",
+        target=target,
     )
     if done is None:
         raise ValidationError({"status": "the incident changed meanwhile; reload and try again"})
@@ -353,17 +386,25 @@ def alert_escalate_if_due(*, alert: AlertHistory, now: dt.datetime, _cache: dict
         if not alert_escalate(alert=alert, now=now):
             return False
         minutes = (now - clock).total_seconds() / 60.0
-        incident = Incident.objects.filter(pk=alert.incident_id, status__in=Incident.OPEN_STATUSES).first() \
-            if alert.incident_id else None
+        incident = (
+            Incident.objects.filter(pk=alert.incident_id, status__in=Incident.OPEN_STATUSES).first()
+            if alert.incident_id
+            else None
+        )
         if incident is not None:
             IncidentUpdate.objects.create(
-                organization_id=alert.organization_id, incident_id=incident.pk, kind=IncidentUpdate.Kind.ESCALATION,
-                vendor_visible=False, created_at=now,
+                organization_id=alert.organization_id,
+                incident_id=incident.pk,
+                kind=IncidentUpdate.Kind.ESCALATION,
+                vendor_visible=False,
+                created_at=now,
                 message=f'Alert "{alert.title}" unacknowledged for {minutes:.0f} min since the portal received it',
             )
         else:
             alert_notify(
-                event="alert.escalated", alert=alert, now=now,
+                event="alert.escalated",
+                alert=alert,
+                now=now,
                 extra={"escalation": {"unacknowledged_minutes": round(minutes, 1), "wedding_day": plan.wedding_day}},
             )
     return True
@@ -382,8 +423,9 @@ def escalations_run(*, now: dt.datetime, limit: int | None = None) -> dict:
     cache: dict = {}
     with service_context():
         candidates = list(
-            Incident.objects.filter(status="open", merged_into__isnull=True, muted_at__isnull=True)
-            .order_by("detected_at", "id")[:limit]
+            Incident.objects.filter(status="open", merged_into__isnull=True, muted_at__isnull=True).order_by(
+                "detected_at", "id"
+            )[:limit]
         )
     for incident in candidates:
         with service_context():
@@ -391,8 +433,9 @@ def escalations_run(*, now: dt.datetime, limit: int | None = None) -> dict:
                 counts["incidents"] += 1
     with service_context():
         alerts = list(
-            AlertHistory.objects.filter(status="firing", severity__in=["critical", "emergency"])
-            .order_by("starts_at", "id")[:limit]
+            AlertHistory.objects.filter(status="firing", severity__in=["critical", "emergency"]).order_by(
+                "starts_at", "id"
+            )[:limit]
         )
     for alert in alerts:
         with service_context():

@@ -28,8 +28,12 @@ def escalations_due(*, now: dt.datetime) -> list[dict]:
     with connection.cursor() as cur:
         cur.execute(
             "SELECT * FROM escalate_unacknowledged_alerts(%s, %s, %s, %s)",
-            [now, conf.ESCALATION_DEFAULT_WAIT_MINUTES, conf.ESCALATION_WEDDING_DAY_WAIT_MINUTES,
-             conf.ESCALATION_BATCH_LIMIT],
+            [
+                now,
+                conf.ESCALATION_DEFAULT_WAIT_MINUTES,
+                conf.ESCALATION_WEDDING_DAY_WAIT_MINUTES,
+                conf.ESCALATION_BATCH_LIMIT,
+            ],
         )
         columns = [c.name for c in cur.description]
         return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]

@@ -80,7 +80,8 @@ class Incident(models.Model):
     )
     last_escalated_at = models.DateTimeField(null=True, blank=True)
     escalation_clock_at = models.DateTimeField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="The next step's wait counts from here: when the portal opened (or reopened, or unmuted) the "
         "incident, then when each step was due",
     )
@@ -88,22 +89,29 @@ class Incident(models.Model):
         null=True, blank=True, help_text="Since when every open alert of the incident is muted (no escalation)"
     )
     group_key = models.CharField(
-        max_length=500, blank=True, default="", db_default="",
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
         help_text="The problem it is about: its alerts' group key (or fingerprint); an alert of the same group "
         "joins it while open, or reopens it within the reopen window",
     )
     resolve_manually = models.BooleanField(
-        default=False, db_default=False,
+        default=False,
+        db_default=False,
         help_text="Stay open when all its alerts resolve (otherwise it resolves itself)",
     )
     detected_at = models.DateTimeField(db_default=Now())
     # WS-259 (issue 18 §1; incidents/sql/tables/incidents.v1.sql): set by the database, never by code.
     is_saturday_incident = models.BooleanField(
-        default=False, editable=False,
+        default=False,
+        editable=False,
         help_text="Detected on a local Saturday of its organization (set by the trigger incidents_saturday)",
     )
     auto_created = models.GeneratedField(
-        expression=~models.Q(source="manual"), output_field=models.BooleanField(), db_persist=True,
+        expression=~models.Q(source="manual"),
+        output_field=models.BooleanField(),
+        db_persist=True,
         help_text="Opened by the portal (an alert or error pattern), not by a person",
     )
     incident_severity = models.GeneratedField(
@@ -169,7 +177,9 @@ class IncidentUpdate(models.Model):
     )
     vendor_visible = models.BooleanField(default=False)
     deliveries = models.JSONField(
-        default=list, db_default=Value([], JSONField()), blank=True,
+        default=list,
+        db_default=Value([], JSONField()),
+        blank=True,
         help_text="Ids of the notification deliveries this entry wrote (their outcomes)",
     )
     created_at = models.DateTimeField(db_default=Now())
@@ -205,7 +215,8 @@ class EscalationPolicy(models.Model):
     wedding_day = models.BooleanField(default=False, help_text="The variant used while wedding-day protocol is on")
     repeat_count = models.PositiveSmallIntegerField(default=1, help_text="How many times the steps run in all (1-10)")
     resolve_manually = models.BooleanField(
-        default=False, db_default=False,
+        default=False,
+        db_default=False,
         help_text="Incidents under this policy stay open when all their alerts resolve (Grafana OnCall's "
         "resolve condition); otherwise they resolve themselves",
     )
@@ -263,12 +274,13 @@ class EscalationStep(models.Model):
     level = EnumField(enum_type="escalation_level", choices=EscalationLevel.choices, default=EscalationLevel.TEAM_LEAD)
     target = models.CharField(max_length=10, choices=Target.choices, default=Target.LEVEL, db_default=Target.LEVEL)
     schedule = models.ForeignKey("oncall.Schedule", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+")
-    contact = models.ForeignKey("EscalationContact", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="+")
-    channel = models.ForeignKey("notifications.NotificationChannel", null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    contact = models.ForeignKey("EscalationContact", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey(
+        "notifications.NotificationChannel", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         db_table = "escalation_steps"
@@ -277,16 +289,41 @@ class EscalationStep(models.Model):
             models.UniqueConstraint(fields=["policy", "position"], name="escalation_step_position"),
             models.CheckConstraint(
                 condition=(
-                    models.Q(target="level", schedule__isnull=True, user__isnull=True, contact__isnull=True,
-                             channel__isnull=True)
-                    | models.Q(target="schedule", schedule__isnull=False, user__isnull=True, contact__isnull=True,
-                               channel__isnull=True)
-                    | models.Q(target="user", schedule__isnull=True, user__isnull=False, contact__isnull=True,
-                               channel__isnull=True)
-                    | models.Q(target="contact", schedule__isnull=True, user__isnull=True, contact__isnull=False,
-                               channel__isnull=True)
-                    | models.Q(target="channel", schedule__isnull=True, user__isnull=True, contact__isnull=True,
-                               channel__isnull=False)
+                    models.Q(
+                        target="level",
+                        schedule__isnull=True,
+                        user__isnull=True,
+                        contact__isnull=True,
+                        channel__isnull=True,
+                    )
+                    | models.Q(
+                        target="schedule",
+                        schedule__isnull=False,
+                        user__isnull=True,
+                        contact__isnull=True,
+                        channel__isnull=True,
+                    )
+                    | models.Q(
+                        target="user",
+                        schedule__isnull=True,
+                        user__isnull=False,
+                        contact__isnull=True,
+                        channel__isnull=True,
+                    )
+                    | models.Q(
+                        target="contact",
+                        schedule__isnull=True,
+                        user__isnull=True,
+                        contact__isnull=False,
+                        channel__isnull=True,
+                    )
+                    | models.Q(
+                        target="channel",
+                        schedule__isnull=True,
+                        user__isnull=True,
+                        contact__isnull=True,
+                        channel__isnull=False,
+                    )
                 ),
                 name="escalation_step_one_target",
             ),
@@ -312,8 +349,12 @@ class EscalationStep(models.Model):
         """Exactly the field its ``target`` names is set, of the policy's organization or the platform."""
         from django.core.exceptions import ValidationError
 
-        fields = {"schedule": self.schedule_id, "user": self.user_id, "contact": self.contact_id,
-                  "channel": self.channel_id}
+        fields = {
+            "schedule": self.schedule_id,
+            "user": self.user_id,
+            "contact": self.contact_id,
+            "channel": self.channel_id,
+        }
         errors = {}
         for name, value in fields.items():
             if name == self.target and value is None:
@@ -493,11 +534,11 @@ class RecoveryAction(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     target = models.CharField(max_length=500, help_text="http: the URL; task: the Celery task name")
-    method = models.CharField(max_length=6, choices=[("POST", "POST"), ("PUT", "PUT"), ("GET", "GET")],
-                              default="POST")
+    method = models.CharField(max_length=6, choices=[("POST", "POST"), ("PUT", "PUT"), ("GET", "GET")], default="POST")
     payload = models.JSONField(default=dict, blank=True)
-    wedding_day_policy = models.CharField(max_length=30, choices=WeddingDayPolicy.choices,
-                                          default=WeddingDayPolicy.APPROVAL_ON_WEDDING_DAYS)
+    wedding_day_policy = models.CharField(
+        max_length=30, choices=WeddingDayPolicy.choices, default=WeddingDayPolicy.APPROVAL_ON_WEDDING_DAYS
+    )
     recovery_window_minutes = models.PositiveIntegerField(default=5)
     timeout_seconds = models.FloatField(default=10.0)
     enabled = models.BooleanField(default=True)
@@ -550,8 +591,9 @@ class AutoRecoveryLog(models.Model):
     outcome = models.TextField(blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     window_ends_at = models.DateTimeField(null=True, blank=True)

@@ -29,9 +29,13 @@ def portal_url(path: str) -> str:
 
 def incident_labels(incident: Incident) -> dict[str, str]:
     """The labels routing matches for an incident: its first alert's labels plus severity, priority, organization."""
-    labels = AlertHistory.objects.filter(incident_id=incident.pk).order_by("starts_at").values_list(
-        "labels", flat=True
-    ).first() or {}
+    labels = (
+        AlertHistory.objects.filter(incident_id=incident.pk)
+        .order_by("starts_at")
+        .values_list("labels", flat=True)
+        .first()
+        or {}
+    )
     return _labels(incident, labels)
 
 
@@ -65,8 +69,11 @@ def incident_payload(*, event: str, incident: Incident, labels: dict, runbooks=N
     if incident.wedding_id is not None:
         w = incident.wedding
         wedding = {
-            "id": str(w.pk), "couple_name": w.couple_name, "wedding_date": w.wedding_date.isoformat(),
-            "venue_name": w.venue_name, "ceremony_time": w.ceremony_time.isoformat() if w.ceremony_time else None,
+            "id": str(w.pk),
+            "couple_name": w.couple_name,
+            "wedding_date": w.wedding_date.isoformat(),
+            "venue_name": w.venue_name,
+            "ceremony_time": w.ceremony_time.isoformat() if w.ceremony_time else None,
         }
     runbooks = runbooks or RunbookIndex(organization_ids=[incident.organization_id])
     matches = runbooks.matching(labels=labels, organization_id=incident.organization_id)
@@ -92,8 +99,15 @@ def incident_payload(*, event: str, incident: Incident, labels: dict, runbooks=N
 
 
 def incident_notify(
-    *, event: str, incident: Incident, now: dt.datetime, step: int = 0, extra: dict | None = None,
-    record: bool = True, recipients=(), channels=(),
+    *,
+    event: str,
+    incident: Incident,
+    now: dt.datetime,
+    step: int = 0,
+    extra: dict | None = None,
+    record: bool = True,
+    recipients=(),
+    channels=(),
 ) -> list:
     """Write the notifications of ``event`` about ``incident`` through routing; returns the deliveries.
 
@@ -104,13 +118,27 @@ def incident_notify(
     ids notified whatever routing says) come from an escalation step's target.
     Runs in the caller's transaction, the rows in a service context. ``incidents_notify`` of one.
     """
-    return incidents_notify(event=event, incidents=[incident], now=now, step=step, extra=extra, record=record,
-                            targets={incident.pk: (tuple(recipients), tuple(channels))})[incident.pk]
+    return incidents_notify(
+        event=event,
+        incidents=[incident],
+        now=now,
+        step=step,
+        extra=extra,
+        record=record,
+        targets={incident.pk: (tuple(recipients), tuple(channels))},
+    )[incident.pk]
 
 
 def incidents_notify(
-    *, event: str, incidents: list, now: dt.datetime, step: int = 0, extra: dict | None = None,
-    record: bool = True, first_labels: dict | None = None, protocols: dict | None = None,
+    *,
+    event: str,
+    incidents: list,
+    now: dt.datetime,
+    step: int = 0,
+    extra: dict | None = None,
+    record: bool = True,
+    first_labels: dict | None = None,
+    protocols: dict | None = None,
     targets: dict | None = None,
 ) -> dict:
     """``incident_notify`` for many incidents at once (set-based); returns ``{incident_id: deliveries}``.
@@ -126,13 +154,17 @@ def incidents_notify(
     from .selectors import RunbookIndex
 
     with service_context():
-        fresh = list(Incident.objects.select_related("organization", "wedding").filter(
-            pk__in=[i.pk for i in incidents]))
+        fresh = list(
+            Incident.objects.select_related("organization", "wedding").filter(pk__in=[i.pk for i in incidents])
+        )
         if first_labels is None:
             first_labels = {}
-            for incident_id, labels in AlertHistory.objects.filter(incident_id__in=[i.pk for i in fresh]).order_by(
-                "incident_id", "starts_at"
-            ).distinct("incident_id").values_list("incident_id", "labels"):
+            for incident_id, labels in (
+                AlertHistory.objects.filter(incident_id__in=[i.pk for i in fresh])
+                .order_by("incident_id", "starts_at")
+                .distinct("incident_id")
+                .values_list("incident_id", "labels")
+            ):
                 first_labels[incident_id] = labels
         runbooks = RunbookIndex(organization_ids={i.organization_id for i in fresh})
         requests = []
@@ -141,23 +173,39 @@ def incidents_notify(
             payload = incident_payload(event=event, incident=incident, labels=labels, runbooks=runbooks)
             payload.update(extra or {})
             recipients, channels = (targets or {}).get(incident.pk, ((), ()))
-            requests.append(NotificationRequest(event=event, organization_id=incident.organization_id, labels=labels,
-                                                payload=payload, incident_id=incident.pk, step=step,
-                                                recipients=recipients, channels=channels))
+            requests.append(
+                NotificationRequest(
+                    event=event,
+                    organization_id=incident.organization_id,
+                    labels=labels,
+                    payload=payload,
+                    incident_id=incident.pk,
+                    step=step,
+                    recipients=recipients,
+                    channels=channels,
+                )
+            )
         notifications_enqueue_many(requests, now=now, protocols=protocols)
         rows = []
         for incident, request in zip(fresh, requests, strict=True):
             deliveries = request.deliveries
             if deliveries and record:
                 text = f"Notified {len(deliveries)} channel(s) of {event}: {channel_names(deliveries)}"
-                if request.route.wedding_day.on and any(d.channel and d.channel.wedding_day_emergency
-                                                        for d in deliveries):
+                if request.route.wedding_day.on and any(
+                    d.channel and d.channel.wedding_day_emergency for d in deliveries
+                ):
                     text += f" (wedding-day emergency channels included: {request.route.wedding_day.reason})"
-                rows.append(IncidentUpdate(
-                    organization_id=incident.organization_id, incident_id=incident.pk,
-                    kind=IncidentUpdate.Kind.NOTIFICATION, message=text, vendor_visible=False, created_at=now,
-                    deliveries=[str(d.pk) for d in deliveries],
-                ))
+                rows.append(
+                    IncidentUpdate(
+                        organization_id=incident.organization_id,
+                        incident_id=incident.pk,
+                        kind=IncidentUpdate.Kind.NOTIFICATION,
+                        message=text,
+                        vendor_visible=False,
+                        created_at=now,
+                        deliveries=[str(d.pk) for d in deliveries],
+                    )
+                )
         IncidentUpdate.objects.bulk_create(rows)
     result = {i.pk: [] for i in incidents}
     for incident, request in zip(fresh, requests, strict=True):
@@ -167,9 +215,7 @@ def incidents_notify(
 
 def channel_names(deliveries) -> str:
     """``"ops, pager (held: channel disabled)"``: the channels of ``deliveries``, in order."""
-    return ", ".join(
-        f"{d.target_label}{' (held: channel disabled)' if d.status == 'held' else ''}" for d in deliveries
-    )
+    return ", ".join(f"{d.target_label}{' (held: channel disabled)' if d.status == 'held' else ''}" for d in deliveries)
 
 
 def incident_pages_cancel(*, incident: Incident, reason: str, now: dt.datetime) -> int:

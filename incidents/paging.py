@@ -36,8 +36,13 @@ class StepTarget:
 
     @classmethod
     def of(cls, step) -> StepTarget:
-        return cls(kind=step.target, schedule_id=step.schedule_id, user_id=step.user_id,
-                   contact_id=step.contact_id, channel_id=step.channel_id)
+        return cls(
+            kind=step.target,
+            schedule_id=step.schedule_id,
+            user_id=step.user_id,
+            contact_id=step.contact_id,
+            channel_id=step.channel_id,
+        )
 
 
 LEVEL = StepTarget()
@@ -69,8 +74,12 @@ def step_pages(*, target: StepTarget, incident, step: int, wedding_day: bool, no
         if contact is None:
             out.notes.append("the step's contact no longer exists: nobody paged directly")
             return out
-        _add(out, contact_page(contact=contact, incident=incident, step=step, now=now, reason="escalation contact"),
-             key=(None, contact.pk), reason="escalation contact")
+        _add(
+            out,
+            contact_page(contact=contact, incident=incident, step=step, now=now, reason="escalation contact"),
+            key=(None, contact.pk),
+            reason="escalation contact",
+        )
         return out
     user, reason = None, ""
     if target.kind == "schedule" and target.schedule_id:
@@ -81,8 +90,10 @@ def step_pages(*, target: StepTarget, incident, step: int, wedding_day: bool, no
         answer, user = oncall_person(schedule=schedule, at=now)
         if user is None:
             local = now.astimezone(schedule.tz)
-            out.notes.append(f"nobody is on call for '{schedule.name}' at {local:%a %d %b %H:%M} "
-                             f"{schedule.timezone} (a gap in the schedule): nobody paged directly")
+            out.notes.append(
+                f"nobody is on call for '{schedule.name}' at {local:%a %d %b %H:%M} "
+                f"{schedule.timezone} (a gap in the schedule): nobody paged directly"
+            )
             return out
         reason = f"on call for '{schedule.name}'" + ("" if answer.source == schedule.name else f" ({answer.source})")
     elif target.kind == "user" and target.user_id:
@@ -120,8 +131,10 @@ def paged_text(deliveries, *, pages: StepPages, now: dt.datetime) -> str:
             people.setdefault((d.user_id, d.contact_id), []).append(d)
     parts = []
     for key, rows in people.items():
-        how = ", ".join(f"{d.get_method_display()} {d.address} {_when(d, now)}"
-                        for d in sorted(rows, key=lambda d: (d.next_attempt_at, d.method)))
+        how = ", ".join(
+            f"{d.get_method_display()} {d.address} {_when(d, now)}"
+            for d in sorted(rows, key=lambda d: (d.next_attempt_at, d.method))
+        )
         why = pages.reasons.get(key, "")
         parts.append(f"Paged {rows[0].recipient_name}{f' ({why})' if why else ''}: {how}.")
     parts += [f"{note[0].upper()}{note[1:]}." for note in pages.notes]

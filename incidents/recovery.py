@@ -56,16 +56,22 @@ def action_target_problem(*, kind: str, target: str) -> str:
     for prefix in conf.AUTO_RECOVERY_HTTP_ALLOWLIST:
         allowed = urllib.parse.urlsplit(prefix)
         if (url.scheme, url.netloc.lower()) == (allowed.scheme, allowed.netloc.lower()) and url.path.startswith(
-                allowed.path or "/"):
+            allowed.path or "/"
+        ):
             return outbound_url_problem(target, trusted=True, resolve=False)
     return "not under an allow-listed endpoint (AUTO_RECOVERY_HTTP_ALLOWLIST)"
 
 
 def _timeline(log: AutoRecoveryLog, message: str, now: dt.datetime) -> None:
     if log.incident_id:
-        IncidentUpdate.objects.create(organization_id=log.organization_id, incident_id=log.incident_id,
-                                      kind=IncidentUpdate.Kind.RECOVERY, message=message, vendor_visible=False,
-                                      created_at=now)
+        IncidentUpdate.objects.create(
+            organization_id=log.organization_id,
+            incident_id=log.incident_id,
+            kind=IncidentUpdate.Kind.RECOVERY,
+            message=message,
+            vendor_visible=False,
+            created_at=now,
+        )
 
 
 def _describe(action: RecoveryAction) -> str:
@@ -87,9 +93,11 @@ def recovery_start(*, now: dt.datetime) -> dict:
     counts = {"pending": 0, "awaiting_approval": 0, "skipped": 0}
     since = now - dt.timedelta(minutes=conf.AUTO_RECOVERY_START_WITHIN_MINUTES)
     # The escalation clock: when the portal saw the alert fire (or a silence released it).
-    alerts = list(AlertHistory.objects.filter(status="firing", escalation_clock_at__gt=since,
-                                              escalation_clock_at__lte=now)
-                  .order_by("escalation_clock_at", "id")[:500])
+    alerts = list(
+        AlertHistory.objects.filter(
+            status="firing", escalation_clock_at__gt=since, escalation_clock_at__lte=now
+        ).order_by("escalation_clock_at", "id")[:500]
+    )
     if not alerts or not RecoveryAction.objects.filter(enabled=True).exists():
         return counts
     done = set(AutoRecoveryLog.objects.filter(alert_id__in=[a.pk for a in alerts]).values_list("action_id", "alert_id"))
@@ -108,17 +116,26 @@ def recovery_start(*, now: dt.datetime) -> dict:
             if day.on and action.wedding_day_policy == RecoveryAction.WeddingDayPolicy.OFF_WEDDING_DAYS:
                 status, why = AutoRecoveryLog.Status.SKIPPED, f"not run on a wedding day ({day.reason})"
             elif day.on and action.wedding_day_policy == RecoveryAction.WeddingDayPolicy.APPROVAL_ON_WEDDING_DAYS:
-                status, why = AutoRecoveryLog.Status.AWAITING_APPROVAL, (
-                    f"waiting for an on-call person's approval ({day.reason})")
+                status, why = (
+                    AutoRecoveryLog.Status.AWAITING_APPROVAL,
+                    (f"waiting for an on-call person's approval ({day.reason})"),
+                )
             with transaction.atomic():
                 log, created = AutoRecoveryLog.objects.get_or_create(
-                    action=action, alert=alert,
-                    defaults={"organization_id": alert.organization_id, "incident_id": alert.incident_id,
-                              "status": status, "wedding_day": day.on, "created_at": now,
-                              "outcome": why if status != AutoRecoveryLog.Status.PENDING else ""})
+                    action=action,
+                    alert=alert,
+                    defaults={
+                        "organization_id": alert.organization_id,
+                        "incident_id": alert.incident_id,
+                        "status": status,
+                        "wedding_day": day.on,
+                        "created_at": now,
+                        "outcome": why if status != AutoRecoveryLog.Status.PENDING else "",
+                    },
+                )
                 if not created:
                     continue
-                _timeline(log, f"{_describe(action)} for alert \"{alert.title}\": {why}.", now)
+                _timeline(log, f'{_describe(action)} for alert "{alert.title}": {why}.', now)
             counts[status] += 1
             if status == AutoRecoveryLog.Status.PENDING:
                 to_run.append(str(log.pk))
@@ -133,19 +150,23 @@ def recovery_approve(*, log: AutoRecoveryLog, by, now: dt.datetime) -> AutoRecov
     ``by`` must be staff in the ``on_call`` or ``ops_admin`` group (or a superuser). Raises
     ValidationError (``status``) unless the log awaits approval, (``by``) for anyone else.
     """
-    if not (getattr(by, "is_superuser", False) or (getattr(by, "is_staff", False) and by.groups.filter(
-            name__in=["on_call", "ops_admin"]).exists())):
+    if not (
+        getattr(by, "is_superuser", False)
+        or (getattr(by, "is_staff", False) and by.groups.filter(name__in=["on_call", "ops_admin"]).exists())
+    ):
         raise ValidationError({"by": "only an on-call person (group on_call or ops_admin) may approve"})
     from .tasks import run_recovery_action
 
     with transaction.atomic():
         changed = AutoRecoveryLog.objects.filter(pk=log.pk, status=AutoRecoveryLog.Status.AWAITING_APPROVAL).update(
-            status=AutoRecoveryLog.Status.PENDING, approved_by=by)
+            status=AutoRecoveryLog.Status.PENDING, approved_by=by
+        )
         if not changed:
             raise ValidationError({"status": "this run is not waiting for approval"})
         fresh = AutoRecoveryLog.objects.select_related("action").get(pk=log.pk)
-        _timeline(fresh, f"{_describe(fresh.action)}: approved by {by.get_username()} on a wedding day; running it.",
-                  now)
+        _timeline(
+            fresh, f"{_describe(fresh.action)}: approved by {by.get_username()} on a wedding day; running it.", now
+        )
         transaction.on_commit(lambda: run_recovery_action.delay(str(log.pk)))
     return fresh
 
@@ -167,8 +188,13 @@ def _run_action(action: RecoveryAction, log: AutoRecoveryLog) -> tuple[bool, int
     from wedsync_ops.outbound import outbound_request
 
     try:
-        response = outbound_request(action.method, action.target, timeout=action.timeout_seconds, trusted=True,
-                                    json={"alert": str(log.alert_id), **(action.payload or {})})
+        response = outbound_request(
+            action.method,
+            action.target,
+            timeout=action.timeout_seconds,
+            trusted=True,
+            json={"alert": str(log.alert_id), **(action.payload or {})},
+        )
     except RequestException as exc:
         return False, None, f"{type(exc).__name__}: {str(exc)[:300]}"
     ok = 200 <= response.status_code < 300
@@ -183,8 +209,12 @@ def recovery_run(*, log_id, now: dt.datetime) -> AutoRecoveryLog | None:
     ``window_ends_at`` = finish + ``recovery_window_minutes``, and a timeline entry.
     """
     with transaction.atomic():
-        claimed = (AutoRecoveryLog.objects.select_for_update(skip_locked=True)
-                   .filter(pk=log_id, status=AutoRecoveryLog.Status.PENDING).values_list("pk", flat=True).first())
+        claimed = (
+            AutoRecoveryLog.objects.select_for_update(skip_locked=True)
+            .filter(pk=log_id, status=AutoRecoveryLog.Status.PENDING)
+            .values_list("pk", flat=True)
+            .first()
+        )
         if claimed is None:
             return None
         AutoRecoveryLog.objects.filter(pk=log_id).update(status=AutoRecoveryLog.Status.RUNNING, started_at=now)
@@ -196,12 +226,24 @@ def recovery_run(*, log_id, now: dt.datetime) -> AutoRecoveryLog | None:
     window_ends = finished + dt.timedelta(minutes=log.action.recovery_window_minutes)
     with transaction.atomic():
         AutoRecoveryLog.objects.filter(pk=log_id).update(
-            status=AutoRecoveryLog.Status.SUCCEEDED if ok else AutoRecoveryLog.Status.FAILED, http_status=http_status,
-            duration_ms=duration_ms, outcome=outcome, finished_at=finished, window_ends_at=window_ends)
+            status=AutoRecoveryLog.Status.SUCCEEDED if ok else AutoRecoveryLog.Status.FAILED,
+            http_status=http_status,
+            duration_ms=duration_ms,
+            outcome=outcome,
+            finished_at=finished,
+            window_ends_at=window_ends,
+        )
         log.refresh_from_db()
-        _timeline(log, f"{_describe(log.action)} {'ran' if ok else 'failed'}: {outcome} in {duration_ms:.0f} ms"
-                  + (f"; waiting until {window_ends:%H:%M:%S} UTC for the alert to resolve." if ok else
-                     "; escalation goes on as usual."), finished)
+        _timeline(
+            log,
+            f"{_describe(log.action)} {'ran' if ok else 'failed'}: {outcome} in {duration_ms:.0f} ms"
+            + (
+                f"; waiting until {window_ends:%H:%M:%S} UTC for the alert to resolve."
+                if ok
+                else "; escalation goes on as usual."
+            ),
+            finished,
+        )
     return log
 
 
@@ -209,33 +251,47 @@ def recovery_check(*, now: dt.datetime) -> dict:
     """Decide ``recovered`` for finished runs: the alert resolved by ``window_ends_at`` (True) or not, once
     the window has passed (False). Returns ``{"recovered": n, "not_recovered": m}``."""
     counts = {"recovered": 0, "not_recovered": 0}
-    open_runs = list(AutoRecoveryLog.objects.filter(
-        status__in=[AutoRecoveryLog.Status.SUCCEEDED, AutoRecoveryLog.Status.FAILED], recovered__isnull=True)
-        .select_related("alert", "action").order_by("window_ends_at")[:500])
+    open_runs = list(
+        AutoRecoveryLog.objects.filter(
+            status__in=[AutoRecoveryLog.Status.SUCCEEDED, AutoRecoveryLog.Status.FAILED], recovered__isnull=True
+        )
+        .select_related("alert", "action")
+        .order_by("window_ends_at")[:500]
+    )
     for log in open_runs:
         alert = log.alert
-        resolved_in_time = (alert.status == "resolved" and alert.resolved_at is not None
-                            and alert.resolved_at <= log.window_ends_at)
+        resolved_in_time = (
+            alert.status == "resolved" and alert.resolved_at is not None and alert.resolved_at <= log.window_ends_at
+        )
         if not resolved_in_time and now < log.window_ends_at:
             continue
         with transaction.atomic():
-            if not AutoRecoveryLog.objects.filter(pk=log.pk, recovered__isnull=True).update(
-                    recovered=resolved_in_time):
+            if not AutoRecoveryLog.objects.filter(pk=log.pk, recovered__isnull=True).update(recovered=resolved_in_time):
                 continue
             if resolved_in_time:
                 counts["recovered"] += 1
-                _timeline(log, f"{_describe(log.action)} recovered alert \"{alert.title}\": resolved at "
-                               f"{alert.resolved_at:%H:%M:%S} UTC, within its {log.action.recovery_window_minutes}"
-                               "-minute window.", now)
+                _timeline(
+                    log,
+                    f'{_describe(log.action)} recovered alert "{alert.title}": resolved at '
+                    f"{alert.resolved_at:%H:%M:%S} UTC, within its {log.action.recovery_window_minutes}"
+                    "-minute window.",
+                    now,
+                )
             else:
                 counts["not_recovered"] += 1
-                _timeline(log, f"{_describe(log.action)} did not recover alert \"{alert.title}\" within "
-                               f"{log.action.recovery_window_minutes} min; escalation goes on as usual.", now)
+                _timeline(
+                    log,
+                    f'{_describe(log.action)} did not recover alert "{alert.title}" within '
+                    f"{log.action.recovery_window_minutes} min; escalation goes on as usual.",
+                    now,
+                )
     return counts
 
 
 def recovery_logs_for_incident(incident: Incident) -> list[AutoRecoveryLog]:
     """The automated runs of the incident's alerts, newest first (for its page)."""
-    return list(AutoRecoveryLog.objects.filter(incident_id=incident.pk).select_related("action", "alert",
-                                                                                        "approved_by")
-                .order_by("-created_at"))
+    return list(
+        AutoRecoveryLog.objects.filter(incident_id=incident.pk)
+        .select_related("action", "alert", "approved_by")
+        .order_by("-created_at")
+    )

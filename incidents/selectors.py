@@ -91,8 +91,9 @@ class RunbookIndex:
     def __init__(self, *, organization_ids):
         orgs = {o for o in organization_ids if o is not None}
         self.runbooks = list(
-            Runbook.objects.filter(Q(organization__isnull=True) | Q(organization_id__in=orgs))
-            .exclude(service="", alertname="")
+            Runbook.objects.filter(Q(organization__isnull=True) | Q(organization_id__in=orgs)).exclude(
+                service="", alertname=""
+            )
         )
 
     def matching(self, *, labels: dict, organization_id) -> list[Runbook]:
@@ -102,9 +103,11 @@ class RunbookIndex:
         if not service and not alertname:
             return []
         found = [
-            r for r in self.runbooks
+            r
+            for r in self.runbooks
             if (r.organization_id is None or r.organization_id == organization_id)
-            and r.service in ("", service) and r.alertname in ("", alertname)
+            and r.service in ("", service)
+            and r.alertname in ("", alertname)
         ]
         return sorted(found, key=_runbook_rank)
 

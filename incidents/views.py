@@ -127,8 +127,15 @@ def _detail_context(request, incident: Incident, now: dt.datetime) -> dict:
     }
 
 
-ANALYSIS_FIELDS = ("summary", "impact_description", "root_cause", "contributing_factors", "weddings_affected",
-                   "organizations_affected", "impact_minutes")
+ANALYSIS_FIELDS = (
+    "summary",
+    "impact_description",
+    "root_cause",
+    "contributing_factors",
+    "weddings_affected",
+    "organizations_affected",
+    "impact_minutes",
+)
 
 
 def action_rows_from_post(post) -> list[dict]:
@@ -167,6 +174,8 @@ def _analysis_form(analysis, post=None) -> dict:
     for i, row in enumerate(rows):
         row["n"] = i
     return {"values": values, "rows": rows}
+
+
 def _recovery_logs(incident) -> list:
     from .recovery import recovery_logs_for_incident
 
@@ -323,8 +332,9 @@ def ops_runbook_list(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()[:200]
     qs = Runbook.objects.select_related("organization", "updated_by").order_by("title")
     if q:
-        qs = qs.filter(Q(title__icontains=q) | Q(content__icontains=q) | Q(service__icontains=q)
-                       | Q(alertname__icontains=q))
+        qs = qs.filter(
+            Q(title__icontains=q) | Q(content__icontains=q) | Q(service__icontains=q) | Q(alertname__icontains=q)
+        )
     return render(request, "incidents/runbook_list.html", {"runbooks": list(qs[:500]), "q": q})
 
 
@@ -343,8 +353,9 @@ def runbook_incidents(runbook: Runbook, *, limit: int = 50) -> list[Incident]:
     if runbook.organization_id:
         alerts = alerts.filter(organization_id=runbook.organization_id)
     ids = alerts.values_list("incident_id", flat=True).distinct()[:500]
-    return list(incidents_for_context().filter(pk__in=list(ids)).select_related("organization")
-                .order_by("-detected_at")[:limit])
+    return list(
+        incidents_for_context().filter(pk__in=list(ids)).select_related("organization").order_by("-detected_at")[:limit]
+    )
 
 
 @staff_required
@@ -354,8 +365,11 @@ def ops_runbook(request: HttpRequest, pk) -> HttpResponse:
     return render(
         request,
         "incidents/runbook.html",
-        {"runbook": runbook, "versions": list(runbook.versions.select_related("author").order_by("-version")),
-         "incidents": runbook_incidents(runbook)},
+        {
+            "runbook": runbook,
+            "versions": list(runbook.versions.select_related("author").order_by("-version")),
+            "incidents": runbook_incidents(runbook),
+        },
     )
 
 
@@ -385,8 +399,12 @@ def ops_runbook_edit(request: HttpRequest, pk=None) -> HttpResponse:
                 return redirect("ops-runbook", pk=saved.pk)
         status = 400
     elif runbook is not None:
-        initial = {"title": runbook.title, "service": runbook.service, "alertname": runbook.alertname,
-                   "content": runbook.content}
+        initial = {
+            "title": runbook.title,
+            "service": runbook.service,
+            "alertname": runbook.alertname,
+            "content": runbook.content,
+        }
         version = request.GET.get("version")
         if version and version.isdigit():
             old = runbook.versions.filter(version=int(version)).first()
@@ -422,9 +440,14 @@ def ops_incident_new(request: HttpRequest) -> HttpResponse:
             if not form.errors:
                 try:
                     incident = services.incident_create(
-                        organization=org, title=data["title"], description=data["description"],
-                        priority=data["priority"], severity=data["severity"], wedding_impact=data["wedding_impact"],
-                        by=request.user, now=timezone.now(),
+                        organization=org,
+                        title=data["title"],
+                        description=data["description"],
+                        priority=data["priority"],
+                        severity=data["severity"],
+                        wedding_impact=data["wedding_impact"],
+                        by=request.user,
+                        now=timezone.now(),
                     )
                 except ValidationError as exc:
                     for field, errors in exc.message_dict.items():
@@ -434,8 +457,7 @@ def ops_incident_new(request: HttpRequest) -> HttpResponse:
                     return redirect("ops-incident-detail", pk=incident.pk)
         status = 400
     organizations = list(Organization.objects.order_by("name").values("slug", "name"))
-    return render(request, "incidents/incident_new.html", {"form": form, "organizations": organizations},
-                  status=status)
+    return render(request, "incidents/incident_new.html", {"form": form, "organizations": organizations}, status=status)
 
 
 def _parse_date(value: str | None, field: str, default: dt.date) -> dt.date:

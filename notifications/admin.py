@@ -29,8 +29,9 @@ from .services import channel_disable, channel_enable, deliveries_retry
 
 
 def _replace_field(name: str) -> forms.CharField:
-    return forms.CharField(required=False, max_length=2000, label=f"Replace {name}",
-                           widget=forms.PasswordInput(render_value=False))
+    return forms.CharField(
+        required=False, max_length=2000, label=f"Replace {name}", widget=forms.PasswordInput(render_value=False)
+    )
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -188,6 +189,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     @admin.display(description="receiver answered")
     def receiver_answer(self, obj):
         return receiver_answer(obj)
+
     ordering = ("-attempted_at", "-id")
 
     def has_add_permission(self, request, obj=None):
@@ -305,7 +307,15 @@ class DeliveryAttemptAdmin(admin.ModelAdmin):
     """Every HTTP attempt (outcome, status code, duration in ms, error), read-only."""
 
     list_display = (
-        "attempted_at", "channel", "delivery", "test", "ok", "status_code", "duration_ms", "error", "answer"
+        "attempted_at",
+        "channel",
+        "delivery",
+        "test",
+        "ok",
+        "status_code",
+        "duration_ms",
+        "error",
+        "answer",
     )
     list_filter = ("ok", "test", "status_code")
     search_fields = ("error", "channel__name")

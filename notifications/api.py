@@ -21,8 +21,17 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = NotificationChannel
-        fields = ("id", "organization", "name", "kind", "enabled", "disabled_reason", "disabled_at",
-                  "wedding_day_emergency", "created_at")
+        fields = (
+            "id",
+            "organization",
+            "name",
+            "kind",
+            "enabled",
+            "disabled_reason",
+            "disabled_at",
+            "wedding_day_emergency",
+            "created_at",
+        )
         read_only_fields = fields
 
 

@@ -245,8 +245,11 @@ class NotificationDelivery(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="notification_delivery_due"),
             models.Index(fields=["group_key"], name="notification_delivery_group", condition=~Q(group_key="")),
             models.Index(fields=["channel", "status"], name="notification_delivery_channel"),
-            models.Index(fields=["user_id", "-created_at"], name="notification_delivery_person",
-                         condition=Q(user_id__isnull=False)),
+            models.Index(
+                fields=["user_id", "-created_at"],
+                name="notification_delivery_person",
+                condition=Q(user_id__isnull=False),
+            ),
         ]
 
     def __str__(self):

@@ -39,9 +39,20 @@ from .transports import (
 
 SMS_MAX_CHARS = 320
 SLACK_PAGE_PERMANENT = {
-    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "no_permission",
-    "missing_scope", "channel_not_found", "user_not_found", "user_disabled", "is_archived", "not_in_channel",
-    "cannot_dm_bot", "team_access_not_granted",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "no_permission",
+    "missing_scope",
+    "channel_not_found",
+    "user_not_found",
+    "user_disabled",
+    "is_archived",
+    "not_in_channel",
+    "cannot_dm_bot",
+    "team_access_not_granted",
 }
 TWILIO_PAGE_PERMANENT = TWILIO_PERMANENT_CODES | {21614, 21217, 13224}
 
@@ -94,8 +105,10 @@ class EmailPage(PageTransport):
                 lines.append(f"{name}: {payload[name]}")
         wedding = payload.get("wedding") or {}
         if wedding:
-            lines.append(f"wedding: {wedding.get('couple_name')} on {wedding.get('wedding_date')}"
-                         f" at {wedding.get('venue_name') or '?'}")
+            lines.append(
+                f"wedding: {wedding.get('couple_name')} on {wedding.get('wedding_date')}"
+                f" at {wedding.get('venue_name') or '?'}"
+            )
         for label, name in (("incident", "incident_url"), ("runbook", "runbook_url")):
             if payload.get(name):
                 lines.append(f"{label}: {payload[name]}")
@@ -109,8 +122,9 @@ class EmailPage(PageTransport):
         try:
             message.send()
         except smtplib.SMTPRecipientsRefused:
-            raise TransportError(f"recipient refused: {address}", permanent=True,
-                                 reason="the mail server refused the address") from None
+            raise TransportError(
+                f"recipient refused: {address}", permanent=True, reason="the mail server refused the address"
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise TransportError(f"email failed: {exc}", reason="the mail server could not be reached") from None
         return {"status_code": None, "body": f"sent to {address}"}
@@ -123,7 +137,8 @@ def _twilio_account() -> tuple[str, str, str]:
     if not (sid and token and sender):
         raise TransportError(
             "SMS and voice paging need TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
-            permanent=True, reason="Twilio paging is not configured",
+            permanent=True,
+            reason="Twilio paging is not configured",
         )
     return sid, token, sender
 
@@ -132,8 +147,15 @@ def _twilio_post(resource: str, *, key: str, data: dict) -> dict:
     sid, token, sender = _twilio_account()
     url = f"{conf.TWILIO_API_BASE_URL.rstrip('/')}/2010-04-01/Accounts/{sid}/{resource}.json"
     sender_field = "MessagingServiceSid" if sender.startswith("MG") else "From"
-    response = http_post(url, key=key, trusted=True, what=resource.lower(), data={**data, sender_field: sender},
-                         auth=(sid, token), headers={"I-Twilio-Idempotency-Token": key})
+    response = http_post(
+        url,
+        key=key,
+        trusted=True,
+        what=resource.lower(),
+        data={**data, sender_field: sender},
+        auth=(sid, token),
+        headers={"I-Twilio-Idempotency-Token": key},
+    )
     return raise_for_status(
         response, permanent_if=lambda r: r.status_code in (401, 410) or twilio_error_code(r) in TWILIO_PAGE_PERMANENT
     )
@@ -191,15 +213,19 @@ class SlackPage(PageTransport):
     def send(self, payload: dict, *, address: str, key: str) -> dict:
         token = getattr(settings, "SLACK_BOT_TOKEN", "")
         if not token:
-            raise TransportError("Slack paging needs SLACK_BOT_TOKEN", permanent=True,
-                                 reason="Slack paging is not configured")
+            raise TransportError(
+                "Slack paging needs SLACK_BOT_TOKEN", permanent=True, reason="Slack paging is not configured"
+            )
         text = page_line(payload)
         blocks = [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n{why_paged(payload)}"}},
             *slack_incident_actions(payload),
         ]
         response = http_post(
-            f"{conf.SLACK_API_BASE_URL.rstrip('/')}/chat.postMessage", key=key, trusted=True, what="slack",
+            f"{conf.SLACK_API_BASE_URL.rstrip('/')}/chat.postMessage",
+            key=key,
+            trusted=True,
+            what="slack",
             json={"channel": address, "text": text, "blocks": blocks, "unfurl_links": False},
             headers={"Authorization": f"Bearer {token}"},
         )
@@ -210,8 +236,12 @@ class SlackPage(PageTransport):
             answer = {}
         if not answer.get("ok"):
             error = str(answer.get("error") or "no ok in Slack's answer")
-            raise TransportError(f"Slack says {error}", permanent=error in SLACK_PAGE_PERMANENT,
-                                 status_code=response.status_code, reason=f"Slack says {error}")
+            raise TransportError(
+                f"Slack says {error}",
+                permanent=error in SLACK_PAGE_PERMANENT,
+                status_code=response.status_code,
+                reason=f"Slack says {error}",
+            )
         return info
 
 

@@ -214,18 +214,40 @@ def slack_incident_actions(payload: dict) -> list[dict]:
         return []
     elements = []
     if payload.get("status", "open") == "open":
-        elements.append({"type": "button", "action_id": SLACK_ACTION_ACKNOWLEDGE, "style": "primary",
-                         "text": {"type": "plain_text", "text": "Acknowledge"}, "value": str(incident_id)})
-    elements.append({"type": "button", "action_id": SLACK_ACTION_RESOLVE, "style": "danger",
-                     "text": {"type": "plain_text", "text": "Resolve"}, "value": str(incident_id),
-                     "confirm": {"title": {"type": "plain_text", "text": "Resolve the incident?"},
-                                 "text": {"type": "plain_text", "text": str(payload.get("title", ""))[:300]},
-                                 "confirm": {"type": "plain_text", "text": "Resolve"},
-                                 "deny": {"type": "plain_text", "text": "Cancel"}}})
+        elements.append(
+            {
+                "type": "button",
+                "action_id": SLACK_ACTION_ACKNOWLEDGE,
+                "style": "primary",
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+                "value": str(incident_id),
+            }
+        )
+    elements.append(
+        {
+            "type": "button",
+            "action_id": SLACK_ACTION_RESOLVE,
+            "style": "danger",
+            "text": {"type": "plain_text", "text": "Resolve"},
+            "value": str(incident_id),
+            "confirm": {
+                "title": {"type": "plain_text", "text": "Resolve the incident?"},
+                "text": {"type": "plain_text", "text": str(payload.get("title", ""))[:300]},
+                "confirm": {"type": "plain_text", "text": "Resolve"},
+                "deny": {"type": "plain_text", "text": "Cancel"},
+            },
+        }
+    )
     link = payload.get("acknowledge_url") or payload.get("url")
     if link:
-        elements.append({"type": "button", "action_id": "wedsync_open", "url": link,
-                         "text": {"type": "plain_text", "text": "Open in WedSync Ops"}})
+        elements.append(
+            {
+                "type": "button",
+                "action_id": "wedsync_open",
+                "url": link,
+                "text": {"type": "plain_text", "text": "Open in WedSync Ops"},
+            }
+        )
     return [{"type": "actions", "block_id": f"wedsync_incident_{incident_id}", "elements": elements}]
 
 

@@ -19,8 +19,19 @@ from .models import (
 class RotationInline(admin.TabularInline):
     model = Rotation
     extra = 0
-    fields = ("position", "name", "starts_on", "handoff_time", "period_unit", "period_count", "days", "active_from",
-              "active_until", "wedding_day_only", "ends_on")
+    fields = (
+        "position",
+        "name",
+        "starts_on",
+        "handoff_time",
+        "period_unit",
+        "period_count",
+        "days",
+        "active_from",
+        "active_until",
+        "wedding_day_only",
+        "ends_on",
+    )
     show_change_link = True
 
 

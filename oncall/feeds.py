@@ -73,12 +73,16 @@ def schedule_feed(request: HttpRequest, token: str) -> HttpResponse:
     cal = _calendar(f"On call: {schedule.name}")
     for s in shifts:
         who = names.get(s.person, "?") if s.person is not None else None
-        cal.add_component(_event(
-            uid=f"{schedule.pk}-{s.start:%Y%m%dT%H%M%SZ}-{s.person or 'gap'}@wedsync-ops",
-            summary=f"{who} on call ({schedule.name})" if who else f"GAP: nobody on call ({schedule.name})",
-            start=s.start, end=s.end, now=now,
-            description=f"Layer: {s.source}" if s.source else "Nobody is on call: add a layer or an override.",
-        ))
+        cal.add_component(
+            _event(
+                uid=f"{schedule.pk}-{s.start:%Y%m%dT%H%M%SZ}-{s.person or 'gap'}@wedsync-ops",
+                summary=f"{who} on call ({schedule.name})" if who else f"GAP: nobody on call ({schedule.name})",
+                start=s.start,
+                end=s.end,
+                now=now,
+                description=f"Layer: {s.source}" if s.source else "Nobody is on call: add a layer or an override.",
+            )
+        )
     return _response(cal, f"oncall-{schedule.pk}.ics")
 
 
@@ -94,9 +98,14 @@ def person_feed(request: HttpRequest, token: str) -> HttpResponse:
         shifts = person_shifts(user=profile.user, start=start, end=end)
     cal = _calendar(f"My on-call shifts ({display_name(profile.user)})")
     for schedule, s in shifts:
-        cal.add_component(_event(
-            uid=f"{schedule.pk}-{s.start:%Y%m%dT%H%M%SZ}-{s.person}@wedsync-ops",
-            summary=f"On call: {schedule.name}", start=s.start, end=s.end, now=now,
-            description=f"Layer: {s.source}" if s.source else "",
-        ))
+        cal.add_component(
+            _event(
+                uid=f"{schedule.pk}-{s.start:%Y%m%dT%H%M%SZ}-{s.person}@wedsync-ops",
+                summary=f"On call: {schedule.name}",
+                start=s.start,
+                end=s.end,
+                now=now,
+                description=f"Layer: {s.source}" if s.source else "",
+            )
+        )
     return _response(cal, "my-oncall.ics")

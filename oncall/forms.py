@@ -39,8 +39,13 @@ class RotationForm(forms.Form):
     handoff_time = forms.TimeField(initial=dt.time(9), widget=forms.TimeInput(attrs={"type": "time"}))
     period_unit = forms.ChoiceField(choices=Rotation.Unit.choices, initial="week")
     period_count = forms.IntegerField(min_value=1, max_value=52, initial=1)
-    days = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int, required=False,
-                                          widget=forms.CheckboxSelectMultiple, help_text="None ticked: every day")
+    days = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every day",
+    )
     active_from = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
     active_until = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
     wedding_day_only = forms.BooleanField(required=False, label="Wedding days only (Saturdays and wedding days)")
@@ -52,8 +57,12 @@ class RotationForm(forms.Form):
 
     def clean_participants(self) -> list:
         names = [n.strip() for n in self.cleaned_data["participants"].split(",") if n.strip()]
-        users = {u.get_username(): u for u in (self.eligible if self.eligible is not None else
-                                                get_user_model().objects.none()).filter(username__in=names)}
+        users = {
+            u.get_username(): u
+            for u in (self.eligible if self.eligible is not None else get_user_model().objects.none()).filter(
+                username__in=names
+            )
+        }
         unknown = [n for n in names if n not in users]
         if unknown:
             raise ValidationError(f"not someone who can be on call here: {', '.join(unknown)}")
@@ -62,8 +71,9 @@ class RotationForm(forms.Form):
 
 class OverrideForm(forms.Form):
     user = forms.ModelChoiceField(queryset=get_user_model().objects.none(), to_field_name="username")
-    starts_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-                                    help_text="In the schedule's time zone")
+    starts_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="In the schedule's time zone"
+    )
     ends_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     reason = forms.CharField(max_length=200, required=False)
 

@@ -62,7 +62,11 @@ class Schedule(models.Model):
 
     id = _uuid_pk()
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="oncall_schedules",
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="oncall_schedules",
         help_text="Empty: a platform schedule (staff)",
     )
     name = models.CharField(max_length=120)
@@ -70,7 +74,10 @@ class Schedule(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     enabled = models.BooleanField(default=True)
     wedding_day_organizations = models.ManyToManyField(
-        Organization, through="ScheduleWeddingDayScope", related_name="+", blank=True,
+        Organization,
+        through="ScheduleWeddingDayScope",
+        related_name="+",
+        blank=True,
     )
     ical_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -79,8 +86,9 @@ class Schedule(models.Model):
         db_table = "oncall_schedules"
         ordering = ["organization_id", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], nulls_distinct=False,
-                                    name="oncall_schedule_name_once"),
+            models.UniqueConstraint(
+                fields=["organization", "name"], nulls_distinct=False, name="oncall_schedule_name_once"
+            ),
         ]
 
     def __str__(self):
@@ -134,8 +142,12 @@ class Rotation(ParentOrganization):
     handoff_time = models.TimeField(help_text="Local time of every handoff")
     period_unit = models.CharField(max_length=4, choices=Unit.choices, default=Unit.WEEK)
     period_count = models.PositiveSmallIntegerField(default=1, help_text="Hand off every N days or weeks (1-52)")
-    days = ArrayField(models.PositiveSmallIntegerField(), default=list, blank=True,
-                      help_text="ISO weekdays the layer works (1 = Monday … 7 = Sunday); empty: every day")
+    days = ArrayField(
+        models.PositiveSmallIntegerField(),
+        default=list,
+        blank=True,
+        help_text="ISO weekdays the layer works (1 = Monday … 7 = Sunday); empty: every day",
+    )
     active_from = models.TimeField(null=True, blank=True, help_text="Daily window start (local); empty: all day")
     active_until = models.TimeField(null=True, blank=True, help_text="Daily window end (local; may wrap midnight)")
     wedding_day_only = models.BooleanField(default=False, help_text="Works only while the wedding-day protocol is on")
@@ -146,8 +158,9 @@ class Rotation(ParentOrganization):
         db_table = "oncall_rotations"
         ordering = ["schedule_id", "position", "name"]
         constraints = [
-            models.CheckConstraint(condition=Q(period_count__gte=1, period_count__lte=52),
-                                   name="oncall_rotation_period_1_52"),
+            models.CheckConstraint(
+                condition=Q(period_count__gte=1, period_count__lte=52), name="oncall_rotation_period_1_52"
+            ),
             models.CheckConstraint(
                 condition=(Q(active_from__isnull=True) & Q(active_until__isnull=True))
                 | (Q(active_from__isnull=False) & Q(active_until__isnull=False)),
@@ -200,16 +213,20 @@ class Override(ParentOrganization):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
 
     class Meta:
         db_table = "oncall_overrides"
         ordering = ["schedule_id", "starts_at"]
         indexes = [models.Index(fields=["schedule", "ends_at"], name="oncall_override_schedule_end")]
-        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")),
-                                              name="oncall_override_ends_after_start")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="oncall_override_ends_after_start"
+            )
+        ]
 
     def __str__(self):
         return f"override {self.user_id} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
@@ -258,8 +275,9 @@ class ContactMethod(models.Model):
         ordering = ["user_id", "kind", "address"]
         constraints = [
             models.UniqueConstraint(fields=["user", "kind", "address"], name="oncall_contact_method_once"),
-            models.UniqueConstraint(fields=["address"], condition=Q(kind="slack"),
-                                    name="oncall_slack_member_one_person"),
+            models.UniqueConstraint(
+                fields=["address"], condition=Q(kind="slack"), name="oncall_slack_member_one_person"
+            ),
         ]
         indexes = [models.Index(fields=["kind", "address"], name="oncall_contact_by_address")]
 
@@ -316,10 +334,12 @@ class AcknowledgeToken(models.Model):
     id = _uuid_pk()
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="+")
-    contact = models.ForeignKey("incidents.EscalationContact", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "incidents.EscalationContact", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     step = models.PositiveSmallIntegerField(default=0)
     code = models.CharField(max_length=8)
     created_at = models.DateTimeField()
@@ -332,10 +352,12 @@ class AcknowledgeToken(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["incident", "step"], name="oncall_ack_token_incident")]
         constraints = [
-            models.UniqueConstraint(fields=["code"], condition=Q(used_at__isnull=True),
-                                    name="oncall_ack_code_unused_once"),
-            models.CheckConstraint(condition=Q(user__isnull=False) | Q(contact__isnull=False),
-                                   name="oncall_ack_token_has_person"),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(used_at__isnull=True), name="oncall_ack_code_unused_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(contact__isnull=False), name="oncall_ack_token_has_person"
+            ),
         ]
 
     def __str__(self):

@@ -143,8 +143,11 @@ class ScheduleSpec:
         segments = _flatten_overrides(self.overrides)
         set_(self, "_override_segments", segments)
         set_(self, "_override_starts", [s[0] for s in segments])
-        set_(self, "_override_answers", [OnCall(person=o.person, source="override", override_id=o.id)
-                                         for _a, _b, o in segments])
+        set_(
+            self,
+            "_override_answers",
+            [OnCall(person=o.person, source="override", override_id=o.id) for _a, _b, o in segments],
+        )
         windows = _merge(sorted((a.astimezone(UTC), b.astimezone(UTC)) for a, b in self.wedding_day_windows))
         set_(self, "_wd_windows", windows)
         set_(self, "_wd_starts", [w[0] for w in windows])
@@ -413,8 +416,12 @@ def shifts_between(spec: ScheduleSpec, start: dt.datetime, end: dt.datetime) -> 
 def layer_shifts(spec: ScheduleSpec, rotation: RotationSpec, start: dt.datetime, end: dt.datetime) -> list[Shift]:
     """The shifts of one layer alone (its wedding-day condition included; no overrides, no other layers)."""
     alone = ScheduleSpec(
-        id=spec.id, name=spec.name, timezone=spec.timezone, rotations=(rotation,),
-        wedding_day_zones=spec.wedding_day_zones, wedding_day_windows=spec.wedding_day_windows,
+        id=spec.id,
+        name=spec.name,
+        timezone=spec.timezone,
+        rotations=(rotation,),
+        wedding_day_zones=spec.wedding_day_zones,
+        wedding_day_windows=spec.wedding_day_windows,
     )
     return [s for s in shifts_between(alone, start, end)]
 

@@ -50,9 +50,16 @@ def _rotation_spec(rotation: Rotation, participants: list[int]) -> RotationSpec:
     if rotation.active_from is not None and rotation.active_until is not None:
         window = (rotation.active_from, rotation.active_until)
     return RotationSpec(
-        id=rotation.pk, name=rotation.name, position=rotation.position, participants=tuple(participants),
-        starts_on=rotation.starts_on, handoff=rotation.handoff_time, period_days=rotation.period_days,
-        days=frozenset(rotation.days or ()), window=window, wedding_day_only=rotation.wedding_day_only,
+        id=rotation.pk,
+        name=rotation.name,
+        position=rotation.position,
+        participants=tuple(participants),
+        starts_on=rotation.starts_on,
+        handoff=rotation.handoff_time,
+        period_days=rotation.period_days,
+        days=frozenset(rotation.days or ()),
+        window=window,
+        wedding_day_only=rotation.wedding_day_only,
         ends_on=rotation.ends_on,
     )
 
@@ -72,8 +79,12 @@ def _wedding_windows(orgs: list[Organization], start: dt.datetime, end: dt.datet
     out = []
     for org_id, day in sorted(days, key=lambda x: (str(x[0]), x[1])):
         tz = by_org[org_id].tz
-        out.append((localize(dt.datetime.combine(day, dt.time()), tz),
-                    localize(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), tz)))
+        out.append(
+            (
+                localize(dt.datetime.combine(day, dt.time()), tz),
+                localize(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), tz),
+            )
+        )
     return out
 
 
@@ -89,13 +100,15 @@ def schedule_specs(schedules, *, start: dt.datetime, end: dt.datetime) -> dict[u
         rotations[r.schedule_id].append(_rotation_spec(r, people))
     overrides = defaultdict(list)
     for o in Override.objects.filter(schedule_id__in=ids, ends_at__gt=start, starts_at__lt=end).order_by(
-            "created_at", "id"):
+        "created_at", "id"
+    ):
         overrides[o.schedule_id].append(OverrideSpec(start=o.starts_at, end=o.ends_at, person=o.user_id, id=o.pk))
     scope = defaultdict(list)
     platform_ids = [s.pk for s in schedules if s.organization_id is None]
     if platform_ids:
         for row in ScheduleWeddingDayScope.objects.filter(schedule_id__in=platform_ids).select_related(
-                "scoped_organization"):
+            "scoped_organization"
+        ):
             scope[row.schedule_id].append(row.scoped_organization)
     orgs = {s.organization_id: s.organization for s in schedules if s.organization_id is not None}
     for s in schedules:
@@ -106,8 +119,12 @@ def schedule_specs(schedules, *, start: dt.datetime, end: dt.datetime) -> dict[u
         scoped = scope.get(s.pk, [])
         wedding_layers = any(r.wedding_day_only for r in rotations[s.pk])
         specs[s.pk] = ScheduleSpec(
-            id=s.pk, name=s.name, timezone=s.timezone, rotations=tuple(rotations[s.pk]),
-            overrides=tuple(overrides[s.pk]), wedding_day_zones=tuple(o.timezone for o in scoped),
+            id=s.pk,
+            name=s.name,
+            timezone=s.timezone,
+            rotations=tuple(rotations[s.pk]),
+            overrides=tuple(overrides[s.pk]),
+            wedding_day_zones=tuple(o.timezone for o in scoped),
             wedding_day_windows=tuple(_wedding_windows(scoped, start, end)) if wedding_layers else (),
         )
     return specs
@@ -192,17 +209,31 @@ def schedule_timelines(schedules, *, now: dt.datetime, days: int | None = None) 
             label = f"{r.name}{' (wedding day)' if r.wedding_day_only else ''}"
             lanes.append(Lane(label, [x for x in layer_shifts(spec, r, start, end) if not x.is_gap]))
         if spec.overrides:
-            lanes.append(Lane("Overrides", [
-                Shift(max(o.start, start), min(o.end, end), o.person, "override")
-                for o in spec.overrides if o.end > start and o.start < end
-            ]))
+            lanes.append(
+                Lane(
+                    "Overrides",
+                    [
+                        Shift(max(o.start, start), min(o.end, end), o.person, "override")
+                        for o in spec.overrides
+                        if o.end > start and o.start < end
+                    ],
+                )
+            )
         current = final[0] if final else None
         answer = oncall_at(spec, start)
-        nxt = next((x for x in final[1:] if x.person is not None and x.person != (answer.person if answer else None)),
-                   None)
+        nxt = next(
+            (x for x in final[1:] if x.person is not None and x.person != (answer.person if answer else None)), None
+        )
         timeline = ScheduleTimeline(
-            schedule=s, spec=spec, start=start, end=end, final=final, lanes=lanes, now=answer,
-            until=current.end if current and current.end < end else None, next_shift=nxt,
+            schedule=s,
+            spec=spec,
+            start=start,
+            end=end,
+            final=final,
+            lanes=lanes,
+            now=answer,
+            until=current.end if current and current.end < end else None,
+            next_shift=nxt,
             gaps=[x for x in final if x.is_gap],
         )
         people.update(x.person for lane in lanes for x in lane.shifts if x.person is not None)
@@ -219,8 +250,9 @@ def schedules_visible(*, organization_id: uuid.UUID | None = None, platform: boo
     q = Q(organization__isnull=True) if platform else Q(pk__in=[])
     if organization_id is not None:
         q |= Q(organization_id=organization_id)
-    return Schedule.objects.filter(q, enabled=True).select_related("organization").order_by(
-        "organization__name", "name")
+    return (
+        Schedule.objects.filter(q, enabled=True).select_related("organization").order_by("organization__name", "name")
+    )
 
 
 @dataclass(frozen=True)
@@ -245,8 +277,9 @@ class TodayRow:
 
 def oncall_today(*, now: dt.datetime) -> list[TodayRow]:
     """Every enabled schedule (platform first) with its shifts over the schedule's local today."""
-    schedules = list(Schedule.objects.filter(enabled=True).select_related("organization").order_by(
-        "organization__name", "name"))
+    schedules = list(
+        Schedule.objects.filter(enabled=True).select_related("organization").order_by("organization__name", "name")
+    )
     rows = []
     for t in schedule_timelines(schedules, now=now, days=2):
         local_date = now.astimezone(t.tz).date()
@@ -254,10 +287,17 @@ def oncall_today(*, now: dt.datetime) -> list[TodayRow]:
         day_end = localize(dt.datetime.combine(local_date + dt.timedelta(days=1), dt.time()), t.tz)
         today = shifts_between(t.spec, day_start, day_end)
         t.names.update(people_names({x.person for x in today} - set(t.names)))
-        named = [NamedShift(x.start, x.end, t.names.get(x.person, "?") if x.person else "", x.source,
-                            f"{x.start.astimezone(t.tz):%H:%M}–"
-                            + ("24:00" if x.end == day_end else f"{x.end.astimezone(t.tz):%H:%M}"))
-                 for x in today]
+        named = [
+            NamedShift(
+                x.start,
+                x.end,
+                t.names.get(x.person, "?") if x.person else "",
+                x.source,
+                f"{x.start.astimezone(t.tz):%H:%M}–"
+                + ("24:00" if x.end == day_end else f"{x.end.astimezone(t.tz):%H:%M}"),
+            )
+            for x in today
+        ]
         rows.append(TodayRow(timeline=t, today=named, local_date=local_date))
     return sorted(rows, key=lambda r: r.timeline.schedule.organization_id is not None)  # platform first
 
@@ -282,8 +322,11 @@ def contact_methods_of(user) -> list[ContactMethod]:
 
 def rules_of(user, *, wedding_day: bool) -> list[PersonalRule]:
     """The person's ordinary (or wedding-day) rule list, in order, contact methods joined."""
-    return list(PersonalRule.objects.filter(user=user, wedding_day=wedding_day).select_related("contact_method")
-                .order_by("position", "delay_minutes", "created_at"))
+    return list(
+        PersonalRule.objects.filter(user=user, wedding_day=wedding_day)
+        .select_related("contact_method")
+        .order_by("position", "delay_minutes", "created_at")
+    )
 
 
 def user_for_slack_member(member_id: str):

@@ -62,9 +62,12 @@ def _is_org_admin(request, org: Organization) -> bool:
     if is_staff_request(request):
         return True
     ctx = request_tenant(request)
-    return UserProfile.objects.filter(user_id=request.user.pk, organization_id=org.pk,
-                                      role__in=[UserProfile.Role.OWNER, UserProfile.Role.ADMIN]).exists() \
+    return (
+        UserProfile.objects.filter(
+            user_id=request.user.pk, organization_id=org.pk, role__in=[UserProfile.Role.OWNER, UserProfile.Role.ADMIN]
+        ).exists()
         and ctx.org_id == org.pk
+    )
 
 
 def _chart(timeline, *, now) -> str:
@@ -83,7 +86,11 @@ def _chart(timeline, *, now) -> str:
     return timeline_chart(
         title=f"{timeline.schedule.name}: the next {round((timeline.end - timeline.start).days)} days "
         f"({timeline.schedule.timezone})",
-        start=timeline.start, end=timeline.end, lanes=lanes, tz=timeline.tz, now=now,
+        start=timeline.start,
+        end=timeline.end,
+        lanes=lanes,
+        tz=timeline.tz,
+        now=now,
         chart_id=f"timeline-{timeline.schedule.pk}",
     )
 
@@ -107,17 +114,26 @@ def ops_oncall(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                schedule = services.schedule_save(organization=None, name=form.cleaned_data["name"],
-                                                  timezone_name=form.cleaned_data["timezone"],
-                                                  description=form.cleaned_data["description"])
+                schedule = services.schedule_save(
+                    organization=None,
+                    name=form.cleaned_data["name"],
+                    timezone_name=form.cleaned_data["timezone"],
+                    description=form.cleaned_data["description"],
+                )
                 return redirect("ops-oncall-schedule", pk=schedule.pk)
             except ValidationError as exc:
                 apply_errors(form, exc)
         status = 400
-    schedules = Schedule.objects.filter(enabled=True).select_related("organization").order_by(
-        "organization__name", "name")
-    return _overview(request, schedules, template="oncall/overview.html",
-                     extra={"form": form, "can_edit": True, "org": None}, status=status)
+    schedules = (
+        Schedule.objects.filter(enabled=True).select_related("organization").order_by("organization__name", "name")
+    )
+    return _overview(
+        request,
+        schedules,
+        template="oncall/overview.html",
+        extra={"form": form, "can_edit": True, "org": None},
+        status=status,
+    )
 
 
 @staff_required
@@ -142,16 +158,24 @@ def org_oncall(request: HttpRequest, slug: str) -> HttpResponse:
             raise Http404("No such page")
         if form.is_valid():
             try:
-                schedule = services.schedule_save(organization=org, name=form.cleaned_data["name"],
-                                                  timezone_name=form.cleaned_data["timezone"],
-                                                  description=form.cleaned_data["description"])
+                schedule = services.schedule_save(
+                    organization=org,
+                    name=form.cleaned_data["name"],
+                    timezone_name=form.cleaned_data["timezone"],
+                    description=form.cleaned_data["description"],
+                )
                 return redirect("org-oncall-schedule", slug=org.slug, pk=schedule.pk)
             except ValidationError as exc:
                 apply_errors(form, exc)
         status = 400
     schedules = schedules_visible(organization_id=org.pk, platform=False)
-    return _overview(request, schedules, template="oncall/overview.html",
-                     extra={"form": form, "can_edit": can_edit, "org": org}, status=status)
+    return _overview(
+        request,
+        schedules,
+        template="oncall/overview.html",
+        extra={"form": form, "can_edit": can_edit, "org": org},
+        status=status,
+    )
 
 
 @login_required
@@ -170,8 +194,14 @@ def _schedule_page(request: HttpRequest, schedule: Schedule, *, can_edit: bool, 
     override, override-delete, feed)."""
     eligible = services.eligible_people(organization_id=schedule.organization_id)
     forms_ = {
-        "schedule": ScheduleForm(initial={"name": schedule.name, "timezone": schedule.timezone,
-                                          "description": schedule.description, "enabled": schedule.enabled}),
+        "schedule": ScheduleForm(
+            initial={
+                "name": schedule.name,
+                "timezone": schedule.timezone,
+                "description": schedule.description,
+                "enabled": schedule.enabled,
+            }
+        ),
         "rotation": RotationForm(eligible=eligible, initial={"starts_on": timezone.now().date()}),
         "override": OverrideForm(eligible=eligible, tz=schedule.tz),
     }
@@ -189,17 +219,32 @@ def _schedule_page(request: HttpRequest, schedule: Schedule, *, can_edit: bool, 
     now = timezone.now()
     (timeline,) = schedule_timelines([schedule], now=now)
     timeline.chart = _chart(timeline, now=now)
-    rotations = list(Rotation.objects.filter(schedule=schedule).prefetch_related("participants__user").order_by(
-        "-position", "name"))
-    overrides = list(Override.objects.filter(schedule=schedule, ends_at__gt=now).select_related("user").order_by(
-        "starts_at"))
+    rotations = list(
+        Rotation.objects.filter(schedule=schedule).prefetch_related("participants__user").order_by("-position", "name")
+    )
+    overrides = list(
+        Override.objects.filter(schedule=schedule, ends_at__gt=now).select_related("user").order_by("starts_at")
+    )
     feed_url = request.build_absolute_uri(f"/oncall/feeds/schedule/{schedule.ical_token}.ics")
-    return render(request, "oncall/schedule.html", {
-        "schedule": schedule, "t": timeline, "rotations": rotations, "overrides": overrides, "forms": forms_,
-        "can_edit": can_edit, "org": org, "eligible": eligible, "feed_url": feed_url, "now": now,
-        "scope": list(schedule.wedding_day_organizations.all()) if schedule.organization_id is None else [org],
-        "all_orgs": Organization.objects.order_by("name") if schedule.organization_id is None else [],
-    }, status=status)
+    return render(
+        request,
+        "oncall/schedule.html",
+        {
+            "schedule": schedule,
+            "t": timeline,
+            "rotations": rotations,
+            "overrides": overrides,
+            "forms": forms_,
+            "can_edit": can_edit,
+            "org": org,
+            "eligible": eligible,
+            "feed_url": feed_url,
+            "now": now,
+            "scope": list(schedule.wedding_day_organizations.all()) if schedule.organization_id is None else [org],
+            "all_orgs": Organization.objects.order_by("name") if schedule.organization_id is None else [],
+        },
+        status=status,
+    )
 
 
 def _schedule_action(request, schedule: Schedule, action: str, eligible):
@@ -212,10 +257,15 @@ def _schedule_action(request, schedule: Schedule, action: str, eligible):
             scope = None
             if schedule.organization_id is None and "scope" in request.POST:
                 scope = list(Organization.objects.filter(pk__in=[v for v in request.POST.getlist("scope") if v]))
-            services.schedule_save(schedule=schedule, organization=schedule.organization,
-                                   name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"],
-                                   description=form.cleaned_data["description"],
-                                   enabled=form.cleaned_data["enabled"], wedding_day_organizations=scope)
+            services.schedule_save(
+                schedule=schedule,
+                organization=schedule.organization,
+                name=form.cleaned_data["name"],
+                timezone_name=form.cleaned_data["timezone"],
+                description=form.cleaned_data["description"],
+                enabled=form.cleaned_data["enabled"],
+                wedding_day_organizations=scope,
+            )
             messages.success(request, "Schedule saved.")
             return True, None
         if action == "rotation":
@@ -315,12 +365,22 @@ def my_paging(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     profile = services.profile_for(user=user)
     shifts = person_shifts(user=user, start=now, end=now + dt.timedelta(days=14))
-    return render(request, "oncall/me.html", {
-        "methods": contact_methods_of(user), "rules": rules_of(user, wedding_day=False),
-        "wedding_rules": rules_of(user, wedding_day=True), "method_form": method_form, "rule_form": rule_form,
-        "shifts": shifts, "name": display_name(user), "now": now,
-        "feed_url": request.build_absolute_uri(f"/oncall/feeds/person/{profile.ical_token}.ics"),
-    }, status=status)
+    return render(
+        request,
+        "oncall/me.html",
+        {
+            "methods": contact_methods_of(user),
+            "rules": rules_of(user, wedding_day=False),
+            "wedding_rules": rules_of(user, wedding_day=True),
+            "method_form": method_form,
+            "rule_form": rule_form,
+            "shifts": shifts,
+            "name": display_name(user),
+            "now": now,
+            "feed_url": request.build_absolute_uri(f"/oncall/feeds/person/{profile.ical_token}.ics"),
+        },
+        status=status,
+    )
 
 
 def _uuid(value):

@@ -57,8 +57,10 @@ class MailSink:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = message.get_body(preferencelist=("plain",))
-        print(f"email to {', '.join(envelope.rcpt_tos)}: {message['Subject']}\n"
-              f"{body.get_content() if body else ''}", flush=True)
+        print(
+            f"email to {', '.join(envelope.rcpt_tos)}: {message['Subject']}\n{body.get_content() if body else ''}",
+            flush=True,
+        )
         return "250 OK"
 
 

@@ -48,8 +48,9 @@ class StatusFeed(Feed):
         return f"{item.title} ({item.status})"
 
     def item_description(self, item: PublicIncident) -> str:
-        notes = format_html_join("", "<p>{}: {}</p>", ((f"{u.at:%Y-%m-%d %H:%M} UTC", u.message)
-                                                       for u in reversed(item.updates)))
+        notes = format_html_join(
+            "", "<p>{}: {}</p>", ((f"{u.at:%Y-%m-%d %H:%M} UTC", u.message) for u in reversed(item.updates))
+        )
         return format_html("<p>{}{}</p>{}", item.status, f" · {item.impact}" if item.impact else "", notes)
 
     def item_link(self, item: PublicIncident) -> str:

@@ -47,10 +47,20 @@ PAST_INCIDENT_DAYS = 14
 CACHE_VERSION = "v1"
 DEGRADED_AT = 95.0  # % of a day's runs that succeeded: at least this is "degraded", below is "down"
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-PUBLIC_STATUS = {"open": "Investigating", "acknowledged": "Identified", "investigating": "Identified",
-                 "resolved": "Resolved", "closed": "Resolved"}
-SERVICE_WORDS = {"healthy": "Operational", "warning": "Degraded performance", "critical": "Outage",
-                 "maintenance": "Under maintenance", "unknown": "No data yet"}
+PUBLIC_STATUS = {
+    "open": "Investigating",
+    "acknowledged": "Identified",
+    "investigating": "Identified",
+    "resolved": "Resolved",
+    "closed": "Resolved",
+}
+SERVICE_WORDS = {
+    "healthy": "Operational",
+    "warning": "Degraded performance",
+    "critical": "Outage",
+    "maintenance": "Under maintenance",
+    "unknown": "No data yet",
+}
 
 
 @dataclass(frozen=True)
@@ -216,8 +226,11 @@ def build_status_page(slug: str, *, now: dt.datetime) -> StatusPage | None:
     from wedsync_ops.tenancy.models import Organization
 
     with service_context():
-        org = (Organization.objects.filter(slug=slug, status_page_public=True)
-               .values("id", "slug", "name", "timezone").first())
+        org = (
+            Organization.objects.filter(slug=slug, status_page_public=True)
+            .values("id", "slug", "name", "timezone")
+            .first()
+        )
     if org is None:
         return None
     with vendor_context(org["id"]):
@@ -233,11 +246,23 @@ def build_status_page(slug: str, *, now: dt.datetime) -> StatusPage | None:
         overall = "maintenance"
     else:
         overall = "healthy"
-    words = {"critical": "Major outage", "warning": "Some systems are degraded",
-             "maintenance": "Maintenance under way", "healthy": "All systems operational"}
-    return StatusPage(slug=org["slug"], name=org["name"], timezone=org["timezone"], generated_at=now,
-                      overall=overall, overall_word=words[overall], services=tuple(services),
-                      incidents=tuple(incidents), maintenance=tuple(maintenance))
+    words = {
+        "critical": "Major outage",
+        "warning": "Some systems are degraded",
+        "maintenance": "Maintenance under way",
+        "healthy": "All systems operational",
+    }
+    return StatusPage(
+        slug=org["slug"],
+        name=org["name"],
+        timezone=org["timezone"],
+        generated_at=now,
+        overall=overall,
+        overall_word=words[overall],
+        services=tuple(services),
+        incidents=tuple(incidents),
+        maintenance=tuple(maintenance),
+    )
 
 
 def _services(org: Mapping[str, Any], *, now: dt.datetime) -> list[PublicService]:
@@ -246,10 +271,12 @@ def _services(org: Mapping[str, Any], *, now: dt.datetime) -> list[PublicService
     from apm.models import ServiceHealthCheck
     from apm.selectors import health_check_daily_uptime
 
-    checks = list(ServiceHealthCheck.objects.filter(organization_id=org["id"], enabled=True)
-                  .order_by("name").values("id", "name", "category", "status"))
-    runs = health_check_daily_uptime(check_ids=[c["id"] for c in checks], days=UPTIME_DAYS, now=now,
-                                     tz=org["timezone"])
+    checks = list(
+        ServiceHealthCheck.objects.filter(organization_id=org["id"], enabled=True)
+        .order_by("name")
+        .values("id", "name", "category", "status")
+    )
+    runs = health_check_daily_uptime(check_ids=[c["id"] for c in checks], days=UPTIME_DAYS, now=now, tz=org["timezone"])
     today = now.astimezone(zoneinfo.ZoneInfo(org["timezone"])).date()
     days = [today - dt.timedelta(days=UPTIME_DAYS - 1 - i) for i in range(UPTIME_DAYS)]
     category_words = dict(ServiceHealthCheck.Category.choices)
@@ -261,15 +288,26 @@ def _services(org: Mapping[str, Any], *, now: dt.datetime) -> list[PublicService
         total = sum(v[1] for v in per_day.values())
         svg = status_strip(
             title=f"{check['name']}, last {UPTIME_DAYS} days",
-            cells=[(f"{d.day:%a %-d %b %Y}", d.state, f"{d.percent:.2f}% up" if d.percent is not None else "")
-                   for d in strip],
-            chart_id=f"uptime-{check['id']}", cell_w=6, height=28,
+            cells=[
+                (f"{d.day:%a %-d %b %Y}", d.state, f"{d.percent:.2f}% up" if d.percent is not None else "")
+                for d in strip
+            ],
+            chart_id=f"uptime-{check['id']}",
+            cell_w=6,
+            height=28,
         )
-        out.append(PublicService(
-            id=check["id"], name=check["name"], category=str(category_words.get(check["category"], check["category"])),
-            state=check["status"], state_word=SERVICE_WORDS.get(check["status"], check["status"]),
-            days=strip, uptime_percent=(100.0 * ok / total) if total else None, strip=str(svg),
-        ))
+        out.append(
+            PublicService(
+                id=check["id"],
+                name=check["name"],
+                category=str(category_words.get(check["category"], check["category"])),
+                state=check["status"],
+                state_word=SERVICE_WORDS.get(check["status"], check["status"]),
+                days=strip,
+                uptime_percent=(100.0 * ok / total) if total else None,
+                strip=str(svg),
+            )
+        )
     return out
 
 
@@ -281,29 +319,45 @@ def _incidents(org: Mapping[str, Any], *, now: dt.datetime) -> list[PublicIncide
     notes = IncidentUpdate.objects.filter(vendor_visible=True, kind=IncidentUpdate.Kind.NOTE).order_by("created_at")
     rows = (
         Incident.objects.filter(organization_id=org["id"], merged_into__isnull=True)
-        .filter(Q(status__in=Incident.OPEN_STATUSES)
-                | Q(resolved_at__gte=now - dt.timedelta(days=PAST_INCIDENT_DAYS)))
-        .only("id", "title", "source", "severity", "status", "wedding_impact", "detected_at", "acknowledged_at",
-              "resolved_at")
-        .prefetch_related(Prefetch("updates", queryset=notes.only("incident_id", "created_at", "message"),
-                                   to_attr="public_notes"))
+        .filter(Q(status__in=Incident.OPEN_STATUSES) | Q(resolved_at__gte=now - dt.timedelta(days=PAST_INCIDENT_DAYS)))
+        .only(
+            "id",
+            "title",
+            "source",
+            "severity",
+            "status",
+            "wedding_impact",
+            "detected_at",
+            "acknowledged_at",
+            "resolved_at",
+        )
+        .prefetch_related(
+            Prefetch("updates", queryset=notes.only("incident_id", "created_at", "message"), to_attr="public_notes")
+        )
         .order_by("-detected_at")[:50]
     )
-    impact_words = {"none": "", "low": "Minor impact", "medium": "Partial impact", "high": "Major impact",
-                    "wedding_day_critical": "Affects today's weddings"}
+    impact_words = {
+        "none": "",
+        "low": "Minor impact",
+        "medium": "Partial impact",
+        "high": "Major impact",
+        "wedding_day_critical": "Affects today's weddings",
+    }
     out = []
     for incident in rows:
-        out.append(PublicIncident(
-            ref=hashlib.sha256(f"status:{incident.id}".encode()).hexdigest()[:12],
-            title=public_title(title=incident.title, source=incident.source, severity=incident.severity),
-            status=PUBLIC_STATUS.get(incident.status, "Investigating"),
-            is_open=incident.status in Incident.OPEN_STATUSES,
-            impact=impact_words.get(incident.wedding_impact, ""),
-            started_at=incident.detected_at,
-            identified_at=incident.acknowledged_at,
-            resolved_at=incident.resolved_at if incident.status not in Incident.OPEN_STATUSES else None,
-            updates=tuple(PublicUpdate(at=u.created_at, message=u.message) for u in incident.public_notes),
-        ))
+        out.append(
+            PublicIncident(
+                ref=hashlib.sha256(f"status:{incident.id}".encode()).hexdigest()[:12],
+                title=public_title(title=incident.title, source=incident.source, severity=incident.severity),
+                status=PUBLIC_STATUS.get(incident.status, "Investigating"),
+                is_open=incident.status in Incident.OPEN_STATUSES,
+                impact=impact_words.get(incident.wedding_impact, ""),
+                started_at=incident.detected_at,
+                identified_at=incident.acknowledged_at,
+                resolved_at=incident.resolved_at if incident.status not in Incident.OPEN_STATUSES else None,
+                updates=tuple(PublicUpdate(at=u.created_at, message=u.message) for u in incident.public_notes),
+            )
+        )
     return out
 
 
@@ -312,10 +366,15 @@ def _maintenance(org: Mapping[str, Any], *, now: dt.datetime) -> list[PublicMain
 
     out = []
     for rule, in_effect in maintenance_windows_current(organization_id=org["id"], now=now):
-        out.append(PublicMaintenance(
-            name=rule.name or "Scheduled maintenance",
-            schedule=maintenance_schedule(weekdays=rule.weekdays, start_time=rule.start_time,
-                                          end_time=rule.end_time, timezone=rule.timezone),
-            starts_at=rule.starts_at, ends_at=rule.ends_at, active=in_effect,
-        ))
+        out.append(
+            PublicMaintenance(
+                name=rule.name or "Scheduled maintenance",
+                schedule=maintenance_schedule(
+                    weekdays=rule.weekdays, start_time=rule.start_time, end_time=rule.end_time, timezone=rule.timezone
+                ),
+                starts_at=rule.starts_at,
+                ends_at=rule.ends_at,
+                active=in_effect,
+            )
+        )
     return out

@@ -29,11 +29,15 @@ def get_status_page(slug: str) -> StatusPage:
 def public_status(request: HttpRequest, slug: str) -> HttpResponse:
     """The status page: overall state, services with their 90-day strips, incidents, maintenance."""
     page = get_status_page(slug)
-    response = render(request, "status/page.html", {
-        "page": page,
-        # The strips were rendered (escaped, by wedsync_ops.charts.status_strip) when the page was built.
-        "services": [(service, mark_safe(service.strip)) for service in page.services],  # noqa: S308
-        "feed_url": f"/status/{page.slug}/feed.atom",
-    })
+    response = render(
+        request,
+        "status/page.html",
+        {
+            "page": page,
+            # The strips were rendered (escaped, by wedsync_ops.charts.status_strip) when the page was built.
+            "services": [(service, mark_safe(service.strip)) for service in page.services],  # noqa: S308
+            "feed_url": f"/status/{page.slug}/feed.atom",
+        },
+    )
     response["Cache-Control"] = "max-age=60"
     return response

@@ -335,14 +335,27 @@ def paging(world, receiver, smtp, settings, monkeypatch):
     monkeypatch.setattr(notify_conf, "SLACK_API_BASE_URL", receiver.url + "/slack")
     w = world
     w.receiver, w.smtp = receiver, smtp
-    w.priya = make_person("priya", first_name="Priya", last_name="Shah",
-                          methods={"email": "priya@ops.example", "sms": PRIYA_SMS, "voice": PRIYA_SMS,
-                                   "slack": "U0PRIYA01"},
-                          rules=[("sms", 0), ("email", 0), ("voice", 3)], wedding_rules=[("voice", 0), ("slack", 0)])
+    w.priya = make_person(
+        "priya",
+        first_name="Priya",
+        last_name="Shah",
+        methods={"email": "priya@ops.example", "sms": PRIYA_SMS, "voice": PRIYA_SMS, "slack": "U0PRIYA01"},
+        rules=[("sms", 0), ("email", 0), ("voice", 3)],
+        wedding_rules=[("voice", 0), ("slack", 0)],
+    )
     w.marcus = make_person("marcus", first_name="Marcus", methods={"email": "marcus@ops.example"})
-    w.schedule = make_schedule("Platform primary", layers=[dict(
-        name="Weekdays", position=1, starts_on=dt.date(2026, 6, 8), handoff_time=dt.time(9), period_unit="week",
-        participants=[w.priya, w.marcus],
-    )])
+    w.schedule = make_schedule(
+        "Platform primary",
+        layers=[
+            dict(
+                name="Weekdays",
+                position=1,
+                starts_on=dt.date(2026, 6, 8),
+                handoff_time=dt.time(9),
+                period_unit="week",
+                participants=[w.priya, w.marcus],
+            )
+        ],
+    )
     w.policy = make_policy("Platform escalation", steps=[dict(wait_minutes=5, target="schedule", schedule=w.schedule)])
     return w

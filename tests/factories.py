@@ -24,19 +24,28 @@ ALERT_LABELS = {"alertname": "CheckoutSlow", "service": "payments"}
 # --- tenancy -----------------------------------------------------------------------------------------
 
 
-def make_organization(slug: str | None = None, *, name: str | None = None, timezone_name: str = "Europe/London",
-                      **fields):
+def make_organization(
+    slug: str | None = None, *, name: str | None = None, timezone_name: str = "Europe/London", **fields
+):
     """An organization (``slug`` default ``org-<n>``; ``timezone_name`` an IANA zone). Returns it."""
     from wedsync_ops.tenancy.models import Organization
 
     slug = slug or f"org-{next(_serial)}"
     with service_context():
-        return Organization.objects.create(slug=slug, name=name or slug.replace("-", " ").title(),
-                                           timezone=timezone_name, **fields)
+        return Organization.objects.create(
+            slug=slug, name=name or slug.replace("-", " ").title(), timezone=timezone_name, **fields
+        )
 
 
-def make_user(username: str | None = None, *, organization=None, role: str = "member", staff: bool = False,
-              password: str | None = None, **fields):
+def make_user(
+    username: str | None = None,
+    *,
+    organization=None,
+    role: str = "member",
+    staff: bool = False,
+    password: str | None = None,
+    **fields,
+):
     """A user (``staff`` or not), a member of ``organization`` with ``role`` (owner, admin, member, viewer)
     when given. The password is ``pw-<username>-123`` unless given. Returns the user."""
     from django.contrib.auth import get_user_model
@@ -45,21 +54,26 @@ def make_user(username: str | None = None, *, organization=None, role: str = "me
 
     username = username or f"user{next(_serial)}"
     with service_context():
-        user = get_user_model().objects.create_user(username, f"{username}@example.com",
-                                                    password or f"pw-{username}-123", is_staff=staff, **fields)
+        user = get_user_model().objects.create_user(
+            username, f"{username}@example.com", password or f"pw-{username}-123", is_staff=staff, **fields
+        )
         if organization is not None:
             UserProfile.objects.create(user=user, organization=organization, role=role)
     return user
 
 
-def make_wedding(organization, *, date: dt.date, couple_name: str | None = None, status: str = "confirmed",
-                 **fields):
+def make_wedding(organization, *, date: dt.date, couple_name: str | None = None, status: str = "confirmed", **fields):
     """A wedding of ``organization`` on its local ``date`` (``status`` confirmed unless told). Returns it."""
     from wedsync_ops.tenancy.models import Wedding
 
     with service_context():
-        return Wedding.objects.create(organization=organization, wedding_date=date, status=status,
-                                      couple_name=couple_name or f"Couple {next(_serial)}", **fields)
+        return Wedding.objects.create(
+            organization=organization,
+            wedding_date=date,
+            status=status,
+            couple_name=couple_name or f"Couple {next(_serial)}",
+            **fields,
+        )
 
 
 # --- alerts and incidents ----------------------------------------------------------------------------
@@ -70,16 +84,34 @@ def make_rule(organization=None, **fields):
     ``payments.checkout_latency`` above 500 ms over 5 minutes unless told). Returns it."""
     from alerts.rules import alert_rule_create
 
-    values = {"name": f"Rule {next(_serial)}", "service": "payments", "metric_name": "checkout_latency",
-              "aggregation": "p95", "comparison": "above", "threshold": 500.0, "window_minutes": 5,
-              "severity": "warning", "priority": "medium", **fields}
+    values = {
+        "name": f"Rule {next(_serial)}",
+        "service": "payments",
+        "metric_name": "checkout_latency",
+        "aggregation": "p95",
+        "comparison": "above",
+        "threshold": 500.0,
+        "window_minutes": 5,
+        "severity": "warning",
+        "priority": "medium",
+        **fields,
+    }
     with service_context():
         return alert_rule_create(organization_id=organization.id if organization is not None else None, **values)
 
 
-def fire_alert(organization, labels: dict | None = None, *, now: dt.datetime | None = None,
-               severity: str | None = None, priority: str = "medium", starts_at: dt.datetime | None = None,
-               source: str = "alertmanager", annotations: dict | None = None, **fields):
+def fire_alert(
+    organization,
+    labels: dict | None = None,
+    *,
+    now: dt.datetime | None = None,
+    severity: str | None = None,
+    priority: str = "medium",
+    starts_at: dt.datetime | None = None,
+    source: str = "alertmanager",
+    annotations: dict | None = None,
+    **fields,
+):
     """Fire an alert of ``organization`` (None: unassigned) through ``alerts.services.alert_fire``.
 
     Fingerprint from ``labels`` (default ``ALERT_LABELS``); title ``labels["alertname"]``; severity
@@ -94,9 +126,16 @@ def fire_alert(organization, labels: dict | None = None, *, now: dt.datetime | N
     with service_context():
         return alert_fire(
             organization_id=organization.id if organization is not None else None,
-            fingerprint=labels_fingerprint(labels), source=source, title=labels.get("alertname", "alert"),
-            labels=labels, annotations=annotations or {}, severity=severity or labels.get("severity", "warning"),
-            priority=priority, starts_at=starts_at or now, now=now, **fields,
+            fingerprint=labels_fingerprint(labels),
+            source=source,
+            title=labels.get("alertname", "alert"),
+            labels=labels,
+            annotations=annotations or {},
+            severity=severity or labels.get("severity", "warning"),
+            priority=priority,
+            starts_at=starts_at or now,
+            now=now,
+            **fields,
         )[0]
 
 
@@ -105,15 +144,27 @@ def make_incident(organization, *, title: str | None = None, by=None, now: dt.da
     from incidents.services import incident_create
 
     with service_context():
-        return incident_create(organization=organization, title=title or f"Incident {next(_serial)}", by=by,
-                               now=now or timezone.now(), **fields)
+        return incident_create(
+            organization=organization,
+            title=title or f"Incident {next(_serial)}",
+            by=by,
+            now=now or timezone.now(),
+            **fields,
+        )
 
 
 # --- notifications -----------------------------------------------------------------------------------
 
 
-def make_channel(organization=None, *, kind: str = "webhook", name: str | None = None, config: dict | None = None,
-                 enabled: bool = True, **fields):
+def make_channel(
+    organization=None,
+    *,
+    kind: str = "webhook",
+    name: str | None = None,
+    config: dict | None = None,
+    enabled: bool = True,
+    **fields,
+):
     """A notification channel through ``notifications.services.channel_create`` (a webhook to the
     tests' local receiver unless told); ``enabled=False`` stores it disabled, as if disabled earlier (no
     ``channel_disabled`` signal, no alert). Returns it."""
@@ -121,10 +172,13 @@ def make_channel(organization=None, *, kind: str = "webhook", name: str | None =
     from notifications.services import channel_create
 
     with service_context():
-        channel = channel_create(organization_id=organization.id if organization is not None else None, kind=kind,
-                                 name=name or f"{kind} {next(_serial)}",
-                                 config=config if config is not None else {"url": "http://127.0.0.1:9/hook"},
-                                 **fields)
+        channel = channel_create(
+            organization_id=organization.id if organization is not None else None,
+            kind=kind,
+            name=name or f"{kind} {next(_serial)}",
+            config=config if config is not None else {"url": "http://127.0.0.1:9/hook"},
+            **fields,
+        )
         if not enabled:
             NotificationChannel.objects.filter(pk=channel.pk).update(enabled=False)
             channel.refresh_from_db()
@@ -151,8 +205,17 @@ def notify(event: str, *, alert=None, incident=None, now: dt.datetime | None = N
 # --- on call ---------------------------------------------------------------------------------------
 
 
-def make_person(username: str, *, staff: bool = True, organization=None, first_name: str = "", last_name: str = "",
-                methods: dict | None = None, rules=(), wedding_rules=()):
+def make_person(
+    username: str,
+    *,
+    staff: bool = True,
+    organization=None,
+    first_name: str = "",
+    last_name: str = "",
+    methods: dict | None = None,
+    rules=(),
+    wedding_rules=(),
+):
     """A person who can be paged: a user (staff, or a member of ``organization``) with contact methods.
 
     ``methods``: ``{kind: address}``; ``rules``/``wedding_rules``: ``[(kind, delay_minutes)]`` in order.
@@ -165,13 +228,18 @@ def make_person(username: str, *, staff: bool = True, organization=None, first_n
 
     with service_context():
         user = get_user_model().objects.create_user(
-            username, f"{username}@example.com", f"pw-{username}-123", is_staff=staff,
-            first_name=first_name, last_name=last_name,
+            username,
+            f"{username}@example.com",
+            f"pw-{username}-123",
+            is_staff=staff,
+            first_name=first_name,
+            last_name=last_name,
         )
         if organization is not None:
             UserProfile.objects.create(user=user, organization=organization, role=UserProfile.Role.MEMBER)
-        made = {kind: contact_method_add(user=user, kind=kind, address=address)
-                for kind, address in (methods or {}).items()}
+        made = {
+            kind: contact_method_add(user=user, kind=kind, address=address) for kind, address in (methods or {}).items()
+        }
         for wedding_day, listing in ((False, rules), (True, wedding_rules)):
             for kind, delay in listing:
                 rule_add(user=user, contact_method=made[kind], delay_minutes=delay, wedding_day=wedding_day)
@@ -184,8 +252,9 @@ def make_schedule(name: str, *, organization=None, tz: str = "Europe/London", la
     from oncall.services import rotation_save, schedule_save
 
     with service_context():
-        schedule = schedule_save(organization=organization, name=name, timezone_name=tz,
-                                 wedding_day_organizations=list(scope) or None)
+        schedule = schedule_save(
+            organization=organization, name=name, timezone_name=tz, wedding_day_organizations=list(scope) or None
+        )
         for spec in layers:
             rotation_save(schedule=schedule, **spec)
     return schedule
@@ -196,13 +265,16 @@ def make_policy(name: str, *, organization=None, wedding_day: bool = False, step
     from incidents.models import EscalationPolicy, EscalationStep
 
     with service_context():
-        policy = EscalationPolicy.objects.create(organization=organization, name=name, wedding_day=wedding_day,
-                                                 repeat_count=repeat_count)
+        policy = EscalationPolicy.objects.create(
+            organization=organization, name=name, wedding_day=wedding_day, repeat_count=repeat_count
+        )
         for position, fields in enumerate(steps, start=1):
             step = EscalationStep(policy=policy, position=position, organization=organization, **fields)
             step.full_clean(exclude=["id"])
             step.save()
     return policy
+
+
 def make_user_token(user) -> str:
     """A person's API token (django-rest-knox, hashed at rest), as ``drf_create_token`` prints it."""
     from wedsync_ops.tenancy.tokens import user_token_create
@@ -219,8 +291,12 @@ def make_business_events(organization, events, *, now=None) -> int:
     from wedsync_ops.tenancy.context import service_context
 
     now = now or timezone.now()
-    payload = {"events": [{**e, "timestamp": e["timestamp"].isoformat()} if isinstance(
-        e.get("timestamp"), dt.datetime) else e for e in events]}
+    payload = {
+        "events": [
+            {**e, "timestamp": e["timestamp"].isoformat()} if isinstance(e.get("timestamp"), dt.datetime) else e
+            for e in events
+        ]
+    }
     with service_context():
         return events_copy(rows=events_validate(organization_id=organization.id, payload=payload, now=now))
 
@@ -236,22 +312,50 @@ def make_business_rows(organization, *, now=None):
 
     now = now or timezone.now()
     at = now - dt.timedelta(minutes=30)
-    make_business_events(organization, [
-        {"event_type": "form_submitted", "actor_id": "c1", "timestamp": at},
-        {"event_type": "booking_created", "actor_id": "c1", "timestamp": at + dt.timedelta(minutes=1),
-         "revenue_impact": "900", "currency": "GBP"},
-        {"event_type": "payment_succeeded", "actor_id": "c1", "timestamp": at + dt.timedelta(minutes=2),
-         "revenue_impact": "300", "currency": "GBP"},
-        {"event_type": "payment_failed", "actor_id": "c2", "timestamp": at + dt.timedelta(minutes=3),
-         "revenue_impact": "150", "currency": "GBP"},
-        {"event_type": "rsvp_submitted", "actor_id": "g1", "timestamp": at, "properties": {"feature": "rsvp"}},
-    ], now=now)
+    make_business_events(
+        organization,
+        [
+            {"event_type": "form_submitted", "actor_id": "c1", "timestamp": at},
+            {
+                "event_type": "booking_created",
+                "actor_id": "c1",
+                "timestamp": at + dt.timedelta(minutes=1),
+                "revenue_impact": "900",
+                "currency": "GBP",
+            },
+            {
+                "event_type": "payment_succeeded",
+                "actor_id": "c1",
+                "timestamp": at + dt.timedelta(minutes=2),
+                "revenue_impact": "300",
+                "currency": "GBP",
+            },
+            {
+                "event_type": "payment_failed",
+                "actor_id": "c2",
+                "timestamp": at + dt.timedelta(minutes=3),
+                "revenue_impact": "150",
+                "currency": "GBP",
+            },
+            {"event_type": "rsvp_submitted", "actor_id": "g1", "timestamp": at, "properties": {"feature": "rsvp"}},
+        ],
+        now=now,
+    )
     with service_context():
-        Wedding.objects.create(organization=organization, wedding_date=now.astimezone(organization.tz).date()
-                               + dt.timedelta(days=10), couple_name="Sam & Alex")
-        funnel_save(organization=organization, name="Enquiry to payment",
-                    steps=["form_submitted", "booking_created", "payment_succeeded"])
-        segment_save(organization=organization, name="Weddings in the next 30 days",
-                     rule={"wedding_from_days": 0, "wedding_to_days": 30})
+        Wedding.objects.create(
+            organization=organization,
+            wedding_date=now.astimezone(organization.tz).date() + dt.timedelta(days=10),
+            couple_name="Sam & Alex",
+        )
+        funnel_save(
+            organization=organization,
+            name="Enquiry to payment",
+            steps=["form_submitted", "booking_created", "payment_succeeded"],
+        )
+        segment_save(
+            organization=organization,
+            name="Weddings in the next 30 days",
+            rule={"wedding_from_days": 0, "wedding_to_days": 30},
+        )
         alert_rule_save(organization=organization, name="RSVPs dropping", event_type="rsvp_submitted")
         business_recompute_recent(now=now)

@@ -58,8 +58,7 @@ def app_env(**overrides) -> dict:
 def start(args: list[str], env: dict, *, log_path=None) -> subprocess.Popen:
     """Start ``args`` in the checkout with ``env``; output to ``log_path`` (a file) or discarded."""
     out = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed by stop()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     proc.log_file = out if log_path else None
     return proc
 
@@ -67,23 +66,44 @@ def start(args: list[str], env: dict, *, log_path=None) -> subprocess.Popen:
 def start_gunicorn(env: dict, *, port: int, workers: int = 2, log_path=None) -> subprocess.Popen:
     """gunicorn with the repository's ``gunicorn.conf.py`` on ``127.0.0.1:port``; returns once it answers."""
     env = dict(env, PORT=str(port), WEB_CONCURRENCY=str(workers))
-    proc = start([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wedsync_ops.wsgi"], env,
-                 log_path=log_path)
+    proc = start(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wedsync_ops.wsgi"], env, log_path=log_path
+    )
     wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health/live"), timeout=30, what="gunicorn", proc=proc)
     return proc
 
 
 def start_worker(env: dict, *, queues: str, name: str, concurrency: int = 1, log_path=None) -> subprocess.Popen:
     """A Celery worker (prefork, as deployed) consuming ``queues`` (comma-separated)."""
-    return start([sys.executable, "-m", "celery", "-A", "wedsync_ops", "-q", "worker", "-Q", queues,
-                  "-n", f"{name}@%h", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
-                  "--without-mingle", "--without-heartbeat"], env, log_path=log_path)
+    return start(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "wedsync_ops",
+            "-q",
+            "worker",
+            "-Q",
+            queues,
+            "-n",
+            f"{name}@%h",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env,
+        log_path=log_path,
+    )
 
 
 def start_beat(env: dict, *, log_path=None) -> subprocess.Popen:
     """Celery beat with the configured scheduler (celery-redbeat, its lock in the test broker's Redis)."""
-    return start([sys.executable, "-m", "celery", "-A", "wedsync_ops", "-q", "beat", "--loglevel=INFO"], env,
-                 log_path=log_path)
+    return start(
+        [sys.executable, "-m", "celery", "-A", "wedsync_ops", "-q", "beat", "--loglevel=INFO"], env, log_path=log_path
+    )
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20) -> None:

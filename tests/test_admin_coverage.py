@@ -6,8 +6,17 @@ from django.contrib import admin
 from django.db import models
 from django.urls import reverse
 
-PORTAL_APPS = ("tenancy", "notifications", "apm", "alerts", "incidents", "dbmonitor", "heartbeats", "oncall",
-               "business")
+PORTAL_APPS = (
+    "tenancy",
+    "notifications",
+    "apm",
+    "alerts",
+    "incidents",
+    "dbmonitor",
+    "heartbeats",
+    "oncall",
+    "business",
+)
 
 
 def _portal_models():

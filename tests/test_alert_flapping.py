@@ -18,9 +18,18 @@ MINUTE = dt.timedelta(minutes=1)
 
 def cycle(org, at, *, resolve=True):
     with service_context():
-        alert, _ = alert_fire(organization_id=org.id, fingerprint=FP, source="alertmanager", title="Gallery flaky",
-                              labels=LABELS, annotations={}, severity="warning", priority="medium",
-                              starts_at=at, now=at)
+        alert, _ = alert_fire(
+            organization_id=org.id,
+            fingerprint=FP,
+            source="alertmanager",
+            title="Gallery flaky",
+            labels=LABELS,
+            annotations={},
+            severity="warning",
+            priority="medium",
+            starts_at=at,
+            now=at,
+        )
         # The firing notification goes out before it resolves (what the worker does).
         NotificationDelivery.objects.filter(alert_id=alert.pk, status="pending").update(status="delivered")
         if resolve:

@@ -45,12 +45,15 @@ def deliveries():
 @pytest.fixture
 def channels(world):
     with service_context():
-        NotificationChannel.objects.create(organization=world.org_a, kind="webhook", name="rosewood hook",
-                                           config={"url": "http://127.0.0.1:9/hook"})
-        NotificationChannel.objects.create(organization=None, kind="webhook", name="ops hook",
-                                           config={"url": "http://127.0.0.1:9/ops"})
-        NotificationChannel.objects.create(organization=world.org_b, kind="webhook", name="bloom hook",
-                                           config={"url": "http://127.0.0.1:9/bloom"})
+        NotificationChannel.objects.create(
+            organization=world.org_a, kind="webhook", name="rosewood hook", config={"url": "http://127.0.0.1:9/hook"}
+        )
+        NotificationChannel.objects.create(
+            organization=None, kind="webhook", name="ops hook", config={"url": "http://127.0.0.1:9/ops"}
+        )
+        NotificationChannel.objects.create(
+            organization=world.org_b, kind="webhook", name="bloom hook", config={"url": "http://127.0.0.1:9/bloom"}
+        )
     return world
 
 
@@ -143,8 +146,10 @@ def test_resolving_sets_times_enqueues_resolved_notifications_once(channels):
         alert.refresh_from_db()
     assert (alert.status, alert.ends_at, alert.resolved_at) == ("resolved", ends, ends + dt.timedelta(seconds=5))
     assert deliveries() == [
-        ("alert.firing", "ops hook"), ("alert.firing", "rosewood hook"),
-        ("alert.resolved", "ops hook"), ("alert.resolved", "rosewood hook"),
+        ("alert.firing", "ops hook"),
+        ("alert.firing", "rosewood hook"),
+        ("alert.resolved", "ops hook"),
+        ("alert.resolved", "rosewood hook"),
     ]
 
 
@@ -158,9 +163,19 @@ def test_an_alert_resolving_before_its_firing_went_out_cancels_it_and_sends_noth
 
 
 def test_recording_a_resolution_never_seen_firing_keeps_one_row_without_notifications(channels):
-    kwargs = dict(organization_id=channels.org_a.id, fingerprint=FP, source="alertmanager", title="Booking API down",
-                  labels=LABELS, annotations={}, severity="critical", priority="high", starts_at=WEDNESDAY,
-                  ends_at=WEDNESDAY + dt.timedelta(minutes=1), now=WEDNESDAY + dt.timedelta(minutes=2))
+    kwargs = dict(
+        organization_id=channels.org_a.id,
+        fingerprint=FP,
+        source="alertmanager",
+        title="Booking API down",
+        labels=LABELS,
+        annotations={},
+        severity="critical",
+        priority="high",
+        starts_at=WEDNESDAY,
+        ends_at=WEDNESDAY + dt.timedelta(minutes=1),
+        now=WEDNESDAY + dt.timedelta(minutes=2),
+    )
     with service_context():
         alert, created = alert_record_resolved(**kwargs)
         same, created_again = alert_record_resolved(**kwargs)
@@ -201,8 +216,17 @@ def test_acknowledging_records_who_and_when_once_and_refuses_resolved_alerts(wor
         ("warning", "high", WEDNESDAY, True, "p0"),
         ("critical", "low", SATURDAY, False, "p0"),
     ],
-    ids=["warning", "high-weekday", "critical", "emergency", "medium-saturday", "high-saturday",
-         "critical-priority-saturday", "high-weekday-wedding", "critical-saturday"],
+    ids=[
+        "warning",
+        "high-weekday",
+        "critical",
+        "emergency",
+        "medium-saturday",
+        "high-saturday",
+        "critical-priority-saturday",
+        "high-weekday-wedding",
+        "critical-saturday",
+    ],
 )
 def test_critical_alerts_and_high_priority_wedding_day_alerts_open_an_incident(
     world, severity, priority, now, wedding, incident_priority
@@ -235,8 +259,9 @@ def test_the_database_refuses_a_second_open_alert_for_one_identity(world, unassi
     with service_context():
         fire(None if unassigned else world.org_a)
         with pytest.raises(IntegrityError, match="alert_history_one_open_per_fingerprint"), transaction.atomic():
-            AlertHistory.objects.create(organization_id=org_id, fingerprint=FP, source="webhook", title="dup",
-                                        starts_at=SATURDAY)
+            AlertHistory.objects.create(
+                organization_id=org_id, fingerprint=FP, source="webhook", title="dup", starts_at=SATURDAY
+            )
 
 
 def _wait_until_a_backend_waits_on_a_lock(timeout_s=10.0):

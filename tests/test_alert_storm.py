@@ -29,24 +29,49 @@ def storm(orgs, per_org, *, now=NOW):
     """``per_org`` breaching rules in each organization (one in ten critical), with data and channels."""
     with service_context():
         for org in orgs:
-            NotificationChannel.objects.get_or_create(organization=org, kind="webhook", name=f"{org.slug} hook",
-                                                      defaults={"config": {"url": "http://127.0.0.1:9/"}})
+            NotificationChannel.objects.get_or_create(
+                organization=org,
+                kind="webhook",
+                name=f"{org.slug} hook",
+                defaults={"config": {"url": "http://127.0.0.1:9/"}},
+            )
             for k in range(per_org):
-                AlertRule.objects.create(organization=org, name=f"Storm {k}", metric_name="ms", service=f"svc-{k}",
-                                         aggregation="p95", threshold=100, window_minutes=5, for_seconds=0,
-                                         severity="critical" if k % 10 == 0 else "warning", priority="medium")
+                AlertRule.objects.create(
+                    organization=org,
+                    name=f"Storm {k}",
+                    metric_name="ms",
+                    service=f"svc-{k}",
+                    aggregation="p95",
+                    threshold=100,
+                    window_minutes=5,
+                    for_seconds=0,
+                    severity="critical" if k % 10 == 0 else "warning",
+                    priority="medium",
+                )
                 ApmMetricAggregation.objects.create(
-                    organization=org, service=f"svc-{k}", metric_name="ms", bucket_seconds=60,
+                    organization=org,
+                    service=f"svc-{k}",
+                    metric_name="ms",
+                    bucket_seconds=60,
                     bucket_start=now.replace(second=0) - dt.timedelta(minutes=1),
-                    count=20, sum=20000, min=900, max=1100, avg=1000, p50=1000, p95=1000, p99=1100,
+                    count=20,
+                    sum=20000,
+                    min=900,
+                    max=1100,
+                    avg=1000,
+                    p50=1000,
+                    p95=1000,
+                    p99=1100,
                 )
 
 
 @pytest.fixture
 def orgs(world):
     with service_context():
-        extra = [Organization.objects.create(slug=f"storm-{i}", name=f"Storm {i}", timezone="Europe/London")
-                 for i in range(3)]
+        extra = [
+            Organization.objects.create(slug=f"storm-{i}", name=f"Storm {i}", timezone="Europe/London")
+            for i in range(3)
+        ]
         NotificationChannel.objects.create(kind="webhook", name="ops", config={"url": "http://127.0.0.1:9/"})
     return [world.org_a, *extra]
 
@@ -72,9 +97,14 @@ def test_a_storm_is_fired_in_a_number_of_queries_that_does_not_grow_with_it(orgs
 def test_the_storm_has_the_outcome_of_firing_one_at_a_time(orgs):
     storm(orgs, 20)
     with service_context():
-        suppression_rule_create(kind="silence", matchers=[{"name": "alertname", "op": "=", "value": "Storm 3"}],
-                                now=NOW, starts_at=NOW - dt.timedelta(hours=1), ends_at=NOW + dt.timedelta(hours=1),
-                                comment="known")
+        suppression_rule_create(
+            kind="silence",
+            matchers=[{"name": "alertname", "op": "=", "value": "Storm 3"}],
+            now=NOW,
+            starts_at=NOW - dt.timedelta(hours=1),
+            ends_at=NOW + dt.timedelta(hours=1),
+            comment="known",
+        )
         result = rules_evaluate(now=NOW)
         alerts = list(AlertHistory.objects.all())
         deliveries = list(NotificationDelivery.objects.filter(event="alert.firing"))
@@ -97,10 +127,18 @@ def test_the_storm_has_the_outcome_of_firing_one_at_a_time(orgs):
 def test_alerts_of_one_group_in_one_batch_make_one_incident_and_a_saturday_makes_p0s(world):
     with service_context():
         candidates = [
-            FireCandidate(organization_id=world.org_a.id, fingerprint=f"fp-{i}", source="alertmanager",
-                          title=f"instance {i} down", labels={"alertname": "InstanceDown", "instance": str(i)},
-                          annotations={}, severity="critical", priority="high", starts_at=SATURDAY,
-                          group_key='{}:{alertname="InstanceDown"}')
+            FireCandidate(
+                organization_id=world.org_a.id,
+                fingerprint=f"fp-{i}",
+                source="alertmanager",
+                title=f"instance {i} down",
+                labels={"alertname": "InstanceDown", "instance": str(i)},
+                annotations={},
+                severity="critical",
+                priority="high",
+                starts_at=SATURDAY,
+                group_key='{}:{alertname="InstanceDown"}',
+            )
             for i in range(5)
         ]
         fired = alerts_fire_many(candidates, now=SATURDAY)

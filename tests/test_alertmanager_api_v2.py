@@ -44,8 +44,15 @@ def tokens(world, tmp_path):
 
 
 def fire(org, labels=LABELS, *, now):
-    return fire_alert(org, labels, now=now, severity="critical", priority="high",
-                      annotations={"summary": "p95 2.4 s"}, starts_at=now - dt.timedelta(minutes=3))
+    return fire_alert(
+        org,
+        labels,
+        now=now,
+        severity="critical",
+        priority="high",
+        annotations={"summary": "p95 2.4 s"},
+        starts_at=now - dt.timedelta(minutes=3),
+    )
 
 
 def amtool(world, live_server, who, *args):
@@ -53,7 +60,9 @@ def amtool(world, live_server, who, *args):
     config.write_text(f"authorization:\n  type: Bearer\n  credentials: {world.tokens[who]}\n")
     result = subprocess.run(
         [AMTOOL, f"--alertmanager.url={live_server.url}", f"--http.config.file={config}", *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return result
 
@@ -62,23 +71,39 @@ def test_amtool_adds_queries_and_expires_a_silence_that_mutes_what_fires(tokens,
     from django.utils import timezone
 
     alert = fire(tokens.org_a, now=timezone.now())
-    added = amtool(tokens, live_server, "rose", "silence", "add", 'alertname="HighCheckoutLatency"',
-                   'service=~"pay.*"', "--duration=3h", "--comment=deploying the payment fix", "--author=priya")
+    added = amtool(
+        tokens,
+        live_server,
+        "rose",
+        "silence",
+        "add",
+        'alertname="HighCheckoutLatency"',
+        'service=~"pay.*"',
+        "--duration=3h",
+        "--comment=deploying the payment fix",
+        "--author=priya",
+    )
     assert added.returncode == 0, added.stderr
     silence_id = added.stdout.strip()
     with service_context():
         silence = SuppressionRule.objects.get(pk=silence_id)
         muted = AlertHistory.objects.get(pk=alert.pk)
     assert (silence.organization_id, silence.created_by_name, silence.comment) == (
-        tokens.org_a.id, "priya", "deploying the payment fix")
-    assert silence.matchers == [{"name": "alertname", "op": "=", "value": "HighCheckoutLatency"},
-                                {"name": "service", "op": "=~", "value": "pay.*"}]
+        tokens.org_a.id,
+        "priya",
+        "deploying the payment fix",
+    )
+    assert silence.matchers == [
+        {"name": "alertname", "op": "=", "value": "HighCheckoutLatency"},
+        {"name": "service", "op": "=~", "value": "pay.*"},
+    ]
     assert abs((silence.ends_at - silence.starts_at) - dt.timedelta(hours=3)) < dt.timedelta(seconds=5)
     # The alert already firing is muted at once (Alertmanager's meaning of a silence).
     assert (muted.status, muted.suppressed_by_id) == ("suppressed", silence.pk)
     with service_context():
-        (line,) = IncidentUpdate.objects.filter(incident_id=muted.incident_id, kind="mute").values_list("message",
-                                                                                                     flat=True)
+        (line,) = IncidentUpdate.objects.filter(incident_id=muted.incident_id, kind="mute").values_list(
+            "message", flat=True
+        )
     assert line.startswith(f"Muted by silence {silence.pk} (priya, 'deploying the payment fix', until ")
 
     query = amtool(tokens, live_server, "rose", "-o", "json", "silence", "query")
@@ -119,8 +144,16 @@ def test_an_organization_token_never_sees_or_changes_another_organizations_silen
 
 
 def test_a_platform_silence_naming_an_organization_belongs_to_it(tokens, live_server):
-    added = amtool(tokens, live_server, "platform", "silence", "add", "organization=bloom-and-vine",
-                   "alertname=DiskFull", "--comment=disk swap")
+    added = amtool(
+        tokens,
+        live_server,
+        "platform",
+        "silence",
+        "add",
+        "organization=bloom-and-vine",
+        "alertname=DiskFull",
+        "--comment=disk swap",
+    )
     assert added.returncode == 0, added.stderr
     with service_context():
         assert SuppressionRule.objects.get(pk=added.stdout.strip()).organization_id == tokens.org_b.id
@@ -130,16 +163,46 @@ def test_a_platform_silence_naming_an_organization_belongs_to_it(tokens, live_se
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"matchers": [], "startsAt": "2026-06-13T12:00:00Z", "endsAt": "2026-06-13T13:00:00Z", "comment": "x"},
-         "matchers"),
-        ({"matchers": [{"name": "a", "value": "(", "isRegex": True}], "startsAt": "2026-06-13T12:00:00Z",
-          "endsAt": "2026-06-13T13:00:00Z", "comment": "x"}, "matchers"),
-        ({"matchers": [{"name": "a", "value": "b"}], "startsAt": "soon", "endsAt": "2026-06-13T13:00:00Z",
-          "comment": "x"}, "startsAt"),
-        ({"matchers": [{"name": "a", "value": "b"}], "startsAt": "2026-06-13T14:00:00Z",
-          "endsAt": "2026-06-13T13:00:00Z", "comment": "x"}, "ends_at"),
-        ({"matchers": [{"name": "a", "value": "b"}], "startsAt": "2026-06-13T12:00:00Z",
-          "endsAt": "2026-06-13T13:00:00Z", "comment": ""}, "comment"),
+        (
+            {"matchers": [], "startsAt": "2026-06-13T12:00:00Z", "endsAt": "2026-06-13T13:00:00Z", "comment": "x"},
+            "matchers",
+        ),
+        (
+            {
+                "matchers": [{"name": "a", "value": "(", "isRegex": True}],
+                "startsAt": "2026-06-13T12:00:00Z",
+                "endsAt": "2026-06-13T13:00:00Z",
+                "comment": "x",
+            },
+            "matchers",
+        ),
+        (
+            {
+                "matchers": [{"name": "a", "value": "b"}],
+                "startsAt": "soon",
+                "endsAt": "2026-06-13T13:00:00Z",
+                "comment": "x",
+            },
+            "startsAt",
+        ),
+        (
+            {
+                "matchers": [{"name": "a", "value": "b"}],
+                "startsAt": "2026-06-13T14:00:00Z",
+                "endsAt": "2026-06-13T13:00:00Z",
+                "comment": "x",
+            },
+            "ends_at",
+        ),
+        (
+            {
+                "matchers": [{"name": "a", "value": "b"}],
+                "startsAt": "2026-06-13T12:00:00Z",
+                "endsAt": "2026-06-13T13:00:00Z",
+                "comment": "",
+            },
+            "comment",
+        ),
     ],
 )
 def test_bad_silences_answer_400_naming_the_field_and_store_nothing(tokens, live_server, body, field):
@@ -155,8 +218,12 @@ def test_without_a_token_or_with_a_vendor_member_token_nothing_is_written(tokens
     with service_context():
         token = make_user_token(tokens.bob)  # a member of bloom-and-vine, not an admin
     headers = {"Authorization": f"Bearer {token}"}
-    body = {"matchers": [{"name": "a", "value": "b"}], "startsAt": "2026-06-13T12:00:00Z",
-            "endsAt": "2099-06-13T13:00:00Z", "comment": "x"}
+    body = {
+        "matchers": [{"name": "a", "value": "b"}],
+        "startsAt": "2026-06-13T12:00:00Z",
+        "endsAt": "2099-06-13T13:00:00Z",
+        "comment": "x",
+    }
     assert requests.get(f"{live_server.url}/api/v2/silences", headers=headers, timeout=10).status_code == 200
     write = requests.post(f"{live_server.url}/api/v2/silences", json=body, headers=headers, timeout=10)
     assert write.status_code == 403

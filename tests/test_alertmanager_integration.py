@@ -132,7 +132,9 @@ def test_partly_resolved_group_with_an_unknown_organization_is_kept_unassigned(p
     assert response.json() == {"received": 2, "created": 2, "resolved": 0}
     assert alert_rows() == [(None, "40b0684495cb9aa3", "firing"), (None, "fb8d57efdfb8259c", "resolved")]
     assert post(client, sample_bytes("captured-0.25-group-partly-resolved.json"), platform.token).json() == {
-        "received": 2, "created": 0, "resolved": 0,
+        "received": 2,
+        "created": 0,
+        "resolved": 0,
     }
     with staff_context():
         assert AlertHistory.objects.filter(organization__isnull=True).count() == 2
@@ -146,10 +148,14 @@ def test_partly_resolved_group_with_an_unknown_organization_is_kept_unassigned(p
 
 def test_truncated_group_then_partly_resolved_resolves_the_second_instance(platform, client):
     assert post(client, sample_bytes("captured-0.25-group-truncated.json"), platform.token).json() == {
-        "received": 2, "created": 2, "resolved": 0,
+        "received": 2,
+        "created": 2,
+        "resolved": 0,
     }
     assert post(client, sample_bytes("captured-0.25-group-partly-resolved.json"), platform.token).json() == {
-        "received": 2, "created": 0, "resolved": 1,
+        "received": 2,
+        "created": 0,
+        "resolved": 1,
     }
     assert alert_rows() == [(None, "40b0684495cb9aa3", "firing"), (None, "fb8d57efdfb8259c", "resolved")]
 
@@ -185,9 +191,15 @@ def test_missing_fingerprint_is_computed_from_the_labels(platform, client):
 
 @pytest.mark.parametrize(
     ("label", "severity", "priority"),
-    [("critical", "critical", "high"), ("warning", "warning", "medium"), ("info", "info", "low"),
-     ("page", "emergency", "critical"), ("EMERGENCY", "emergency", "critical"), ("sev2", "warning", "medium"),
-     (None, "warning", "medium")],
+    [
+        ("critical", "critical", "high"),
+        ("warning", "warning", "medium"),
+        ("info", "info", "low"),
+        ("page", "emergency", "critical"),
+        ("EMERGENCY", "emergency", "critical"),
+        ("sev2", "warning", "medium"),
+        (None, "warning", "medium"),
+    ],
 )
 def test_severity_and_priority_come_from_the_labels(label, severity, priority):
     payload = sample_json("captured-0.25-firing.json")
@@ -229,7 +241,8 @@ BAD_PAYLOADS = [
     pytest.param(_mutate(lambda p: p["alerts"][1].pop("labels")), "alerts[1].labels", id="missing-labels"),
     pytest.param(_mutate(lambda p: p["alerts"][1].update(labels=["a"])), "alerts[1].labels", id="labels-not-dict"),
     pytest.param(
-        _mutate(lambda p: p["alerts"][1]["labels"].update(severity=2)), "alerts[1].labels.severity",
+        _mutate(lambda p: p["alerts"][1]["labels"].update(severity=2)),
+        "alerts[1].labels.severity",
         id="label-value-not-a-string",
     ),
     pytest.param(
@@ -240,11 +253,13 @@ BAD_PAYLOADS = [
         _mutate(lambda p: p["alerts"][1].update(startsAt="2026-11-21 04:45")), "alerts[1].startsAt", id="startsAt-bad"
     ),
     pytest.param(
-        _mutate(lambda p: p["alerts"][1].update(startsAt="2026-11-21T04:45:05")), "alerts[1].startsAt",
+        _mutate(lambda p: p["alerts"][1].update(startsAt="2026-11-21T04:45:05")),
+        "alerts[1].startsAt",
         id="startsAt-without-offset",
     ),
     pytest.param(
-        _mutate(lambda p: p["alerts"][1].update(startsAt="2026-02-30T04:45:05Z")), "alerts[1].startsAt",
+        _mutate(lambda p: p["alerts"][1].update(startsAt="2026-02-30T04:45:05Z")),
+        "alerts[1].startsAt",
         id="startsAt-not-a-date",
     ),
     pytest.param(_mutate(lambda p: p["alerts"][1].update(endsAt=17)), "alerts[1].endsAt", id="endsAt-not-a-string"),
@@ -289,7 +304,9 @@ def test_bad_or_missing_token_answers_401_and_stores_nothing(world, client, case
     elif case == "token-scheme":
         extra["HTTP_AUTHORIZATION"] = f"Token {token}"
     response = post(
-        client, sample_bytes("captured-0.25-firing.json"), None if case in ("no-header", "token-scheme") else token,
+        client,
+        sample_bytes("captured-0.25-firing.json"),
+        None if case in ("no-header", "token-scheme") else token,
         **extra,
     )
     assert response.status_code == 401
@@ -308,8 +325,16 @@ def test_a_logged_in_vendor_without_integration_token_is_refused(world, client):
 
 def test_create_integration_prints_url_token_and_receiver_snippet_and_stores_only_the_hash(world, client):
     out = io.StringIO()
-    call_command("create_integration", "--kind", "alertmanager", "--org", "rosewood-florals",
-                 "--base-url", "https://ops.example.com/", stdout=out)
+    call_command(
+        "create_integration",
+        "--kind",
+        "alertmanager",
+        "--org",
+        "rosewood-florals",
+        "--base-url",
+        "https://ops.example.com/",
+        stdout=out,
+    )
     text = out.getvalue()
     token = re.search(r"^Token: (\S+)$", text, re.M).group(1)
     assert "URL:   https://ops.example.com/api/v1/integrations/alertmanager/" in text
@@ -375,7 +400,6 @@ def test_vendor_users_cannot_open_the_alert_admin(platform, client):
     client.force_login(platform.alice)
     page = client.get("/admin/alerts/alerthistory/")
     assert page.status_code == 302 and "/admin/login/" in page["Location"]
-
 
 
 def test_integration_added_in_admin_shows_its_token_once_and_stores_only_the_hash(world, client):

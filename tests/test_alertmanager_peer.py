@@ -22,8 +22,12 @@ from incidents.models import Incident
 from wedsync_ops.tenancy.context import service_context
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-LABELS = {"alertname": "HighCheckoutLatency", "organization": "rosewood-florals", "service": "payments",
-          "severity": "critical"}
+LABELS = {
+    "alertname": "HighCheckoutLatency",
+    "organization": "rosewood-florals",
+    "service": "payments",
+    "severity": "critical",
+}
 
 
 def _free_port() -> int:
@@ -56,9 +60,17 @@ receivers:
             credentials: {token}
 """)
     proc = subprocess.Popen(
-        ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            "prometheus-alertmanager",
+            f"--config.file={config}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -78,8 +90,12 @@ receivers:
 
 def post_alert(base, *, starts_at, ends_at=None):
     """What Prometheus does: POST the alert to Alertmanager's API v2."""
-    alert = {"labels": LABELS, "annotations": {"summary": "p95 checkout latency 2.4 s > 1 s"},
-             "startsAt": starts_at.isoformat(), "generatorURL": "http://prometheus.local/graph"}
+    alert = {
+        "labels": LABELS,
+        "annotations": {"summary": "p95 checkout latency 2.4 s > 1 s"},
+        "startsAt": starts_at.isoformat(),
+        "generatorURL": "http://prometheus.local/graph",
+    }
     if ends_at is not None:
         alert["endsAt"] = ends_at.isoformat()
     response = requests.post(f"{base}/api/v2/alerts", json=[alert], timeout=5)

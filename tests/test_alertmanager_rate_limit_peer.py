@@ -30,19 +30,44 @@ def alertmanager(live_server):
         integration, token = integration_create(kind="alertmanager", name="storm", organization_id=None)
         AlertIntegration.objects.filter(pk=integration.pk).update(rate_limit_alerts=5)
     work = Path(tempfile.mkdtemp(prefix="wedsync-alertmanager-"))
-    (work / "alertmanager.yml").write_text(json.dumps({
-        "route": {"receiver": "portal", "group_by": ["alertname"], "group_wait": "0s", "group_interval": "1s",
-                  "repeat_interval": "1h"},
-        "receivers": [{"name": "portal", "webhook_configs": [{
-            "url": f"{live_server.url}/api/v1/integrations/alertmanager/", "send_resolved": True,
-            "http_config": {"authorization": {"credentials": token}},
-        }]}],
-    }))
+    (work / "alertmanager.yml").write_text(
+        json.dumps(
+            {
+                "route": {
+                    "receiver": "portal",
+                    "group_by": ["alertname"],
+                    "group_wait": "0s",
+                    "group_interval": "1s",
+                    "repeat_interval": "1h",
+                },
+                "receivers": [
+                    {
+                        "name": "portal",
+                        "webhook_configs": [
+                            {
+                                "url": f"{live_server.url}/api/v1/integrations/alertmanager/",
+                                "send_resolved": True,
+                                "http_config": {"authorization": {"credentials": token}},
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     port = free_port()
-    proc = subprocess.Popen([ALERTMANAGER, f"--config.file={work / 'alertmanager.yml'}",
-                             f"--storage.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-                             "--cluster.listen-address="],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            ALERTMANAGER,
+            f"--config.file={work / 'alertmanager.yml'}",
+            f"--storage.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
 
     def ready():
@@ -57,8 +82,11 @@ def alertmanager(live_server):
 
 def _metric(url: str, name: str) -> float:
     text = requests.get(f"{url}/metrics", timeout=5).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name + "{") and 'integration="webhook"' in line)
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") and 'integration="webhook"' in line
+    )
 
 
 def _stored() -> set[str]:
@@ -70,13 +98,21 @@ def _stored() -> set[str]:
 def test_a_storm_far_over_the_limit_loses_no_alert(transactional_db, world, alertmanager, monkeypatch):
     monkeypatch.setattr(conf, "INTEGRATION_RATE_LIMIT_REDIS_URL", RATE_REDIS)
     monkeypatch.setattr(conf, "INTEGRATION_BACKLOG_MAX", 10)
-    alerts = [{"labels": {"alertname": f"Storm{i:02d}", "organization": "rosewood-florals", "severity": "warning"},
-               "annotations": {"summary": f"storm alert {i}"}} for i in range(STORM)]
+    alerts = [
+        {
+            "labels": {"alertname": f"Storm{i:02d}", "organization": "rosewood-florals", "severity": "warning"},
+            "annotations": {"summary": f"storm alert {i}"},
+        }
+        for i in range(STORM)
+    ]
     assert requests.post(f"{alertmanager}/api/v2/alerts", json=alerts, timeout=10).status_code == 200
 
     # 5 alerts inline, 10 payloads parked, the rest refused with 503 (and retried by Alertmanager).
-    wait_until(lambda: _metric(alertmanager, "alertmanager_notification_requests_failed_total") > 0, timeout=60,
-               what="Alertmanager meeting a full backlog")
+    wait_until(
+        lambda: _metric(alertmanager, "alertmanager_notification_requests_failed_total") > 0,
+        timeout=60,
+        what="Alertmanager meeting a full backlog",
+    )
     assert len(_stored()) < STORM
 
     def drained_everything():  # the worker's task, as it runs

@@ -30,22 +30,44 @@ def data(world):
     now = timezone.now()
     with service_context():
         world.alert_a = AlertHistory.objects.create(
-            organization=world.org_a, source="alertmanager", fingerprint="fa", title="A checkout slow",
-            severity="critical", labels={"alertname": "CheckoutSlow", "service": "payments"}, starts_at=now)
+            organization=world.org_a,
+            source="alertmanager",
+            fingerprint="fa",
+            title="A checkout slow",
+            severity="critical",
+            labels={"alertname": "CheckoutSlow", "service": "payments"},
+            starts_at=now,
+        )
         world.alert_b = AlertHistory.objects.create(
-            organization=world.org_b, source="alertmanager", fingerprint="fb", title="B gallery slow",
-            severity="warning", labels={"alertname": "GallerySlow"}, starts_at=now)
+            organization=world.org_b,
+            source="alertmanager",
+            fingerprint="fb",
+            title="B gallery slow",
+            severity="warning",
+            labels={"alertname": "GallerySlow"},
+            starts_at=now,
+        )
         world.silence_b = SuppressionRule.objects.create(
-            organization=world.org_b, kind="silence", name="b", comment="b",
+            organization=world.org_b,
+            kind="silence",
+            name="b",
+            comment="b",
             matchers=[{"name": "alertname", "op": "=", "value": "GallerySlow"}],
-            starts_at=now, ends_at=now + dt.timedelta(hours=1))
+            starts_at=now,
+            ends_at=now + dt.timedelta(hours=1),
+        )
         world.channel_a = NotificationChannel.objects.create(
-            organization=world.org_a, kind="webhook", name="A hook",
-            config={"url": "https://hooks.example/secret-path", "secret": "s3cr3t"})
-        world.channel_b = NotificationChannel.objects.create(organization=world.org_b, kind="email", name="B mail",
-                                                             config={"to": ["b@example.com"]})
-        world.channel_platform = NotificationChannel.objects.create(organization=None, kind="email", name="Ops mail",
-                                                                    config={"to": ["ops@example.com"]})
+            organization=world.org_a,
+            kind="webhook",
+            name="A hook",
+            config={"url": "https://hooks.example/secret-path", "secret": "s3cr3t"},
+        )
+        world.channel_b = NotificationChannel.objects.create(
+            organization=world.org_b, kind="email", name="B mail", config={"to": ["b@example.com"]}
+        )
+        world.channel_platform = NotificationChannel.objects.create(
+            organization=None, kind="email", name="Ops mail", config={"to": ["ops@example.com"]}
+        )
     return world
 
 
@@ -98,15 +120,22 @@ def test_viewers_read_but_cannot_act(data):
     bob = api(data.bob)
     assert ids(bob.get("/api/v1/alerts/")) == {str(data.alert_b.id)}
     assert bob.post(f"/api/v1/alerts/{data.alert_b.id}/acknowledge/").status_code == 403
-    assert bob.post("/api/v1/silences/", {"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00Z",
-                                          "comment": "x"}, format="json").status_code == 403
+    assert (
+        bob.post(
+            "/api/v1/silences/", {"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00Z", "comment": "x"}, format="json"
+        ).status_code
+        == 403
+    )
 
 
 def test_a_silence_created_by_api_mutes_at_once_and_is_recorded_with_its_author(data):
     alice = api(data.alice)
     ends = (timezone.now() + dt.timedelta(hours=2)).isoformat()
-    response = alice.post("/api/v1/silences/", {"matchers": 'alertname="CheckoutSlow", service=~"pay.*"',
-                                                "ends_at": ends, "comment": "deploying the fix"}, format="json")
+    response = alice.post(
+        "/api/v1/silences/",
+        {"matchers": 'alertname="CheckoutSlow", service=~"pay.*"', "ends_at": ends, "comment": "deploying the fix"},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["organization"], body["state"], body["created_by"]) == ("rosewood-florals", "active", "alice")
@@ -130,25 +159,40 @@ def test_silences_are_scoped_and_an_outsider_gets_404(data):
     assert alice.post(f"/api/v1/silences/{data.silence_b.id}/expire/").status_code == 404
     assert ids(api(data.staff).get("/api/v1/silences/")) == {str(data.silence_b.id)}
     # A vendor cannot aim a silence at another organization.
-    response = alice.post("/api/v1/silences/", {"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00Z",
-                                                "comment": "x", "organization": "bloom-and-vine"}, format="json")
+    response = alice.post(
+        "/api/v1/silences/",
+        {"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00Z", "comment": "x", "organization": "bloom-and-vine"},
+        format="json",
+    )
     assert response.status_code == 400 and "organization" in response.json()
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"ends_at": "2030-01-01T00:00:00Z", "comment": "x"}, "matchers"),
-    ({"matchers": "%%%", "ends_at": "2030-01-01T00:00:00Z", "comment": "x"}, "matchers"),
-    ({"matchers": [{"name": "a", "op": "<>", "value": "b"}], "ends_at": "2030-01-01T00:00:00Z", "comment": "x"},
-     "matchers"),
-    ({"matchers": 'a="b"', "comment": "x"}, "ends_at"),
-    ({"matchers": 'a="b"', "ends_at": "tomorrow", "comment": "x"}, "ends_at"),
-    ({"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00", "comment": "x"}, "ends_at"),
-    ({"matchers": 'a="b"', "starts_at": "2030-01-02T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z", "comment": "x"},
-     "ends_at"),
-    ({"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00Z"}, "comment"),
-    ({"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00Z", "comment": "  "}, "comment"),
-    ([1, 2], "body"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"ends_at": "2030-01-01T00:00:00Z", "comment": "x"}, "matchers"),
+        ({"matchers": "%%%", "ends_at": "2030-01-01T00:00:00Z", "comment": "x"}, "matchers"),
+        (
+            {"matchers": [{"name": "a", "op": "<>", "value": "b"}], "ends_at": "2030-01-01T00:00:00Z", "comment": "x"},
+            "matchers",
+        ),
+        ({"matchers": 'a="b"', "comment": "x"}, "ends_at"),
+        ({"matchers": 'a="b"', "ends_at": "tomorrow", "comment": "x"}, "ends_at"),
+        ({"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00", "comment": "x"}, "ends_at"),
+        (
+            {
+                "matchers": 'a="b"',
+                "starts_at": "2030-01-02T00:00:00Z",
+                "ends_at": "2030-01-01T00:00:00Z",
+                "comment": "x",
+            },
+            "ends_at",
+        ),
+        ({"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00Z"}, "comment"),
+        ({"matchers": 'a="b"', "ends_at": "2030-01-01T00:00:00Z", "comment": "  "}, "comment"),
+        ([1, 2], "body"),
+    ],
+)
 def test_bad_silences_answer_400_naming_the_field_and_store_nothing(data, body, field):
     response = api(data.alice).post("/api/v1/silences/", body, format="json")
     assert response.status_code == 400 and field in response.json(), response.content
@@ -159,8 +203,12 @@ def test_bad_silences_answer_400_naming_the_field_and_store_nothing(data, body, 
 def test_staff_silence_a_named_organization_or_the_platform(data):
     staff = api(data.staff)
     body = {"matchers": 'alertname="GallerySlow"', "ends_at": "2030-01-01T00:00:00Z", "comment": "known"}
-    assert staff.post("/api/v1/silences/", {**body, "organization": "bloom-and-vine"},
-                      format="json").json()["organization"] == "bloom-and-vine"
+    assert (
+        staff.post("/api/v1/silences/", {**body, "organization": "bloom-and-vine"}, format="json").json()[
+            "organization"
+        ]
+        == "bloom-and-vine"
+    )
     assert staff.post("/api/v1/silences/", body, format="json").json()["organization"] is None
     response = staff.post("/api/v1/silences/", {**body, "organization": "nope"}, format="json")
     assert response.status_code == 400 and "organization" in response.json()
@@ -176,8 +224,10 @@ def test_channels_never_show_their_configuration_and_are_scoped(data):
     assert "config" not in detail
     assert alice.get(f"/api/v1/channels/{data.channel_b.id}/").status_code == 404
     assert alice.get(f"/api/v1/channels/{data.channel_platform.id}/").status_code == 404
-    assert ids(api(data.staff).get("/api/v1/channels/?kind=email")) == {str(data.channel_b.id),
-                                                                          str(data.channel_platform.id)}
+    assert ids(api(data.staff).get("/api/v1/channels/?kind=email")) == {
+        str(data.channel_b.id),
+        str(data.channel_platform.id),
+    }
     assert api(data.alice).post("/api/v1/channels/", {"name": "x"}, format="json").status_code == 405
 
 
@@ -199,7 +249,12 @@ def test_api_docs_are_served_offline_after_login(data):
     assert redoc.status_code == 200 and "fonts.googleapis" not in redoc.content.decode()
     assert "redoc.standalone.js" in redoc.content.decode()
     schema = client.get("/api/schema/?format=json").json()
-    for path in ("/api/v1/alerts/", "/api/v1/alerts/{id}/acknowledge/", "/api/v1/silences/",
-                 "/api/v1/silences/{id}/expire/", "/api/v1/channels/{id}/"):
+    for path in (
+        "/api/v1/alerts/",
+        "/api/v1/alerts/{id}/acknowledge/",
+        "/api/v1/silences/",
+        "/api/v1/silences/{id}/expire/",
+        "/api/v1/channels/{id}/",
+    ):
         assert path in schema["paths"], path
     assert {"userToken", "userBearer"} <= set(schema["components"]["securitySchemes"])

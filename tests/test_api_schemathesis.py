@@ -29,8 +29,13 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 # The schema itself; Prometheus remote-write (snappy-compressed protobuf, which schemathesis cannot
 # generate: a real Prometheus remote-writes to it in tests/test_apm_remote_write.py).
 NOT_GENERATED = ("/api/schema/", "/api/v1/prometheus/write")
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -40,12 +45,17 @@ def credentials(world, live_server):
     from tests.factories import make_user_token
 
     with service_context():
-        tokens = {kind: integration_create(kind=kind, name=kind, organization_id=world.org_a.id)[1]
-                  for kind in ("alertmanager", "grafana", "pagerduty", "webhook")}
+        tokens = {
+            kind: integration_create(kind=kind, name=kind, organization_id=world.org_a.id)[1]
+            for kind in ("alertmanager", "grafana", "pagerduty", "webhook")
+        }
         key = api_key_create(organization=world.org_a, name="schemathesis")[1]
     user = make_user_token(world.alice)
-    return {"user": f"Token {user}", "key": f"Bearer {key}",
-            **{kind: f"Bearer {token}" for kind, token in tokens.items()}}
+    return {
+        "user": f"Token {user}",
+        "key": f"Bearer {key}",
+        **{kind: f"Bearer {token}" for kind, token in tokens.items()},
+    }
 
 
 def _authorization(path: str, credentials: dict) -> str:
@@ -53,8 +63,12 @@ def _authorization(path: str, credentials: dict) -> str:
         return credentials[path.split("/")[4]]
     if path.startswith("/api/v2/"):
         return credentials["alertmanager"]
-    if path in ("/api/v1/metrics/", "/api/v1/errors/", "/api/v1/web-vitals/", "/api/v1/business-events/") or \
-            path.startswith("/api/v1/otlp/"):
+    if path in (
+        "/api/v1/metrics/",
+        "/api/v1/errors/",
+        "/api/v1/web-vitals/",
+        "/api/v1/business-events/",
+    ) or path.startswith("/api/v1/otlp/"):
         return credentials["key"]
     return credentials["user"]
 
@@ -62,8 +76,14 @@ def _authorization(path: str, credentials: dict) -> str:
 def _fuzz(operation, headers: dict) -> None:
     """Up to EXAMPLES generated requests to one operation, each response checked against the schema."""
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy())
     def run(case):
         case.call_and_validate(headers=headers, checks=CHECKS)
@@ -72,8 +92,9 @@ def _fuzz(operation, headers: dict) -> None:
 
 
 def test_no_server_error_and_no_undocumented_response(credentials, live_server):
-    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/?format=json",
-                                           headers={"Authorization": credentials["user"]})
+    schema = schemathesis.openapi.from_url(
+        f"{live_server.url}/api/schema/?format=json", headers={"Authorization": credentials["user"]}
+    )
     failures, operations = [], 0
     for result in schema.get_all_operations():
         operation = result.ok()

@@ -57,7 +57,7 @@ def test_the_tokens_page_shows_a_new_token_once_and_revokes(client, world):
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/alert-rules/").status_code == 200
-    (digest,), = _rows("SELECT digest FROM knox_authtoken")
+    ((digest,),) = _rows("SELECT digest FROM knox_authtoken")
     client.force_login(world.bob)  # another person cannot revoke it
     assert client.post(TOKENS, {"action": "revoke", "token": digest}).status_code == 400
     client.force_login(world.alice)

@@ -87,9 +87,7 @@ def test_staff_see_aggregations_filtered_by_width(client, metrics):
         response = client.get(AGGREGATIONS_URL, {"bucket_seconds": 3600})
     assert response.status_code == 200
     rows = list(response.context["cl"].result_list)
-    assert {(a.bucket_seconds, a.organization_id) for a in rows} == {
-        (3600, metrics.org_a.id), (3600, metrics.org_b.id)
-    }
+    assert {(a.bucket_seconds, a.organization_id) for a in rows} == {(3600, metrics.org_a.id), (3600, metrics.org_b.id)}
     assert not [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
 
 

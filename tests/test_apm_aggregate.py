@@ -44,9 +44,14 @@ def expected_stats(points, bucket_seconds):
         groups.setdefault((p.organization_id, p.service, p.metric_name, start), []).append(p.value)
     return {
         key: {
-            "count": len(values), "sum": sum(values), "min": min(values), "max": max(values),
-            "avg": sum(values) / len(values), "p50": percentile_cont(values, 0.5),
-            "p95": percentile_cont(values, 0.95), "p99": percentile_cont(values, 0.99),
+            "count": len(values),
+            "sum": sum(values),
+            "min": min(values),
+            "max": max(values),
+            "avg": sum(values) / len(values),
+            "p50": percentile_cont(values, 0.5),
+            "p95": percentile_cont(values, 0.95),
+            "p99": percentile_cont(values, 0.99),
         }
         for key, values in groups.items()
     }
@@ -90,8 +95,11 @@ def aggregate(bucket_seconds=60):
 def points(world):
     """About 600 latency points of two organizations and three series over 75 minutes before T0."""
     rnd = random.Random(20260610)
-    series = [(world.org_a.id, "checkout-api", "http.duration"), (world.org_a.id, "checkout-api", "db.duration"),
-              (world.org_b.id, "gallery", "http.duration")]
+    series = [
+        (world.org_a.id, "checkout-api", "http.duration"),
+        (world.org_a.id, "checkout-api", "db.duration"),
+        (world.org_b.id, "gallery", "http.duration"),
+    ]
     rows = []
     for org_id, service, metric in series:
         for _ in range(200):
@@ -117,8 +125,10 @@ def test_statistics_match_a_python_computation(points, bucket_seconds):
 
 
 def test_buckets_of_one_hour_start_on_the_hour_in_utc(world):
-    rows = [MetricRow(world.org_a.id, "svc", "m", v, T0 + dt.timedelta(minutes=m)) for v, m in
-            [(1, -61), (2, -59), (3, -1), (4, 0), (5, 1)]]
+    rows = [
+        MetricRow(world.org_a.id, "svc", "m", v, T0 + dt.timedelta(minutes=m))
+        for v, m in [(1, -61), (2, -59), (3, -1), (4, 0), (5, 1)]
+    ]
     with service_context():
         metrics_copy(rows=rows)
     aggregate(3600)
@@ -282,7 +292,8 @@ def test_two_concurrent_runs_produce_the_correct_result(committed_world):
     rnd = random.Random(7)
     rows = [
         MetricRow(org, "svc", "m", rnd.random() * 100, T0 - dt.timedelta(seconds=rnd.randrange(3600)))
-        for org in (org_a.id, org_b.id) for _ in range(300)
+        for org in (org_a.id, org_b.id)
+        for _ in range(300)
     ]
     with service_context():
         metrics_copy(rows=rows)
@@ -354,10 +365,13 @@ def test_the_partition_task_creates_yesterday_to_a_week_ahead(db):
     with time_machine.travel(dt.datetime(2030, 1, 10, 23, 30, tzinfo=dt.UTC), tick=False):
         assert tasks.ensure_partitions() == 9
         assert tasks.ensure_partitions() == 0
-    names = [name for (name,) in _rows(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-        " WHERE i.inhparent = 'apm_metrics'::regclass AND c.relname LIKE 'apm\\_metrics\\_2030%%' ORDER BY 1"
-    )]
+    names = [
+        name
+        for (name,) in _rows(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'apm_metrics'::regclass AND c.relname LIKE 'apm\\_metrics\\_2030%%' ORDER BY 1"
+        )
+    ]
     assert names == [f"apm_metrics_203001{d:02d}" for d in range(9, 18)]
 
 
@@ -365,8 +379,10 @@ def test_the_partition_task_creates_yesterday_to_a_week_ahead(db):
 
 
 def _latest(**kwargs):
-    return [(r["organization_slug"], r["service"], r["metric_name"], r["p95"], r["count"], r["bucket_start"])
-            for r in latest_p95_by_service(now=T0, **kwargs)]
+    return [
+        (r["organization_slug"], r["service"], r["metric_name"], r["p95"], r["count"], r["bucket_start"])
+        for r in latest_p95_by_service(now=T0, **kwargs)
+    ]
 
 
 @pytest.fixture
@@ -375,7 +391,8 @@ def minute_buckets(world):
         return MetricRow(org.id, service, "http.duration", value, T0 - dt.timedelta(minutes=minutes_ago, seconds=-1))
 
     rows = [
-        row(world.org_a, "checkout-api", 10, 3), row(world.org_a, "checkout-api", 20, 1),
+        row(world.org_a, "checkout-api", 10, 3),
+        row(world.org_a, "checkout-api", 20, 1),
         row(world.org_a, "checkout-api", 30, 1),
         row(world.org_a, "admin", 5, 59),
         row(world.org_a, "stale", 1, 61),  # older than an hour: left out

@@ -17,12 +17,18 @@ def _advance_watermark(to: dt.datetime) -> None:
         cur.execute("UPDATE apm_aggregation_watermarks SET last_ingested_at = %s", [to])
 
 
-def _series_rows(world, *, buckets: int, start: dt.datetime, rnd: random.Random, per_bucket: int = 2,
-                 metrics: int = 1):
+def _series_rows(world, *, buckets: int, start: dt.datetime, rnd: random.Random, per_bucket: int = 2, metrics: int = 1):
     return [
-        MetricRow(world.org_a.id if b % 2 else world.org_b.id, "svc", f"m{k}",
-                  round(rnd.uniform(1, 500), 3), start + dt.timedelta(minutes=b, seconds=rnd.randrange(60)))
-        for b in range(buckets) for k in range(metrics) for _ in range(per_bucket)
+        MetricRow(
+            world.org_a.id if b % 2 else world.org_b.id,
+            "svc",
+            f"m{k}",
+            round(rnd.uniform(1, 500), 3),
+            start + dt.timedelta(minutes=b, seconds=rnd.randrange(60)),
+        )
+        for b in range(buckets)
+        for k in range(metrics)
+        for _ in range(per_bucket)
     ]
 
 
@@ -34,8 +40,14 @@ def insert_raw(rows, *, ingested_at):
             "INSERT INTO apm_metrics (organization_id, service, metric_name, value, recorded_at, ingested_at)"
             " SELECT o, s, m, v, r, %s FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::float8[],"
             " %s::timestamptz[]) AS u(o, s, m, v, r)",
-            [ingested_at, [r.organization_id for r in rows], [r.service for r in rows],
-             [r.metric_name for r in rows], [r.value for r in rows], [r.recorded_at for r in rows]],
+            [
+                ingested_at,
+                [r.organization_id for r in rows],
+                [r.service for r in rows],
+                [r.metric_name for r in rows],
+                [r.value for r in rows],
+                [r.recorded_at for r in rows],
+            ],
         )
 
 
@@ -70,12 +82,13 @@ def test_few_touched_buckets_take_the_probe_path_and_leave_the_rest_alone(world)
 def test_the_temporary_table_and_planner_setting_do_not_leak_into_the_caller(world):
     rnd = random.Random(9)
     start = WEDNESDAY - dt.timedelta(hours=30)
-    insert_raw(_series_rows(world, buckets=2100, start=start, rnd=rnd, per_bucket=1, metrics=10),
-               ingested_at=WEDNESDAY - dt.timedelta(hours=1))
+    insert_raw(
+        _series_rows(world, buckets=2100, start=start, rnd=rnd, per_bucket=1, metrics=10),
+        ingested_at=WEDNESDAY - dt.timedelta(hours=1),
+    )
     aggregate(60)
     _advance_watermark(WEDNESDAY - dt.timedelta(minutes=10))
-    insert_raw(_series_rows(world, buckets=2100, start=start, rnd=rnd, per_bucket=1, metrics=10),
-               ingested_at=WEDNESDAY)
+    insert_raw(_series_rows(world, buckets=2100, start=start, rnd=rnd, per_bucket=1, metrics=10), ingested_at=WEDNESDAY)
     aggregate(60)
     with connection.cursor() as cur:
         cur.execute("SELECT current_setting('enable_nestloop'), count(*) FROM pg_temp.apm_aggregate_touched")

@@ -31,8 +31,10 @@ def _rows(sql, params=None):
 
 def _quantiles(lowers, uppers, counts, qs, lo=None, hi=None):
     with service_context():
-        [(result,)] = _rows("SELECT apm_histogram_quantiles(%s::float8[], %s::float8[], %s::float8[], %s::float8[],"
-                            " %s, %s)", [[float(x) for x in v] for v in (lowers, uppers, counts, qs)] + [lo, hi])
+        [(result,)] = _rows(
+            "SELECT apm_histogram_quantiles(%s::float8[], %s::float8[], %s::float8[], %s::float8[], %s, %s)",
+            [[float(x) for x in v] for v in (lowers, uppers, counts, qs)] + [lo, hi],
+        )
     return result
 
 
@@ -65,18 +67,34 @@ def test_known_min_and_max_bound_the_open_buckets_and_clamp(db):
 
 
 def _point(org, at, *, counts, bounds=(-INF, 100, 200, INF), temporality="delta", start=None, **kw):
-    return HistogramPoint(organization_id=org, service="checkout", metric_name="latency", unit="ms",
-                          tags_json=json.dumps(kw.pop("tags", {})), recorded_at=at, start_at=start,
-                          temporality=temporality, count=sum(counts), sum=kw.pop("sum", 0.0), min=kw.pop("min", None),
-                          max=kw.pop("max", None), bounds=list(bounds), counts=list(counts))
+    return HistogramPoint(
+        organization_id=org,
+        service="checkout",
+        metric_name="latency",
+        unit="ms",
+        tags_json=json.dumps(kw.pop("tags", {})),
+        recorded_at=at,
+        start_at=start,
+        temporality=temporality,
+        count=sum(counts),
+        sum=kw.pop("sum", 0.0),
+        min=kw.pop("min", None),
+        max=kw.pop("max", None),
+        bounds=list(bounds),
+        counts=list(counts),
+    )
 
 
 def test_points_of_one_bucket_merge_and_a_new_point_reaggregates_only_its_bucket(world):
     org = world.org_a.id
     at = WEDNESDAY - dt.timedelta(minutes=10)
     with vendor_context(org):
-        histograms_copy(points=[_point(org, at, counts=[50, 0, 0], sum=2500),
-                                _point(org, at + dt.timedelta(seconds=20), counts=[0, 50, 0], sum=7500)])
+        histograms_copy(
+            points=[
+                _point(org, at, counts=[50, 0, 0], sum=2500),
+                _point(org, at + dt.timedelta(seconds=20), counts=[0, 50, 0], sum=7500),
+            ]
+        )
     with service_context():
         assert metrics_aggregate(bucket_seconds=60) == 1
         [(count, total, p50, p95)] = _rows("SELECT count, sum, p50, p95 FROM apm_metric_aggregations")
@@ -97,8 +115,11 @@ def test_a_cumulative_series_seen_long_after_its_start_is_only_a_baseline(world)
     at = WEDNESDAY - dt.timedelta(minutes=5)
     with vendor_context(org):
         histograms_copy(points=[_point(org, at, counts=[900, 100, 0], temporality="cumulative", start=start)])
-        histograms_copy(points=[_point(org, at + dt.timedelta(minutes=1), counts=[905, 100, 1],
-                                       temporality="cumulative", start=start)])
+        histograms_copy(
+            points=[
+                _point(org, at + dt.timedelta(minutes=1), counts=[905, 100, 1], temporality="cumulative", start=start)
+            ]
+        )
         rows = _rows("SELECT count, counts, cumulative_count FROM apm_metric_histograms ORDER BY recorded_at")
     # Three days of observations are not put into one minute: the first point only sets the baseline.
     assert rows == [(0, [0, 0, 0], 1000), (6, [5, 0, 1], 1006)]
@@ -109,17 +130,24 @@ def test_a_decrease_without_a_new_start_time_is_a_reset(world):
     start = WEDNESDAY - dt.timedelta(minutes=30)
     at = WEDNESDAY - dt.timedelta(minutes=5)
     with vendor_context(org):
-        histograms_copy(points=[_point(org, at, counts=[10, 0, 0], temporality="cumulative", start=start),
-                                _point(org, at + dt.timedelta(seconds=30), counts=[3, 0, 0],
-                                       temporality="cumulative", start=start)])
+        histograms_copy(
+            points=[
+                _point(org, at, counts=[10, 0, 0], temporality="cumulative", start=start),
+                _point(org, at + dt.timedelta(seconds=30), counts=[3, 0, 0], temporality="cumulative", start=start),
+            ]
+        )
         assert _rows("SELECT count FROM apm_metric_histograms ORDER BY recorded_at") == [(10,), (3,)]
 
 
 def test_histograms_are_tenant_rows_and_kept_90_days(world):
     org = world.org_a.id
     with vendor_context(org):
-        histograms_copy(points=[_point(org, WEDNESDAY - dt.timedelta(days=91), counts=[1, 0, 0]),
-                                _point(org, WEDNESDAY - dt.timedelta(days=1), counts=[1, 0, 0])])
+        histograms_copy(
+            points=[
+                _point(org, WEDNESDAY - dt.timedelta(days=91), counts=[1, 0, 0]),
+                _point(org, WEDNESDAY - dt.timedelta(days=1), counts=[1, 0, 0]),
+            ]
+        )
     with vendor_context(world.org_b.id):
         assert _rows("SELECT count(*) FROM apm_metric_histograms") == [(0,)]
         with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():

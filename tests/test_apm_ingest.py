@@ -183,8 +183,18 @@ def test_a_revoked_key_is_refused_with_401(client, keys):
         ('{"metrics": []}', "the batch is empty"),
         ("[]", "the batch is empty"),
     ],
-    ids=["truncated", "binary", "empty-body", "string", "number", "metrics-object", "unknown-top", "no-metrics",
-         "empty-batch", "empty-list"],
+    ids=[
+        "truncated",
+        "binary",
+        "empty-body",
+        "string",
+        "number",
+        "metrics-object",
+        "unknown-top",
+        "no-metrics",
+        "empty-batch",
+        "empty-list",
+    ],
 )
 def test_a_body_that_is_not_a_batch_is_400_with_a_detail(client, keys, body, detail):
     response = _post(client, body, keys.key_a)
@@ -254,8 +264,11 @@ def test_every_bad_field_of_every_point_is_named_and_nothing_is_stored(client, k
             {"index": 2, "field": "value", "reason": "must be a finite number"},
             {"index": 3, "field": "value", "reason": "must be a number"},
             {"index": 4, "field": "value", "reason": "must be a number"},
-            {"index": 5, "field": "timestamp",
-             "reason": "must be an ISO-8601 date-time (e.g. 2026-06-13T12:00:00Z) or epoch seconds"},
+            {
+                "index": 5,
+                "field": "timestamp",
+                "reason": "must be an ISO-8601 date-time (e.g. 2026-06-13T12:00:00Z) or epoch seconds",
+            },
             {"index": 6, "field": "timestamp", "reason": "must include a UTC offset (e.g. Z or +01:00)"},
             {"index": 7, "field": "timestamp", "reason": "is older than the 90-day retention"},
             {"index": 8, "field": "timestamp", "reason": "is more than 5 minutes in the future"},
@@ -341,7 +354,9 @@ def test_copy_creates_the_partitions_of_the_rows_days_only(world):
         ]
     # The days in between get no partition.
     assert [name for name, _ in _partitions() if name.startswith("apm_metrics_202705")] == [
-        "apm_metrics_20270501", "apm_metrics_20270502", "apm_metrics_20270520"
+        "apm_metrics_20270501",
+        "apm_metrics_20270502",
+        "apm_metrics_20270520",
     ]
 
 
@@ -389,7 +404,10 @@ def test_create_api_key_prints_a_key_that_works_and_stores_only_its_hash(client,
     with service_context():
         key = ApiKey.objects.get()
     assert (key.organization_id, key.name, key.prefix, key.key_hash) == (
-        world.org_a.id, "checkout", raw[:12], hash_token(raw)
+        world.org_a.id,
+        "checkout",
+        raw[:12],
+        hash_token(raw),
     )
     response = _post(client, [_point()], raw)
     assert response.status_code == 202

@@ -56,10 +56,16 @@ def keys(transactional_db, world):
 
 
 def _provider(reader, *, service="checkout-api", exponential=False):
-    aggregation = (ExponentialBucketHistogramAggregation(max_size=160) if exponential
-                   else ExplicitBucketHistogramAggregation(boundaries=BOUNDS))
-    return MeterProvider(resource=Resource.create({"service.name": service, "service.version": "1.4.2"}),
-                         metric_readers=[reader], views=[View(instrument_name="*duration*", aggregation=aggregation)])
+    aggregation = (
+        ExponentialBucketHistogramAggregation(max_size=160)
+        if exponential
+        else ExplicitBucketHistogramAggregation(boundaries=BOUNDS)
+    )
+    return MeterProvider(
+        resource=Resource.create({"service.name": service, "service.version": "1.4.2"}),
+        metric_readers=[reader],
+        views=[View(instrument_name="*duration*", aggregation=aggregation)],
+    )
 
 
 @contextlib.contextmanager
@@ -69,8 +75,9 @@ def _exporting(url, key, **kwargs):
     Shut down on leaving the block (its final export then sends one more,
     unchanged, cumulative point per series): read what was stored inside it.
     """
-    exporter = OTLPMetricExporter(endpoint=url, headers={"Authorization": f"Bearer {key}"},
-                                  compression=Compression.Gzip, timeout=10)
+    exporter = OTLPMetricExporter(
+        endpoint=url, headers={"Authorization": f"Bearer {key}"}, compression=Compression.Gzip, timeout=10
+    )
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
     provider = _provider(reader, **kwargs)
     try:
@@ -103,10 +110,17 @@ def _sdk_request(*, durations=range(1, 1001), service="checkout-api"):
 def _by_name(org):
     with vendor_context(org.id):
         points = _rows("SELECT metric_name, service, value, unit, tags::text, wedding_context::text FROM apm_metrics")
-        histograms = _rows("SELECT metric_name, service, temporality, count, sum, min, max, bounds, counts,"
-                           " tags::text, wedding_context::text FROM apm_metric_histograms ORDER BY id")
-    return ({name: (service, value, unit, json.loads(tags), json.loads(ctx)) for name, service, value, unit, tags, ctx
-             in points}, histograms)
+        histograms = _rows(
+            "SELECT metric_name, service, temporality, count, sum, min, max, bounds, counts,"
+            " tags::text, wedding_context::text FROM apm_metric_histograms ORDER BY id"
+        )
+    return (
+        {
+            name: (service, value, unit, json.loads(tags), json.loads(ctx))
+            for name, service, value, unit, tags, ctx in points
+        },
+        histograms,
+    )
 
 
 def test_the_sdk_exporter_stores_gauges_sums_and_histograms_under_the_resource_service(keys, live_server):
@@ -124,7 +138,14 @@ def test_the_sdk_exporter_stores_gauges_sums_and_histograms_under_the_resource_s
     }
     [(name, service, temporality, count, total, low, high, bounds, counts, tags, ctx)] = histograms
     assert (name, service, temporality, count, total, low, high) == (
-        "http.server.duration", "checkout-api", "cumulative", 1000, 500500.0, 1.0, 1000.0)
+        "http.server.duration",
+        "checkout-api",
+        "cumulative",
+        1000,
+        500500.0,
+        1.0,
+        1000.0,
+    )
     assert bounds == [float("-inf"), *map(float, BOUNDS), float("inf")]
     assert counts == [0, 100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 0]
     assert json.loads(tags) == {"http.route": "/pay", "http.status_code": "200"}
@@ -156,8 +177,10 @@ def test_histogram_quantiles_follow_prometheus_linear_interpolation_in_aggregati
     # The shutdown's final export added a zero-count point: aggregation ignores it.
     with service_context():
         metrics_aggregate(bucket_seconds=60)
-        stats = _rows("SELECT count, sum, min, max, avg, p50, p95, p99 FROM apm_metric_aggregations"
-                      " WHERE metric_name = 'http.server.duration'")
+        stats = _rows(
+            "SELECT count, sum, min, max, avg, p50, p95, p99 FROM apm_metric_aggregations"
+            " WHERE metric_name = 'http.server.duration'"
+        )
         points = _rows("SELECT recorded_at, count, temporality, start_at FROM apm_metric_histograms ORDER BY id")
     assert len(stats) == 1, points
     [stats] = stats
@@ -175,7 +198,8 @@ def test_exponential_histograms_aggregate_to_quantiles_within_their_bucket_width
         metrics_aggregate(bucket_seconds=60)
         [(count, low, high, p50, p95, p99)] = _rows(
             "SELECT count, min, max, p50, p95, p99 FROM apm_metric_aggregations"
-            " WHERE metric_name = 'http.server.duration'")
+            " WHERE metric_name = 'http.server.duration'"
+        )
     assert sum(counts) == 1000 and len(bounds) == len(counts) + 1 and bounds == sorted(bounds)
     # 160 buckets over 1..1000: base 2^(2^-4) ≈ 1.044, so an estimate is within ~4.4% of the truth.
     assert (count, low, high) == (1000, 1.0, 1000.0)
@@ -185,8 +209,9 @@ def test_exponential_histograms_aggregate_to_quantiles_within_their_bucket_width
 
 def test_the_json_encoding_is_accepted_and_answered_in_json(keys, client):
     body = json_format.MessageToJson(_sdk_request())
-    response = client.post("/v1/metrics", data=body, content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {keys.key_a}")
+    response = client.post(
+        "/v1/metrics", data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {keys.key_a}"
+    )
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     assert response.json() == {}
     points, histograms = _by_name(keys.org_a)
@@ -199,8 +224,13 @@ def test_partial_success_rejects_only_the_bad_points_and_says_why(keys, client):
     old = timezone.now() - dt.timedelta(days=100)
     metrics["queue.depth"].gauge.data_points[0].time_unix_nano = int(old.timestamp() * 1e9)
     metrics["http.server.requests"].sum.data_points[0].attributes[0].value.string_value = "x" * 300
-    response = client.post("/v1/metrics", data=gzip.compress(request.SerializeToString()), content_type=PROTOBUF,
-                           HTTP_CONTENT_ENCODING="gzip", HTTP_AUTHORIZATION=f"Bearer {keys.key_a}")
+    response = client.post(
+        "/v1/metrics",
+        data=gzip.compress(request.SerializeToString()),
+        content_type=PROTOBUF,
+        HTTP_CONTENT_ENCODING="gzip",
+        HTTP_AUTHORIZATION=f"Bearer {keys.key_a}",
+    )
 
     assert response.status_code == 200 and response["Content-Type"] == PROTOBUF
     answer = ExportMetricsServiceResponse.FromString(response.content)
@@ -218,8 +248,12 @@ def test_summaries_are_rejected_and_points_without_a_value_skipped(keys, client)
     summary.summary.data_points.add(time_unix_nano=int(timezone.now().timestamp() * 1e9), count=1, sum=2.0)
     [gauge] = [m for m in scope.metrics if m.name == "queue.depth"]
     gauge.gauge.data_points[0].flags = 1  # DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
-    response = client.post("/v1/metrics", data=request.SerializeToString(), content_type=PROTOBUF,
-                           HTTP_AUTHORIZATION=f"Bearer {keys.key_a}")
+    response = client.post(
+        "/v1/metrics",
+        data=request.SerializeToString(),
+        content_type=PROTOBUF,
+        HTTP_AUTHORIZATION=f"Bearer {keys.key_a}",
+    )
     answer = ExportMetricsServiceResponse.FromString(response.content)
     assert answer.partial_success.rejected_data_points == 1
     assert "Summary points are not stored" in answer.partial_success.error_message
@@ -235,10 +269,16 @@ def test_summaries_are_rejected_and_points_without_a_value_skipped(keys, client)
         (b"x", PROTOBUF, "br", "Content-Encoding 'br' is not supported"),
     ],
 )
-def test_a_body_that_does_not_decode_is_a_400_status_and_stores_nothing(keys, client, body, content_type, encoding,
-                                                                        reason):
-    response = client.post("/v1/metrics", data=body, content_type=content_type, HTTP_CONTENT_ENCODING=encoding,
-                           HTTP_AUTHORIZATION=f"Bearer {keys.key_a}")
+def test_a_body_that_does_not_decode_is_a_400_status_and_stores_nothing(
+    keys, client, body, content_type, encoding, reason
+):
+    response = client.post(
+        "/v1/metrics",
+        data=body,
+        content_type=content_type,
+        HTTP_CONTENT_ENCODING=encoding,
+        HTTP_AUTHORIZATION=f"Bearer {keys.key_a}",
+    )
     assert response.status_code == 400
     if content_type == PROTOBUF:
         status = status_pb2.Status.FromString(response.content)
@@ -250,23 +290,44 @@ def test_a_body_that_does_not_decode_is_a_400_status_and_stores_nothing(keys, cl
 
 
 def test_another_content_type_is_415_and_no_key_is_401(keys, client, live_server):
-    assert client.post("/v1/metrics", data="x", content_type="text/plain",
-                       HTTP_AUTHORIZATION=f"Bearer {keys.key_a}").status_code == 415
+    assert (
+        client.post(
+            "/v1/metrics", data="x", content_type="text/plain", HTTP_AUTHORIZATION=f"Bearer {keys.key_a}"
+        ).status_code
+        == 415
+    )
     body = _sdk_request().SerializeToString()
-    assert requests.post(f"{live_server.url}/v1/metrics", data=body, headers={"Content-Type": PROTOBUF},
-                         timeout=10).status_code == 401
-    assert requests.post(f"{live_server.url}/v1/metrics", data=body, timeout=10,
-                         headers={"Content-Type": PROTOBUF, "Authorization": "Bearer wso_not-a-key"}).status_code == 401
+    assert (
+        requests.post(
+            f"{live_server.url}/v1/metrics", data=body, headers={"Content-Type": PROTOBUF}, timeout=10
+        ).status_code
+        == 401
+    )
+    assert (
+        requests.post(
+            f"{live_server.url}/v1/metrics",
+            data=body,
+            timeout=10,
+            headers={"Content-Type": PROTOBUF, "Authorization": "Bearer wso_not-a-key"},
+        ).status_code
+        == 401
+    )
 
 
 def test_the_key_decides_the_organization(keys, client):
     body = _sdk_request(service="storefront").SerializeToString()
-    assert client.post("/v1/metrics", data=body, content_type=PROTOBUF,
-                       HTTP_AUTHORIZATION=f"Bearer {keys.key_b}").status_code == 200
+    assert (
+        client.post(
+            "/v1/metrics", data=body, content_type=PROTOBUF, HTTP_AUTHORIZATION=f"Bearer {keys.key_b}"
+        ).status_code
+        == 200
+    )
     assert _by_name(keys.org_a) == ({}, [])
     points, histograms = _by_name(keys.org_b)
     assert {service for service, *_ in points.values()} == {"storefront"} and len(histograms) == 1
     # Bloom & Vine's context is of its own local date (Sydney).
     sydney_today = timezone.now().astimezone(keys.org_b.tz).date()
-    assert points["queue.depth"][3:] == ({"queue": "emails"}, {
-        "is_wedding_day": False, "is_weekend": sydney_today.isoweekday() >= 6, "wedding_id": None})
+    assert points["queue.depth"][3:] == (
+        {"queue": "emails"},
+        {"is_wedding_day": False, "is_weekend": sydney_today.isoweekday() >= 6, "wedding_id": None},
+    )

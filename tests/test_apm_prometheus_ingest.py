@@ -28,8 +28,9 @@ process_resident_memory_bytes{service="payments",path="a \\"quoted\\" \\\\ value
 def _rows(sql, params=None):
     with connection.cursor() as cur:
         cur.execute(sql, params or [])
-        return [tuple(json.loads(v) if isinstance(v, str) and v[:1] == "{" else v for v in row)
-                for row in cur.fetchall()]
+        return [
+            tuple(json.loads(v) if isinstance(v, str) and v[:1] == "{" else v for v in row) for row in cur.fetchall()
+        ]
 
 
 @pytest.fixture
@@ -46,10 +47,13 @@ def _post(client, text, key, query=""):
 
 def test_a_line_parses_into_name_labels_value_and_timestamp():
     assert parse_line('up{job="a",instance="h:9090",} 1 1700000000000') == (
-        "up", {"job": "a", "instance": "h:9090"}, 1.0, 1700000000000
+        "up",
+        {"job": "a", "instance": "h:9090"},
+        1.0,
+        1700000000000,
     )
     assert parse_line('x{l="a\\nb \\"c\\""} -Inf')[1:3] == ({"l": 'a\nb "c"'}, float("-inf"))
-    for bad in ('x{l="a} 1', "x{1=\"a\"} 1", "x one", "x 1 2 3", '{l="a"} 1', 'x{l="a",l="b"} 1'):
+    for bad in ('x{l="a} 1', 'x{1="a"} 1', "x one", "x 1 2 3", '{l="a"} 1', 'x{l="a",l="b"} 1'):
         with pytest.raises(ParseError):
             parse_line(bad)
 
@@ -59,8 +63,9 @@ def test_an_exposition_is_stored_with_labels_as_tags_and_the_job_as_service(clie
     assert response.status_code == 202, response.content
     assert response.json() == {"accepted": 4, "skipped": 1}
     with service_context():
-        rows = _rows("SELECT organization_id, service, metric_name, value, unit, tags, recorded_at"
-                     " FROM apm_metrics ORDER BY id")
+        rows = _rows(
+            "SELECT organization_id, service, metric_name, value, unit, tags, recorded_at FROM apm_metrics ORDER BY id"
+        )
     assert {r[0] for r in rows} == {keys.org_a.id}
     assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
         ("checkout", "http_request_duration_seconds_bucket", 12.0, "count"),
@@ -90,7 +95,8 @@ def test_bad_lines_are_named_by_number_and_nothing_is_stored(client, keys):
     response = _post(client, 'ok{job="a"} 1\nold{job="a"} 1 1000\n', keys.key_a)
     assert response.status_code == 400
     assert response.json()["errors"] == [
-        {"line": 2, "field": "timestamp", "reason": "is older than the 90-day retention"}]
+        {"line": 2, "field": "timestamp", "reason": "is older than the 90-day retention"}
+    ]
     with service_context():
         assert _rows("SELECT count(*) FROM apm_metrics") == [(0,)]
 
@@ -107,11 +113,12 @@ def test_without_a_key_the_exposition_is_refused(client, keys):
 def test_units_follow_the_prometheus_naming_conventions():
     from apm.prometheus_text import unit_of
 
-    assert [unit_of(n) for n in ("a_seconds_sum", "a_seconds_count", "b_bytes", "c_total", "cpu_seconds_total",
-                                 "up")] == ["s", "count", "bytes", "count", "s", ""]
+    assert [
+        unit_of(n) for n in ("a_seconds_sum", "a_seconds_count", "b_bytes", "c_total", "cpu_seconds_total", "up")
+    ] == ["s", "count", "bytes", "count", "s", ""]
 
 
 def test_to_points_reports_the_line_of_each_point():
-    text = "\n# c\na{job=\"j\"} 1\n\nb{job=\"j\"} +Inf\nc{job=\"j\"} 2\n"
+    text = '\n# c\na{job="j"} 1\n\nb{job="j"} +Inf\nc{job="j"} 2\n'
     points, lines, errors, skipped = to_points(text, service=None)
     assert [p["name"] for p in points] == ["a", "c"] and lines == [3, 6] and errors == [] and skipped == 1

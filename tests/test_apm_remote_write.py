@@ -66,8 +66,14 @@ def prometheus(live_server, keys, tmp_path):
     )
     log = open(workdir / "prometheus.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT,
+        [
+            PROMETHEUS,
+            f"--config.file={workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield proc, workdir / "prometheus.log"
@@ -85,13 +91,17 @@ def _wait_for_samples(proc, log_path, org, *, names: set, timeout_s: float = 45.
         assert proc.poll() is None, f"prometheus exited: {log_path.read_text()[-2000:]}"
         with vendor_context(org.id):
             rows = _rows("SELECT metric_name, service, value, unit, tags, wedding_context FROM apm_metrics")
-        found = {name: (service, value, unit, json.loads(tags), json.loads(ctx))
-                 for name, service, value, unit, tags, ctx in rows}
+        found = {
+            name: (service, value, unit, json.loads(tags), json.loads(ctx))
+            for name, service, value, unit, tags, ctx in rows
+        }
         if names <= found.keys():
             return found
         if time.monotonic() > deadline:
-            pytest.fail(f"remote-write did not deliver {names - found.keys()} within {timeout_s} s; "
-                        f"prometheus log: {log_path.read_text()[-2000:]}")
+            pytest.fail(
+                f"remote-write did not deliver {names - found.keys()} within {timeout_s} s; "
+                f"prometheus log: {log_path.read_text()[-2000:]}"
+            )
         time.sleep(0.3)
 
 
@@ -152,12 +162,15 @@ def test_samples_of_another_organization_nan_and_bad_series_are_left_out(keys, c
     body = _body(
         ({"__name__": "http_requests_total", "job": "api", "route": "/pay"}, [(5.0, now - 1000), (7.0, now)]),
         ({"__name__": "http_requests_total", "job": "api", "organization": "bloom-and-vine"}, [(1.0, now)]),
-        ({"__name__": "queue_depth", "service": "mailer", "organization": "rosewood-florals"},
-         [(float("nan"), now), (3.0, now)]),
+        (
+            {"__name__": "queue_depth", "service": "mailer", "organization": "rosewood-florals"},
+            [(float("nan"), now), (3.0, now)],
+        ),
         ({"job": "api"}, [(1.0, now)]),
     )
-    response = client.post(URL, data=body, content_type="application/x-protobuf", **HEADERS,
-                           HTTP_AUTHORIZATION=f"Bearer {keys.key_a}")
+    response = client.post(
+        URL, data=body, content_type="application/x-protobuf", **HEADERS, HTTP_AUTHORIZATION=f"Bearer {keys.key_a}"
+    )
     assert response.status_code == 204
     assert response["X-Wedsync-Rejected-Samples"] == "2"
     assert "names another organization" in response["X-Wedsync-Rejected-Reasons"]
@@ -173,6 +186,7 @@ def test_samples_of_another_organization_nan_and_bad_series_are_left_out(keys, c
 
 def test_a_request_whose_every_sample_is_rejected_is_a_400(keys, client):
     body = _body(({"__name__": "up", "job": "api"}, [(1.0, _now_ms() - 100 * 86400 * 1000)]))
-    response = client.post(URL, data=body, content_type="application/x-protobuf", **HEADERS,
-                           HTTP_AUTHORIZATION=f"Bearer {keys.key_a}")
+    response = client.post(
+        URL, data=body, content_type="application/x-protobuf", **HEADERS, HTTP_AUTHORIZATION=f"Bearer {keys.key_a}"
+    )
     assert response.status_code == 400 and b"every sample was rejected" in response.content

@@ -36,8 +36,10 @@ def test_sampled_requests_become_points_of_the_portal_service(client, world, wat
     assert client.get("/metrics").status_code == 200
     assert recorder.flush() == 2
     with service_context():
-        rows = _rows("SELECT o.slug, m.service, m.metric_name, m.unit, m.tags::text, m.value FROM apm_metrics m"
-                     " JOIN organizations o ON o.id = m.organization_id ORDER BY m.id")
+        rows = _rows(
+            "SELECT o.slug, m.service, m.metric_name, m.unit, m.tags::text, m.value FROM apm_metrics m"
+            " JOIN organizations o ON o.id = m.organization_id ORDER BY m.id"
+        )
     assert [r[:4] for r in rows] == [("wedsync-ops", "wedsync-ops", "http.server.duration", "ms")] * 2
     assert '"route": "/api/v1/metrics/"' in rows[0][4] and '"route": "/metrics"' in rows[1][4]
     assert all(r[5] > 0 for r in rows)
@@ -58,8 +60,10 @@ def test_metrics_endpoint_exposes_the_request_histogram(client, world, watched):
     client.get("/metrics")
     body = client.get("/metrics").content.decode()
     assert "# TYPE wedsync_ops_http_request_duration_seconds histogram" in body
-    assert 'wedsync_ops_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/metrics",status="2xx"}' \
+    assert (
+        'wedsync_ops_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/metrics",status="2xx"}'
         in body
+    )
 
 
 def test_metrics_endpoint_requires_the_token_when_one_is_set(client, db, monkeypatch):
@@ -69,10 +73,12 @@ def test_metrics_endpoint_requires_the_token_when_one_is_set(client, db, monkeyp
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer tok-123").status_code == 200
 
 
-@pytest.mark.parametrize(("token", "debug", "status"), [(None, False, 403), (None, True, 403), ("", False, 403),
-                                                        ("", True, 200)])
-def test_metrics_are_closed_without_a_token_unless_it_is_explicitly_empty_in_debug(client, db, monkeypatch,
-                                                                                   settings, token, debug, status):
+@pytest.mark.parametrize(
+    ("token", "debug", "status"), [(None, False, 403), (None, True, 403), ("", False, 403), ("", True, 200)]
+)
+def test_metrics_are_closed_without_a_token_unless_it_is_explicitly_empty_in_debug(
+    client, db, monkeypatch, settings, token, debug, status
+):
     monkeypatch.setattr(conf, "APM_METRICS_TOKEN", token)
     settings.DEBUG = debug
     assert client.get("/metrics").status_code == status

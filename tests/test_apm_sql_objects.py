@@ -38,8 +38,11 @@ def platform(world):
     now = timezone.now()
     world.now = now
     with service_context():
-        rows = [MetricRow(world.org_a.id, "checkout-api", "http.duration", float(v), now - dt.timedelta(minutes=m))
-                for m in range(1, 4) for v in (100, 200, 300, 1000)]
+        rows = [
+            MetricRow(world.org_a.id, "checkout-api", "http.duration", float(v), now - dt.timedelta(minutes=m))
+            for m in range(1, 4)
+            for v in (100, 200, 300, 1000)
+        ]
         rows.append(MetricRow(world.org_b.id, "gallery", "http.duration", 50.0, now - dt.timedelta(minutes=2)))
         metrics_copy(rows=rows)
         metrics_aggregate(bucket_seconds=60)
@@ -50,15 +53,27 @@ def platform(world):
         payload = [dict(report, timestamp=(now - dt.timedelta(hours=h)).isoformat()) for h in (1, 2, 3, 30)]
         errors_ingest(organization_id=world.org_a.id, now=now, payload=payload)
         ErrorPattern.objects.update(level="critical")
-        world.check = ServiceHealthCheck.objects.create(organization=world.org_a, name="stripe", category="payments",
-                                                        url="https://status.example.com/stripe")
+        world.check = ServiceHealthCheck.objects.create(
+            organization=world.org_a, name="stripe", category="payments", url="https://status.example.com/stripe"
+        )
         health_check_record(check=world.check, result=ProbeResult(False, 500, 20.0, "HTTP 500"), now=now)
         health_check_record(check=world.check, result=ProbeResult(False, 500, 20.0, "HTTP 500"), now=now)
         health_check_record(check=world.check, result=ProbeResult(False, 500, 20.0, "HTTP 500"), now=now)
-        world.incident = incident_create(organization=world.org_a, title="Checkout slow", by=world.staff, now=now,
-                                         priority="p0")
-        alert_fire(organization_id=world.org_b.id, fingerprint="b-1", source="rule", title="Gallery down",
-                   labels={}, annotations={}, severity="warning", priority="medium", starts_at=now, now=now)
+        world.incident = incident_create(
+            organization=world.org_a, title="Checkout slow", by=world.staff, now=now, priority="p0"
+        )
+        alert_fire(
+            organization_id=world.org_b.id,
+            fingerprint="b-1",
+            source="rule",
+            title="Gallery down",
+            labels={},
+            annotations={},
+            severity="warning",
+            priority="medium",
+            starts_at=now,
+            now=now,
+        )
     return world
 
 
@@ -94,14 +109,20 @@ def test_cleanup_monitoring_data_keeps_90_days_and_closed_incidents_for_a_year(p
     now = platform.now
     with service_context():
         with connection.cursor() as cur:
-            cur.execute("SELECT apm_ensure_metric_partitions(%s, %s)",
-                        [(now - dt.timedelta(days=100)).date(), (now - dt.timedelta(days=100)).date()])
+            cur.execute(
+                "SELECT apm_ensure_metric_partitions(%s, %s)",
+                [(now - dt.timedelta(days=100)).date(), (now - dt.timedelta(days=100)).date()],
+            )
         metrics_copy(rows=[MetricRow(platform.org_a.id, "svc", "m", 1.0, now - dt.timedelta(days=1))])
         with connection.cursor() as cur:  # an old point, as if ingested back then
-            cur.execute("INSERT INTO apm_metrics (organization_id, service, metric_name, value, recorded_at)"
-                        " VALUES (%s, 'svc', 'm', 1, %s)", [platform.org_a.id, now - dt.timedelta(days=100)])
-        old = incident_create(organization=platform.org_a, title="Old outage", by=platform.staff,
-                              now=now - dt.timedelta(days=500))
+            cur.execute(
+                "INSERT INTO apm_metrics (organization_id, service, metric_name, value, recorded_at)"
+                " VALUES (%s, 'svc', 'm', 1, %s)",
+                [platform.org_a.id, now - dt.timedelta(days=100)],
+            )
+        old = incident_create(
+            organization=platform.org_a, title="Old outage", by=platform.staff, now=now - dt.timedelta(days=500)
+        )
         Incident.objects.filter(pk=old.pk).update(status="closed", closed_at=now - dt.timedelta(days=400))
         recent = incident_create(organization=platform.org_a, title="Recent", by=platform.staff, now=now)
         Incident.objects.filter(pk=recent.pk).update(status="closed", closed_at=now - dt.timedelta(days=30))
@@ -112,10 +133,12 @@ def test_cleanup_monitoring_data_keeps_90_days_and_closed_incidents_for_a_year(p
         assert not Incident.objects.filter(pk=old.pk).exists()
         assert Incident.objects.filter(pk=recent.pk).exists()
         assert ErrorPattern.objects.get().incident_id is None
-        assert _rows("SELECT count(*) AS n FROM apm_metrics WHERE recorded_at < %s",
-                     [now - dt.timedelta(days=90)]) == [{"n": 0}]
-        assert _rows("SELECT count(*) AS n FROM apm_metrics WHERE recorded_at >= %s",
-                     [now - dt.timedelta(days=2)]) == [{"n": 14}]
+        assert _rows("SELECT count(*) AS n FROM apm_metrics WHERE recorded_at < %s", [now - dt.timedelta(days=90)]) == [
+            {"n": 0}
+        ]
+        assert _rows("SELECT count(*) AS n FROM apm_metrics WHERE recorded_at >= %s", [now - dt.timedelta(days=2)]) == [
+            {"n": 14}
+        ]
         assert monitoring_data_cleanup(now=now) == 0
     with vendor_context(platform.org_a.id), pytest.raises(DatabaseError, match="staff or service"):
         monitoring_data_cleanup(now=now)

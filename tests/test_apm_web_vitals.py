@@ -41,9 +41,16 @@ def test_the_sample_lcp_is_stored_as_a_metric_of_its_organization(client, keys):
     with vendor_context(keys.org_b.id):
         rows = _rows("SELECT service, metric_name, value, unit, tags, recorded_at FROM apm_metrics")
     rows = [(*r[:4], json.loads(r[4]), r[5]) for r in rows]
-    assert rows == [("web-vitals", "web_vitals.LCP", 3120.4, "ms",
-                     {"rating": "needs-improvement", "page": "/weddings/2026-06-13/timeline",
-                      "navigation_type": "navigate"}, WEDNESDAY)]
+    assert rows == [
+        (
+            "web-vitals",
+            "web_vitals.LCP",
+            3120.4,
+            "ms",
+            {"rating": "needs-improvement", "page": "/weddings/2026-06-13/timeline", "navigation_type": "navigate"},
+            WEDNESDAY,
+        )
+    ]
     with vendor_context(keys.org_a.id):
         assert _rows("SELECT count(*) FROM apm_metrics") == [(0,)]
 
@@ -61,15 +68,16 @@ def test_a_list_of_vitals_is_accepted_and_cls_is_unitless(client, keys):
     assert _post(client, body, keys.key_a).status_code == 202
     with vendor_context(keys.org_a.id):
         assert _rows("SELECT metric_name, unit FROM apm_metrics ORDER BY id") == [
-            ("web_vitals.CLS", ""), ("web_vitals.INP", "ms")]
+            ("web_vitals.CLS", ""),
+            ("web_vitals.INP", "ms"),
+        ]
 
 
 def test_bad_vitals_name_every_field(client, keys):
     body = [{"name": "LCP", "value": "slow"}, {"name": "XYZ", "value": 1, "rating": "meh", "extra": 1}]
     response = _post(client, body, keys.key_a)
     assert response.status_code == 400
-    assert {(e["index"], e["field"]) for e in response.json()["errors"]} == {
-        (1, "extra"), (1, "name"), (1, "rating")}
+    assert {(e["index"], e["field"]) for e in response.json()["errors"]} == {(1, "extra"), (1, "name"), (1, "rating")}
     response = _post(client, [{"name": "LCP", "value": "slow"}], keys.key_a)
     assert response.json()["errors"] == [{"index": 0, "field": "value", "reason": "must be a number"}]
 

@@ -38,8 +38,12 @@ def _events(model, obj):
 def test_an_api_edit_with_a_token_records_the_person_and_the_change(rules):
     token = make_user_token(rules.alice)
     client = APIClient()
-    response = client.patch(f"/api/v1/alert-rules/{rules.rule_a.pk}/", {"threshold": 750}, format="json",
-                            HTTP_AUTHORIZATION=f"Token {token}")
+    response = client.patch(
+        f"/api/v1/alert-rules/{rules.rule_a.pk}/",
+        {"threshold": 750},
+        format="json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
     assert response.status_code == 200, response.content
     events = _events(AlertRuleEvent, rules.rule_a)
     assert [e.pgh_label for e in events] == ["insert", "update"]
@@ -67,9 +71,14 @@ def test_an_update_that_changes_nothing_records_nothing(rules):
 def test_an_incident_opened_by_the_sql_function_is_recorded(world):
     with service_context():
         alert = AlertHistory.objects.create(
-            organization=world.org_a, source=AlertHistory.Source.ALERTMANAGER, fingerprint="fp-sql",
-            title="booking-api p95 latency high", severity="critical", priority="high",
-            labels={"alertname": "HighLatency"}, starts_at=NOW,
+            organization=world.org_a,
+            source=AlertHistory.Source.ALERTMANAGER,
+            fingerprint="fp-sql",
+            title="booking-api p95 latency high",
+            severity="critical",
+            priority="high",
+            labels={"alertname": "HighLatency"},
+            starts_at=NOW,
         )
         with connection.cursor() as cur:
             cur.execute("SELECT create_incident_from_alert(%s)", [alert.pk])
@@ -82,15 +91,33 @@ def test_an_integration_that_changes_a_row_is_named_in_the_context(world):
     with service_context():
         integration, token = integration_create(kind="alertmanager", name="prod", organization_id=world.org_a.id)
     body = {
-        "version": "4", "groupKey": "{}:{alertname=\"HighLatency\"}", "status": "firing", "receiver": "wedsync",
-        "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am",
+        "version": "4",
+        "groupKey": '{}:{alertname="HighLatency"}',
+        "status": "firing",
+        "receiver": "wedsync",
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://am",
         "truncatedAlerts": 0,
-        "alerts": [{"status": "firing", "labels": {"alertname": "HighLatency", "severity": "critical"},
-                    "annotations": {"summary": "p95 high"}, "startsAt": "2026-06-10T11:00:00Z",
-                    "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prom", "fingerprint": "abc123"}],
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "HighLatency", "severity": "critical"},
+                "annotations": {"summary": "p95 high"},
+                "startsAt": "2026-06-10T11:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prom",
+                "fingerprint": "abc123",
+            }
+        ],
     }
-    response = Client().post("/api/v1/integrations/alertmanager/", data=json.dumps(body),
-                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = Client().post(
+        "/api/v1/integrations/alertmanager/",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
     assert response.status_code in (200, 201, 202), response.content
     with service_context():
         opened = list(IncidentEvent.objects.filter(organization_id=world.org_a.id, pgh_label="insert"))
@@ -122,13 +149,16 @@ def test_a_vendor_cannot_forge_an_event_of_another_organization(rules):
                     "INSERT INTO audit_alert_rule_events (pgh_created_at, pgh_label, pgh_obj_id, id, organization_id,"
                     " name, metric_name, threshold)"
                     " SELECT now(), 'update', id, id, organization_id, name, metric_name, 0"
-                    " FROM alert_configurations WHERE id = %s", [rules.rule_a.pk])
+                    " FROM alert_configurations WHERE id = %s",
+                    [rules.rule_a.pk],
+                )
                 assert cur.rowcount == 0  # org A's rule is invisible, so nothing to copy…
                 cur.execute(
                     "INSERT INTO audit_alert_rule_events (pgh_created_at, pgh_label, pgh_obj_id, id, organization_id,"
                     " name, metric_name, threshold, aggregation, comparison, window_minutes, severity, priority)"
                     " VALUES (now(), 'update', %s, %s, %s, 'x', 'm', 0, 'avg', 'above', 5, 'warning', 'low')",
-                    [rules.rule_a.pk, rules.rule_a.pk, rules.org_a.id])  # …and a made-up row is refused
+                    [rules.rule_a.pk, rules.rule_a.pk, rules.org_a.id],
+                )  # …and a made-up row is refused
 
 
 def test_events_are_append_only(rules):
@@ -148,6 +178,7 @@ def test_organization_settings_are_tracked(world):
 
 
 # --- admin -------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def incident(world):
@@ -191,8 +222,10 @@ def test_incident_timeline_entries_cannot_be_edited_or_deleted_in_the_admin(worl
     client.post(change_url, {"incident": str(incident.pk), "kind": "note", "message": "rewritten"})
     assert client.get(f"/admin/incidents/incidentupdate/{entry.pk}/delete/").status_code == 403
     assert client.post(f"/admin/incidents/incidentupdate/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
-    client.post("/admin/incidents/incidentupdate/", {"action": "delete_selected", "_selected_action": [str(entry.pk)],
-                                                     "post": "yes"})
+    client.post(
+        "/admin/incidents/incidentupdate/",
+        {"action": "delete_selected", "_selected_action": [str(entry.pk)], "post": "yes"},
+    )
     with service_context():
         again = IncidentUpdate.objects.get(pk=entry.pk)
     assert again.message == entry.message
@@ -203,8 +236,10 @@ def test_incident_timeline_entries_cannot_be_edited_or_deleted_in_the_admin(worl
 
 def test_a_note_added_in_the_admin_goes_through_the_service(world, incident):
     client = _staff_client(world)
-    response = client.post("/admin/incidents/incidentupdate/add/",
-                           {"incident": str(incident.pk), "message": "Vendor called", "vendor_visible": "on"})
+    response = client.post(
+        "/admin/incidents/incidentupdate/add/",
+        {"incident": str(incident.pk), "message": "Vendor called", "vendor_visible": "on"},
+    )
     assert response.status_code == 302, response.content.decode()[:1500]
     with service_context():
         note = IncidentUpdate.objects.get(message="Vendor called")
@@ -212,6 +247,7 @@ def test_a_note_added_in_the_admin_goes_through_the_service(world, incident):
 
 
 # --- portal history sections -------------------------------------------------------------------
+
 
 def test_the_incident_pages_show_the_history_to_its_organization_only(world, incident):
     staff = Client()
@@ -237,8 +273,10 @@ def test_history_pages_show_an_objects_changes_to_its_organization_and_staff_onl
     assert page.status_code == 200
     text = page.content.decode()
     assert "History of rule “A rule”" in text and "1.0 → 750.0" in text
-    assert f"/org/{rules.org_a.slug}/history/rule/{rules.rule_a.pk}/" in alice.get(
-        f"/org/{rules.org_a.slug}/alerts/rules/").content.decode()
+    assert (
+        f"/org/{rules.org_a.slug}/history/rule/{rules.rule_a.pk}/"
+        in alice.get(f"/org/{rules.org_a.slug}/alerts/rules/").content.decode()
+    )
     settings_page = alice.get(f"/org/{rules.org_a.slug}/history/organization/{rules.org_a.pk}/")
     assert settings_page.status_code == 200 and "Created" in settings_page.content.decode()
     # Another organization's object, through her own organization's URL or theirs: 404.
@@ -262,8 +300,16 @@ def test_a_silence_added_with_the_real_amtool_is_recorded_as_the_integrations(wo
         integration, token = integration_create(kind="alertmanager", name="rosewood am", organization_id=world.org_a.id)
     world.tokens = {"rose": token}
     world.tmp = tmp_path
-    result = amtool(world, live_server, "rose", "silence", "add", "alertname=HighCheckoutLatency", "--duration=1h",
-                    "--comment=deploying the fix")
+    result = amtool(
+        world,
+        live_server,
+        "rose",
+        "silence",
+        "add",
+        "alertname=HighCheckoutLatency",
+        "--duration=1h",
+        "--comment=deploying the fix",
+    )
     assert result.returncode == 0, result.stderr
     silence_id = result.stdout.strip()
     with service_context():

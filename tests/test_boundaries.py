@@ -35,9 +35,11 @@ def graph(tmp_path, monkeypatch):
 
 
 def interfaces(**options):
-    return AppInterfacesContract(name="interfaces", session_options={},
-                                 contract_options={"apps": ["shop", "stock"], "public": ["services", "models"],
-                                                   **options})
+    return AppInterfacesContract(
+        name="interfaces",
+        session_options={},
+        contract_options={"apps": ["shop", "stock"], "public": ["services", "models"], **options},
+    )
 
 
 def test_an_import_of_another_app_outside_its_public_modules_breaks_the_contract(graph):
@@ -55,8 +57,11 @@ def test_a_listed_exception_keeps_it_and_a_stale_exception_breaks_it(graph):
 
 def test_a_cycle_between_apps_breaks_the_cycle_contract_unless_its_edge_is_allowed(graph):
     def cycles(allowed):
-        return AppCyclesContract(name="cycles", session_options={},
-                                 contract_options={"apps": ["shop", "stock"], "allowed_cycle_edges": allowed})
+        return AppCyclesContract(
+            name="cycles",
+            session_options={},
+            contract_options={"apps": ["shop", "stock"], "allowed_cycle_edges": allowed},
+        )
 
     check = cycles([]).check(graph, verbose=False)
     assert not check.kept and any(line.startswith("shop -> stock -> shop") for line in check.metadata["broken"])

@@ -19,13 +19,23 @@ def business_demo(transactional_db, django_user_model):
 
     now = timezone.now()
     with service_context():
-        orgs = {"rosewood-florals": Organization.objects.create(slug="rosewood-florals", name="Rosewood Florals",
-                                                                timezone="Europe/London"),
-                OUTAGE_SLUG: Organization.objects.create(slug=OUTAGE_SLUG, name="Acme Weddings",
-                                                         timezone="America/New_York")}
+        orgs = {
+            "rosewood-florals": Organization.objects.create(
+                slug="rosewood-florals", name="Rosewood Florals", timezone="Europe/London"
+            ),
+            OUTAGE_SLUG: Organization.objects.create(
+                slug=OUTAGE_SLUG, name="Acme Weddings", timezone="America/New_York"
+            ),
+        }
         demo_business_seed(organizations=orgs, now=now, weeks=2)
-        incident = incident_create(organization=orgs[OUTAGE_SLUG], title="Card payments failing", by=None,
-                                   now=now, severity="critical", priority="p1")
+        incident = incident_create(
+            organization=orgs[OUTAGE_SLUG],
+            title="Card payments failing",
+            by=None,
+            now=now,
+            severity="critical",
+            priority="p1",
+        )
         django_user_model.objects.create_user("ops", password="ops-browser-pass", is_staff=True, is_superuser=True)
         alice = django_user_model.objects.create_user("alice", password="alice-browser-pass")
         UserProfile.objects.create(user=alice, organization=orgs["rosewood-florals"], role="admin")
@@ -42,10 +52,16 @@ def test_vendor_and_staff_business_pages_render_without_errors(live_server, brow
     for viewport, size in VIEWPORTS.items():
         for username, password, pages in (
             ("alice", "alice-browser-pass", [("/org/rosewood-florals/business/", "vendor-business")]),
-            ("ops", "ops-browser-pass", [("/ops/business/", "staff-business"),
-                                         ("/org/acme-weddings/business/", "staff-org-business"),
-                                         (f"/ops/incidents/{business_demo['incident_id']}/", "staff-incident-impact"),
-                                         ("/ops/saturday/", "staff-saturday-impact")]),
+            (
+                "ops",
+                "ops-browser-pass",
+                [
+                    ("/ops/business/", "staff-business"),
+                    ("/org/acme-weddings/business/", "staff-org-business"),
+                    (f"/ops/incidents/{business_demo['incident_id']}/", "staff-incident-impact"),
+                    ("/ops/saturday/", "staff-saturday-impact"),
+                ],
+            ),
         ):
             context = browser.new_context(viewport=size, is_mobile=viewport == "phone")
             page = context.new_page()

@@ -26,10 +26,18 @@ def fast_password_hashing(settings):
 def _hour_of(org, end, *, failed=0, failed_amount="150", rsvps=0, weeks_ago=0):
     """Events spread over the hour before ``end`` (minus ``weeks_ago`` weeks)."""
     start = end - H - weeks_ago * W
-    events = [{"event_type": "payment_failed", "timestamp": start + dt.timedelta(minutes=1 + i % 58),
-               "revenue_impact": failed_amount, "currency": "GBP"} for i in range(failed)]
-    events += [{"event_type": "rsvp_submitted", "timestamp": start + dt.timedelta(minutes=1 + i % 58)}
-               for i in range(rsvps)]
+    events = [
+        {
+            "event_type": "payment_failed",
+            "timestamp": start + dt.timedelta(minutes=1 + i % 58),
+            "revenue_impact": failed_amount,
+            "currency": "GBP",
+        }
+        for i in range(failed)
+    ]
+    events += [
+        {"event_type": "rsvp_submitted", "timestamp": start + dt.timedelta(minutes=1 + i % 58)} for i in range(rsvps)
+    ]
     if events:
         make_business_events(org, events, now=end)
 
@@ -49,8 +57,10 @@ def test_failed_payments_above_normal_and_a_drop_in_rsvps_are_named_with_money(n
         impact = organization_impact(organization_id=world.org_a.id, start=WEDNESDAY - H, end=WEDNESDAY)
     assert impact.baseline_weeks == 4
     # 15 failed (£2,475) against a normal of 1 (£165): 14 and £2,310 above normal.
-    assert [line.text for line in impact.lines] == ["payments failing: 14 (£2,310) above normal",
-                                                    "RSVP submissions \u221260%"]
+    assert [line.text for line in impact.lines] == [
+        "payments failing: 14 (£2,310) above normal",
+        "RSVP submissions \u221260%",
+    ]
     assert impact.lines[1].baseline == 10 and impact.lines[1].current == 4
 
 
@@ -82,8 +92,14 @@ def test_the_window_is_the_last_hour_while_open_and_the_hour_before_resolution_a
 
 def _incident(world, org):
     with service_context():
-        return incident_create(organization=org, title="Payments failing", by=None, now=WEDNESDAY - 10 * dt.timedelta(
-            minutes=1), severity="critical", priority="p1")
+        return incident_create(
+            organization=org,
+            title="Payments failing",
+            by=None,
+            now=WEDNESDAY - 10 * dt.timedelta(minutes=1),
+            severity="critical",
+            priority="p1",
+        )
 
 
 def test_the_incident_pages_and_the_saturday_ranking_show_the_impact(normal_weeks, client):
@@ -123,8 +139,15 @@ def _business_alerts():
 def test_a_drop_beyond_the_threshold_fires_once_and_resolves_when_back_to_normal(normal_weeks):
     world = normal_weeks
     with service_context():
-        rule = alert_rule_save(organization=world.org_a, name="RSVPs dropping", event_type="rsvp_submitted",
-                               threshold_percent=50, min_baseline=5, severity="warning", priority="medium")
+        rule = alert_rule_save(
+            organization=world.org_a,
+            name="RSVPs dropping",
+            event_type="rsvp_submitted",
+            threshold_percent=50,
+            min_baseline=5,
+            severity="warning",
+            priority="medium",
+        )
         alert_rule_save(organization=world.org_b, name="RSVPs dropping", event_type="rsvp_submitted")
     _hour_of(world.org_a, WEDNESDAY, rsvps=3)
     with service_context():
@@ -148,8 +171,16 @@ def test_a_drop_beyond_the_threshold_fires_once_and_resolves_when_back_to_normal
 
 def test_a_rise_in_failed_payments_fires_a_critical_alert_that_opens_an_incident(world):
     with service_context():
-        alert_rule_save(organization=world.org_a, name="Failed payments rising", event_type="payment_failed",
-                        direction="rise", threshold_percent=200, min_baseline=2, severity="critical", priority="high")
+        alert_rule_save(
+            organization=world.org_a,
+            name="Failed payments rising",
+            event_type="payment_failed",
+            direction="rise",
+            threshold_percent=200,
+            min_baseline=2,
+            severity="critical",
+            priority="high",
+        )
     _hour_of(world.org_a, WEDNESDAY, rsvps=3, weeks_ago=1)  # a week with data, no failed payments: normal 0
     _hour_of(world.org_a, WEDNESDAY, failed=5)
     with service_context():
@@ -164,22 +195,23 @@ def test_a_rise_in_failed_payments_fires_a_critical_alert_that_opens_an_incident
 
 def test_without_any_baseline_week_no_rule_fires(world):
     with service_context():
-        alert_rule_save(organization=world.org_a, name="RSVPs dropping", event_type="rsvp_submitted",
-                        min_baseline=0)
-        alert_rule_save(organization=world.org_a, name="Failed rising", event_type="payment_failed",
-                        direction="rise")
+        alert_rule_save(organization=world.org_a, name="RSVPs dropping", event_type="rsvp_submitted", min_baseline=0)
+        alert_rule_save(organization=world.org_a, name="Failed rising", event_type="payment_failed", direction="rise")
     _hour_of(world.org_a, WEDNESDAY, failed=40)
     with service_context():
         assert business_rules_evaluate(now=WEDNESDAY)["breaching"] == 0
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"event_type": "tea"}, "event_type"),
-    ({"direction": "sideways"}, "direction"),
-    ({"threshold_percent": 150}, "threshold_percent"),
-    ({"window_minutes": 2}, "window_minutes"),
-    ({"min_baseline": -1}, "min_baseline"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"event_type": "tea"}, "event_type"),
+        ({"direction": "sideways"}, "direction"),
+        ({"threshold_percent": 150}, "threshold_percent"),
+        ({"window_minutes": 2}, "window_minutes"),
+        ({"min_baseline": -1}, "min_baseline"),
+    ],
+)
 def test_a_bad_alert_rule_is_refused_naming_the_field(world, fields, field):
     from django.core.exceptions import ValidationError
 

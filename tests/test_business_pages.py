@@ -59,8 +59,7 @@ def test_the_ingest_endpoint_is_in_the_openapi_schema_with_the_api_key(db):
     from django.urls import include, path
     from drf_spectacular.generators import SchemaGenerator
 
-    schema = SchemaGenerator(patterns=[path("api/v1/", include("business.urls"))]).get_schema(request=None,
-                                                                                               public=True)
+    schema = SchemaGenerator(patterns=[path("api/v1/", include("business.urls"))]).get_schema(request=None, public=True)
     operation = schema["paths"]["/api/v1/business-events/"]["post"]
     assert operation["operationId"] == "business_events_ingest"
     assert {"202", "400", "401"} <= set(operation["responses"])

@@ -23,16 +23,22 @@ SECRETS = {
     "sms": {"account_sid": "AC123", "auth_token": "TWILIO-token-4444", "from": "+15005550006", "to": ["+4479"]},
     "pagerduty": {"routing_key": "PAGERDUTY-routing-key-5555"},
 }
-PLAIN = ["TOKEN-webhook-1111", "SIGNING-secret-2222", "SLACK-token-3333", "TWILIO-token-4444",
-         "PAGERDUTY-routing-key-5555"]
+PLAIN = [
+    "TOKEN-webhook-1111",
+    "SIGNING-secret-2222",
+    "SLACK-token-3333",
+    "TWILIO-token-4444",
+    "PAGERDUTY-routing-key-5555",
+]
 
 
 @pytest.fixture
 def channels(world):
     with service_context():
-        world.channels = {kind: NotificationChannel.objects.create(organization=world.org_a, kind=kind, name=kind,
-                                                                   config=config)
-                          for kind, config in SECRETS.items()}
+        world.channels = {
+            kind: NotificationChannel.objects.create(organization=world.org_a, kind=kind, name=kind, config=config)
+            for kind, config in SECRETS.items()
+        }
     return world
 
 
@@ -70,13 +76,22 @@ def test_the_admin_replaces_a_secret_and_keeps_the_others(channels, client):
     channels.staff.save()
     client.force_login(channels.staff)
     hook = channels.channels["webhook"]
-    form = {"organization": str(channels.org_a.pk), "kind": "webhook", "name": "webhook", "enabled": "on",
-            "disabled_reason": "", "settings": "{}", "replace_secret": "NEW-signing-secret-6666"}
+    form = {
+        "organization": str(channels.org_a.pk),
+        "kind": "webhook",
+        "name": "webhook",
+        "enabled": "on",
+        "disabled_reason": "",
+        "settings": "{}",
+        "replace_secret": "NEW-signing-secret-6666",
+    }
     response = client.post(f"/admin/notifications/notificationchannel/{hook.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     with service_context():
         assert NotificationChannel.objects.get(pk=hook.pk).config == {
-            "url": SECRETS["webhook"]["url"], "secret": "NEW-signing-secret-6666"}
+            "url": SECRETS["webhook"]["url"],
+            "secret": "NEW-signing-secret-6666",
+        }
     bad = dict(form, replace_url="https://127.0.0.1:6379/")
     from django.test import override_settings
 
@@ -94,8 +109,10 @@ def test_vendors_see_masks_and_replace_a_secret(channels, client, settings):
     url = "/org/rosewood-florals/alerts/channels/"
     refused = client.post(url, {"action": "replace", "channel": str(hook.pk), "target": "https://10.0.0.5/x"})
     assert refused.status_code == 400 and "target" in refused.content.decode()
-    assert client.post(url, {"action": "replace", "channel": str(hook.pk), "secret": "rotated-secret-7777"}
-                       ).status_code == 302
+    assert (
+        client.post(url, {"action": "replace", "channel": str(hook.pk), "secret": "rotated-secret-7777"}).status_code
+        == 302
+    )
     with service_context():
         assert NotificationChannel.objects.get(pk=hook.pk).config["secret"] == "rotated-secret-7777"
     client.force_login(channels.bob)  # another organization's channel: 404

@@ -24,9 +24,16 @@ from tests.factories import notify
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
 PAYLOAD = {
-    "event": "alert.firing", "kind": "alert", "id": "3f1c9c4e-0000-4000-8000-000000000001",
-    "title": "Checkout p95 912 ms > 500 ms", "status": "firing", "severity": "critical", "priority": "high",
-    "organization": "rosewood-florals", "labels": {"service": "payments"}, "starts_at": "2026-06-13T12:00:00+00:00",
+    "event": "alert.firing",
+    "kind": "alert",
+    "id": "3f1c9c4e-0000-4000-8000-000000000001",
+    "title": "Checkout p95 912 ms > 500 ms",
+    "status": "firing",
+    "severity": "critical",
+    "priority": "high",
+    "organization": "rosewood-florals",
+    "labels": {"service": "payments"},
+    "starts_at": "2026-06-13T12:00:00+00:00",
     "url": "http://127.0.0.1:8000/admin/alerts/alerthistory/x/change/",
 }
 
@@ -39,6 +46,7 @@ def channel(kind, config):
 
 
 # --- webhook with HMAC-SHA256 -----------------------------------------------------------
+
 
 def test_webhook_signs_the_exact_body_with_hmac_sha256(receiver):
     transport_for(channel("webhook", {"url": receiver.url + "/hook", "secret": "s3cret"})).send(PAYLOAD, key=KEY)
@@ -57,6 +65,7 @@ def test_webhook_without_secret_sends_no_signature(receiver):
 
 
 # --- Slack ---------------------------------------------------------------------------------
+
 
 def test_slack_posts_text_and_blocks_and_only_its_documented_errors_are_permanent(receiver):
     slack = transport_for(channel("slack", {"webhook_url": receiver.url + "/services/T/B/X"}))
@@ -84,6 +93,7 @@ def test_slack_posts_text_and_blocks_and_only_its_documented_errors_are_permanen
 
 # --- PagerDuty Events v2 ------------------------------------------------------------------
 
+
 def test_pagerduty_trigger_and_resolve_share_a_stable_dedup_key(receiver, monkeypatch):
     monkeypatch.setattr(conf, "PAGERDUTY_EVENTS_URL", receiver.url + "/v2/enqueue")
     receiver.statuses = [202, 202]
@@ -103,8 +113,11 @@ def test_pagerduty_trigger_and_resolve_share_a_stable_dedup_key(receiver, monkey
 def test_pagerduty_invalid_routing_key_is_permanent_and_another_400_is_not(receiver, monkeypatch):
     monkeypatch.setattr(conf, "PAGERDUTY_EVENTS_URL", receiver.url + "/v2/enqueue")
     pd = transport_for(channel("pagerduty", {"routing_key": "short"}))
-    refusal = {"status": "invalid event", "message": "Event object is invalid",
-               "errors": ["Length of 'routing_key' is incorrect (should be 32 characters)"]}
+    refusal = {
+        "status": "invalid event",
+        "message": "Event object is invalid",
+        "errors": ["Length of 'routing_key' is incorrect (should be 32 characters)"],
+    }
     receiver.statuses = [(400, json.dumps(refusal))]
     with pytest.raises(TransportError) as err:
         pd.send(PAYLOAD, key=KEY)
@@ -123,11 +136,21 @@ def test_pagerduty_without_routing_key_is_permanent():
 
 # --- SMS through Twilio's REST API --------------------------------------------------------
 
+
 def test_sms_posts_one_twilio_message_per_recipient_with_basic_auth(receiver, monkeypatch):
     monkeypatch.setattr(conf, "TWILIO_API_BASE_URL", receiver.url)
     receiver.statuses = [201, 201]
-    sms = transport_for(channel("sms", {"account_sid": "AC123", "auth_token": "tok", "from": "+15005550006",
-                                        "to": ["+447700900123", "+61491570156"]}))
+    sms = transport_for(
+        channel(
+            "sms",
+            {
+                "account_sid": "AC123",
+                "auth_token": "tok",
+                "from": "+15005550006",
+                "to": ["+447700900123", "+61491570156"],
+            },
+        )
+    )
     sms.send(PAYLOAD, key=KEY)
     assert [r["path"] for r in receiver.requests] == ["/2010-04-01/Accounts/AC123/Messages.json"] * 2
     form = parse_qs(receiver.requests[0]["body"].decode())
@@ -146,6 +169,7 @@ def test_sms_posts_one_twilio_message_per_recipient_with_basic_auth(receiver, mo
 
 
 # --- email via Django's backend to a local SMTP server ---------------------------------
+
 
 def test_email_is_sent_through_smtp_with_subject_and_details(smtp):
     transport_for(channel("email", {"to": ["oncall@wedsync.example"]})).send(PAYLOAD, key=KEY)
@@ -169,12 +193,23 @@ def test_email_refused_recipient_is_permanent_and_no_server_is_temporary(smtp, s
 
 # --- through the outbox -----------------------------------------------------------------
 
+
 def test_slack_delivery_through_the_outbox_is_recorded_and_a_permanent_error_disables_the_channel(world, receiver):
     with service_context():
-        slack = NotificationChannel.objects.create(organization=world.org_a, kind="slack", name="rosewood slack",
-                                                   config={"webhook_url": receiver.url + "/slack"})
-        alert = AlertHistory.objects.create(organization=world.org_a, source="alertmanager", fingerprint="f1",
-                                            title="Booking API down", severity="critical", starts_at=WEDNESDAY)
+        slack = NotificationChannel.objects.create(
+            organization=world.org_a,
+            kind="slack",
+            name="rosewood slack",
+            config={"webhook_url": receiver.url + "/slack"},
+        )
+        alert = AlertHistory.objects.create(
+            organization=world.org_a,
+            source="alertmanager",
+            fingerprint="f1",
+            title="Booking API down",
+            severity="critical",
+            starts_at=WEDNESDAY,
+        )
         (first,) = notify("alert.firing", alert=alert, now=WEDNESDAY)
         (second,) = notify("alert.resolved", alert=alert, now=WEDNESDAY)
     assert delivery_send(delivery_id=first.pk, now=WEDNESDAY).status == "delivered"

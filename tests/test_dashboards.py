@@ -12,10 +12,17 @@ from apm.services import MetricRow, ProbeResult, errors_ingest, health_check_rec
 from wedsync_ops.tenancy.context import service_context, vendor_context
 from wedsync_ops.tenancy.models import UserProfile
 
-WIDGETS = [{"title": "Checkout latency", "service": "checkout-api", "metric": "http.duration",
-            "aggregation": "p95", "window": "1h", "chart": "line"},
-           {"service": "checkout-api", "metric": "http.duration", "aggregation": "count", "window": "24h",
-            "chart": "bar"}]
+WIDGETS = [
+    {
+        "title": "Checkout latency",
+        "service": "checkout-api",
+        "metric": "http.duration",
+        "aggregation": "p95",
+        "window": "1h",
+        "chart": "line",
+    },
+    {"service": "checkout-api", "metric": "http.duration", "aggregation": "count", "window": "24h", "chart": "bar"},
+]
 
 
 @pytest.fixture
@@ -23,15 +30,24 @@ def data(world):
     """Org A: metrics of the last minutes (aggregated), an error, a health check; org B: its own metric."""
     now = timezone.now()
     with service_context():
-        metrics_copy(rows=[MetricRow(world.org_a.id, "checkout-api", "http.duration", float(v),
-                                     now - dt.timedelta(minutes=m)) for m in (2, 3, 4) for v in (100, 400)])
+        metrics_copy(
+            rows=[
+                MetricRow(world.org_a.id, "checkout-api", "http.duration", float(v), now - dt.timedelta(minutes=m))
+                for m in (2, 3, 4)
+                for v in (100, 400)
+            ]
+        )
         metrics_copy(rows=[MetricRow(world.org_b.id, "gallery", "secret.metric", 1.0, now - dt.timedelta(minutes=2))])
         for width in (60, 3600):
             metrics_aggregate(bucket_seconds=width)
-        errors_ingest(organization_id=world.org_a.id, now=now,
-                      payload={"service": "payments", "type": "CardError", "message": "card 42 declined"})
-        check = ServiceHealthCheck.objects.create(organization=world.org_a, name="Stripe API", category="payments",
-                                                  url="https://example.com/stripe")
+        errors_ingest(
+            organization_id=world.org_a.id,
+            now=now,
+            payload={"service": "payments", "type": "CardError", "message": "card 42 declined"},
+        )
+        check = ServiceHealthCheck.objects.create(
+            organization=world.org_a, name="Stripe API", category="payments", url="https://example.com/stripe"
+        )
         health_check_record(check=check, result=ProbeResult(True, 200, 87.0, ""), now=now)
         world.member = world.bob.__class__.objects.create_user("dora", "d@example.com", "pw-dora-123")
         UserProfile.objects.create(user=world.member, organization=world.org_a, role=UserProfile.Role.MEMBER)
@@ -61,21 +77,27 @@ def test_an_org_admin_creates_a_dashboard_drawn_as_svg_charts(client, data):
     assert dashboard.widgets[1]["title"] == "" and dashboard.updated_by == data.alice
     html = client.get(response["Location"]).content.decode()
     assert html.count("<svg") == 2 and 'aria-label="Checkout latency, last 1h' in html
-    assert "<path d=\"M" in html and "<rect" in html  # a line and bars
+    assert '<path d="M' in html and "<rect" in html  # a line and bars
     assert "#0072B2" in html  # the colour-blind-safe series colour
     assert ">385.00<" in html  # p95 of one minute of 100 and 400 ms (linear interpolation)
-    counts = html.split("<th class=\"num\">count</th>")[1].split("</table>")[0]
+    counts = html.split('<th class="num">count</th>')[1].split("</table>")[0]
     assert sum(float(v) for v in re.findall(r'class="num">([0-9.]+)<', counts)) == 6  # six points
 
 
 def test_bad_widgets_are_refused_with_every_reason_and_nothing_saved(client, data):
     client.force_login(data.alice)
-    response = _new(client, "rosewood-florals", "", [{"service": "x", "aggregation": "median", "window": "2d",
-                                                      "colour": "red"}])
+    response = _new(
+        client, "rosewood-florals", "", [{"service": "x", "aggregation": "median", "window": "2d", "colour": "red"}]
+    )
     assert response.status_code == 400
     html = response.content.decode()
-    for reason in ("name", "widgets[0].metric: is required", "widgets[0].aggregation", "widgets[0].window",
-                   "widgets[0].colour: unknown field"):
+    for reason in (
+        "name",
+        "widgets[0].metric: is required",
+        "widgets[0].aggregation",
+        "widgets[0].window",
+        "widgets[0].colour: unknown field",
+    ):
         assert reason in html
     bad_json = client.post("/org/rosewood-florals/dashboards/new/", {"name": "x", "widgets": "[{"})
     assert bad_json.status_code == 400 and "not valid JSON" in bad_json.content.decode()
@@ -102,8 +124,13 @@ def test_outsiders_get_404_and_anonymous_visitors_the_login_page(client, data):
     location = _new(client, "rosewood-florals", "Checkout", WIDGETS)["Location"]
     pk = location.rstrip("/").rsplit("/", 1)[1]
     client.force_login(data.bob)  # another organization
-    for url in ("/org/rosewood-florals/apm/", location, location + "edit/", "/org/rosewood-florals/dashboards/new/",
-                f"/org/bloom-and-vine/dashboards/{pk}/"):
+    for url in (
+        "/org/rosewood-florals/apm/",
+        location,
+        location + "edit/",
+        "/org/rosewood-florals/dashboards/new/",
+        f"/org/bloom-and-vine/dashboards/{pk}/",
+    ):
         assert client.get(url).status_code == 404, url
     client.force_login(data.charlie)  # no organization
     assert client.get(location).status_code == 404

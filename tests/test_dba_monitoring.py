@@ -13,8 +13,14 @@ SUPERUSER_URL = os.environ.get("PG_SUPERUSER_URL", "postgres://postgres@127.0.0.
 
 def _connect(user: str, password: str | None = None):
     db = connection.settings_dict
-    return psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, dbname=db["NAME"], user=user,
-                           password=password, autocommit=True)
+    return psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        dbname=db["NAME"],
+        user=user,
+        password=password,
+        autocommit=True,
+    )
 
 
 def _superuser():
@@ -28,8 +34,11 @@ def seeded(transactional_db, world):
 
 @pytest.mark.parametrize("who", ["owner", "superuser"])
 def test_owner_and_superuser_run_the_monitoring_objects_without_app_role(seeded, who):
-    user, password = ((settings.DATABASE_OWNER["USER"], settings.DATABASE_OWNER["PASSWORD"]) if who == "owner"
-                      else (_superuser(), None))
+    user, password = (
+        (settings.DATABASE_OWNER["USER"], settings.DATABASE_OWNER["PASSWORD"])
+        if who == "owner"
+        else (_superuser(), None)
+    )
     with _connect(user, password) as conn:
         assert conn.execute("SELECT current_setting('app.role', true)").fetchone()[0] in (None, "")
         assert conn.execute("SELECT app_role()").fetchone() == ("staff",)

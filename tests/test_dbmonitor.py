@@ -17,8 +17,14 @@ from wedsync_ops.tenancy.context import service_context, staff_context, vendor_c
 
 VIEWS = ["monitoring_slow_queries", "monitoring_connections", "monitoring_table_health", "monitoring_rls_status"]
 SUMMARY_KEYS = {
-    "status", "checked_at", "connections", "slow_queries", "pg_stat_statements",
-    "tables_needing_vacuum", "rls_unprotected_tables", "open_events",
+    "status",
+    "checked_at",
+    "connections",
+    "slow_queries",
+    "pg_stat_statements",
+    "tables_needing_vacuum",
+    "rls_unprotected_tables",
+    "open_events",
 }
 
 
@@ -41,7 +47,10 @@ def _one(sql, params=None):
 def _event(*, resolved=False, age=dt.timedelta(0), severity="warning", event_type="test"):
     """Insert a monitoring event created ``age`` before now (needs a platform context)."""
     return MonitoringEvent.objects.create(
-        event_type=event_type, severity=severity, message=f"{event_type} {age}", resolved=resolved,
+        event_type=event_type,
+        severity=severity,
+        message=f"{event_type} {age}",
+        resolved=resolved,
         created_at=_one("SELECT now()") - age,
     )
 
@@ -83,10 +92,19 @@ def test_slow_query_thresholds_are_function_parameters(db):
             "SELECT calls FROM monitoring_slow_query_rows(100, 1) WHERE query LIKE %s", ["%dbmon_threshold_probe%"]
         )[0]
         assert calls >= 1
-        assert _rows("SELECT 1 FROM monitoring_slow_query_rows(100000, 1) WHERE query LIKE %s",
-                     ["%dbmon_threshold_probe%"]) == []
-        assert _rows("SELECT 1 FROM monitoring_slow_query_rows(100, 1000000) WHERE query LIKE %s",
-                     ["%dbmon_threshold_probe%"]) == []
+        assert (
+            _rows(
+                "SELECT 1 FROM monitoring_slow_query_rows(100000, 1) WHERE query LIKE %s", ["%dbmon_threshold_probe%"]
+            )
+            == []
+        )
+        assert (
+            _rows(
+                "SELECT 1 FROM monitoring_slow_query_rows(100, 1000000) WHERE query LIKE %s",
+                ["%dbmon_threshold_probe%"],
+            )
+            == []
+        )
 
 
 def test_secrets_in_utility_statements_are_redacted_in_slow_queries(db):
@@ -105,12 +123,18 @@ def test_secrets_in_utility_statements_are_redacted_in_slow_queries(db):
     "text, expected",
     [
         ("ALTER ROLE x PASSWORD 'secret'", "ALTER ROLE x PASSWORD '***'"),
-        ("alter user bob with encrypted password 'it''s s3cret' valid until 'infinity'",
-         "alter user bob with encrypted password '***' valid until 'infinity'"),
-        ("CREATE ROLE app LOGIN PASSWORD 'md5d41d8cd98f00b204e9800998ecf8427e'",
-         "CREATE ROLE app LOGIN PASSWORD '***'"),
-        ("CREATE USER MAPPING FOR me SERVER s OPTIONS (user 'bob', password 'hunter2')",
-         "CREATE USER MAPPING FOR me SERVER s OPTIONS (user 'bob', password '***')"),
+        (
+            "alter user bob with encrypted password 'it''s s3cret' valid until 'infinity'",
+            "alter user bob with encrypted password '***' valid until 'infinity'",
+        ),
+        (
+            "CREATE ROLE app LOGIN PASSWORD 'md5d41d8cd98f00b204e9800998ecf8427e'",
+            "CREATE ROLE app LOGIN PASSWORD '***'",
+        ),
+        (
+            "CREATE USER MAPPING FOR me SERVER s OPTIONS (user 'bob', password 'hunter2')",
+            "CREATE USER MAPPING FOR me SERVER s OPTIONS (user 'bob', password '***')",
+        ),
         ("SET app.api_token = 'abc'", "SET app.api_token = '***'"),
         ("SET app.header TO 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.abc123'", "SET app.header TO '***'"),
         ("ALTER ROLE x PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$a:b'", "ALTER ROLE x PASSWORD '***'"),
@@ -171,7 +195,8 @@ def test_rls_status_flags_a_table_with_organization_id_until_rls_is_forced_with_
         def status():
             return _rows(
                 "SELECT rls_enabled, rls_forced, policy_count, flagged FROM monitoring_rls_status_in(%s)"
-                " WHERE table_name = 'dbmon_leaky'", [schema]
+                " WHERE table_name = 'dbmon_leaky'",
+                [schema],
             )
 
         assert status() == [(False, False, 0, True)]
@@ -213,9 +238,7 @@ def test_deleted_events_show_as_dead_tuples_in_table_health():
 
 def test_record_monitoring_event_and_its_alias_insert_unresolved_events(db):
     with service_context():
-        first = _one(
-            "SELECT record_monitoring_event('slow_query', 'warning', 'mean 250 ms', '{\"queryid\": 42}')"
-        )
+        first = _one("SELECT record_monitoring_event('slow_query', 'warning', 'mean 250 ms', '{\"queryid\": 42}')")
         second = _one("SELECT record_db_monitoring_event('connections', 'critical', '95% used')")
         events = {e.id: e for e in MonitoringEvent.objects.all()}
     assert isinstance(first, uuid.UUID) and isinstance(second, uuid.UUID)
@@ -351,10 +374,13 @@ def test_summary_counts_open_events_and_an_open_critical_event_makes_it_critical
     ],
 )
 def test_overall_status_rule(db, used, usable, slow, vacuum, unprotected, critical, warning, expected):
-    assert _one(
-        "SELECT monitoring_overall_status(%s, %s, %s, %s, %s, %s, %s)",
-        [used, usable, slow, vacuum, unprotected, critical, warning],
-    ) == expected
+    assert (
+        _one(
+            "SELECT monitoring_overall_status(%s, %s, %s, %s, %s, %s, %s)",
+            [used, usable, slow, vacuum, unprotected, critical, warning],
+        )
+        == expected
+    )
 
 
 # --- outsiders see nothing ----------------------------------------------------------
@@ -400,8 +426,12 @@ def database_without_pg_stat_statements(db):
 
     owner = settings.DATABASE_OWNER
     name = f"{connection.settings_dict['NAME']}_nopgss"[:63]
-    params = {"host": owner["HOST"], "port": owner["PORT"] or 5432, "user": owner["USER"],
-              "password": owner["PASSWORD"]}
+    params = {
+        "host": owner["HOST"],
+        "port": owner["PORT"] or 5432,
+        "user": owner["USER"],
+        "password": owner["PASSWORD"],
+    }
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
@@ -463,14 +493,25 @@ def test_ops_db_page_sends_anonymous_visitors_to_login(client, db):
 
 def test_ops_db_page_explains_how_to_enable_pg_stat_statements_when_unavailable(db):
     summary = {
-        "status": "ok", "checked_at": "2026-06-13T12:00:00+00:00",
-        "connections": {"used": 1, "max": 97, "idle_in_transaction": 0}, "slow_queries": 0,
-        "pg_stat_statements": False, "tables_needing_vacuum": 0, "rls_unprotected_tables": 0, "open_events": 0,
+        "status": "ok",
+        "checked_at": "2026-06-13T12:00:00+00:00",
+        "connections": {"used": 1, "max": 97, "idle_in_transaction": 0},
+        "slow_queries": 0,
+        "pg_stat_statements": False,
+        "tables_needing_vacuum": 0,
+        "rls_unprotected_tables": 0,
+        "open_events": 0,
     }
     html = render_to_string(
         "dbmonitor/db.html",
-        {"summary": summary, "status_badge": {"css": "badge--ok", "shape": "✓"}, "slow_queries": [],
-         "connections": [], "tables": [], "rls": []},
+        {
+            "summary": summary,
+            "status_badge": {"css": "badge--ok", "shape": "✓"},
+            "slow_queries": [],
+            "connections": [],
+            "tables": [],
+            "rls": [],
+        },
     )
     assert "pg_stat_statements is unavailable" in html
     assert "shared_preload_libraries" in html and "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" in html

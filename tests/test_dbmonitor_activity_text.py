@@ -21,14 +21,19 @@ def _one(sql, params=None):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("SELECT * FROM users WHERE email = 'anna@example.com' AND id = 4411",
-         "SELECT * FROM users WHERE email = $1 AND id = $2"),
-        ("UPDATE t SET token = E'ab\\'c', n = 3.5e-2, h = 0x1F WHERE x = $1",
-         "UPDATE t SET token = $2, n = $3, h = $4 WHERE x = $1"),
-        ("INSERT INTO \"t2\" (c1) VALUES ('it''s', .5, $$dollar 'q'$$, $tag$x$tag$)",
-         "INSERT INTO \"t2\" (c1) VALUES ($1, $2, $3, $4)"),
-        ("SELECT b'101', x'ff', n'nat', U&'d\\0061t' -- 'comment kept'",
-         "SELECT $1, $2, $3, $4 -- 'comment kept'"),
+        (
+            "SELECT * FROM users WHERE email = 'anna@example.com' AND id = 4411",
+            "SELECT * FROM users WHERE email = $1 AND id = $2",
+        ),
+        (
+            "UPDATE t SET token = E'ab\\'c', n = 3.5e-2, h = 0x1F WHERE x = $1",
+            "UPDATE t SET token = $2, n = $3, h = $4 WHERE x = $1",
+        ),
+        (
+            "INSERT INTO \"t2\" (c1) VALUES ('it''s', .5, $$dollar 'q'$$, $tag$x$tag$)",
+            'INSERT INTO "t2" (c1) VALUES ($1, $2, $3, $4)',
+        ),
+        ("SELECT b'101', x'ff', n'nat', U&'d\\0061t' -- 'comment kept'", "SELECT $1, $2, $3, $4 -- 'comment kept'"),
         ("ALTER ROLE app PASSWORD 'hunter2-cut-off", "ALTER ROLE app PASSWORD $1"),
         ("SELECT col_2, t1.c3 FROM t1 /* 42 */", "SELECT col_2, t1.c3 FROM t1 /* 42 */"),
     ],
@@ -45,22 +50,31 @@ def _raw():
     import psycopg
 
     db = connection.settings_dict
-    return psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, dbname=db["NAME"],
-                           user=db["USER"], password=db["PASSWORD"], autocommit=True)
+    return psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        dbname=db["NAME"],
+        user=db["USER"],
+        password=db["PASSWORD"],
+        autocommit=True,
+    )
 
 
 def test_a_waiting_statements_values_never_reach_the_page(client, world, transactional_db):
     holder, waiter = _raw(), _raw()
     holder.execute("SELECT pg_advisory_lock(4411013)")
-    thread = threading.Thread(target=lambda: waiter.execute(
-        "SELECT pg_advisory_lock(4411013), 'anna@example.com'::text, 'tok_live_9f8e7d'"))
+    thread = threading.Thread(
+        target=lambda: waiter.execute("SELECT pg_advisory_lock(4411013), 'anna@example.com'::text, 'tok_live_9f8e7d'")
+    )
     thread.start()
     try:
         seen = threading.Event()
         for _ in range(200):  # until the waiter is seen waiting on the lock
             with service_context():
-                if _one("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                        " AND query LIKE '%%anna@example.com%%'"):
+                if _one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE '%%anna@example.com%%'"
+                ):
                     break
             seen.wait(0.05)
         with staff_context(world.staff.pk), connection.cursor() as cur:

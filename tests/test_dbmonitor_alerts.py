@@ -80,7 +80,9 @@ def test_findings_are_deduplicated_by_check_object_and_severity(db):
 def test_evaluation_leaves_other_sources_and_organizations_alone(world):
     with service_context():
         other, _ = AlertHistory.objects.get_or_create(
-            source="alertmanager", fingerprint="x" * 16, organization=world.org_a,
+            source="alertmanager",
+            fingerprint="x" * 16,
+            organization=world.org_a,
             defaults={"title": "t", "starts_at": T0, "status": "firing"},
         )
         services.db_checks_evaluate(now=T0, found=[_finding()])

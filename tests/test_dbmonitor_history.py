@@ -145,8 +145,14 @@ def test_capture_is_refused_and_history_invisible_outside_a_platform_context(wor
 
 def test_line_chart_is_labelled_svg_with_one_dash_pattern_per_series():
     times = [T0 + i * MINUTE for i in range(3)]
-    svg = str(line_chart(title="Connections", times=times, chart_id="c",
-                         series=[Series("used", [1, 5, None]), Series("active", [0, 2, 3])]))
+    svg = str(
+        line_chart(
+            title="Connections",
+            times=times,
+            chart_id="c",
+            series=[Series("used", [1, 5, None]), Series("active", [0, 2, 3])],
+        )
+    )
     assert svg.startswith('<svg role="img" aria-label="Connections: used last 5, max 5; active last 3, max 3"')
     assert "<title>Connections</title>" in svg and svg.count("<path") == 2
     assert 'stroke-dasharray=""' in svg and 'stroke-dasharray="6 3"' in svg

@@ -13,11 +13,30 @@ from tests.factories import make_user_token
 from wedsync_ops.tenancy.context import service_context
 
 API = "/api/monitoring/performance"
-REPORT_KEYS = {"summary", "slow_queries", "connections", "table_health", "rls_status", "checks", "findings",
-               "thresholds"}
-CHECK_KEYS = {"long_running_queries", "blocked_queries", "cache_hit_ratios", "unused_indexes", "duplicate_indexes",
-              "missing_index_candidates", "table_bloat", "index_bloat", "xid_wraparound", "sequences",
-              "replication", "stats_info"}
+REPORT_KEYS = {
+    "summary",
+    "slow_queries",
+    "connections",
+    "table_health",
+    "rls_status",
+    "checks",
+    "findings",
+    "thresholds",
+}
+CHECK_KEYS = {
+    "long_running_queries",
+    "blocked_queries",
+    "cache_hit_ratios",
+    "unused_indexes",
+    "duplicate_indexes",
+    "missing_index_candidates",
+    "table_bloat",
+    "index_bloat",
+    "xid_wraparound",
+    "sequences",
+    "replication",
+    "stats_info",
+}
 
 
 def test_ops_db_page_shows_checks_history_and_migrations_to_staff(client, world):
@@ -29,9 +48,25 @@ def test_ops_db_page_shows_checks_history_and_migrations_to_staff(client, world)
     response = client.get("/ops/db/")
     body = response.content.decode()
     assert response.status_code == 200
-    for anchor in ("findings", "activity", "blocked", "indexes", "unused-indexes", "duplicate-indexes",
-                   "missing-indexes", "bloat", "maintenance", "wraparound", "sequences", "replication",
-                   "history", "migrations", "chart-connections", "chart-statement-time", "chart-cache-hit"):
+    for anchor in (
+        "findings",
+        "activity",
+        "blocked",
+        "indexes",
+        "unused-indexes",
+        "duplicate-indexes",
+        "missing-indexes",
+        "bloat",
+        "maintenance",
+        "wraparound",
+        "sequences",
+        "replication",
+        "history",
+        "migrations",
+        "chart-connections",
+        "chart-statement-time",
+        "chart-cache-hit",
+    ):
         assert f'id="{anchor}"' in body, anchor
     assert body.count('class="trend-chart"') == 5
     assert "not enough history yet" not in body.split('id="chart-connections"')[1].split("</svg>")[0]

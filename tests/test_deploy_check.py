@@ -16,9 +16,11 @@ ENV_EXAMPLE = settings.BASE_DIR / ".env.example"
 
 def production_variables() -> dict:
     """The ``#prod NAME=value`` lines of .env.example, with ``<…>`` placeholders filled with real-looking values."""
-    fillers = {"SECRET_KEY": "k" * 10 + "Q7s9-xW2pLm4Zr8vT1bN6cY3hJ5fD0gA_eU9iO2kS7qR4wE1tX8yC6",
-               "FIELD_ENCRYPTION_KEYS": "6v0Zb8nqkK4tCv3Hc1fBkq5gXcJbqg3fZl7r2o8mYhE=",
-               "APM_METRICS_TOKEN": "prometheus-scrape-token-0123456789"}
+    fillers = {
+        "SECRET_KEY": "k" * 10 + "Q7s9-xW2pLm4Zr8vT1bN6cY3hJ5fD0gA_eU9iO2kS7qR4wE1tX8yC6",
+        "FIELD_ENCRYPTION_KEYS": "6v0Zb8nqkK4tCv3Hc1fBkq5gXcJbqg3fZl7r2o8mYhE=",
+        "APM_METRICS_TOKEN": "prometheus-scrape-token-0123456789",
+    }
     found = {}
     for line in ENV_EXAMPLE.read_text().splitlines():
         match = re.match(r"^#prod ([A-Z_]+)=(.*)$", line)
@@ -33,13 +35,27 @@ def run_check(env_overrides: dict) -> subprocess.CompletedProcess:
 
     env = {k: v for k, v in os.environ.items() if k not in production_variables()}
     env.update({"DEBUG": "false", **env_overrides})
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                          cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_env_example_documents_every_production_variable():
-    assert {"SECRET_KEY", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
-            "SECURE_PROXY_SSL_HEADER", "ALLOWED_HOSTS", "APM_METRICS_TOKEN"} <= production_variables().keys()
+    assert {
+        "SECRET_KEY",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_PROXY_SSL_HEADER",
+        "ALLOWED_HOSTS",
+        "APM_METRICS_TOKEN",
+    } <= production_variables().keys()
 
 
 @pytest.mark.slow
@@ -60,9 +76,16 @@ def test_check_deploy_fails_without_them():
 @pytest.mark.parametrize(("debug", "fails"), [("false", True), ("true", False)])
 def test_the_development_secret_key_is_refused_unless_debug(debug, fails):
     result = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'wedsync_ops.settings';"
-         " from django.conf import settings; settings.SECRET_KEY"],
-        cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'wedsync_ops.settings';"
+            " from django.conf import settings; settings.SECRET_KEY",
+        ],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "DEBUG": debug, "SECRET_KEY": "dev-only-insecure-key-change-me"},
     )
     assert (result.returncode != 0) == fails, result.stderr

@@ -29,8 +29,11 @@ def test_long_running_units_restart_always_and_the_runner_respawns():
     for unit in ("wedsync-web.service", "wedsync-worker@.service", "wedsync-beat.service"):
         text = (ROOT / "deploy/systemd" / unit).read_text()
         assert "Restart=always" in text and "User=wedsync" in text, unit
-    assert all(line.split(": ", 1)[1].startswith("scripts/respawn.py ")
-               for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert all(
+        line.split(": ", 1)[1].startswith("scripts/respawn.py ")
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.strip()
+    )
 
 
 def test_the_image_installs_the_lock_with_hashes_and_runs_unprivileged():
@@ -45,8 +48,13 @@ def test_the_image_installs_the_lock_with_hashes_and_runs_unprivileged():
 
 def test_the_deploy_doc_names_only_files_that_exist():
     doc = (ROOT / "docs" / "deploy.md").read_text()
-    for path in set(re.findall(r"`((?:deploy|tests|scripts|bench|docs)/[\w./@-]+|Dockerfile|docker-compose\.yml"
-                               r"|gunicorn\.conf\.py)`", doc)):
+    for path in set(
+        re.findall(
+            r"`((?:deploy|tests|scripts|bench|docs)/[\w./@-]+|Dockerfile|docker-compose\.yml"
+            r"|gunicorn\.conf\.py)`",
+            doc,
+        )
+    ):
         assert (ROOT / path).exists(), path
 
 
@@ -70,13 +78,16 @@ def test_the_lock_is_compiled_from_pyproject():
     assert project["name"] == "wedsync-ops" and project["version"] and project["requires-python"] == ">=3.11"
 
     def pins(text):
-        return {m.group(1).lower().replace("_", "-"): m.group(2)
-                for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", text, re.MULTILINE)}
+        return {
+            m.group(1).lower().replace("_", "-"): m.group(2)
+            for m in re.finditer(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", text, re.MULTILINE)
+        }
 
     locked = pins((ROOT / "requirements.txt").read_text())
     locked_dev = pins((ROOT / "requirements-dev.txt").read_text())
     for requirement, lock in [(r, locked) for r in project["dependencies"]] + [
-            (r, locked_dev) for r in project["optional-dependencies"]["dev"]]:
+        (r, locked_dev) for r in project["optional-dependencies"]["dev"]
+    ]:
         name, version = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]+\])?==(.+)$", requirement).groups()
         assert lock.get(name.lower().replace("_", "-")) == version, f"{requirement}: run bash scripts/lock.sh"
     assert all(locked_dev.get(name) == version for name, version in locked.items())  # same versions in both

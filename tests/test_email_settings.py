@@ -18,10 +18,20 @@ def test_email_url_and_sender_come_from_the_environment():
     try:
         import os
 
-        env = dict(os.environ, EMAIL_URL=f"smtp://127.0.0.1:{port}", DEFAULT_FROM_EMAIL="WedSync Ops <ops@ws.example>",
-                   EMAIL_TIMEOUT="5")
-        result = subprocess.run([sys.executable, "manage.py", "sendtestemail", "oncall@florist.example"],
-                                cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
+        env = dict(
+            os.environ,
+            EMAIL_URL=f"smtp://127.0.0.1:{port}",
+            DEFAULT_FROM_EMAIL="WedSync Ops <ops@ws.example>",
+            EMAIL_TIMEOUT="5",
+        )
+        result = subprocess.run(
+            [sys.executable, "manage.py", "sendtestemail", "oncall@florist.example"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
     finally:
         controller.stop()

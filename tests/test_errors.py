@@ -26,8 +26,12 @@ PY_TRACE = (
 
 
 def _report(**overrides):
-    report = {"service": "payments", "type": "PaymentError", "message": "Payment 4411 failed for 'anna@x.io'",
-              "stack_trace": PY_TRACE}
+    report = {
+        "service": "payments",
+        "type": "PaymentError",
+        "message": "Payment 4411 failed for 'anna@x.io'",
+        "stack_trace": PY_TRACE,
+    }
     report.update(overrides)
     return report
 
@@ -83,8 +87,9 @@ def test_the_same_bug_with_other_ids_and_lines_has_one_fingerprint_and_another_f
 
 def test_reports_are_stored_under_the_key_organization_and_grouped_into_one_pattern(client, keys):
     with time_machine.travel(WEDNESDAY, tick=False):
-        response = _post(client, {"errors": [_report(), _report(message="Payment 17 failed for 'bo@y.io'")]},
-                         keys.key_a)
+        response = _post(
+            client, {"errors": [_report(), _report(message="Payment 17 failed for 'bo@y.io'")]}, keys.key_a
+        )
     assert response.status_code == 202, response.content
     assert response.json() == {"accepted": 2, "suppressed": 0, "patterns": 1, "regressions": 0, "incidents": []}
     (pattern,) = _patterns()
@@ -99,10 +104,12 @@ def test_reports_are_stored_under_the_key_organization_and_grouped_into_one_patt
 def test_first_and_last_seen_and_the_worst_level_are_kept(keys):
     early, late = WEDNESDAY - dt.timedelta(hours=2), WEDNESDAY - dt.timedelta(minutes=5)
     with vendor_context(keys.org_a.id):
-        errors_ingest(organization_id=keys.org_a.id, now=WEDNESDAY,
-                      payload=[_report(timestamp=late.isoformat(), level="warning")])
-        errors_ingest(organization_id=keys.org_a.id, now=WEDNESDAY,
-                      payload=[_report(timestamp=early.isoformat(), level="error")])
+        errors_ingest(
+            organization_id=keys.org_a.id, now=WEDNESDAY, payload=[_report(timestamp=late.isoformat(), level="warning")]
+        )
+        errors_ingest(
+            organization_id=keys.org_a.id, now=WEDNESDAY, payload=[_report(timestamp=early.isoformat(), level="error")]
+        )
         errors_ingest(organization_id=keys.org_a.id, now=WEDNESDAY, payload=[_report(level="info")])
     (pattern,) = _patterns()
     assert (pattern.first_seen, pattern.last_seen) == (early, WEDNESDAY)
@@ -115,8 +122,11 @@ def test_a_resolved_pattern_that_recurs_is_a_regression(keys):
         pattern = ErrorPattern.objects.get()
         error_pattern_set_status(pattern=pattern, status="resolved", now=WEDNESDAY + dt.timedelta(minutes=1))
         # A report from before the fix arrives late: not a regression.
-        stale = errors_ingest(organization_id=keys.org_a.id, now=WEDNESDAY + dt.timedelta(minutes=2),
-                              payload=_report(timestamp=WEDNESDAY.isoformat()))
+        stale = errors_ingest(
+            organization_id=keys.org_a.id,
+            now=WEDNESDAY + dt.timedelta(minutes=2),
+            payload=_report(timestamp=WEDNESDAY.isoformat()),
+        )
         assert stale.regressions == 0 and ErrorPattern.objects.get().status == "resolved"
         again = errors_ingest(organization_id=keys.org_a.id, payload=_report(), now=WEDNESDAY + dt.timedelta(hours=1))
     assert again.regressions == 1
@@ -159,8 +169,9 @@ def test_a_rule_without_any_criterion_is_refused(world):
 
 
 def test_every_bad_field_is_named_and_nothing_is_stored(client, keys):
-    body = {"errors": [_report(), {"service": "", "type": "E", "message": 5, "level": "fatal", "organization": "x"},
-                       "nope"]}
+    body = {
+        "errors": [_report(), {"service": "", "type": "E", "message": 5, "level": "fatal", "organization": "x"}, "nope"]
+    }
     response = _post(client, body, keys.key_a)
     assert response.status_code == 400
     errors = {(e["index"], e["field"]) for e in response.json()["errors"]}

@@ -93,8 +93,10 @@ def _steps(incident):
 def _escalation_deliveries(incident):
     with service_context():
         return sorted(
-            f"{event}.{step}" for event, step in NotificationDelivery.objects.filter(
-                incident_id=incident.pk, event="incident.escalated").values_list("event", "step")
+            f"{event}.{step}"
+            for event, step in NotificationDelivery.objects.filter(
+                incident_id=incident.pk, event="incident.escalated"
+            ).values_list("event", "step")
         )
 
 
@@ -135,8 +137,10 @@ def test_unacknowledged_incident_escalates_after_each_steps_wait_and_never_twice
     # says "Paged" (nothing was sent to the contacts themselves).
     assert all("Notified 1 channel(s): a-hook." in u.message and "Paged" not in u.message for u in steps)
     with service_context():
-        by_step = {d.step: str(d.pk) for d in NotificationDelivery.objects.filter(incident_id=w.incident.pk,
-                                                                                 event="incident.escalated")}
+        by_step = {
+            d.step: str(d.pk)
+            for d in NotificationDelivery.objects.filter(incident_id=w.incident.pk, event="incident.escalated")
+        }
     assert [u.deliveries for u in steps] == [[by_step[1]], [by_step[2]]]
 
 

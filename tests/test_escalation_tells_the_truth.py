@@ -40,8 +40,9 @@ def policy(world, receiver):
         for position, wait in enumerate((5, 10), start=1):
             EscalationStep.objects.create(policy=p, position=position, wait_minutes=wait, level="team_lead")
         EscalationContact.objects.create(name="Priya", level="team_lead", email="priya@ops.example")
-        world.channel = NotificationChannel.objects.create(kind="webhook", name="ops hook",
-                                                           config={"url": receiver.url + "/ops"})
+        world.channel = NotificationChannel.objects.create(
+            kind="webhook", name="ops hook", config={"url": receiver.url + "/ops"}
+        )
     world.receiver = receiver
     return world
 
@@ -51,8 +52,9 @@ def test_an_alert_that_started_ten_days_ago_escalates_five_minutes_after_the_por
     payload["alerts"][0]["startsAt"] = (WEDNESDAY - dt.timedelta(days=10)).isoformat()
     with service_context():
         integration, _ = integration_create(kind="alertmanager", name="am")
-        alertmanager_receive(integration=integration, payload=parse_payload(json.dumps(payload).encode()),
-                             now=WEDNESDAY)
+        alertmanager_receive(
+            integration=integration, payload=parse_payload(json.dumps(payload).encode()), now=WEDNESDAY
+        )
         incident = Incident.objects.get()
     assert escalations_run(now=WEDNESDAY + 51 * dt.timedelta(seconds=1)) == {"incidents": 0, "alerts": 0}
     assert escalations_run(now=WEDNESDAY + 5 * MIN - dt.timedelta(seconds=1))["incidents"] == 0
@@ -70,8 +72,9 @@ def test_an_alert_that_started_ten_days_ago_escalates_five_minutes_after_the_por
 
 def test_each_steps_wait_counts_from_when_the_previous_step_was_due_not_from_a_late_beat(policy):
     with service_context():
-        incident = incident_create(organization=policy.org_a, title="checkout down", by=None, now=WEDNESDAY,
-                                   priority="p1", severity="critical")
+        incident = incident_create(
+            organization=policy.org_a, title="checkout down", by=None, now=WEDNESDAY, priority="p1", severity="critical"
+        )
     # The beat was down: step 1 (due at +5) is taken 4 minutes late.
     assert escalations_run(now=WEDNESDAY + 9 * MIN)["incidents"] == 1
     (first,) = steps(incident)
@@ -84,14 +87,17 @@ def test_each_steps_wait_counts_from_when_the_previous_step_was_due_not_from_a_l
 def test_the_timeline_names_what_was_sent_and_shows_each_outcome(policy, client):
     w = policy
     with service_context():
-        incident = incident_create(organization=w.org_a, title="checkout down", by=None, now=WEDNESDAY,
-                                   priority="p1", severity="critical")
+        incident = incident_create(
+            organization=w.org_a, title="checkout down", by=None, now=WEDNESDAY, priority="p1", severity="critical"
+        )
     escalations_run(now=WEDNESDAY + 5 * MIN)
     (step,) = steps(incident)
     assert "Paged" not in step.message
     assert "Notified 1 channel(s): ops hook." in step.message
-    assert "Contacts for this level, named in the notification (not paged directly): Priya (priya@ops.example)" \
+    assert (
+        "Contacts for this level, named in the notification (not paged directly): Priya (priya@ops.example)"
         in step.message
+    )
     with service_context():
         delivery = NotificationDelivery.objects.get(incident_id=incident.pk, event="incident.escalated")
     assert step.deliveries == [str(delivery.pk)]
@@ -115,11 +121,19 @@ def test_a_step_with_no_routed_channel_says_nobody_was_notified(world):
 
 def test_a_wedding_day_p0_from_a_critical_error_pattern_is_linked_to_that_days_wedding(world):
     with service_context():
-        wedding = Wedding.objects.create(organization=world.org_a, wedding_date=SATURDAY.date(),
-                                         couple_name="Ana & Ben", ceremony_time=dt.time(14, 0))
+        wedding = Wedding.objects.create(
+            organization=world.org_a,
+            wedding_date=SATURDAY.date(),
+            couple_name="Ana & Ben",
+            ceremony_time=dt.time(14, 0),
+        )
         incident, created = incident_open_from_error_pattern(
-            organization_id=world.org_a.id, service="payments", signature="KeyError#card", message="KeyError 'card'",
-            occurrences=12, now=SATURDAY,
+            organization_id=world.org_a.id,
+            service="payments",
+            signature="KeyError#card",
+            message="KeyError 'card'",
+            occurrences=12,
+            now=SATURDAY,
         )
     assert created and incident.priority == "p0" and incident.wedding_id == wedding.id
 
@@ -129,9 +143,18 @@ def test_a_flapping_critical_alert_released_from_its_hold_opens_its_incident(wor
 
     def cycle(at, resolve=True):
         with service_context():
-            alert, _ = alert_fire(organization_id=world.org_a.id, fingerprint="flaky", source="alertmanager",
-                                  title="Checkout flaky", labels=labels, annotations={}, severity="critical",
-                                  priority="high", starts_at=at, now=at)
+            alert, _ = alert_fire(
+                organization_id=world.org_a.id,
+                fingerprint="flaky",
+                source="alertmanager",
+                title="Checkout flaky",
+                labels=labels,
+                annotations={},
+                severity="critical",
+                priority="high",
+                starts_at=at,
+                now=at,
+            )
             if resolve:
                 alert_resolve(alert=alert, ends_at=at + MIN, now=at + MIN)
             return AlertHistory.objects.get(pk=alert.pk)

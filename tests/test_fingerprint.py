@@ -26,15 +26,23 @@ def test_fingerprint_of_each_captured_alert_matches_alertmanagers(alert):
 
 
 def test_fingerprint_ignores_label_order_and_annotations():
-    labels = {"service": "payments", "alertname": "HighCheckoutLatency", "severity": "critical",
-              "organization": "rosewood-florals"}
+    labels = {
+        "service": "payments",
+        "alertname": "HighCheckoutLatency",
+        "severity": "critical",
+        "organization": "rosewood-florals",
+    }
     assert labels_fingerprint(labels) == "3d35165a267914d1"
     assert labels_fingerprint(dict(reversed(list(labels.items())))) == "3d35165a267914d1"
 
 
 def test_fingerprint_changes_with_any_label_value():
-    base = {"alertname": "HighCheckoutLatency", "organization": "rosewood-florals", "service": "payments",
-            "severity": "critical"}
+    base = {
+        "alertname": "HighCheckoutLatency",
+        "organization": "rosewood-florals",
+        "service": "payments",
+        "severity": "critical",
+    }
     assert labels_fingerprint({**base, "service": "payment"}) != labels_fingerprint(base)
     assert labels_fingerprint({**base, "instance": ""}) != labels_fingerprint(base)
 

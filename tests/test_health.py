@@ -63,8 +63,9 @@ def test_a_required_check_failing_answers_503(transactional_db, client, settings
     assert response.status_code == 503 and response.json()["status"] == "unavailable"
 
 
-def test_the_database_check_refuses_a_role_that_is_not_the_application_role(transactional_db, client, settings,
-                                                                              beat_ok):
+def test_the_database_check_refuses_a_role_that_is_not_the_application_role(
+    transactional_db, client, settings, beat_ok
+):
     settings.DB_APP_ROLE = "someone_else"
     response = client.get("/health/ready")
     assert response.status_code == 503
@@ -72,16 +73,21 @@ def test_the_database_check_refuses_a_role_that_is_not_the_application_role(tran
 
 
 def test_a_job_is_stale_past_twice_its_period():
-    runs = [JobRun("a", NOW - dt.timedelta(seconds=119), 60), JobRun("b", NOW - dt.timedelta(seconds=121), 60),
-            JobRun("c", None, 60)]
+    runs = [
+        JobRun("a", NOW - dt.timedelta(seconds=119), 60),
+        JobRun("b", NOW - dt.timedelta(seconds=121), 60),
+        JobRun("c", None, 60),
+    ]
     assert stale_jobs(runs, now=NOW) == ["beat job b last ran 121 s ago (period 60 s)", "beat job c never ran"]
 
 
 def test_beat_liveness_reads_redbeat_lock_and_last_runs(settings):
     client = redis.Redis.from_url(TEST_BROKER)
     prefix, lock = "wedsync-test-health:", "wedsync-test-health::lock"
-    schedule = {"fast": {"task": "x", "schedule": 10.0},
-                "daily": settings.CELERY_BEAT_SCHEDULE["apm-cleanup-monitoring-data"]}
+    schedule = {
+        "fast": {"task": "x", "schedule": 10.0},
+        "daily": settings.CELERY_BEAT_SCHEDULE["apm-cleanup-monitoring-data"],
+    }
     client.delete(lock)
     with pytest.raises(ServiceUnavailable, match="no beat process holds the scheduler lock"):
         health.redbeat_state_runs(client, key_prefix=prefix, lock_key=lock, schedule=schedule, now=NOW)
@@ -89,8 +95,10 @@ def test_beat_liveness_reads_redbeat_lock_and_last_runs(settings):
     try:
         for name, last in (("fast", NOW - dt.timedelta(seconds=25)), ("daily", NOW - dt.timedelta(hours=30))):
             client.hset(prefix + name, "meta", json.dumps({"last_run_at": last}, cls=RedBeatJSONEncoder))
-        runs = {r.name: r for r in health.redbeat_state_runs(client, key_prefix=prefix, lock_key=lock,
-                                                             schedule=schedule, now=NOW)}
+        runs = {
+            r.name: r
+            for r in health.redbeat_state_runs(client, key_prefix=prefix, lock_key=lock, schedule=schedule, now=NOW)
+        }
         assert runs["fast"].period_s == 10 and runs["daily"].period_s == 86400
         assert stale_jobs(runs.values(), now=NOW) == ["beat job fast last ran 25 s ago (period 10 s)"]
     finally:

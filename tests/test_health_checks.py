@@ -95,8 +95,12 @@ def test_status_moves_healthy_warning_critical_and_back_with_transitions(world, 
     with service_context():
         transitions = list(ServiceHealthTransition.objects.order_by("at").values_list("from_status", "to_status"))
         assert ServiceHealthResult.objects.filter(health_check=check).count() == 5
-    assert transitions == [("unknown", "healthy"), ("healthy", "warning"), ("warning", "critical"),
-                           ("critical", "healthy")]
+    assert transitions == [
+        ("unknown", "healthy"),
+        ("healthy", "warning"),
+        ("warning", "critical"),
+        ("critical", "healthy"),
+    ]
     assert check.consecutive_failures == 0 and check.status_changed_at == WEDNESDAY + dt.timedelta(minutes=4)
 
 
@@ -110,14 +114,21 @@ def test_maintenance_keeps_its_status_and_is_not_claimed(world, endpoint):
 def test_uptime_over_24_hours_7_days_and_30_days(world, endpoint):
     check = _check(world, endpoint.url)
     # 20 days ago: 2 failures; 3 days ago: 1 failure, 1 success; last hours: 3 successes, 1 failure.
-    for at, ok in [(20 * 24, False), (20 * 24 - 1, False), (72, False), (71, True), (3, True), (2, True), (1, True),
-                   (0.5, False)]:
+    for at, ok in [
+        (20 * 24, False),
+        (20 * 24 - 1, False),
+        (72, False),
+        (71, True),
+        (3, True),
+        (2, True),
+        (1, True),
+        (0.5, False),
+    ]:
         _record(check, ok, WEDNESDAY - dt.timedelta(hours=at))
     _record(check, False, WEDNESDAY - dt.timedelta(days=40))  # outside every window
     with vendor_context(world.org_a.id):
         uptime = health_check_uptime(check_ids=[check.pk], now=WEDNESDAY)[check.pk]
-        history = health_check_response_times(check_id=check.pk, since=WEDNESDAY - dt.timedelta(hours=4),
-                                              now=WEDNESDAY)
+        history = health_check_response_times(check_id=check.pk, since=WEDNESDAY - dt.timedelta(hours=4), now=WEDNESDAY)
     assert uptime == {"24h": 75.0, "7d": pytest.approx(100 * 4 / 6), "30d": 50.0}
     assert [ok for _, _, ok in history] == [True, True, True, False] and history[0][1] == 12.5
 

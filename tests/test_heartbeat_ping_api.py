@@ -29,8 +29,9 @@ def ping_limiter(monkeypatch):
 @pytest.fixture
 def check(world):
     with service_context():
-        return check_create(organization_id=world.org_a.id, name="Invoice run", now=WEDNESDAY, period_s=3600,
-                            grace_s=600)
+        return check_create(
+            organization_id=world.org_a.id, name="Invoice run", now=WEDNESDAY, period_s=3600, grace_s=600
+        )
 
 
 def pings(check):
@@ -67,8 +68,12 @@ def test_no_login_and_no_csrf_token_are_needed(check):
 @pytest.mark.parametrize(
     ("suffix", "kind", "exit_status", "status"),
     [
-        ("/start", "start", None, "new"), ("/fail", "fail", None, "down"), ("/log", "log", None, "new"),
-        ("/0", "success", 0, "up"), ("/1", "fail", 1, "down"), ("/255", "fail", 255, "down"),
+        ("/start", "start", None, "new"),
+        ("/fail", "fail", None, "down"),
+        ("/log", "log", None, "new"),
+        ("/0", "success", 0, "up"),
+        ("/1", "fail", 1, "down"),
+        ("/255", "fail", 255, "down"),
         ("/", "success", None, "up"),
     ],
 )
@@ -149,18 +154,23 @@ def test_a_real_curl_pings_a_live_server_like_a_crontab_line_would(live_server):
 
     with service_context():
         org = Organization.objects.create(slug="rosewood-florals", name="Rosewood Florals", timezone="Europe/London")
-        check = check_create(organization_id=org.id, name="Nightly backup", now=WEDNESDAY, period_s=86400,
-                             grace_s=3600)
+        check = check_create(organization_id=org.id, name="Nightly backup", now=WEDNESDAY, period_s=86400, grace_s=3600)
     url = f"{live_server.url}/ping/{check.ping_uuid}"
     ok = subprocess.run(["curl", "-fsS", "-m", "10", "--retry", "5", url], capture_output=True, text=True, timeout=30)
     assert (ok.returncode, ok.stdout) == (0, "OK")
     fail = subprocess.run(
         ["curl", "-fsS", "-m", "10", "--data-raw", "pg_dump: error: connection refused", f"{url}/2"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert (fail.returncode, fail.stdout) == (0, "OK")
-    missing = subprocess.run(["curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}",
-                              f"{live_server.url}/ping/{uuid.uuid4()}"], capture_output=True, text=True, timeout=30)
+    missing = subprocess.run(
+        ["curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", f"{live_server.url}/ping/{uuid.uuid4()}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert missing.stdout == "404"
     with service_context():
         assert HeartbeatCheck.objects.get(pk=check.pk).status == "down"

@@ -22,12 +22,15 @@ def _rows(sql, params=None):
 @pytest.fixture
 def data(world):
     with service_context():
-        world.check_a = check_create(organization_id=world.org_a.id, name="A backup", now=WEDNESDAY, period_s=3600,
-                                     grace_s=600)
-        world.check_b = check_create(organization_id=world.org_b.id, name="B backup", now=WEDNESDAY, period_s=3600,
-                                     grace_s=600)
-        world.platform = check_create(organization_id=None, name="Platform backup", now=WEDNESDAY, period_s=3600,
-                                      grace_s=600)
+        world.check_a = check_create(
+            organization_id=world.org_a.id, name="A backup", now=WEDNESDAY, period_s=3600, grace_s=600
+        )
+        world.check_b = check_create(
+            organization_id=world.org_b.id, name="B backup", now=WEDNESDAY, period_s=3600, grace_s=600
+        )
+        world.platform = check_create(
+            organization_id=None, name="Platform backup", now=WEDNESDAY, period_s=3600, grace_s=600
+        )
         for check in (world.check_a, world.check_b, world.platform):
             ping_record(check=check, kind="success", now=WEDNESDAY, body=b"secret log")
         checks_evaluate(now=WEDNESDAY + 2 * H)  # all three go down: flips and alerts

@@ -50,7 +50,8 @@ def open_alert(check):
 def flips(check):
     with service_context():
         return list(
-            HeartbeatFlip.objects.filter(heartbeat_check=check).order_by("flipped_at", "id")
+            HeartbeatFlip.objects.filter(heartbeat_check=check)
+            .order_by("flipped_at", "id")
             .values_list("old_status", "new_status", "reason", "flipped_at")
         )
 
@@ -87,7 +88,10 @@ def test_periodic_check_goes_new_up_late_down_up_and_alerts_only_when_down(world
     with service_context():
         assert AlertHistory.objects.get(pk=alert.pk).status == "resolved"
     assert [(o, n, r) for o, n, r, _at in flips(check)] == [
-        ("new", "up", "ping"), ("up", "late", "late"), ("late", "down", "timeout"), ("down", "up", "ping"),
+        ("new", "up", "ping"),
+        ("up", "late", "late"),
+        ("late", "down", "timeout"),
+        ("down", "up", "ping"),
     ]
     assert flips(check)[1][3] == t1 + H  # late from the expected time
 
@@ -130,10 +134,10 @@ def test_cron_across_the_spring_forward_gap_expects_the_first_valid_minute(world
 
 
 def test_wedding_day_grace_applies_on_the_organizations_local_saturday(world):
-    saturday_check = make_check(world.org_a, name="Saturday sync", period_s=3600, grace_s=3600,
-                                wedding_day_grace_s=600, now=SATURDAY - 5 * H)
-    weekday_check = make_check(world.org_a, name="Weekday sync", period_s=3600, grace_s=3600,
-                               wedding_day_grace_s=600)
+    saturday_check = make_check(
+        world.org_a, name="Saturday sync", period_s=3600, grace_s=3600, wedding_day_grace_s=600, now=SATURDAY - 5 * H
+    )
+    weekday_check = make_check(world.org_a, name="Weekday sync", period_s=3600, grace_s=3600, wedding_day_grace_s=600)
     ping(saturday_check, SATURDAY - 2 * H)
     ping(weekday_check, WEDNESDAY - 2 * H)
     # Eleven minutes past due: down on the Saturday (10 min grace), only late on the Wednesday (60 min).
@@ -160,8 +164,9 @@ def test_wedding_day_grace_defaults_to_half_and_follows_a_weekday_wedding(world)
 
 
 def test_platform_check_uses_the_wedding_day_grace_while_any_organization_is_on(world):
-    check = make_check(None, name="Platform backup", period_s=3600, grace_s=3600, wedding_day_grace_s=300,
-                       now=SATURDAY - 5 * H)
+    check = make_check(
+        None, name="Platform backup", period_s=3600, grace_s=3600, wedding_day_grace_s=300, now=SATURDAY - 5 * H
+    )
     ping(check, SATURDAY - 2 * H)
     tick(SATURDAY - H + 6 * MIN)
     assert state(check).status == "down"
@@ -234,9 +239,12 @@ def test_critical_check_down_opens_an_incident_and_a_silence_mutes_it(world):
     muted = make_check(world.org_a, name="Gallery thumbnails", period_s=3600, grace_s=600)
     with service_context():
         suppression_rule_create(
-            kind="silence", organization_id=world.org_a.id, now=WEDNESDAY,
+            kind="silence",
+            organization_id=world.org_a.id,
+            now=WEDNESDAY,
             matchers=[{"name": "check", "op": "=", "value": "Gallery thumbnails"}],
-            starts_at=WEDNESDAY, ends_at=WEDNESDAY + 5 * H,
+            starts_at=WEDNESDAY,
+            ends_at=WEDNESDAY + 5 * H,
         )
     ping(critical, WEDNESDAY)
     ping(muted, WEDNESDAY)
@@ -282,8 +290,10 @@ def test_bad_schedules_are_refused_naming_the_field_and_nothing_is_written(world
 
 
 def test_the_tick_is_set_based_queries_do_not_grow_with_checks(world, django_assert_max_num_queries):
-    checks = [make_check(world.org_a if i % 2 else world.org_b, name=f"job {i}", period_s=3600, grace_s=3600)
-              for i in range(60)]
+    checks = [
+        make_check(world.org_a if i % 2 else world.org_b, name=f"job {i}", period_s=3600, grace_s=3600)
+        for i in range(60)
+    ]
     for c in checks:
         ping(c, WEDNESDAY)
     with service_context():

@@ -25,17 +25,25 @@ def heartbeat_demo(transactional_db, django_user_model):
     now = timezone.now()
     with service_context():
         orgs = {
-            "rosewood-florals": Organization.objects.create(slug="rosewood-florals", name="Rosewood Florals",
-                                                            timezone="Europe/London"),
-            "brooklyn-bakes": Organization.objects.create(slug="brooklyn-bakes", name="Brooklyn Bakes",
-                                                          timezone="America/New_York"),
+            "rosewood-florals": Organization.objects.create(
+                slug="rosewood-florals", name="Rosewood Florals", timezone="Europe/London"
+            ),
+            "brooklyn-bakes": Organization.objects.create(
+                slug="brooklyn-bakes", name="Brooklyn Bakes", timezone="America/New_York"
+            ),
         }
         demo_checks_seed(organizations=orgs, now=now)
         for minutes in range(30, 0, -1):
             at = now - dt.timedelta(minutes=minutes)
-            JobRun.objects.create(job="alerts-evaluate-rules", task="alerts.tasks.evaluate_rules", started_at=at,
-                                  finished_at=at + dt.timedelta(seconds=1), duration_ms=200 + 10 * minutes,
-                                  outcome="success", rows_handled=minutes)
+            JobRun.objects.create(
+                job="alerts-evaluate-rules",
+                task="alerts.tasks.evaluate_rules",
+                started_at=at,
+                finished_at=at + dt.timedelta(seconds=1),
+                duration_ms=200 + 10 * minutes,
+                outcome="success",
+                rows_handled=minutes,
+            )
         django_user_model.objects.create_user("ops", password="ops-browser-pass", is_staff=True, is_superuser=True)
         alice = django_user_model.objects.create_user("alice", password="alice-browser-pass")
         UserProfile.objects.create(user=alice, organization=orgs["rosewood-florals"], role="admin")
@@ -95,13 +103,18 @@ def test_vendor_creates_a_check_on_a_phone_pings_it_and_sees_it_up(live_server, 
     ping_url = page.inner_text("code.ping-url").strip()
     assert "30 9 * * 1 /usr/local/bin/backup.sh" in page.inner_text("body")
     # The page shows PORTAL_BASE_URL's address; the live test server listens elsewhere.
-    response = requests.post(base + ping_url[ping_url.index("/ping/"):], data=b"sent 14 cards", timeout=10)
+    response = requests.post(base + ping_url[ping_url.index("/ping/") :], data=b"sent 14 cards", timeout=10)
     assert response.text == "OK"
     page.reload()
     page.screenshot(path=str(SHOTS / "vendor-heartbeat-pinged-phone.png"), full_page=True)
     assert "sent 14 cards" in page.content() and "up" in page.inner_text("h1")
-    for path in ("/ops/heartbeats/", "/ops/jobs/", f"/ops/heartbeats/{heartbeat_demo['down_id']}/",
-                 "/org/brooklyn-bakes/heartbeats/", f"/org/rosewood-florals/heartbeats/{heartbeat_demo['down_id']}/"):
+    for path in (
+        "/ops/heartbeats/",
+        "/ops/jobs/",
+        f"/ops/heartbeats/{heartbeat_demo['down_id']}/",
+        "/org/brooklyn-bakes/heartbeats/",
+        f"/org/rosewood-florals/heartbeats/{heartbeat_demo['down_id']}/",
+    ):
         _visit(page, base, path, "vendor-denied-" + path.strip("/").replace("/", "-")[:60], expect_status=404)
     context.close()
     assert [e for e in errors if "404" not in e] == []

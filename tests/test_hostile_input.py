@@ -24,17 +24,42 @@ ALERTMANAGER = json.loads((SAMPLES_DIR / "alertmanager" / "captured-0.25-firing.
 GRAFANA = json.loads((SAMPLES_DIR / "grafana" / "firing-two-alerts.json").read_text())
 PAGERDUTY = json.loads((SAMPLES_DIR / "pagerduty" / "trigger.json").read_text())
 WEB_VITAL = json.loads((SAMPLES_DIR / "web-vitals" / "lcp.json").read_text())
-RULE = {"name": "Checkout latency", "metric_name": "checkout_ms", "service": "payments", "aggregation": "p95",
-        "comparison": "above", "threshold": 500, "window_minutes": 5, "labels": {"team": "pay"}}
-SILENCE = {"matchers": [{"name": "alertname", "value": "X", "isRegex": False, "isEqual": True}],
-           "startsAt": "2026-06-13T12:00:00Z", "endsAt": "2026-06-13T14:00:00Z", "createdBy": "ops",
-           "comment": "deploy"}
-WEBHOOK = {"alerts": [{"title": "Disk full", "status": "firing", "labels": {"host": "db1"},
-                       "startsAt": "2026-06-13T12:00:00Z"}]}
-METRICS = {"metrics": [{"service": "payments", "name": "latency", "value": 1.0, "unit": "ms",
-                        "tags": {"route": "/pay"}}]}
-ERRORS = {"errors": [{"service": "payments", "type": "PaymentError", "message": "boom",
-                      "frames": [{"file": "pay.py", "function": "charge"}], "tags": {"release": "1"}}]}
+RULE = {
+    "name": "Checkout latency",
+    "metric_name": "checkout_ms",
+    "service": "payments",
+    "aggregation": "p95",
+    "comparison": "above",
+    "threshold": 500,
+    "window_minutes": 5,
+    "labels": {"team": "pay"},
+}
+SILENCE = {
+    "matchers": [{"name": "alertname", "value": "X", "isRegex": False, "isEqual": True}],
+    "startsAt": "2026-06-13T12:00:00Z",
+    "endsAt": "2026-06-13T14:00:00Z",
+    "createdBy": "ops",
+    "comment": "deploy",
+}
+WEBHOOK = {
+    "alerts": [
+        {"title": "Disk full", "status": "firing", "labels": {"host": "db1"}, "startsAt": "2026-06-13T12:00:00Z"}
+    ]
+}
+METRICS = {
+    "metrics": [{"service": "payments", "name": "latency", "value": 1.0, "unit": "ms", "tags": {"route": "/pay"}}]
+}
+ERRORS = {
+    "errors": [
+        {
+            "service": "payments",
+            "type": "PaymentError",
+            "message": "boom",
+            "frames": [{"file": "pay.py", "function": "charge"}],
+            "tags": {"release": "1"},
+        }
+    ]
+}
 
 
 @pytest.fixture
@@ -46,11 +71,14 @@ def sent(world):
     from tests.conftest import WEDNESDAY
 
     with service_context():
-        world.tokens = {kind: integration_create(kind=kind, name=kind, organization_id=world.org_a.id)[1]
-                        for kind in ("alertmanager", "grafana", "pagerduty", "webhook")}
+        world.tokens = {
+            kind: integration_create(kind=kind, name=kind, organization_id=world.org_a.id)[1]
+            for kind in ("alertmanager", "grafana", "pagerduty", "webhook")
+        }
         world.api_key = api_key_create(organization=world.org_a, name="ingest")[1]
-        world.incident = incident_create(organization=world.org_a, title="api errors", by=None, now=WEDNESDAY,
-                                         priority="p1")
+        world.incident = incident_create(
+            organization=world.org_a, title="api errors", by=None, now=WEDNESDAY, priority="p1"
+        )
     return world
 
 
@@ -66,9 +94,18 @@ def _stored() -> dict:
         with connection.cursor() as cur:
             cur.execute("SELECT count(*) FROM apm_metrics")
             (metrics,) = cur.fetchone()
-        return {m.__name__: m.objects.count() for m in (AlertHistory, AlertRule, SuppressionRule, ApmDashboard,
-                                                         ErrorReport, IncidentUpdate, NotificationChannel)} | {
-            "metrics": metrics}
+        return {
+            m.__name__: m.objects.count()
+            for m in (
+                AlertHistory,
+                AlertRule,
+                SuppressionRule,
+                ApmDashboard,
+                ErrorReport,
+                IncidentUpdate,
+                NotificationChannel,
+            )
+        } | {"metrics": metrics}
 
 
 def _endpoints(w):
@@ -79,38 +116,110 @@ def _endpoints(w):
     incident = f"/api/v1/incidents/{w.incident.pk}"
     alert = ("alerts", 0)
     return [
-        ("alertmanager", "/api/v1/integrations/alertmanager/", bearer["alertmanager"], ALERTMANAGER,
-         [(*alert, "labels", "alertname"), (*alert, "labels", KEY), (*alert, "annotations", "summary"),
-          (*alert, "generatorURL"), (*alert, "fingerprint"), ("groupKey",)],
-         [(*alert, "startsAt"), (*alert, "endsAt")]),
-        ("grafana", "/api/v1/integrations/grafana/", bearer["grafana"], GRAFANA,
-         [(*alert, "labels", "alertname"), (*alert, "labels", KEY), (*alert, "annotations", "summary"),
-          (*alert, "generatorURL"), (*alert, "fingerprint")],
-         [(*alert, "startsAt")]),
-        ("pagerduty", "/api/v1/integrations/pagerduty/", {}, pagerduty,
-         [("payload", "summary"), ("payload", "source"), ("payload", "custom_details", "failure_rate"),
-          ("payload", "custom_details", KEY), ("dedup_key",), ("links", 0, "href")],
-         [("payload", "timestamp")]),
-        ("webhook", "/api/v1/integrations/webhook/", bearer["webhook"], WEBHOOK,
-         [(*alert, "title"), (*alert, "labels", "host"), (*alert, "labels", KEY)],
-         [(*alert, "startsAt")]),
-        ("metrics", "/api/v1/metrics/", key, METRICS,
-         [("metrics", 0, "service"), ("metrics", 0, "unit"), ("metrics", 0, "tags", "route"),
-          ("metrics", 0, "tags", KEY)],
-         [("metrics", 0, "timestamp")]),
-        ("errors", "/api/v1/errors/", key, ERRORS,
-         [("errors", 0, "message"), ("errors", 0, "tags", "release"), ("errors", 0, "tags", KEY),
-          ("errors", 0, "frames", 0, "function")],
-         [("errors", 0, "timestamp")]),
-        ("web-vitals", "/api/v1/web-vitals/", key, dict(WEB_VITAL, organization="rosewood-florals"),
-         [("page",)], [("timestamp",)]),
-        ("alert rules", "/api/v1/alert-rules/", w.alice, RULE,
-         [("name",), ("labels", "team"), ("labels", KEY), ("service",)], []),
+        (
+            "alertmanager",
+            "/api/v1/integrations/alertmanager/",
+            bearer["alertmanager"],
+            ALERTMANAGER,
+            [
+                (*alert, "labels", "alertname"),
+                (*alert, "labels", KEY),
+                (*alert, "annotations", "summary"),
+                (*alert, "generatorURL"),
+                (*alert, "fingerprint"),
+                ("groupKey",),
+            ],
+            [(*alert, "startsAt"), (*alert, "endsAt")],
+        ),
+        (
+            "grafana",
+            "/api/v1/integrations/grafana/",
+            bearer["grafana"],
+            GRAFANA,
+            [
+                (*alert, "labels", "alertname"),
+                (*alert, "labels", KEY),
+                (*alert, "annotations", "summary"),
+                (*alert, "generatorURL"),
+                (*alert, "fingerprint"),
+            ],
+            [(*alert, "startsAt")],
+        ),
+        (
+            "pagerduty",
+            "/api/v1/integrations/pagerduty/",
+            {},
+            pagerduty,
+            [
+                ("payload", "summary"),
+                ("payload", "source"),
+                ("payload", "custom_details", "failure_rate"),
+                ("payload", "custom_details", KEY),
+                ("dedup_key",),
+                ("links", 0, "href"),
+            ],
+            [("payload", "timestamp")],
+        ),
+        (
+            "webhook",
+            "/api/v1/integrations/webhook/",
+            bearer["webhook"],
+            WEBHOOK,
+            [(*alert, "title"), (*alert, "labels", "host"), (*alert, "labels", KEY)],
+            [(*alert, "startsAt")],
+        ),
+        (
+            "metrics",
+            "/api/v1/metrics/",
+            key,
+            METRICS,
+            [
+                ("metrics", 0, "service"),
+                ("metrics", 0, "unit"),
+                ("metrics", 0, "tags", "route"),
+                ("metrics", 0, "tags", KEY),
+            ],
+            [("metrics", 0, "timestamp")],
+        ),
+        (
+            "errors",
+            "/api/v1/errors/",
+            key,
+            ERRORS,
+            [
+                ("errors", 0, "message"),
+                ("errors", 0, "tags", "release"),
+                ("errors", 0, "tags", KEY),
+                ("errors", 0, "frames", 0, "function"),
+            ],
+            [("errors", 0, "timestamp")],
+        ),
+        (
+            "web-vitals",
+            "/api/v1/web-vitals/",
+            key,
+            dict(WEB_VITAL, organization="rosewood-florals"),
+            [("page",)],
+            [("timestamp",)],
+        ),
+        (
+            "alert rules",
+            "/api/v1/alert-rules/",
+            w.alice,
+            RULE,
+            [("name",), ("labels", "team"), ("labels", KEY), ("service",)],
+            [],
+        ),
         ("incident notes", f"{incident}/notes/", w.staff, {"message": "rolled back"}, [("message",)], []),
         ("incident escalate", f"{incident}/escalate/", w.staff, {"reason": "call"}, [("reason",)], []),
-        ("silences", "/api/v2/silences", bearer["alertmanager"], SILENCE,
-         [("comment",), ("createdBy",), ("matchers", 0, "value"), ("matchers", 0, "name")],
-         [("startsAt",), ("endsAt",)]),
+        (
+            "silences",
+            "/api/v2/silences",
+            bearer["alertmanager"],
+            SILENCE,
+            [("comment",), ("createdBy",), ("matchers", 0, "value"), ("matchers", 0, "name")],
+            [("startsAt",), ("endsAt",)],
+        ),
     ]
 
 
@@ -138,8 +247,9 @@ def _with(body, path, value):
 
 def _post(auth, path, raw: str):
     client, headers = _client(auth)
-    return client.generic("POST", path, raw.encode("utf-8", "surrogatepass"), content_type="application/json",
-                          **headers)
+    return client.generic(
+        "POST", path, raw.encode("utf-8", "surrogatepass"), content_type="application/json", **headers
+    )
 
 
 def _assert_refused(response, what):
@@ -168,8 +278,9 @@ def test_deeply_nested_json_is_refused_everywhere_pagerduty_before_any_credentia
             response = _post(auth, path, raw)
             _assert_refused(response, name)
             assert "nested deeper than 64" in response.content.decode(), name
-    unauthenticated = APIClient().generic("POST", "/api/v1/integrations/pagerduty/", arrays.encode(),
-                                          content_type="application/json")
+    unauthenticated = APIClient().generic(
+        "POST", "/api/v1/integrations/pagerduty/", arrays.encode(), content_type="application/json"
+    )
     assert unauthenticated.status_code == 400
     assert _stored() == before
 
@@ -222,18 +333,42 @@ def _form_cases(w):
         (w.staff, incident, {"action": "escalate", "reason": "{}"}),
         (w.staff, incident, {"action": "assign", "assignee": "{}"}),
         (w.alice, "/org/rosewood-florals/dashboards/new/", {"name": "{}", "widgets": "[]"}),
-        (w.alice, "/org/rosewood-florals/dashboards/new/",
-         {"name": "d", "widgets": '[{"service": "{}", "metric": "m"}]'}),
-        (w.alice, "/org/rosewood-florals/alerts/rules/",
-         {"name": "{}", "alert_type": "threshold", "metric_name": "m", "aggregation": "p95", "comparison": "above",
-          "threshold": "1", "window_minutes": "5", "for_seconds": "60", "severity": "warning",
-          "priority": "medium"}),
-        (w.alice, "/org/rosewood-florals/alerts/silences/",
-         {"action": "create", "matchers": 'alertname="{}"', "hours": "1", "comment": "c"}),
-        (w.alice, "/org/rosewood-florals/alerts/silences/",
-         {"action": "create", "matchers": 'alertname="A"', "hours": "1", "comment": "{}"}),
-        (w.alice, "/org/rosewood-florals/alerts/channels/",
-         {"action": "create", "name": "{}", "kind": "email", "target": "a@example.com"}),
+        (
+            w.alice,
+            "/org/rosewood-florals/dashboards/new/",
+            {"name": "d", "widgets": '[{"service": "{}", "metric": "m"}]'},
+        ),
+        (
+            w.alice,
+            "/org/rosewood-florals/alerts/rules/",
+            {
+                "name": "{}",
+                "alert_type": "threshold",
+                "metric_name": "m",
+                "aggregation": "p95",
+                "comparison": "above",
+                "threshold": "1",
+                "window_minutes": "5",
+                "for_seconds": "60",
+                "severity": "warning",
+                "priority": "medium",
+            },
+        ),
+        (
+            w.alice,
+            "/org/rosewood-florals/alerts/silences/",
+            {"action": "create", "matchers": 'alertname="{}"', "hours": "1", "comment": "c"},
+        ),
+        (
+            w.alice,
+            "/org/rosewood-florals/alerts/silences/",
+            {"action": "create", "matchers": 'alertname="A"', "hours": "1", "comment": "{}"},
+        ),
+        (
+            w.alice,
+            "/org/rosewood-florals/alerts/channels/",
+            {"action": "create", "name": "{}", "kind": "email", "target": "a@example.com"},
+        ),
     ]
 
 
@@ -253,6 +388,7 @@ def test_forms_refuse_nul_characters_in_every_field_with_400(sent, client):
 def test_form_bytes_that_are_not_utf8_are_not_a_500(sent, client):
     client.force_login(sent.staff)
     raw = "action=note&message=%ED%A0%80%FF"  # a UTF-8-encoded lone surrogate and a stray byte
-    response = client.generic("POST", f"/ops/incidents/{sent.incident.pk}/", raw,
-                              content_type="application/x-www-form-urlencoded")
+    response = client.generic(
+        "POST", f"/ops/incidents/{sent.incident.pk}/", raw, content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code in (302, 400)

@@ -205,6 +205,7 @@ def test_one_argument_sql_contract_decides_at_database_now(world, make_alert):
 
 # --- RLS -------------------------------------------------------------------
 
+
 def test_vendor_of_another_org_sees_no_incident_by_orm_or_raw_sql(world, make_alert):
     incident = _open(make_alert(world.org_a), SATURDAY)
     with vendor_context(world.org_b.id):
@@ -234,6 +235,7 @@ def test_without_context_the_function_sees_no_alert(world, make_alert):
 
 
 # --- transitions -------------------------------------------------------------
+
 
 def test_acknowledge_then_resolve_sets_timestamps_and_timeline(world, make_alert):
     incident = _open(make_alert(world.org_a), WEDNESDAY)
@@ -285,6 +287,7 @@ def test_vendor_cannot_acknowledge_another_orgs_incident(world, make_alert):
 
 
 # --- selectors -------------------------------------------------------------
+
 
 def test_open_incidents_orders_wedding_day_first_then_priority_then_age(world, make_alert):
     hours_ago = WEDNESDAY - dt.timedelta(hours=2)

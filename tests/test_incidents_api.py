@@ -22,22 +22,33 @@ def incidents(world):
 
     def open_for(org, title, severity, at):
         alert = AlertHistory.objects.create(
-            organization=org, source="alertmanager", fingerprint=title, title=title, severity=severity,
-            labels={"alertname": title}, starts_at=at,
+            organization=org,
+            source="alertmanager",
+            fingerprint=title,
+            title=title,
+            severity=severity,
+            labels={"alertname": title},
+            starts_at=at,
         )
         return incident_open_from_alert(alert=alert, now=at)
 
     with service_context():
         world.wedding = Wedding.objects.create(
-            organization=world.org_a, wedding_date=dt.date(2026, 6, 13), couple_name="Ana & Ben",
-            venue_name="Kew Gardens", ceremony_time=dt.time(14, 0),
+            organization=world.org_a,
+            wedding_date=dt.date(2026, 6, 13),
+            couple_name="Ana & Ben",
+            venue_name="Kew Gardens",
+            ceremony_time=dt.time(14, 0),
         )
         world.a_p0 = open_for(world.org_a, "gallery down", "critical", SATURDAY)
         world.a_p1 = open_for(world.org_a, "payments slow", "critical", WEDNESDAY)
         world.b_p2 = open_for(world.org_b, "email queue backlog", "warning", WEDNESDAY)
         world.unassigned = open_for(None, "unknown org alert", "critical", WEDNESDAY)
         IncidentUpdate.objects.create(
-            organization=world.org_a, incident=world.a_p0, kind="note", message="internal: db failover",
+            organization=world.org_a,
+            incident=world.a_p0,
+            kind="note",
+            message="internal: db failover",
             vendor_visible=False,
         )
     return world
@@ -81,8 +92,11 @@ def test_list_item_shape_with_wedding_summary(incidents):
     assert item["organization"] == "rosewood-florals"
     assert item["wedding_impact"] == "wedding_day_critical"
     assert item["wedding"] == {
-        "id": str(incidents.wedding.id), "couple_name": "Ana & Ben", "wedding_date": "2026-06-13",
-        "venue_name": "Kew Gardens", "ceremony_time": "14:00:00",
+        "id": str(incidents.wedding.id),
+        "couple_name": "Ana & Ben",
+        "wedding_date": "2026-06-13",
+        "venue_name": "Kew Gardens",
+        "ceremony_time": "14:00:00",
     }
     assert item["detected_at"].startswith("2026-06-13T12:00:00")
 
@@ -165,6 +179,7 @@ def test_vendor_gets_403_on_their_own_incident_and_404_on_anothers(incidents):
 
 
 # --- admin -------------------------------------------------------------------
+
 
 @pytest.fixture
 def ops(incidents):

@@ -28,13 +28,16 @@ def status(alert):
 @pytest.fixture
 def inhibit(world):
     with service_context():
-        NotificationChannel.objects.create(organization=None, kind="webhook", name="ops",
-                                           config={"url": "http://127.0.0.1:9/ops"})
+        NotificationChannel.objects.create(
+            organization=None, kind="webhook", name="ops", config={"url": "http://127.0.0.1:9/ops"}
+        )
         suppression_rule_create(
-            kind="inhibition", name="critical mutes warnings of its service",
+            kind="inhibition",
+            name="critical mutes warnings of its service",
             source_matchers=[{"name": "severity", "op": "=", "value": "critical"}],
             matchers=[{"name": "severity", "op": "=~", "value": "warning|info"}],
-            equal_labels=["service"], now=WEDNESDAY,
+            equal_labels=["service"],
+            now=WEDNESDAY,
         )
     return world
 
@@ -79,8 +82,11 @@ def test_inhibited_alert_is_not_notified_and_is_released_when_the_source_resolve
 def test_a_suppressed_alert_does_not_inhibit(inhibit):
     with service_context():
         suppression_rule_create(
-            kind="silence", matchers=[{"name": "alertname", "op": "=", "value": "PaymentsDown"}],
-            starts_at=WEDNESDAY - dt.timedelta(hours=1), ends_at=WEDNESDAY + dt.timedelta(hours=1), now=WEDNESDAY,
+            kind="silence",
+            matchers=[{"name": "alertname", "op": "=", "value": "PaymentsDown"}],
+            starts_at=WEDNESDAY - dt.timedelta(hours=1),
+            ends_at=WEDNESDAY + dt.timedelta(hours=1),
+            now=WEDNESDAY,
         )
     source = fire(inhibit.org_a, CRITICAL)
     assert status(source) == "suppressed"

@@ -30,8 +30,7 @@ def private_rate_limit_redis(monkeypatch):
 
 def make_integration(kind, org=None, **fields):
     with service_context():
-        integration, token = integration_create(kind=kind, name=f"{kind} test",
-                                                organization_id=org.id if org else None)
+        integration, token = integration_create(kind=kind, name=f"{kind} test", organization_id=org.id if org else None)
         if fields:
             AlertIntegration.objects.filter(pk=integration.pk).update(**fields)
             integration.refresh_from_db()
@@ -75,6 +74,7 @@ def test_every_sample_folder_has_a_parser_or_belongs_to_another_app():
 
 # --- Grafana ---------------------------------------------------------------------------
 
+
 def test_grafana_sample_opens_two_alerts_for_the_labelled_organization_and_redelivery_changes_nothing(world):
     _integration, token = make_integration("grafana")
     body = (SAMPLES / "grafana/firing-two-alerts.json").read_bytes()
@@ -113,6 +113,7 @@ def test_grafana_endpoint_refuses_an_alertmanager_token_and_a_wrong_version(worl
 
 # --- PagerDuty Events v2 ----------------------------------------------------------------
 
+
 def pd_sample(name):
     return (SAMPLES / f"pagerduty/{name}.json").read_bytes()
 
@@ -124,7 +125,11 @@ def test_pagerduty_trigger_acknowledge_resolve_by_dedup_key(world):
     assert response.json()["dedup_key"] == "stripe-webhooks/bloom-and-vine"
     (alert,) = alerts()
     assert (alert.organization.slug, alert.source, alert.severity, alert.status) == (
-        "bloom-and-vine", "pagerduty", "critical", "firing")
+        "bloom-and-vine",
+        "pagerduty",
+        "critical",
+        "firing",
+    )
     assert alert.fingerprint == dedup_fingerprint("stripe-webhooks/bloom-and-vine")
     assert alert.title == "Stripe webhook failures above 10% for bloom-and-vine"
     assert alert.starts_at.isoformat() == "2026-06-13T14:23:41+00:00"
@@ -162,8 +167,10 @@ def test_pagerduty_routing_key_in_the_body_authenticates_without_a_header(world)
         ({"dedup_key": "x" * 256}, "dedup_key"),
         ({"payload": {"summary": "s", "source": "s", "severity": "fatal"}}, "payload.severity"),
         ({"payload": {"summary": "", "source": "s", "severity": "info"}}, "payload.summary"),
-        ({"payload": {"summary": "s", "source": "s", "severity": "info", "timestamp": "yesterday"}},
-         "payload.timestamp"),
+        (
+            {"payload": {"summary": "s", "source": "s", "severity": "info", "timestamp": "yesterday"}},
+            "payload.timestamp",
+        ),
     ],
 )
 def test_pagerduty_bad_events_answer_400_naming_the_field(world, change, field):
@@ -184,24 +191,46 @@ def test_pagerduty_acknowledge_without_dedup_key_is_refused():
 # --- generic JSON webhook with a field mapping --------------------------------------------
 
 MAPPING = {
-    "alerts": "data.events", "title": "headline", "status": "state", "resolved_values": ["ok"],
-    "fingerprint": "key", "severity": "level", "severity_map": {"p1": "critical", "p3": "info"},
-    "labels": "tags", "starts_at": "at", "organization": "tenant",
+    "alerts": "data.events",
+    "title": "headline",
+    "status": "state",
+    "resolved_values": ["ok"],
+    "fingerprint": "key",
+    "severity": "level",
+    "severity_map": {"p1": "critical", "p3": "info"},
+    "labels": "tags",
+    "starts_at": "at",
+    "organization": "tenant",
 }
 
 
 def test_generic_webhook_maps_fields_fires_and_resolves(world):
     _integration, token = make_integration("webhook", config=MAPPING)
-    body = {"data": {"events": [
-        {"headline": "Gallery slow", "state": "alerting", "key": "gal-1", "level": "P1",
-         "tags": {"service": "gallery", "shard": 3}, "at": 1781360000, "tenant": "rosewood-florals"},
-        {"headline": "Unknown tenant", "key": "x-2", "tenant": "nobody"},
-    ]}}
+    body = {
+        "data": {
+            "events": [
+                {
+                    "headline": "Gallery slow",
+                    "state": "alerting",
+                    "key": "gal-1",
+                    "level": "P1",
+                    "tags": {"service": "gallery", "shard": 3},
+                    "at": 1781360000,
+                    "tenant": "rosewood-florals",
+                },
+                {"headline": "Unknown tenant", "key": "x-2", "tenant": "nobody"},
+            ]
+        }
+    }
     assert post("webhook/", body, token).json() == {"received": 2, "created": 2, "resolved": 0}
     by_fp = {a.fingerprint: a for a in alerts()}
     first = by_fp["gal-1"]
     assert (first.organization_id, first.severity, first.priority, first.source) == (
-        world.org_a.id, "critical", "high", "webhook")
+        world.org_a.id,
+        "critical",
+        "high",
+        "webhook",
+    )
     assert first.labels == {"service": "gallery", "shard": "3"}
     assert first.starts_at.timestamp() == 1781360000
     assert by_fp["x-2"].organization_id is None and by_fp["x-2"].severity == "warning"
@@ -234,6 +263,7 @@ def test_generic_webhook_bad_payload_names_the_field(world, body, field):
 
 
 # --- size limit, tenancy (the rate limit: tests/test_integration_rate_limit.py) -----------------
+
 
 @pytest.mark.parametrize("kind,path", [("grafana", "grafana/"), ("pagerduty", "pagerduty/"), ("webhook", "webhook/")])
 def test_oversized_body_answers_400_before_parsing(world, settings, kind, path):

@@ -25,8 +25,9 @@ def record_all_runs(at):
     """One finished run of every beat job, started at ``at``."""
     with service_context():
         for job in beat_jobs().values():
-            JobRun.objects.create(job=job.name, task=job.task, started_at=at, finished_at=at + S, duration_ms=1000,
-                                  outcome="success")
+            JobRun.objects.create(
+                job=job.name, task=job.task, started_at=at, finished_at=at + S, duration_ms=1000, outcome="success"
+            )
 
 
 def job_alerts():
@@ -51,7 +52,11 @@ def test_a_task_run_records_start_end_outcome_rows_and_result(db, monkeypatch):
     with service_context():
         run = JobRun.objects.get()
     assert (run.job, run.task, run.outcome, run.rows_handled) == (
-        "heartbeats-evaluate-checks", "heartbeats.tasks.evaluate_checks", "success", 4)
+        "heartbeats-evaluate-checks",
+        "heartbeats.tasks.evaluate_checks",
+        "success",
+        4,
+    )
     assert run.result == {"late": 2, "down": 1, "up": 0, "alerts_fired": 1}
     assert run.finished_at >= run.started_at and run.duration_ms >= 0 and run.worker
 
@@ -72,8 +77,15 @@ def test_a_failing_task_records_its_error_and_a_task_beat_does_not_run_records_n
 
 @pytest.mark.parametrize(
     ("task", "result", "rows"),
-    [("x", 7, 7), ("x", {"fired": 2, "resolved": 1, "note": "ok"}, 3), ("x", [1, 2], 2), ("x", None, None),
-     ("x", True, None), ("dbmonitor.tasks.snapshot", 81234, 1), ("dbmonitor.tasks.snapshot", None, None)],
+    [
+        ("x", 7, 7),
+        ("x", {"fired": 2, "resolved": 1, "note": "ok"}, 3),
+        ("x", [1, 2], 2),
+        ("x", None, None),
+        ("x", True, None),
+        ("dbmonitor.tasks.snapshot", 81234, 1),
+        ("dbmonitor.tasks.snapshot", None, None),
+    ],
 )
 def test_rows_handled_are_read_from_the_return_value(task, result, rows):
     assert rows_from_result(task, result) == rows
@@ -132,8 +144,12 @@ def test_a_stopped_beat_raises_one_critical_platform_incident_and_resolves_when_
 def test_a_job_that_never_ran_is_stale_once_runs_were_recorded_for_twice_its_period(db):
     now = timezone.now()
     with service_context():
-        JobRun.objects.create(job="alerts-evaluate-rules", task="alerts.tasks.evaluate_rules",
-                              started_at=now - dt.timedelta(minutes=3), outcome="success")
+        JobRun.objects.create(
+            job="alerts-evaluate-rules",
+            task="alerts.tasks.evaluate_rules",
+            started_at=now - dt.timedelta(minutes=3),
+            outcome="success",
+        )
     status = {j.job.name: j for j in beat_jobs_status(now).jobs}
     assert status["apm-aggregate"].state == "stale"  # every minute, never in three minutes of recording
     assert status["heartbeats-cleanup"].state == "never"  # hourly: too early to tell
@@ -172,12 +188,21 @@ def test_cleanup_keeps_the_newest_pings_of_each_check_and_drops_old_flips_and_ru
         check = check_create(organization_id=world.org_a.id, name="busy", now=now, period_s=60, grace_s=60)
         for i in range(5):
             ping_record(check=check, kind="success", now=now + i * S)
-        HeartbeatFlip.objects.create(heartbeat_check=check, organization_id=world.org_a.id, old_status="up",
-                                     new_status="late", reason="late", flipped_at=now - dt.timedelta(days=100))
+        HeartbeatFlip.objects.create(
+            heartbeat_check=check,
+            organization_id=world.org_a.id,
+            old_status="up",
+            new_status="late",
+            reason="late",
+            flipped_at=now - dt.timedelta(days=100),
+        )
         JobRun.objects.create(job="apm-aggregate", task="apm.tasks.aggregate", started_at=now - dt.timedelta(days=8))
         assert heartbeats_cleanup(now=now) == {"pings": 2, "flips": 1, "job_runs": 1}
         assert list(HeartbeatPing.objects.filter(heartbeat_check=check).order_by("n").values_list("n", flat=True)) == [
-            3, 4, 5]
+            3,
+            4,
+            5,
+        ]
         assert HeartbeatCheck.objects.get(pk=check.pk).n_pings == 5
 
 
@@ -202,5 +227,6 @@ def test_a_worker_without_beat_raises_the_stopped_beat_alert_on_its_own_timer(
     alerts = job_alerts()
     assert "alerts-evaluate-rules" in alerts and alerts["alerts-evaluate-rules"].severity == "critical"
     with service_context():
-        assert not JobRun.objects.filter(job="heartbeats-evaluate-checks", started_at__gt=timezone.now()
-                                         - dt.timedelta(minutes=5)).exists()  # beat really is not running
+        assert not JobRun.objects.filter(
+            job="heartbeats-evaluate-checks", started_at__gt=timezone.now() - dt.timedelta(minutes=5)
+        ).exists()  # beat really is not running

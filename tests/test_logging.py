@@ -39,11 +39,19 @@ def test_a_vendor_request_logs_request_user_and_organization_ids(transactional_d
 
 def test_integration_tokens_and_passwords_never_reach_a_line(world, client, log_lines):
     token = "wsi_" + "S3cr3tT0ken" * 3
-    client.post("/api/v1/integrations/alertmanager/", data=b"{}", content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.post(
+        "/api/v1/integrations/alertmanager/",
+        data=b"{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
     logging.getLogger("wedsync_ops.test").warning("connecting to postgres://app:hunter2@db:5432/x with %s", token)
-    structlog.get_logger("wedsync_ops.test").info("channel saved", password="hunter2", api_key="abc123456",
-                                                  config={"url": "https://h/?token=abc123456", "auth_token": "x1"})
+    structlog.get_logger("wedsync_ops.test").info(
+        "channel saved",
+        password="hunter2",
+        api_key="abc123456",
+        config={"url": "https://h/?token=abc123456", "auth_token": "x1"},
+    )
     text = json.dumps(log_lines())
     for secret in (token, "hunter2", "abc123456", '"x1"'):
         assert secret not in text

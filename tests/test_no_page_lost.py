@@ -30,19 +30,30 @@ S = dt.timedelta(seconds=1)
 def hooks(world, receiver):
     """Rosewood's webhook at the receiver, and the ops team's platform webhook at another path."""
     with service_context():
-        world.rose = NotificationChannel.objects.create(organization=world.org_a, kind="webhook", name="rosewood",
-                                                        config={"url": receiver.url + "/rose"})
-        world.ops = NotificationChannel.objects.create(kind="webhook", name="ops",
-                                                       config={"url": receiver.url + "/ops"})
+        world.rose = NotificationChannel.objects.create(
+            organization=world.org_a, kind="webhook", name="rosewood", config={"url": receiver.url + "/rose"}
+        )
+        world.ops = NotificationChannel.objects.create(
+            kind="webhook", name="ops", config={"url": receiver.url + "/ops"}
+        )
     world.receiver = receiver
     return world
 
 
 def fire(org, n, *, now=WEDNESDAY, severity="warning"):
     with service_context():
-        return alert_fire(organization_id=org.id, fingerprint=f"storm-{n}", source="alertmanager", title=f"storm {n}",
-                          labels={"alertname": f"Storm{n}"}, annotations={}, severity=severity, priority="medium",
-                          starts_at=now, now=now)[0]
+        return alert_fire(
+            organization_id=org.id,
+            fingerprint=f"storm-{n}",
+            source="alertmanager",
+            title=f"storm {n}",
+            labels={"alertname": f"Storm{n}"},
+            annotations={},
+            severity=severity,
+            priority="medium",
+            starts_at=now,
+            now=now,
+        )[0]
 
 
 def rows(channel, **filters):
@@ -96,7 +107,8 @@ def test_sustained_4xx_disables_the_channel_tells_the_others_and_re_enabling_sen
     old_alert = fire(w.org_a, 2, now=at + S)
     with service_context():  # pretend this one has been held for two days
         NotificationDelivery.objects.filter(channel=w.rose, alert_id=old_alert.pk).update(
-            created_at=at - dt.timedelta(days=2))
+            created_at=at - dt.timedelta(days=2)
+        )
     held = {d.alert_id: d.pk for d in rows(w.rose, status="held")}
     assert set(held) == {first.alert_id, disabled.pk, old_alert.pk}  # the retrying one too
     counts = channel_enable(channel=w.rose, now=at + 2 * S)
@@ -122,8 +134,9 @@ def test_permanent_errors_by_the_receivers_own_meaning_disable_at_once(hooks):
 def test_a_delivery_that_fails_for_good_is_on_the_incident_timeline_and_the_saturday_dashboard(hooks, settings, client):
     settings.NOTIFY_MAX_ATTEMPTS = 2
     with service_context():
-        incident = incident_create(organization=hooks.org_a, title="checkout down", by=None, now=WEDNESDAY,
-                                   priority="p1", severity="critical")
+        incident = incident_create(
+            organization=hooks.org_a, title="checkout down", by=None, now=WEDNESDAY, priority="p1", severity="critical"
+        )
     (delivery,) = rows(hooks.rose, incident_id=incident.pk)
     hooks.receiver.statuses = [503, 503]
     delivery_send(delivery_id=delivery.pk, now=WEDNESDAY)
@@ -134,7 +147,7 @@ def test_a_delivery_that_fails_for_good_is_on_the_incident_timeline_and_the_satu
     assert line.deliveries == [str(delivery.pk)]
     client.force_login(hooks.staff)
     html = client.get("/ops/saturday/").content.decode()
-    panel = html[html.index('id="failed-notifications"'):html.index('id="notifications"')]
+    panel = html[html.index('id="failed-notifications"') : html.index('id="notifications"')]
     assert "checkout down" in panel and "rosewood" in panel and "gave up after 2 attempts" in panel
 
 

@@ -39,6 +39,7 @@ CLOSED_PORT_BROKER = "redis://127.0.0.1:1/0"
 
 # --- data ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def setup(world, receiver):
     """org A's webhook channel, a platform channel (both at the receiver) and a firing alert of org A."""
@@ -52,8 +53,14 @@ def setup(world, receiver):
 
 def _alert(org, title, fingerprint=None, severity="critical"):
     return AlertHistory.objects.create(
-        organization=org, source="alertmanager", fingerprint=fingerprint or title, title=title, severity=severity,
-        priority="high", labels={"alertname": "HighLatency", "service": "booking-api"}, starts_at=T0,
+        organization=org,
+        source="alertmanager",
+        fingerprint=fingerprint or title,
+        title=title,
+        severity=severity,
+        priority="high",
+        labels={"alertname": "HighLatency", "service": "booking-api"},
+        starts_at=T0,
         generator_url="http://prometheus.local/graph",
     )
 
@@ -99,6 +106,7 @@ def broker_at(url):
 
 
 # --- enqueue ------------------------------------------------------------------------
+
 
 def test_enqueue_writes_a_row_for_every_channel_of_the_org_and_the_platform_held_when_disabled(setup):
     w = setup
@@ -161,8 +169,11 @@ def test_alert_payload_shape(setup):
 def test_incident_payload_carries_the_wedding(setup):
     with service_context():
         wedding = Wedding.objects.create(
-            organization=setup.org_a, wedding_date=dt.date(2026, 6, 13), couple_name="Ana & Ben",
-            venue_name="Kew Gardens", ceremony_time=dt.time(14, 30),
+            organization=setup.org_a,
+            wedding_date=dt.date(2026, 6, 13),
+            couple_name="Ana & Ben",
+            venue_name="Kew Gardens",
+            ceremony_time=dt.time(14, 30),
         )
         incident = incident_open_from_alert(alert=setup.alert, now=SATURDAY)
         (delivery,) = NotificationDelivery.objects.filter(incident_id=incident.pk, channel=setup.ch_a)
@@ -171,8 +182,11 @@ def test_incident_payload_carries_the_wedding(setup):
     assert p["title"] == "WEDDING DAY: booking-api p95 > 800 ms"
     assert p["wedding_impact"] == "wedding_day_critical"
     assert p["wedding"] == {
-        "id": str(wedding.id), "couple_name": "Ana & Ben", "wedding_date": "2026-06-13",
-        "venue_name": "Kew Gardens", "ceremony_time": "14:30:00",
+        "id": str(wedding.id),
+        "couple_name": "Ana & Ben",
+        "wedding_date": "2026-06-13",
+        "venue_name": "Kew Gardens",
+        "ceremony_time": "14:30:00",
     }
     assert p["labels"] == {"alertname": "HighLatency", "service": "booking-api"}
     assert p["url"].endswith(f"/ops/incidents/{incident.id}/")
@@ -242,6 +256,7 @@ def test_commit_publishes_the_deliveries_to_the_broker_in_chunks(setup, django_c
 
 
 # --- delivery -------------------------------------------------------------------------
+
 
 def test_delivery_posts_the_json_payload_once(setup):
     rec = setup.receiver
@@ -450,10 +465,14 @@ def test_retry_puts_a_failed_delivery_back_with_a_fresh_budget(setup):
 
 # --- admin ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def ops(setup):
     codenames = [
-        "view_notificationdelivery", "view_deliveryattempt", "view_notificationchannel", "change_notificationchannel",
+        "view_notificationdelivery",
+        "view_deliveryattempt",
+        "view_notificationchannel",
+        "change_notificationchannel",
     ]
     setup.staff.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     client = Client()

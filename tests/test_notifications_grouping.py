@@ -23,9 +23,19 @@ KEY = '{}:{alertname="Checkout latency",organization="rosewood-florals"}'
 def fire(org, service, *, now, source="rule", group_key=KEY):
     labels = {"alertname": "Checkout latency", "service": service}
     with service_context():
-        return alert_fire(organization_id=org.id, fingerprint=labels_fingerprint(labels), source=source,
-                          title=f"latency {service}", labels=labels, annotations={}, severity="warning",
-                          priority="medium", starts_at=now, now=now, group_key=group_key)[0]
+        return alert_fire(
+            organization_id=org.id,
+            fingerprint=labels_fingerprint(labels),
+            source=source,
+            title=f"latency {service}",
+            labels=labels,
+            annotations={},
+            severity="warning",
+            priority="medium",
+            starts_at=now,
+            now=now,
+            group_key=group_key,
+        )[0]
 
 
 def firing_delivery(alert):

@@ -33,8 +33,9 @@ def paged(paging):
     """Priya was paged for a Rosewood incident (step 1): her token and incident."""
     w = paging
     with service_context():
-        w.incident = incident_create(organization=w.org_a, title="Checkout is down", by=None, now=WEDNESDAY,
-                                     priority="p1", severity="critical")
+        w.incident = incident_create(
+            organization=w.org_a, title="Checkout is down", by=None, now=WEDNESDAY, priority="p1", severity="critical"
+        )
     escalations_run(now=WEDNESDAY + 5 * MIN)
     with service_context():
         w.token = AcknowledgeToken.objects.get(incident=w.incident, user=w.priya)
@@ -50,8 +51,9 @@ def _incident(w) -> Incident:
 
 def _status_lines(w) -> list[str]:
     with service_context():
-        return list(IncidentUpdate.objects.filter(incident=w.incident, kind="status_change").values_list(
-            "message", flat=True))
+        return list(
+            IncidentUpdate.objects.filter(incident=w.incident, kind="status_change").values_list("message", flat=True)
+        )
 
 
 @time_machine.travel(WEDNESDAY + 6 * MIN, tick=False)
@@ -66,7 +68,8 @@ def test_the_link_shows_the_incident_and_a_post_acknowledges_it_once(paged, clie
     assert done.status_code == 200 and "Acknowledged: Checkout is down. Thank you, Priya Shah." in done.content.decode()
     assert _incident(w).status == "acknowledged"
     assert _status_lines(w) == [
-        "Status changed from open to acknowledged by priya via the one-time link of their page, step 1"]
+        "Status changed from open to acknowledged by priya via the one-time link of their page, step 1"
+    ]
     again = client.post(w.link).content.decode()
     assert "already used to acknowledge" in again and 'id="acknowledge"' not in again
 
@@ -98,11 +101,15 @@ def test_an_sms_reply_ack_code_from_the_paged_number_acknowledges(paged, client,
     assert _incident(w).status == "open"
     answer = _twilio_post(client, settings, "/oncall/twilio/sms/", params)
     assert answer.status_code == 200 and answer["Content-Type"].startswith("text/xml")
-    assert b"<Response><Message>Acknowledged: Checkout is down. Thank you, Priya Shah.</Message></Response>" \
+    assert (
+        b"<Response><Message>Acknowledged: Checkout is down. Thank you, Priya Shah.</Message></Response>"
         in answer.content
+    )
     assert _incident(w).status == "acknowledged"
-    assert _status_lines(w) == [f"Status changed from open to acknowledged by priya via an SMS reply "
-                                f"ACK {w.token.code} from {PRIYA_SMS}, step 1"]
+    assert _status_lines(w) == [
+        f"Status changed from open to acknowledged by priya via an SMS reply "
+        f"ACK {w.token.code} from {PRIYA_SMS}, step 1"
+    ]
     help_text = _twilio_post(client, settings, "/oncall/twilio/sms/", {**params, "Body": "on it"})
     assert b"Reply ACK followed by the code" in help_text.content
 
@@ -114,8 +121,12 @@ def test_twilio_webhooks_refuse_a_bad_signature(paged, client, settings):
     assert client.post("/oncall/twilio/sms/", data=urlencode(params), content_type=FORM).status_code == 403
     tampered_url = "/oncall/twilio/sms/"
     signature = RequestValidator("tok").compute_signature(settings.PORTAL_BASE_URL + tampered_url, params)
-    tampered = client.post(tampered_url, data=urlencode({**params, "From": "+447700900999"}), content_type=FORM,
-                           HTTP_X_TWILIO_SIGNATURE=signature)
+    tampered = client.post(
+        tampered_url,
+        data=urlencode({**params, "From": "+447700900999"}),
+        content_type=FORM,
+        HTTP_X_TWILIO_SIGNATURE=signature,
+    )
     assert tampered.status_code == 403
     assert _incident(w).status == "open"
 
@@ -146,16 +157,24 @@ def slack(paged, settings, monkeypatch):
 
 def _slack_click(client, w, *, member, action="wedsync_acknowledge", secret=None, timestamp=None, value=None):
     payload = {
-        "type": "block_actions", "user": {"id": member, "username": "someone"}, "team": {"id": "T0WEDSYNC"},
+        "type": "block_actions",
+        "user": {"id": member, "username": "someone"},
+        "team": {"id": "T0WEDSYNC"},
         "response_url": w.receiver.url + "/slack-response",
         "actions": [{"action_id": action, "value": value or str(w.incident.pk), "type": "button"}],
     }
     body = urlencode({"payload": json.dumps(payload)})
     ts = str(timestamp or int(time.time()))
     signature = SignatureVerifier(secret or "8f742231b10e8888abcd99yyyzzz85a5").generate_signature(
-        timestamp=ts, body=body)
-    return client.post("/oncall/slack/actions/", data=body, content_type=FORM, HTTP_X_SLACK_SIGNATURE=signature,
-                       HTTP_X_SLACK_REQUEST_TIMESTAMP=ts)
+        timestamp=ts, body=body
+    )
+    return client.post(
+        "/oncall/slack/actions/",
+        data=body,
+        content_type=FORM,
+        HTTP_X_SLACK_SIGNATURE=signature,
+        HTTP_X_SLACK_REQUEST_TIMESTAMP=ts,
+    )
 
 
 def _replies(w) -> list[dict]:
@@ -199,13 +218,23 @@ def test_the_slack_channel_message_of_an_open_incident_has_the_buttons(paged):
     from notifications.transports import Slack
 
     w = paged
-    payload = {"event": "incident.opened", "kind": "incident", "id": str(w.incident.pk), "status": "open",
-               "title": "Checkout is down", "severity": "critical", "url": "http://portal.test/ops/incidents/x/"}
+    payload = {
+        "event": "incident.opened",
+        "kind": "incident",
+        "id": str(w.incident.pk),
+        "status": "open",
+        "title": "Checkout is down",
+        "severity": "critical",
+        "url": "http://portal.test/ops/incidents/x/",
+    }
     channel = type("C", (), {"config": {"webhook_url": w.receiver.url + "/hook"}})()
     Slack(channel).send(payload, key="k1")
     Slack(channel).send({**payload, "event": "incident.resolved", "status": "resolved"}, key="k2")
     opened, resolved = (w.receiver.json(i) for i in (0, 1))
     actions = [b for b in opened["blocks"] if b["type"] == "actions"]
     assert [e["action_id"] for e in actions[0]["elements"]] == [
-        "wedsync_acknowledge", "wedsync_resolve", "wedsync_open"]
+        "wedsync_acknowledge",
+        "wedsync_resolve",
+        "wedsync_open",
+    ]
     assert not [b for b in resolved["blocks"] if b["type"] == "actions"]

@@ -20,15 +20,37 @@ def at(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=UTC)
 
 
-def layer(name="primary", position=1, people=(A, B, C), starts_on=dt.date(2026, 3, 23), handoff=dt.time(9),
-          period_days=7, **kw) -> RotationSpec:
-    return RotationSpec(id=name, name=name, position=position, participants=tuple(people), starts_on=starts_on,
-                        handoff=handoff, period_days=period_days, **kw)
+def layer(
+    name="primary",
+    position=1,
+    people=(A, B, C),
+    starts_on=dt.date(2026, 3, 23),
+    handoff=dt.time(9),
+    period_days=7,
+    **kw,
+) -> RotationSpec:
+    return RotationSpec(
+        id=name,
+        name=name,
+        position=position,
+        participants=tuple(people),
+        starts_on=starts_on,
+        handoff=handoff,
+        period_days=period_days,
+        **kw,
+    )
 
 
 def schedule(tz, *rotations, overrides=(), zones=(), windows=()) -> ScheduleSpec:
-    return ScheduleSpec(id="s", name="s", timezone=tz, rotations=rotations, overrides=overrides,
-                        wedding_day_zones=zones, wedding_day_windows=windows)
+    return ScheduleSpec(
+        id="s",
+        name="s",
+        timezone=tz,
+        rotations=rotations,
+        overrides=overrides,
+        wedding_day_zones=zones,
+        wedding_day_windows=windows,
+    )
 
 
 def who(spec, instant):
@@ -38,24 +60,33 @@ def who(spec, instant):
 
 LONDON_WEEKLY = schedule("Europe/London", layer())  # Monday 09:00 handoffs from 23 March 2026
 SYDNEY_DAILY = schedule("Australia/Sydney", layer(people=(A, B), starts_on=dt.date(2026, 9, 28), period_days=1))
-NY_0130 = schedule("America/New_York", layer(people=(A, B), starts_on=dt.date(2026, 10, 25), handoff=dt.time(1, 30),
-                                             period_days=1))
-LONDON_0130 = schedule("Europe/London", layer(people=(A, B), starts_on=dt.date(2026, 3, 20), handoff=dt.time(1, 30),
-                                              period_days=1))
-NIGHTS = schedule("Europe/London", layer(people=(A,), starts_on=dt.date(2026, 1, 5), period_days=7, days=WEEKDAYS,
-                                         window=(dt.time(20), dt.time(8))))
-KOLKATA = schedule("Asia/Kolkata", layer(people=(A, B, C), starts_on=dt.date(2026, 1, 1), handoff=dt.time(10),
-                                         period_days=2))
-AUCKLAND = schedule("Pacific/Auckland", layer(people=(A, B), starts_on=dt.date(2026, 9, 21), handoff=dt.time(8),
-                                              period_days=1))
+NY_0130 = schedule(
+    "America/New_York", layer(people=(A, B), starts_on=dt.date(2026, 10, 25), handoff=dt.time(1, 30), period_days=1)
+)
+LONDON_0130 = schedule(
+    "Europe/London", layer(people=(A, B), starts_on=dt.date(2026, 3, 20), handoff=dt.time(1, 30), period_days=1)
+)
+NIGHTS = schedule(
+    "Europe/London",
+    layer(people=(A,), starts_on=dt.date(2026, 1, 5), period_days=7, days=WEEKDAYS, window=(dt.time(20), dt.time(8))),
+)
+KOLKATA = schedule(
+    "Asia/Kolkata", layer(people=(A, B, C), starts_on=dt.date(2026, 1, 1), handoff=dt.time(10), period_days=2)
+)
+AUCKLAND = schedule(
+    "Pacific/Auckland", layer(people=(A, B), starts_on=dt.date(2026, 9, 21), handoff=dt.time(8), period_days=1)
+)
 WEDDING = schedule(
     "Europe/London",
     layer("weekdays", 1, people=(A, B), starts_on=dt.date(2026, 6, 1), days=WEEKDAYS),
-    layer("saturday rota", 5, people=(C, D), starts_on=dt.date(2026, 6, 6), handoff=dt.time(0),
-          wedding_day_only=True),
+    layer("saturday rota", 5, people=(C, D), starts_on=dt.date(2026, 6, 6), handoff=dt.time(0), wedding_day_only=True),
     zones=("Australia/Sydney",),
-    windows=((localize(dt.datetime(2026, 6, 10), zoneinfo.ZoneInfo("Europe/London")),
-              localize(dt.datetime(2026, 6, 11), zoneinfo.ZoneInfo("Europe/London"))),),
+    windows=(
+        (
+            localize(dt.datetime(2026, 6, 10), zoneinfo.ZoneInfo("Europe/London")),
+            localize(dt.datetime(2026, 6, 11), zoneinfo.ZoneInfo("Europe/London")),
+        ),
+    ),
 )
 
 CASES = [
@@ -112,8 +143,14 @@ def test_the_highest_layer_wins_and_an_override_beats_every_layer_the_newest_fir
         OverrideSpec(start=at(2026, 5, 4, 14), end=at(2026, 5, 4, 16), person=D, id="o2"),
     )
     spec = schedule("UTC", base, top, overrides=overrides)
-    assert [who(spec, at(2026, 5, 4, h, m)) for h, m in ((11, 59), (12, 0), (12, 30), (14, 0), (15, 59), (16, 0))] \
-        == [A, B, C, D, D, A]
+    assert [who(spec, at(2026, 5, 4, h, m)) for h, m in ((11, 59), (12, 0), (12, 30), (14, 0), (15, 59), (16, 0))] == [
+        A,
+        B,
+        C,
+        D,
+        D,
+        A,
+    ]
     assert oncall_at(spec, at(2026, 5, 4, 14)).source == "override"
     assert oncall_at(spec, at(2026, 5, 4, 12)).source == "top"
 
@@ -150,10 +187,25 @@ def test_shifts_cover_the_range_with_gaps_marked_and_merge_the_same_person():
     assert daily[1].hours == pytest.approx(23.0)  # the spring-forward day
 
 
-ZONES = ["Europe/London", "Australia/Sydney", "America/New_York", "Asia/Kolkata", "Pacific/Auckland",
-         "America/Sao_Paulo", "UTC", "Asia/Tokyo"]
-DST_WEEKENDS = [at(2026, 3, 27), at(2026, 10, 23), at(2026, 3, 6), at(2026, 10, 30), at(2026, 4, 3),
-                at(2026, 10, 2), at(2026, 9, 25)]
+ZONES = [
+    "Europe/London",
+    "Australia/Sydney",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Pacific/Auckland",
+    "America/Sao_Paulo",
+    "UTC",
+    "Asia/Tokyo",
+]
+DST_WEEKENDS = [
+    at(2026, 3, 27),
+    at(2026, 10, 23),
+    at(2026, 3, 6),
+    at(2026, 10, 30),
+    at(2026, 4, 3),
+    at(2026, 10, 2),
+    at(2026, 9, 25),
+]
 
 
 def _random_schedule(rng: random.Random, start: dt.datetime) -> ScheduleSpec:
@@ -161,16 +213,24 @@ def _random_schedule(rng: random.Random, start: dt.datetime) -> ScheduleSpec:
     for i in range(rng.randint(1, 3)):
         window = None
         if rng.random() < 0.5:
-            window = (dt.time(rng.choice([0, 1, 2, 8, 9, 20, 23]), rng.choice([0, 30])),
-                      dt.time(rng.choice([0, 1, 2, 3, 8, 17, 20]), rng.choice([0, 30])))
+            window = (
+                dt.time(rng.choice([0, 1, 2, 8, 9, 20, 23]), rng.choice([0, 30])),
+                dt.time(rng.choice([0, 1, 2, 3, 8, 17, 20]), rng.choice([0, 30])),
+            )
         days = frozenset(rng.sample(range(1, 8), rng.randint(1, 7))) if rng.random() < 0.5 else frozenset()
-        rotations.append(layer(
-            f"L{i}", i, people=tuple(range(1, rng.randint(2, 5))),
-            starts_on=(start - dt.timedelta(days=rng.randint(0, 20))).date(),
-            handoff=dt.time(rng.choice([0, 1, 2, 9, 23]), rng.choice([0, 30])),
-            period_days=rng.choice([1, 1, 2, 7, 14]), days=days, window=window,
-            wedding_day_only=rng.random() < 0.3,
-        ))
+        rotations.append(
+            layer(
+                f"L{i}",
+                i,
+                people=tuple(range(1, rng.randint(2, 5))),
+                starts_on=(start - dt.timedelta(days=rng.randint(0, 20))).date(),
+                handoff=dt.time(rng.choice([0, 1, 2, 9, 23]), rng.choice([0, 30])),
+                period_days=rng.choice([1, 1, 2, 7, 14]),
+                days=days,
+                window=window,
+                wedding_day_only=rng.random() < 0.3,
+            )
+        )
     overrides = []
     if rng.random() < 0.5:
         begin = start + dt.timedelta(minutes=rng.randint(0, 4000))

@@ -22,10 +22,20 @@ def rota(demo):  # noqa: F811
     now = timezone.now()
     priya = make_person("priya", first_name="Priya", last_name="Shah", methods={"email": "priya@ops.example"})
     marcus = make_person("marcus", first_name="Marcus")
-    schedule = make_schedule("Platform primary", layers=[dict(
-        name="Weekdays", position=1, starts_on=(now - dt.timedelta(days=3)).date(), handoff_time=dt.time(9),
-        period_unit="day", participants=[priya, marcus], days=[1, 2, 3, 4, 5],
-    )])
+    schedule = make_schedule(
+        "Platform primary",
+        layers=[
+            dict(
+                name="Weekdays",
+                position=1,
+                starts_on=(now - dt.timedelta(days=3)).date(),
+                handoff_time=dt.time(9),
+                period_unit="day",
+                participants=[priya, marcus],
+                days=[1, 2, 3, 4, 5],
+            )
+        ],
+    )
     make_policy("Page the on call", steps=[dict(wait_minutes=0, target="user", user=priya)])
     return {**demo, "priya": priya, "schedule": schedule}
 
@@ -109,8 +119,9 @@ def test_a_paged_person_acknowledges_from_the_link_on_a_phone(live_server, brows
     settings.PORTAL_BASE_URL = live_server.url
     now = timezone.now()
     with service_context():
-        incident = incident_create(organization=rota["org_a"], title="Checkout is down", by=None, now=now,
-                                   priority="p1", severity="critical")
+        incident = incident_create(
+            organization=rota["org_a"], title="Checkout is down", by=None, now=now, priority="p1", severity="critical"
+        )
     escalations_run(now=now + dt.timedelta(seconds=1))
     with service_context():
         link = NotificationDelivery.objects.get(incident_id=incident.pk, method="email").payload["acknowledge_url"]

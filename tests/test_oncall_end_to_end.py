@@ -41,8 +41,12 @@ def test_firing_the_readme_sample_pages_the_person_on_call_and_the_link_acknowle
         _integration, token = integration_create(kind="alertmanager", name="readme")
 
     sample = (SAMPLES_DIR / "alertmanager" / "captured-0.25-firing.json").read_bytes()
-    answer = requests.post(f"{live_server.url}/api/v1/integrations/alertmanager/", data=sample, timeout=30,
-                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    answer = requests.post(
+        f"{live_server.url}/api/v1/integrations/alertmanager/",
+        data=sample,
+        timeout=30,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     assert answer.status_code == 200, answer.text
     with service_context():
         incident = Incident.objects.filter(organization__slug="rosewood-florals", status="open").latest("created_at")
@@ -61,8 +65,11 @@ def test_firing_the_readme_sample_pages_the_person_on_call_and_the_link_acknowle
     assert f"Paged {on_call.get_full_name()} (on call for 'Platform primary'" in step
     deliveries_sweep(now=a_minute_later)
 
-    bodies = [email.message_from_bytes(m.content, policy=email.policy.default).get_content()
-              for m in smtp.messages if m.rcpt_tos == [on_call.email]]
+    bodies = [
+        email.message_from_bytes(m.content, policy=email.policy.default).get_content()
+        for m in smtp.messages
+        if m.rcpt_tos == [on_call.email]
+    ]
     (body,) = [b for b in bodies if incident.title in b]  # seeded incidents page too: this one's email
     link = re.search(re.escape(live_server.url) + r"/oncall/ack/\S+/", body).group(0)
     sms = [parse_qs(r["body"].decode()) for r in receiver.requests if r["path"].endswith("/Messages.json")]
@@ -78,5 +85,6 @@ def test_firing_the_readme_sample_pages_the_person_on_call_and_the_link_acknowle
         incident.refresh_from_db()
         line = IncidentUpdate.objects.filter(incident=incident, kind="status_change").latest("created_at").message
     assert incident.status == "acknowledged" and incident.acknowledged_at <= timezone.now()
-    assert line == (f"Status changed from open to acknowledged by {on_call.username} via the one-time link of "
-                    "their page, step 1")
+    assert line == (
+        f"Status changed from open to acknowledged by {on_call.username} via the one-time link of their page, step 1"
+    )

@@ -23,14 +23,18 @@ MIN = dt.timedelta(minutes=1)
 
 def _incident(w, *, at=WEDNESDAY, org=None):
     with service_context():
-        return incident_create(organization=org or w.org_a, title="Checkout is down", by=None, now=at,
-                               priority="p1", severity="critical")
+        return incident_create(
+            organization=org or w.org_a, title="Checkout is down", by=None, now=at, priority="p1", severity="critical"
+        )
 
 
 def _pages(incident):
     with service_context():
-        return list(NotificationDelivery.objects.filter(incident_id=incident.pk, channel__isnull=True)
-                    .order_by("next_attempt_at", "method"))
+        return list(
+            NotificationDelivery.objects.filter(incident_id=incident.pk, channel__isnull=True).order_by(
+                "next_attempt_at", "method"
+            )
+        )
 
 
 def _step_text(incident):
@@ -50,8 +54,10 @@ def test_a_schedule_step_pages_the_person_on_call_by_each_of_their_methods_exact
     ]
     assert {p.organization_id for p in pages} == {None}  # staff's pages are staff-only rows
     text = _step_text(incident)
-    assert "Paged Priya Shah (on call for 'Platform primary' (Weekdays)): email priya@ops.example at once, " \
-           f"SMS {PRIYA_SMS} at once, voice call {PRIYA_SMS} in 3 min unless acknowledged." in text
+    assert (
+        "Paged Priya Shah (on call for 'Platform primary' (Weekdays)): email priya@ops.example at once, "
+        f"SMS {PRIYA_SMS} at once, voice call {PRIYA_SMS} in 3 min unless acknowledged." in text
+    )
     with service_context():
         kept = IncidentUpdate.objects.get(incident=incident, kind="escalation").deliveries
     assert {str(p.pk) for p in pages} <= set(kept)  # the incident page shows each page's outcome
@@ -59,10 +65,16 @@ def test_a_schedule_step_pages_the_person_on_call_by_each_of_their_methods_exact
     assert escalations_run(now=WEDNESDAY + 6 * MIN)["incidents"] == 0
     with service_context():
         again, _route = notification_enqueue(
-            event="incident.escalated", organization_id=w.org_a.pk, labels={}, payload={"title": "x"},
-            now=WEDNESDAY + 6 * MIN, incident_id=incident.pk, step=1,
-            recipients=tuple(Recipient(method=p.method, address=p.address, name="Priya Shah", user_id=w.priya.pk)
-                             for p in pages),
+            event="incident.escalated",
+            organization_id=w.org_a.pk,
+            labels={},
+            payload={"title": "x"},
+            now=WEDNESDAY + 6 * MIN,
+            incident_id=incident.pk,
+            step=1,
+            recipients=tuple(
+                Recipient(method=p.method, address=p.address, name="Priya Shah", user_id=w.priya.pk) for p in pages
+            ),
         )
     assert again == [] and len(_pages(incident)) == 3
 
@@ -110,12 +122,17 @@ def test_on_a_wedding_day_the_persons_wedding_day_list_applies(paging):
     w = paging
     incident = _incident(w, at=SATURDAY)
     with service_context():
-        wd = make_policy("Platform wedding day", wedding_day=True,
-                         steps=[dict(wait_minutes=2, target="schedule", schedule=w.schedule)])
+        wd = make_policy(
+            "Platform wedding day",
+            wedding_day=True,
+            steps=[dict(wait_minutes=2, target="schedule", schedule=w.schedule)],
+        )
     assert wd.wedding_day
     escalations_run(now=SATURDAY + 2 * MIN)
     assert [(p.method, p.next_attempt_at - SATURDAY) for p in _pages(incident)] == [
-        ("slack", 2 * MIN), ("voice", 2 * MIN)]
+        ("slack", 2 * MIN),
+        ("voice", 2 * MIN),
+    ]
     w.receiver.statuses = [(200, '{"ok": true, "channel": "D0PRIYA", "ts": "1.0"}')] * 2
     assert deliveries_sweep(now=SATURDAY + 2 * MIN)["delivered"] == 2
     slack = [r for r in w.receiver.requests if r["path"] == "/slack/chat.postMessage"][0]
@@ -142,10 +159,12 @@ def test_a_gap_in_the_schedule_pages_nobody_and_the_timeline_says_so(paging):
 def test_contact_user_and_channel_targets(paging):
     w = paging
     with service_context():
-        dana = EscalationContact.objects.create(name="Dana (director)", level="director", email="dana@ops.example",
-                                                phone="+447700900999", slack="@dana")
-        pager = NotificationChannel.objects.create(kind="webhook", name="pager hook",
-                                                   config={"url": w.receiver.url + "/pager"})
+        dana = EscalationContact.objects.create(
+            name="Dana (director)", level="director", email="dana@ops.example", phone="+447700900999", slack="@dana"
+        )
+        pager = NotificationChannel.objects.create(
+            kind="webhook", name="pager hook", config={"url": w.receiver.url + "/pager"}
+        )
         ops = NotificationChannel.objects.create(kind="webhook", name="ops hook", config={"url": w.receiver.url})
         rule = NotificationRule.objects.create(name="ops only", matchers=[])
         rule.rule_channels.create(channel=ops)
@@ -153,15 +172,25 @@ def test_contact_user_and_channel_targets(paging):
     with service_context():
         from incidents.models import EscalationStep
 
-        for position, fields in enumerate([dict(target="contact", contact=dana), dict(target="user", user=w.marcus),
-                                           dict(target="channel", channel=pager)], start=1):
+        for position, fields in enumerate(
+            [
+                dict(target="contact", contact=dana),
+                dict(target="user", user=w.marcus),
+                dict(target="channel", channel=pager),
+            ],
+            start=1,
+        ):
             EscalationStep.objects.create(policy=w.policy, position=position, wait_minutes=5, **fields)
     incident = _incident(w)
     escalations_run(now=WEDNESDAY + 5 * MIN)
     assert [(p.method, p.address, p.contact_id) for p in _pages(incident)] == [
-        ("email", "dana@ops.example", dana.pk), ("sms", "+447700900999", dana.pk)]  # "@dana" is no member id
-    assert "Paged Dana (director) (escalation contact): email dana@ops.example at once, SMS +447700900999 at once." \
+        ("email", "dana@ops.example", dana.pk),
+        ("sms", "+447700900999", dana.pk),
+    ]  # "@dana" is no member id
+    assert (
+        "Paged Dana (director) (escalation contact): email dana@ops.example at once, SMS +447700900999 at once."
         in _step_text(incident)
+    )
     escalations_run(now=WEDNESDAY + 10 * MIN)
     assert "Paged Marcus (named in the escalation policy): email marcus@ops.example at once." in _step_text(incident)
     escalations_run(now=WEDNESDAY + 15 * MIN)
@@ -215,4 +244,3 @@ def test_vendors_see_their_own_peoples_pages_and_never_the_ops_teams(paging):
     with vendor_context(w.org_b.pk):
         outsider = NotificationDelivery.objects.filter(incident_id=incident.pk).count()
     assert seen == ["rosie@rosewood.example"] and outsider == 0
-

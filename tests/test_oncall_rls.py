@@ -18,8 +18,16 @@ from wedsync_ops.tenancy.context import service_context, vendor_context
 from wedsync_ops.tenancy.models import Wedding
 from wedsync_ops.tenancy.wedding_day import wedding_day
 
-TABLES = ["oncall_schedules", "oncall_rotations", "oncall_rotation_participants", "oncall_overrides",
-          "oncall_people", "oncall_contact_methods", "oncall_notification_rules", "oncall_acknowledge_tokens"]
+TABLES = [
+    "oncall_schedules",
+    "oncall_rotations",
+    "oncall_rotation_participants",
+    "oncall_overrides",
+    "oncall_people",
+    "oncall_contact_methods",
+    "oncall_notification_rules",
+    "oncall_acknowledge_tokens",
+]
 
 
 def _counts() -> dict:
@@ -44,19 +52,32 @@ def everyone(world):
     from oncall.services import override_create, profile_for
 
     w.priya = make_person("priya", methods={"email": "priya@ops.example"}, rules=[("email", 0)])
-    w.rose = make_person("rose", staff=False, organization=w.org_a, methods={"sms": "+447700900001"},
-                         rules=[("sms", 0)])
-    w.bloom = make_person("bloomy", staff=False, organization=w.org_b, methods={"sms": "+61491570001"},
-                          rules=[("sms", 0)])
+    w.rose = make_person(
+        "rose", staff=False, organization=w.org_a, methods={"sms": "+447700900001"}, rules=[("sms", 0)]
+    )
+    w.bloom = make_person(
+        "bloomy", staff=False, organization=w.org_b, methods={"sms": "+61491570001"}, rules=[("sms", 0)]
+    )
     schedules = {}
     for org, person in ((None, w.priya), (w.org_a, w.rose), (w.org_b, w.bloom)):
-        schedules[org] = make_schedule(f"on call {getattr(org, 'slug', 'platform')}", organization=org,
-                                       scope=[w.org_a] if org is None else (), layers=[dict(
-                                           name="all", position=1, starts_on=dt.date(2026, 6, 1),
-                                           handoff_time=dt.time(9), participants=[person])])
+        schedules[org] = make_schedule(
+            f"on call {getattr(org, 'slug', 'platform')}",
+            organization=org,
+            scope=[w.org_a] if org is None else (),
+            layers=[
+                dict(
+                    name="all",
+                    position=1,
+                    starts_on=dt.date(2026, 6, 1),
+                    handoff_time=dt.time(9),
+                    participants=[person],
+                )
+            ],
+        )
         with service_context():
-            override_create(schedule=schedules[org], user=person, starts_at=WEDNESDAY,
-                            ends_at=WEDNESDAY + dt.timedelta(hours=1))
+            override_create(
+                schedule=schedules[org], user=person, starts_at=WEDNESDAY, ends_at=WEDNESDAY + dt.timedelta(hours=1)
+            )
             profile_for(user=person)
     with service_context():
         for org, person in ((w.org_a, w.rose), (w.org_b, w.bloom), (w.org_a, w.priya)):
@@ -93,9 +114,11 @@ def test_a_vendor_cannot_write_another_organizations_schedule(everyone):
         cur.execute("UPDATE oncall_schedules SET name = 'mine now' WHERE organization_id = %s", [w.org_b.pk])
         assert cur.rowcount == 0
         with pytest.raises(ProgrammingError, match="row-level security"), transaction.atomic():
-            cur.execute("INSERT INTO oncall_schedules (id, organization_id, name, description, timezone, enabled,"
-                        " ical_token, created_at) VALUES (gen_random_uuid(), %s, 'x', '', 'UTC', true, 'tok', now())",
-                        [w.org_b.pk])
+            cur.execute(
+                "INSERT INTO oncall_schedules (id, organization_id, name, description, timezone, enabled,"
+                " ical_token, created_at) VALUES (gen_random_uuid(), %s, 'x', '', 'UTC', true, 'tok', now())",
+                [w.org_b.pk],
+            )
 
 
 def test_feeds_answer_only_their_own_token(everyone, client):
@@ -109,22 +132,44 @@ def test_feeds_answer_only_their_own_token(everyone, client):
 SYDNEY_SATURDAY_STARTS = dt.datetime(2026, 6, 12, 14, 0, tzinfo=dt.UTC)  # Sat 13 Jun 00:00 AEST
 
 
-@pytest.mark.parametrize("instant", [
-    SYDNEY_SATURDAY_STARTS - dt.timedelta(seconds=1), SYDNEY_SATURDAY_STARTS,
-    dt.datetime(2026, 6, 13, 13, 59, tzinfo=dt.UTC), dt.datetime(2026, 6, 13, 14, 0, tzinfo=dt.UTC),
-    dt.datetime(2026, 6, 16, 3, 0, tzinfo=dt.UTC),   # Tuesday 13:00 AEST: a wedding
-    dt.datetime(2026, 6, 16, 14, 0, tzinfo=dt.UTC),  # Wednesday 00:00 AEST: a cancelled wedding
-    dt.datetime(2026, 10, 3, 13, 59, tzinfo=dt.UTC), dt.datetime(2026, 10, 3, 14, 0, tzinfo=dt.UTC),  # DST starts
-])
+@pytest.mark.parametrize(
+    "instant",
+    [
+        SYDNEY_SATURDAY_STARTS - dt.timedelta(seconds=1),
+        SYDNEY_SATURDAY_STARTS,
+        dt.datetime(2026, 6, 13, 13, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 6, 13, 14, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 6, 16, 3, 0, tzinfo=dt.UTC),  # Tuesday 13:00 AEST: a wedding
+        dt.datetime(2026, 6, 16, 14, 0, tzinfo=dt.UTC),  # Wednesday 00:00 AEST: a cancelled wedding
+        dt.datetime(2026, 10, 3, 13, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 10, 3, 14, 0, tzinfo=dt.UTC),  # DST starts
+    ],
+)
 def test_wedding_day_layers_follow_the_wedding_day_protocol_of_the_organization(world, instant):
     w = world
     with service_context():
         Wedding.objects.create(organization=w.org_b, wedding_date=dt.date(2026, 6, 16), couple_name="A & B")
-        Wedding.objects.create(organization=w.org_b, wedding_date=dt.date(2026, 6, 17), couple_name="C & D",
-                               status=Wedding.Status.CANCELLED)
+        Wedding.objects.create(
+            organization=w.org_b,
+            wedding_date=dt.date(2026, 6, 17),
+            couple_name="C & D",
+            status=Wedding.Status.CANCELLED,
+        )
         bloomy = make_person("bloomy", staff=False, organization=w.org_b)
-        schedule = make_schedule("Bloom on call", organization=w.org_b, tz="Australia/Sydney", layers=[dict(
-            name="wd", position=1, starts_on=dt.date(2026, 6, 1), handoff_time=dt.time(0), participants=[bloomy],
-            wedding_day_only=True)])
+        schedule = make_schedule(
+            "Bloom on call",
+            organization=w.org_b,
+            tz="Australia/Sydney",
+            layers=[
+                dict(
+                    name="wd",
+                    position=1,
+                    starts_on=dt.date(2026, 6, 1),
+                    handoff_time=dt.time(0),
+                    participants=[bloomy],
+                    wedding_day_only=True,
+                )
+            ],
+        )
         spec = schedule_spec(schedule, start=instant - dt.timedelta(days=1), end=instant + dt.timedelta(days=1))
         assert wedding_day_at(spec, instant) == wedding_day(organization_id=w.org_b.pk, at=instant).on

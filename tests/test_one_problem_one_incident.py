@@ -77,9 +77,19 @@ def test_a_refiring_within_the_reopen_window_reopens_and_after_it_opens_anew(wor
 def test_inbound_alerts_of_one_group_reopen_a_just_resolved_incident(world):
     def fire(name, at):
         with service_context():
-            return alert_fire(organization_id=world.org_a.id, fingerprint=name, source="alertmanager", title=name,
-                              labels={"alertname": name}, annotations={}, severity="critical", priority="high",
-                              starts_at=at, now=at, group_key='{}:{alertname="Checkout"}')[0]
+            return alert_fire(
+                organization_id=world.org_a.id,
+                fingerprint=name,
+                source="alertmanager",
+                title=name,
+                labels={"alertname": name},
+                annotations={},
+                severity="critical",
+                priority="high",
+                starts_at=at,
+                now=at,
+                group_key='{}:{alertname="Checkout"}',
+            )[0]
 
     first = fire("checkout-1", WEDNESDAY)
     with service_context():
@@ -117,12 +127,23 @@ def test_the_readme_single_metrics_point_records_a_point_and_opens_nothing(world
     out = io.StringIO()
     call_command("create_api_key", "--org", "rosewood-florals", "--key-only", stdout=out)
     with service_context():
-        AlertRule.objects.create(organization=None, name="Platform p95 latency", metric_name="http.request.duration_ms",
-                                 aggregation="p95", threshold=800, wedding_day_threshold=400, severity="critical")
+        AlertRule.objects.create(
+            organization=None,
+            name="Platform p95 latency",
+            metric_name="http.request.duration_ms",
+            aggregation="p95",
+            threshold=800,
+            wedding_day_threshold=400,
+            severity="critical",
+        )
     with time_machine.travel(NOW, tick=False):
         body = {"metrics": [{"service": "payments", "name": "http.request.duration_ms", "value": 912.5}]}
-        response = client.post("/api/v1/metrics/", data=json.dumps(body), content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip()}")
+        response = client.post(
+            "/api/v1/metrics/",
+            data=json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {out.getvalue().strip()}",
+        )
         assert response.status_code == 202
         with service_context():
             metrics_aggregate(bucket_seconds=60)

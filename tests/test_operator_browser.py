@@ -75,8 +75,9 @@ def test_staff_pages_at_three_sizes_light_and_dark_with_triage_above_the_fold(li
     errors = []
     for scheme in SCHEMES:
         for size, (width, height) in SIZES.items():
-            context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
-                                          is_mobile=size == "phone")
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, color_scheme=scheme, is_mobile=size == "phone"
+            )
             page = context.new_page()
             errors += _watch_console(page)
             _login(page, base, "ops", "ops-browser-pass")
@@ -101,8 +102,9 @@ def test_vendor_pages_at_three_sizes_light_and_dark(live_server, browser, demo):
     errors = []
     for scheme in SCHEMES:
         for size, (width, height) in SIZES.items():
-            context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
-                                          is_mobile=size == "phone")
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, color_scheme=scheme, is_mobile=size == "phone"
+            )
             page = context.new_page()
             errors += _watch_console(page)
             _login(page, base, "alice", "alice-browser-pass")

@@ -45,8 +45,14 @@ class _Listener:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                listener.requests.append({"method": self.command, "path": self.path, "host": self.headers["Host"],
-                                          "body": self.rfile.read(length)})
+                listener.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "host": self.headers["Host"],
+                        "body": self.rfile.read(length),
+                    }
+                )
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -102,12 +108,14 @@ def test_the_vendor_form_refuses_every_corpus_url_with_400_naming_the_target(cli
     assert listener.requests == []
 
 
-def test_a_vendor_channel_written_around_the_form_is_refused_at_send_time_with_a_fixed_reason(world, no_private,
-                                                                                             listener):
+def test_a_vendor_channel_written_around_the_form_is_refused_at_send_time_with_a_fixed_reason(
+    world, no_private, listener
+):
     url = f"https://127.0.0.1:{listener.port}\\@hooks.slack.com/x"
     with service_context():
-        channel = NotificationChannel.objects.create(organization=world.org_a, kind="webhook", name="sneaky",
-                                                     config={"url": url})
+        channel = NotificationChannel.objects.create(
+            organization=world.org_a, kind="webhook", name="sneaky", config={"url": url}
+        )
     ok, message = channel_send_test(channel=channel, now=timezone.now(), organization_slug="rosewood-florals")
     assert not ok and "backslash" in message
     assert listener.requests == []
@@ -124,8 +132,9 @@ def test_loopback_is_reached_only_through_the_allowed_networks_and_never_by_vend
         outbound_request("GET", listener.url + "/vendor", timeout=2, trusted=False)
     with service_context():
         platform = NotificationChannel.objects.create(kind="webhook", name="ops", config={"url": listener.url})
-        vendor = NotificationChannel.objects.create(organization=world.org_a, kind="webhook", name="shop",
-                                                    config={"url": listener.url})
+        vendor = NotificationChannel.objects.create(
+            organization=world.org_a, kind="webhook", name="shop", config={"url": listener.url}
+        )
     assert channel_send_test(channel=platform, now=timezone.now())[0] is True
     assert channel_send_test(channel=vendor, now=timezone.now())[0] is False
     assert [r["path"] for r in listener.requests] == ["/staff", "/"]
@@ -199,8 +208,9 @@ def test_vendors_never_see_the_receivers_answer_staff_do(client, world, settings
     secret = "internal-stack-trace-and-a-token-abc123"
     receiver.statuses = [(404, secret), (410, secret)]
     with service_context():
-        channel = NotificationChannel.objects.create(organization=world.org_a, kind="webhook", name="shop",
-                                                     config={"url": receiver.url})
+        channel = NotificationChannel.objects.create(
+            organization=world.org_a, kind="webhook", name="shop", config={"url": receiver.url}
+        )
     for _ in range(2):
         ok, message = channel_send_test(channel=channel, now=timezone.now(), organization_slug="rosewood-florals")
         assert not ok and secret not in message
@@ -209,8 +219,9 @@ def test_vendors_never_see_the_receivers_answer_staff_do(client, world, settings
 
     receiver.statuses = [(410, secret)]
     with service_context():
-        delivery = NotificationDelivery.objects.create(organization=world.org_a, channel=channel,
-                                                       event="alert.firing", payload={"title": "x"})
+        delivery = NotificationDelivery.objects.create(
+            organization=world.org_a, channel=channel, event="alert.firing", payload={"title": "x"}
+        )
     delivery_send(delivery_id=delivery.pk, now=timezone.now())
     with vendor_context(world.org_a.id):
         channel.refresh_from_db()
@@ -239,8 +250,9 @@ def test_health_checks_and_provider_polls_go_through_the_same_client(no_private,
 
     result = health_check_probe(check=Check)
     assert not result.ok and "loopback" in result.error
-    config = ApmConfiguration(organization=world.org_a, name="x", provider="custom", base_url=listener.url,
-                              service="svc", timeout_seconds=2)
+    config = ApmConfiguration(
+        organization=world.org_a, name="x", provider="custom", base_url=listener.url, service="svc", timeout_seconds=2
+    )
     with pytest.raises(ProviderError, match="refused"):
         poll_custom(config, {}, now=timezone.now())
     assert listener.requests == []

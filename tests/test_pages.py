@@ -44,69 +44,129 @@ def cast(world, frozen):
         # Tokyo: already Saturday 07:30, no wedding.
         w.org_d = Organization.objects.create(slug="sakura-events", name="Sakura Events", timezone="Asia/Tokyo")
         # org_a (London): today is Friday 12 June.
-        w.alice_wedding = make_wedding(w.org_a, date=LONDON_FRIDAY, couple_name="Ada & Arthur",
-                                       venue_name="The Old Orangery", ceremony_time=dt.time(14, 0))
-        w.alice_saturday = make_wedding(w.org_a, date=SYDNEY_SATURDAY, couple_name="Ivy & Isaac",
-                                        ceremony_time=dt.time(12, 0))
+        w.alice_wedding = make_wedding(
+            w.org_a,
+            date=LONDON_FRIDAY,
+            couple_name="Ada & Arthur",
+            venue_name="The Old Orangery",
+            ceremony_time=dt.time(14, 0),
+        )
+        w.alice_saturday = make_wedding(
+            w.org_a, date=SYDNEY_SATURDAY, couple_name="Ivy & Isaac", ceremony_time=dt.time(12, 0)
+        )
         make_wedding(w.org_a, date=LONDON_FRIDAY, couple_name="Cancelled & Couple", status="cancelled")
         make_wedding(w.org_a, date=LONDON_FRIDAY + dt.timedelta(days=61), couple_name="Far & Future")  # not "upcoming"
         # org_b (Sydney): today is Saturday 13 June.
-        w.bob_wedding = make_wedding(w.org_b, date=SYDNEY_SATURDAY, couple_name="Bella & Ben",
-                                     venue_name="Harbourside Pavilion", ceremony_time=dt.time(16, 30))
+        w.bob_wedding = make_wedding(
+            w.org_b,
+            date=SYDNEY_SATURDAY,
+            couple_name="Bella & Ben",
+            venue_name="Harbourside Pavilion",
+            ceremony_time=dt.time(16, 30),
+        )
         make_wedding(w.org_b, date=LONDON_FRIDAY, couple_name="Yesterday & Gone")  # Friday in Sydney was yesterday
         w.bob_incident = Incident.objects.create(
-            organization=w.org_b, title="WEDDING DAY: Checkout latency high for Bloom & Vine", priority="p0",
-            severity="critical", wedding_impact="wedding_day_critical", wedding=w.bob_wedding,
+            organization=w.org_b,
+            title="WEDDING DAY: Checkout latency high for Bloom & Vine",
+            priority="p0",
+            severity="critical",
+            wedding_impact="wedding_day_critical",
+            wedding=w.bob_wedding,
             detected_at=FRIDAY_NIGHT - dt.timedelta(minutes=10),
         )
         w.alice_incident = Incident.objects.create(
-            organization=w.org_a, title="Gallery uploads slow for Rosewood", priority="p2", status="investigating",
+            organization=w.org_a,
+            title="Gallery uploads slow for Rosewood",
+            priority="p2",
+            status="investigating",
             detected_at=FRIDAY_NIGHT - dt.timedelta(hours=2),
         )
         IncidentUpdate.objects.create(
-            organization=w.org_a, incident=w.alice_incident, kind="note", vendor_visible=True,
+            organization=w.org_a,
+            incident=w.alice_incident,
+            kind="note",
+            vendor_visible=True,
             message="We are moving uploads to a second region.",
         )
         IncidentUpdate.objects.create(
-            organization=w.org_a, incident=w.alice_incident, kind="note", vendor_visible=False,
+            organization=w.org_a,
+            incident=w.alice_incident,
+            kind="note",
+            vendor_visible=False,
             message="internal: blame the CDN vendor",
         )
         Incident.objects.create(
-            organization=w.org_a, title="Old resolved thing", status="resolved",
+            organization=w.org_a,
+            title="Old resolved thing",
+            status="resolved",
             detected_at=FRIDAY_NIGHT - dt.timedelta(days=3),
         )
         w.bob_alert = AlertHistory.objects.create(
-            organization=w.org_b, source="rule", fingerprint="b0b0b0b0b0b0b0b0", severity="critical", priority="high",
-            title="Checkout latency high for Bloom & Vine", value=1234.5, threshold=400.0,
+            organization=w.org_b,
+            source="rule",
+            fingerprint="b0b0b0b0b0b0b0b0",
+            severity="critical",
+            priority="high",
+            title="Checkout latency high for Bloom & Vine",
+            value=1234.5,
+            threshold=400.0,
             threshold_reason="wedding day: local Saturday 2026-06-13",
-            starts_at=FRIDAY_NIGHT - dt.timedelta(minutes=12), incident=w.bob_incident,
+            starts_at=FRIDAY_NIGHT - dt.timedelta(minutes=12),
+            incident=w.bob_incident,
         )
         w.unassigned_alert = AlertHistory.objects.create(
-            organization=None, source="alertmanager", fingerprint="0000111122223333", severity="warning",
-            title="Disk 91% full on db-replica-2", starts_at=FRIDAY_NIGHT - dt.timedelta(minutes=50),
+            organization=None,
+            source="alertmanager",
+            fingerprint="0000111122223333",
+            severity="warning",
+            title="Disk 91% full on db-replica-2",
+            starts_at=FRIDAY_NIGHT - dt.timedelta(minutes=50),
         )
         AlertHistory.objects.create(
-            organization=w.org_a, source="rule", fingerprint="aaaa", status="resolved", title="Long gone alert",
-            starts_at=FRIDAY_NIGHT - dt.timedelta(days=1), resolved_at=FRIDAY_NIGHT - dt.timedelta(hours=20),
+            organization=w.org_a,
+            source="rule",
+            fingerprint="aaaa",
+            status="resolved",
+            title="Long gone alert",
+            starts_at=FRIDAY_NIGHT - dt.timedelta(days=1),
+            resolved_at=FRIDAY_NIGHT - dt.timedelta(hours=20),
         )
         channel = NotificationChannel.objects.create(
             organization=None, kind="webhook", name="Ops webhook", config={"url": "http://127.0.0.1:9/hook"}
         )
         NotificationDelivery.objects.create(
-            channel=channel, event="incident.opened", incident_id=w.bob_incident.pk, status="delivered",
+            channel=channel,
+            event="incident.opened",
+            incident_id=w.bob_incident.pk,
+            status="delivered",
             payload={"title": w.bob_incident.title, "organization": w.org_b.slug},
-            attempts=1, delivered_at=FRIDAY_NIGHT - dt.timedelta(minutes=9),
+            attempts=1,
+            delivered_at=FRIDAY_NIGHT - dt.timedelta(minutes=9),
         )
         NotificationDelivery.objects.create(
-            channel=channel, event="alert.firing", alert_id=w.unassigned_alert.pk, status="failed",
+            channel=channel,
+            event="alert.firing",
+            alert_id=w.unassigned_alert.pk,
+            status="failed",
             payload={"title": w.unassigned_alert.title, "organization": None},
-            attempts=6, last_error="connection refused",
+            attempts=6,
+            last_error="connection refused",
         )
         for org, service, p95 in ((w.org_a, "booking-api", 180.0), (w.org_b, "payments", 950.0)):
             ApmMetricAggregation.objects.create(
-                organization=org, service=service, metric_name="http.request.duration_ms", bucket_seconds=60,
-                bucket_start=FRIDAY_NIGHT - dt.timedelta(minutes=2), count=40, sum=1.0, min=1.0, max=p95 + 50,
-                avg=p95 / 2, p50=p95 / 2, p95=p95, p99=p95 + 20,
+                organization=org,
+                service=service,
+                metric_name="http.request.duration_ms",
+                bucket_seconds=60,
+                bucket_start=FRIDAY_NIGHT - dt.timedelta(minutes=2),
+                count=40,
+                sum=1.0,
+                min=1.0,
+                max=p95 + 50,
+                avg=p95 / 2,
+                p50=p95 / 2,
+                p95=p95,
+                p99=p95 + 20,
             )
     return w
 
@@ -204,8 +264,12 @@ def test_saturday_dashboard_query_count_does_not_grow_with_rows(client, cast):
             )
             incident = Incident.objects.create(organization=org, title=f"Extra incident {i}", wedding=wedding)
             alert = AlertHistory.objects.create(
-                organization=org, source="rule", fingerprint=f"extra{i}", title=f"Extra alert {i}",
-                starts_at=FRIDAY_NIGHT, incident=incident,
+                organization=org,
+                source="rule",
+                fingerprint=f"extra{i}",
+                title=f"Extra alert {i}",
+                starts_at=FRIDAY_NIGHT,
+                incident=incident,
             )
             channel = NotificationChannel.objects.create(organization=org, kind="webhook", name=f"hook {i}")
             NotificationDelivery.objects.create(channel=channel, event="alert.firing", alert_id=alert.pk, payload={})
@@ -260,8 +324,16 @@ def test_vendor_sees_her_organizations_page_with_only_its_incidents_and_weddings
     assert "booking-api" in services and "180 ms" in services
 
     # Nothing of bob's organization, nothing staff-only.
-    for foreign in ("Bella &amp; Ben", "Bloom &amp; Vine", "bloom-and-vine", "payments", "WEDDING DAY",
-                    "db-replica-2", "Connections", "Ops webhook"):
+    for foreign in (
+        "Bella &amp; Ben",
+        "Bloom &amp; Vine",
+        "bloom-and-vine",
+        "payments",
+        "WEDDING DAY",
+        "db-replica-2",
+        "Connections",
+        "Ops webhook",
+    ):
         assert foreign not in html, foreign
 
 

@@ -53,7 +53,7 @@ def pgbouncer(transactional_db):
     (work / "userlist.txt").write_text(f'"{app_user}" "{app_password}"\n')
     (work / "pgbouncer.ini").write_text(f"""
 [databases]
-{db['NAME']} = host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} dbname={db['NAME']}
+{db["NAME"]} = host={db["HOST"] or "127.0.0.1"} port={db["PORT"] or 5432} dbname={db["NAME"]}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -99,8 +99,7 @@ def _connect(port: int, **kwargs):
 
 def _vendor_slugs(conn, org_id) -> set[str]:
     with conn.transaction():
-        conn.execute("SELECT set_config('app.role', 'vendor', true), set_config('app.org_id', %s, true)",
-                     [str(org_id)])
+        conn.execute("SELECT set_config('app.role', 'vendor', true), set_config('app.org_id', %s, true)", [str(org_id)])
         return {slug for (slug,) in conn.execute("SELECT slug FROM organizations")}
 
 
@@ -157,22 +156,33 @@ def test_the_portal_through_pgbouncer_alertmanager_to_incident_to_delivery(world
         ready = requests.get(f"{url}/health/ready", timeout=10).json()
         assert ready["checks"]["database"]["status"] == "ok", ready
         firing = (SAMPLES_DIR / "alertmanager/captured-0.25-firing.json").read_bytes()
-        posted = requests.post(f"{url}/api/v1/integrations/alertmanager/", data=firing, timeout=10,
-                               headers={"Authorization": f"Bearer {am_token}", "Content-Type": "application/json"})
+        posted = requests.post(
+            f"{url}/api/v1/integrations/alertmanager/",
+            data=firing,
+            timeout=10,
+            headers={"Authorization": f"Bearer {am_token}", "Content-Type": "application/json"},
+        )
         assert posted.status_code == 200 and posted.json()["created"] == 1, posted.text
-        events = wait_until(lambda: len(receiver.requests) >= 2 and sorted(b["event"] for b in receiver.bodies),
-                            timeout=60, what="both deliveries", proc=worker)
+        events = wait_until(
+            lambda: len(receiver.requests) >= 2 and sorted(b["event"] for b in receiver.bodies),
+            timeout=60,
+            what="both deliveries",
+            proc=worker,
+        )
         assert events == ["alert.firing", "incident.opened"]
 
         for i in range(8):  # more than psycopg's prepare threshold (5) of the same statements
             metrics = {"metrics": [{"service": "payments", "name": "http.request.duration_ms", "value": 100.0 + i}]}
-            ingest = requests.post(f"{url}/api/v1/metrics/", data=json.dumps(metrics), timeout=10,
-                                   headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"})
+            ingest = requests.post(
+                f"{url}/api/v1/metrics/",
+                data=json.dumps(metrics),
+                timeout=10,
+                headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+            )
             assert ingest.status_code == 202 and ingest.json()["accepted"] == 1, ingest.text
 
         def incidents_of(token):
-            response = requests.get(f"{url}/api/v1/incidents/", headers={"Authorization": f"Token {token}"},
-                                    timeout=10)
+            response = requests.get(f"{url}/api/v1/incidents/", headers={"Authorization": f"Token {token}"}, timeout=10)
             assert response.status_code == 200, response.text
             return {item["organization"] for item in response.json()["results"]}
 

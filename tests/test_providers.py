@@ -66,9 +66,15 @@ class Provider:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode() if length else ""
                 path = urllib.parse.urlsplit(self.path).path
-                provider.requests.append({"method": self.command, "path": path, "query": dict(
-                    urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)), "headers": dict(self.headers),
-                    "body": body})
+                provider.requests.append(
+                    {
+                        "method": self.command,
+                        "path": path,
+                        "query": dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)),
+                        "headers": dict(self.headers),
+                        "body": body,
+                    }
+                )
                 status, payload = provider.answers.get(path, (404, {"error": "no such path"}))
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -102,8 +108,14 @@ def provider():
 def _config(world, provider_url, kind, *, query="", credentials=None, **kwargs):
     with service_context():
         return apm_configuration_create(
-            organization=world.org_a, name=f"{kind} source", provider=kind, base_url=provider_url,
-            service="checkout-api", query=query, credentials=credentials or {}, **kwargs
+            organization=world.org_a,
+            name=f"{kind} source",
+            provider=kind,
+            base_url=provider_url,
+            service="checkout-api",
+            query=query,
+            credentials=credentials or {},
+            **kwargs,
         )
 
 
@@ -173,8 +185,14 @@ def test_undecryptable_credentials_make_a_failed_poll_without_leaking_anything(w
 
 def test_a_configuration_is_validated_field_by_field(world):
     with service_context(), pytest.raises(ValidationError) as exc:
-        apm_configuration_create(organization=world.org_a, name="", provider="zabbix", base_url="ftp://x",
-                                 service="", poll_interval_seconds=1)
+        apm_configuration_create(
+            organization=world.org_a,
+            name="",
+            provider="zabbix",
+            base_url="ftp://x",
+            service="",
+            poll_interval_seconds=1,
+        )
     assert set(exc.value.message_dict) == {"name", "provider", "base_url", "service", "poll_interval_seconds"}
 
 
@@ -189,27 +207,70 @@ def test_another_organization_sees_no_configuration(world, provider):
 
 
 def test_datadog_series_query_stores_the_last_point_of_each_series(world, provider):
-    provider.answers["/api/v1/query"] = (200, {"status": "ok", "series": [
-        {"metric": "trace.http.request.duration", "scope": "service:checkout,env:prod",
-         "pointlist": [[1781092740000.0, 0.21], [1781092800000.0, 0.25], [1781092810000.0, None]]}]})
-    config = _config(world, provider.url, "datadog", query="avg:trace.http.request.duration{service:checkout}",
-                     credentials={"api_key": SECRET, "app_key": "app"})
+    provider.answers["/api/v1/query"] = (
+        200,
+        {
+            "status": "ok",
+            "series": [
+                {
+                    "metric": "trace.http.request.duration",
+                    "scope": "service:checkout,env:prod",
+                    "pointlist": [[1781092740000.0, 0.21], [1781092800000.0, 0.25], [1781092810000.0, None]],
+                }
+            ],
+        },
+    )
+    config = _config(
+        world,
+        provider.url,
+        "datadog",
+        query="avg:trace.http.request.duration{service:checkout}",
+        credentials={"api_key": SECRET, "app_key": "app"},
+    )
     assert _poll(config) == (1, None)
     (request,) = provider.requests
     assert request["headers"]["DD-API-KEY"] == SECRET and request["headers"]["DD-APPLICATION-KEY"] == "app"
     assert request["query"]["query"].startswith("avg:trace")
     assert int(request["query"]["to"]) == int(WEDNESDAY.timestamp())
     ((service, name, value, _unit, tags, at),) = _metrics(world.org_a)
-    assert (service, name, value, at) == ("checkout-api", "trace.http.request.duration", 0.25,
-                                          dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC))
+    assert (service, name, value, at) == (
+        "checkout-api",
+        "trace.http.request.duration",
+        0.25,
+        dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC),
+    )
     assert json.loads(tags) == {"service": "checkout", "env": "prod"}
 
 
 def test_newrelic_nrql_results_become_one_point_per_numeric_field(world, provider):
-    provider.answers["/graphql"] = (200, {"data": {"actor": {"account": {"nrql": {"results": [
-        {"average.duration": 0.42, "count": 1200, "beginTimeSeconds": 1781092740, "endTimeSeconds": 1781092800}]}}}}})
-    config = _config(world, provider.url, "newrelic", query="SELECT average(duration), count(*) FROM Transaction",
-                     credentials={"api_key": SECRET, "account_id": 1234567})
+    provider.answers["/graphql"] = (
+        200,
+        {
+            "data": {
+                "actor": {
+                    "account": {
+                        "nrql": {
+                            "results": [
+                                {
+                                    "average.duration": 0.42,
+                                    "count": 1200,
+                                    "beginTimeSeconds": 1781092740,
+                                    "endTimeSeconds": 1781092800,
+                                }
+                            ]
+                        }
+                    }
+                }
+            }
+        },
+    )
+    config = _config(
+        world,
+        provider.url,
+        "newrelic",
+        query="SELECT average(duration), count(*) FROM Transaction",
+        credentials={"api_key": SECRET, "account_id": 1234567},
+    )
     assert _poll(config) == (2, None)
     (request,) = provider.requests
     assert request["method"] == "POST" and request["headers"]["API-Key"] == SECRET
@@ -218,32 +279,62 @@ def test_newrelic_nrql_results_become_one_point_per_numeric_field(world, provide
 
 
 def test_pingdom_check_gives_up_and_response_time(world, provider):
-    provider.answers["/api/3.1/checks/85975"] = (200, {"check": {
-        "id": 85975, "name": "Checkout", "status": "down", "lastresponsetime": 355, "lasttesttime": 1781092800}})
+    provider.answers["/api/3.1/checks/85975"] = (
+        200,
+        {
+            "check": {
+                "id": 85975,
+                "name": "Checkout",
+                "status": "down",
+                "lastresponsetime": 355,
+                "lasttesttime": 1781092800,
+            }
+        },
+    )
     config = _config(world, provider.url, "pingdom", query="85975", credentials={"token": SECRET})
     assert _poll(config) == (2, None)
     assert provider.requests[0]["headers"]["Authorization"] == f"Bearer {SECRET}"
     assert [(m[1], m[2], m[3]) for m in _metrics(world.org_a)] == [
-        ("pingdom.up", 0.0, ""), ("pingdom.response_time", 355.0, "ms")]
+        ("pingdom.up", 0.0, ""),
+        ("pingdom.response_time", 355.0, "ms"),
+    ]
 
 
 def test_uptime_robot_monitors_give_up_and_average_response_time(world, provider):
-    provider.answers["/v2/getMonitors"] = (200, {"stat": "ok", "monitors": [
-        {"id": 777, "friendly_name": "Gallery", "status": 2, "average_response_time": "123.4"}]})
+    provider.answers["/v2/getMonitors"] = (
+        200,
+        {
+            "stat": "ok",
+            "monitors": [{"id": 777, "friendly_name": "Gallery", "status": 2, "average_response_time": "123.4"}],
+        },
+    )
     config = _config(world, provider.url, "uptime_robot", query="777", credentials={"api_key": SECRET})
     assert _poll(config) == (2, None)
     form = dict(urllib.parse.parse_qsl(provider.requests[0]["body"]))
     assert form == {"api_key": SECRET, "format": "json", "monitors": "777"}
-    assert [(m[1], m[2]) for m in _metrics(world.org_a)] == [("uptime_robot.up", 1.0),
-                                                             ("uptime_robot.response_time", 123.4)]
+    assert [(m[1], m[2]) for m in _metrics(world.org_a)] == [
+        ("uptime_robot.up", 1.0),
+        ("uptime_robot.response_time", 123.4),
+    ]
 
 
 def test_grafana_proxies_the_prometheus_query_api(world, provider):
-    provider.answers["/api/datasources/proxy/uid/prom1/api/v1/query"] = (200, {"status": "success", "data": {
-        "resultType": "vector", "result": [{"metric": {"__name__": "up", "job": "node"}, "value": [1781092800, "1"]},
-                                           {"metric": {"job": "gone"}, "value": [1781092800, "NaN"]}]}})
-    config = _config(world, provider.url + "/api/datasources/proxy/uid/prom1", "grafana", query="up",
-                     credentials={"token": SECRET})
+    provider.answers["/api/datasources/proxy/uid/prom1/api/v1/query"] = (
+        200,
+        {
+            "status": "success",
+            "data": {
+                "resultType": "vector",
+                "result": [
+                    {"metric": {"__name__": "up", "job": "node"}, "value": [1781092800, "1"]},
+                    {"metric": {"job": "gone"}, "value": [1781092800, "NaN"]},
+                ],
+            },
+        },
+    )
+    config = _config(
+        world, provider.url + "/api/datasources/proxy/uid/prom1", "grafana", query="up", credentials={"token": SECRET}
+    )
     assert _poll(config) == (1, None)
     assert [(m[1], m[2], json.loads(m[4])) for m in _metrics(world.org_a)] == [("up", 1.0, {"job": "node"})]
 
@@ -328,9 +419,14 @@ def prometheus_server():
         f"scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
     )
     proc = subprocess.Popen(
-        [PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            PROMETHEUS,
+            f"--config.file={workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -355,8 +451,7 @@ def prometheus_server():
 
 def test_a_real_prometheus_is_polled_through_its_query_api(world, prometheus_server):
     now = dt.datetime.now(dt.UTC)
-    config = _config(world, prometheus_server, "prometheus",
-                     query='up or prometheus_build_info{job="prometheus"}')
+    config = _config(world, prometheus_server, "prometheus", query='up or prometheus_build_info{job="prometheus"}')
     stored, error = _poll(config, now)
     assert (stored, error) == (2, None)
     rows = {m[1]: (m[2], json.loads(m[4])) for m in _metrics(world.org_a)}
@@ -379,8 +474,9 @@ def test_admin_never_shows_credentials_and_replaces_them_write_only(client, worl
 
     config = _config(world, provider.url, "pingdom", query="1", credentials={"token": SECRET})
     with service_context():
-        world.staff.user_permissions.add(*Permission.objects.filter(
-            codename__in=["view_apmconfiguration", "change_apmconfiguration"]))
+        world.staff.user_permissions.add(
+            *Permission.objects.filter(codename__in=["view_apmconfiguration", "change_apmconfiguration"])
+        )
     client.force_login(world.staff)
     page = client.get(f"/admin/apm/apmconfiguration/{config.pk}/change/")
     listing = client.get("/admin/apm/apmconfiguration/")
@@ -389,9 +485,19 @@ def test_admin_never_shows_credentials_and_replaces_them_write_only(client, worl
         token = ApmConfiguration.objects.get(pk=config.pk).credentials_encrypted
     for html in (page.content.decode(), listing.content.decode()):
         assert SECRET not in html and token not in html
-    form = {"organization": world.org_a.pk, "name": "pingdom source", "provider": "pingdom", "base_url": provider.url,
-            "query": "1", "service": "checkout-api", "enabled": "on", "poll_interval_seconds": 60,
-            "timeout_seconds": 5, "alert_after_failures": 3, "new_credentials": '{"token": "rotated-' + SECRET + '"}'}
+    form = {
+        "organization": world.org_a.pk,
+        "name": "pingdom source",
+        "provider": "pingdom",
+        "base_url": provider.url,
+        "query": "1",
+        "service": "checkout-api",
+        "enabled": "on",
+        "poll_interval_seconds": 60,
+        "timeout_seconds": 5,
+        "alert_after_failures": 3,
+        "new_credentials": '{"token": "rotated-' + SECRET + '"}',
+    }
     response = client.post(f"/admin/apm/apmconfiguration/{config.pk}/change/", form)
     assert response.status_code == 302
     with service_context():

@@ -10,22 +10,25 @@ from wedsync_ops import queues
 from wedsync_ops.celery import app
 
 
-@pytest.mark.parametrize(("task", "queue"), [
-    ("incidents.tasks.escalate_due", "critical"),
-    ("oncall.tasks.page_due", "critical"),
-    ("notifications.tasks.deliver_notification", "critical"),
-    ("notifications.tasks.deliver_notifications", "critical"),  # chunks of a storm
-    ("notifications.tasks.deliver_pending", "critical"),
-    ("alerts.tasks.repeat_notifications", "critical"),
-    ("alerts.tasks.evaluate_rules", "metrics"),
-    ("apm.tasks.aggregate", "metrics"),
-    ("apm.tasks.poll_providers", "metrics"),
-    ("apm.tasks.cleanup_monitoring_data", "maintenance"),
-    ("apm.tasks.ensure_partitions", "maintenance"),
-    ("dbmonitor.tasks.snapshot", "maintenance"),
-    ("apm.tasks.run_health_checks", "default"),
-    ("heartbeats.tasks.anything_new", "default"),
-])
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [
+        ("incidents.tasks.escalate_due", "critical"),
+        ("oncall.tasks.page_due", "critical"),
+        ("notifications.tasks.deliver_notification", "critical"),
+        ("notifications.tasks.deliver_notifications", "critical"),  # chunks of a storm
+        ("notifications.tasks.deliver_pending", "critical"),
+        ("alerts.tasks.repeat_notifications", "critical"),
+        ("alerts.tasks.evaluate_rules", "metrics"),
+        ("apm.tasks.aggregate", "metrics"),
+        ("apm.tasks.poll_providers", "metrics"),
+        ("apm.tasks.cleanup_monitoring_data", "maintenance"),
+        ("apm.tasks.ensure_partitions", "maintenance"),
+        ("dbmonitor.tasks.snapshot", "maintenance"),
+        ("apm.tasks.run_health_checks", "default"),
+        ("heartbeats.tasks.anything_new", "default"),
+    ],
+)
 def test_tasks_are_routed_by_name(task, queue):
     assert app.amqp.router.route({}, task, (), {}, None)["queue"].name == queue
 

@@ -21,7 +21,9 @@ def test_create_integration_token_only_prints_a_working_token(world, client):
     token = _run("create_integration", "--kind", "alertmanager", "--token-only").strip()
     assert "\n" not in token and len(token) >= 32
     response = client.post(
-        "/api/v1/integrations/alertmanager/", data=SAMPLE.read_bytes(), content_type="application/json",
+        "/api/v1/integrations/alertmanager/",
+        data=SAMPLE.read_bytes(),
+        content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert response.status_code == 200, response.content

@@ -12,7 +12,7 @@ ROOT = Path(settings.BASE_DIR)
 def layout_block() -> str:
     text = (ROOT / "README.md").read_text()
     start = text.index("```\nmanage.py\n")
-    return text[start:text.index("```", start + 3)]
+    return text[start : text.index("```", start + 3)]
 
 
 def test_every_top_level_folder_is_in_the_readme_layout_and_every_listed_folder_exists():

@@ -39,12 +39,27 @@ def test_a_catastrophic_pattern_is_matched_in_linear_time_with_alertmanagers_sem
 def test_a_vendor_silence_with_it_mutes_an_inbound_alert_without_stalling_the_transaction(world):
     labels = {"alertname": "Slow", "service": "a" * 64, "organization": "rosewood-florals"}
     with service_context():
-        suppression_rule_create(kind="silence", matchers=[{"name": "service", "op": "=~", "value": CATASTROPHIC}],
-                                organization_id=world.org_a.id, starts_at=WEDNESDAY, ends_at=WEDNESDAY.replace(
-                                    hour=23), now=WEDNESDAY, comment="x")
-        alert, _ = alert_fire(organization_id=world.org_a.id, fingerprint=labels_fingerprint(labels),
-                              source="alertmanager", title="Slow", labels=labels, annotations={}, severity="warning",
-                              priority="medium", starts_at=WEDNESDAY, now=WEDNESDAY)
+        suppression_rule_create(
+            kind="silence",
+            matchers=[{"name": "service", "op": "=~", "value": CATASTROPHIC}],
+            organization_id=world.org_a.id,
+            starts_at=WEDNESDAY,
+            ends_at=WEDNESDAY.replace(hour=23),
+            now=WEDNESDAY,
+            comment="x",
+        )
+        alert, _ = alert_fire(
+            organization_id=world.org_a.id,
+            fingerprint=labels_fingerprint(labels),
+            source="alertmanager",
+            title="Slow",
+            labels=labels,
+            annotations={},
+            severity="warning",
+            priority="medium",
+            starts_at=WEDNESDAY,
+            now=WEDNESDAY,
+        )
         assert AlertHistory.objects.get(pk=alert.pk).status == "firing"  # 64 a's and no b: not silenced
 
 
@@ -64,13 +79,23 @@ def test_the_silence_form_and_the_alertmanager_api_answer_400_for_them(world, cl
     api = APIClient()
     for pattern in REFUSED:
         text = pattern.replace("\\", "\\\\").replace('"', '\\"')  # amtool's quoting
-        page = client.post("/org/rosewood-florals/alerts/silences/",
-                           {"action": "create", "matchers": f'service=~"{text}"', "hours": "1", "comment": "c"})
+        page = client.post(
+            "/org/rosewood-florals/alerts/silences/",
+            {"action": "create", "matchers": f'service=~"{text}"', "hours": "1", "comment": "c"},
+        )
         assert page.status_code == 400 and b"matchers" in page.content
-        answer = api.post("/api/v2/silences", {"matchers": [{"name": "service", "value": pattern, "isRegex": True}],
-                                               "startsAt": "2026-06-13T12:00:00Z", "endsAt": "2026-06-13T13:00:00Z",
-                                               "createdBy": "x", "comment": "y"},
-                          format="json", HTTP_AUTHORIZATION=f"Bearer {token}")
+        answer = api.post(
+            "/api/v2/silences",
+            {
+                "matchers": [{"name": "service", "value": pattern, "isRegex": True}],
+                "startsAt": "2026-06-13T12:00:00Z",
+                "endsAt": "2026-06-13T13:00:00Z",
+                "createdBy": "x",
+                "comment": "y",
+            },
+            format="json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
         assert answer.status_code == 400 and answer.json()["field"] == "matchers", pattern
     with service_context():
         assert SuppressionRule.objects.count() == 0
@@ -80,9 +105,17 @@ def test_routing_rules_refuse_them_in_the_admin(world, client):
     world.staff.is_superuser = True
     world.staff.save()
     client.force_login(world.staff)
-    response = client.post("/admin/notifications/notificationrule/add/", {
-        "name": "r", "position": "1", "matchers": '[{"name": "service", "op": "=~", "value": "(a)\\\\1"}]',
-        "enabled": "on", "rule_channels-TOTAL_FORMS": "0", "rule_channels-INITIAL_FORMS": "0"})
+    response = client.post(
+        "/admin/notifications/notificationrule/add/",
+        {
+            "name": "r",
+            "position": "1",
+            "matchers": '[{"name": "service", "op": "=~", "value": "(a)\\\\1"}]',
+            "enabled": "on",
+            "rule_channels-TOTAL_FORMS": "0",
+            "rule_channels-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 200 and b"RE2" in response.content  # the form again, with the reason
 
 
@@ -106,8 +139,15 @@ def test_the_linear_normaliser_groups_exactly_as_the_old_one():
     rng = random.Random(13)
     alphabet = "ab.+-@ é1_x<>'\"0:/"
     samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(20_000)]
-    samples += ["Payment 4411 failed for 'anna@example.com'", "mail to -bo.b+x@mail.example.org. now",
-                ".a@b.co", "..@x.com", "a.@x.com-", "user@host", "a@b.c.d@e.f"]
+    samples += [
+        "Payment 4411 failed for 'anna@example.com'",
+        "mail to -bo.b+x@mail.example.org. now",
+        ".a@b.co",
+        "..@x.com",
+        "a.@x.com-",
+        "user@host",
+        "a@b.c.d@e.f",
+    ]
     assert [normalize_message(s) for s in samples] == [_old_normalize(s) for s in samples]
 
 
@@ -115,7 +155,10 @@ def test_ten_hostile_reports_are_ingested_and_grouped(world):
     from apm.services import errors_ingest
 
     with service_context():
-        result = errors_ingest(organization_id=world.org_a.id, now=WEDNESDAY, payload=[
-            {"service": "web", "type": "E", "message": "a." * 4999 + str(i)} for i in range(10)])
+        result = errors_ingest(
+            organization_id=world.org_a.id,
+            now=WEDNESDAY,
+            payload=[{"service": "web", "type": "E", "message": "a." * 4999 + str(i)} for i in range(10)],
+        )
     assert result.accepted == 10 and result.patterns == 1
     assert normalize_message("a." * 5000) == ("a." * 5000)[:2000]

@@ -38,12 +38,22 @@ def pager(world):
     return world
 
 
-def fire(org, name="BookingApiDown", *, now=WEDNESDAY, severity="critical", group_key="{}:{alertname=\"x\"}"):
+def fire(org, name="BookingApiDown", *, now=WEDNESDAY, severity="critical", group_key='{}:{alertname="x"}'):
     labels = {"alertname": name, "service": "booking-api"}
     with service_context():
-        return alert_fire(organization_id=org.id, fingerprint=name, source="alertmanager", title=name, labels=labels,
-                          annotations={}, severity=severity, priority="high", starts_at=now, now=now,
-                          group_key=group_key)[0]
+        return alert_fire(
+            organization_id=org.id,
+            fingerprint=name,
+            source="alertmanager",
+            title=name,
+            labels=labels,
+            annotations={},
+            severity=severity,
+            priority="high",
+            starts_at=now,
+            now=now,
+            group_key=group_key,
+        )[0]
 
 
 def reload(obj):
@@ -53,8 +63,9 @@ def reload(obj):
 
 def receive(payload: dict, integration, *, now):
     with service_context():
-        return alertmanager_receive(integration=integration, payload=parse_payload(json.dumps(payload).encode()),
-                                    now=now)
+        return alertmanager_receive(
+            integration=integration, payload=parse_payload(json.dumps(payload).encode()), now=now
+        )
 
 
 def test_the_last_alert_resolving_resolves_the_incident_stops_escalation_and_notifies(pager):
@@ -70,8 +81,9 @@ def test_the_last_alert_resolving_resolves_the_incident_stops_escalation_and_not
     incident = reload(incident)
     assert (incident.status, incident.resolved_at) == ("resolved", WEDNESDAY + 2 * MIN)
     with service_context():
-        rows = list(IncidentUpdate.objects.filter(incident=incident, kind="status_change").values_list("message",
-                                                                                                       flat=True))
+        rows = list(
+            IncidentUpdate.objects.filter(incident=incident, kind="status_change").values_list("message", flat=True)
+        )
         resolved_sent = NotificationDelivery.objects.filter(incident_id=incident.pk, event="incident.resolved")
         assert resolved_sent.count() == 1
     assert rows[-1] == "Status changed from open to resolved by the system: all alerts resolved"

@@ -27,8 +27,9 @@ def routed(alert):
 
 def rule(name, matchers, channels, *, org=None, position=100, continue_matching=False):
     with service_context():
-        r = NotificationRule.objects.create(name=name, organization=org, matchers=matchers, position=position,
-                                            continue_matching=continue_matching)
+        r = NotificationRule.objects.create(
+            name=name, organization=org, matchers=matchers, position=position, continue_matching=continue_matching
+        )
         for ch in channels:
             NotificationRuleChannel.objects.create(rule=r, channel=ch)
     return r
@@ -37,8 +38,9 @@ def rule(name, matchers, channels, *, org=None, position=100, continue_matching=
 @pytest.fixture
 def chans(world):
     def make(name, org=None, **kw):
-        return NotificationChannel.objects.create(organization=org, kind="webhook", name=name,
-                                                  config={"url": "http://127.0.0.1:9/"}, **kw)
+        return NotificationChannel.objects.create(
+            organization=org, kind="webhook", name=name, config={"url": "http://127.0.0.1:9/"}, **kw
+        )
 
     with service_context():
         world.ops = make("ops")
@@ -59,23 +61,35 @@ def test_without_rules_every_channel_of_the_organization_and_the_platform_but_no
 
 
 def test_first_matching_rule_wins_by_severity_and_stops(chans):
-    rule("critical pages", [{"name": "severity", "op": "=~", "value": "critical|emergency"}], [chans.pager],
-         position=10)
+    rule(
+        "critical pages", [{"name": "severity", "op": "=~", "value": "critical|emergency"}], [chans.pager], position=10
+    )
     rule("everything to ops", [], [chans.ops], position=20)
     assert routed(fire(chans.org_a, severity="critical")) == ["ops pager"]
     assert routed(fire(chans.org_a, labels=dict(LABELS, alertname="Other"))) == ["ops"]
 
 
 def test_continue_matching_adds_the_next_rules(chans):
-    rule("critical pages", [{"name": "severity", "op": "=", "value": "critical"}], [chans.pager], position=10,
-         continue_matching=True)
+    rule(
+        "critical pages",
+        [{"name": "severity", "op": "=", "value": "critical"}],
+        [chans.pager],
+        position=10,
+        continue_matching=True,
+    )
     rule("everything to ops", [], [chans.ops], position=20)
     assert routed(fire(chans.org_a, severity="critical")) == ["ops", "ops pager"]
 
 
 def test_matchers_on_labels_and_organization(chans):
-    rule("rosewood payments", [{"name": "organization", "op": "=", "value": "rosewood-florals"},
-                               {"name": "service", "op": "=~", "value": "pay.*"}], [chans.rose, chans.ops])
+    rule(
+        "rosewood payments",
+        [
+            {"name": "organization", "op": "=", "value": "rosewood-florals"},
+            {"name": "service", "op": "=~", "value": "pay.*"},
+        ],
+        [chans.rose, chans.ops],
+    )
     assert routed(fire(chans.org_a)) == ["ops", "rosewood"]
     # bloom: no rule matches → the default route: platform channels only
     assert routed(fire(chans.org_b, labels=dict(LABELS, alertname="Bloom"))) == ["ops", "ops pager"]
@@ -104,8 +118,13 @@ def test_a_wedding_on_a_weekday_turns_wedding_day_routing_on(chans):
     rule("ops", [], [chans.ops], position=10)
     rule("pager", [], [chans.pager], position=20)
     with service_context():
-        Wedding.objects.create(organization=chans.org_a, couple_name="A & B", venue_name="Hall",
-                               wedding_date=WEDNESDAY.date(), status="confirmed")
+        Wedding.objects.create(
+            organization=chans.org_a,
+            couple_name="A & B",
+            venue_name="Hall",
+            wedding_date=WEDNESDAY.date(),
+            status="confirmed",
+        )
     assert routed(fire(chans.org_a)) == ["ops", "ops pager", "wedding emergency"]
 
 
@@ -124,13 +143,21 @@ def test_routing_rules_are_invisible_to_other_organizations_and_without_context(
 
 def test_admin_refuses_invalid_matchers_naming_the_reason(chans):
     with service_context():
-        chans.staff.user_permissions.add(*Permission.objects.filter(codename__in=["add_notificationrule",
-                                                                                  "view_notificationrule"]))
+        chans.staff.user_permissions.add(
+            *Permission.objects.filter(codename__in=["add_notificationrule", "view_notificationrule"])
+        )
     client = Client()
     client.force_login(chans.staff)
-    response = client.post("/admin/notifications/notificationrule/add/", {
-        "name": "bad", "position": "1", "matchers": json.dumps([{"name": "x", "op": "~", "value": "y"}]),
-        "enabled": "on", "rule_channels-TOTAL_FORMS": "0", "rule_channels-INITIAL_FORMS": "0",
-    })
+    response = client.post(
+        "/admin/notifications/notificationrule/add/",
+        {
+            "name": "bad",
+            "position": "1",
+            "matchers": json.dumps([{"name": "x", "op": "~", "value": "y"}]),
+            "enabled": "on",
+            "rule_channels-TOTAL_FORMS": "0",
+            "rule_channels-INITIAL_FORMS": "0",
+        },
+    )
     assert response.status_code == 200
     assert "must be one of =, !=, =~, !~" in response.content.decode()

@@ -26,12 +26,14 @@ def routed(world):
     """A routing rule sends team=checkout to the pager only; ops and an emergency channel exist too."""
     with service_context():
         make = lambda name, **kw: NotificationChannel.objects.create(  # noqa: E731
-            kind="webhook", name=name, config={"url": "http://127.0.0.1:9/"}, **kw)
+            kind="webhook", name=name, config={"url": "http://127.0.0.1:9/"}, **kw
+        )
         world.pager, world.ops = make("checkout pager"), make("ops firehose")
         world.emergency = make("wedding emergency", wedding_day_emergency=True)
         world.bloom_emergency = make("bloom emergency", organization=world.org_b, wedding_day_emergency=True)
-        rule = NotificationRule.objects.create(name="checkout", matchers=[
-            {"name": "team", "op": "=", "value": "checkout"}], position=1)
+        rule = NotificationRule.objects.create(
+            name="checkout", matchers=[{"name": "team", "op": "=", "value": "checkout"}], position=1
+        )
         NotificationRuleChannel.objects.create(rule=rule, channel=world.pager)
         everything = NotificationRule.objects.create(name="everything else", matchers=[], position=9)
         NotificationRuleChannel.objects.create(rule=everything, channel=world.ops)
@@ -40,9 +42,18 @@ def routed(world):
 
 def fire(org, *, now):
     with service_context():
-        alert, _ = alert_fire(organization_id=org.id, fingerprint=labels_fingerprint(LABELS), source="alertmanager",
-                              title="Checkout down", labels=LABELS, annotations={}, severity="critical",
-                              priority="high", starts_at=now, now=now)
+        alert, _ = alert_fire(
+            organization_id=org.id,
+            fingerprint=labels_fingerprint(LABELS),
+            source="alertmanager",
+            title="Checkout down",
+            labels=LABELS,
+            annotations={},
+            severity="critical",
+            priority="high",
+            starts_at=now,
+            now=now,
+        )
         return alert
 
 
@@ -76,7 +87,8 @@ def test_on_a_local_saturday_every_matching_rule_and_the_emergency_channels_are_
     with service_context():
         incident = alert.incident
     assert events_by_channel(incident) == [
-        ("incident.opened", 0, "checkout pager"), ("incident.opened", 0, "ops firehose"),
+        ("incident.opened", 0, "checkout pager"),
+        ("incident.opened", 0, "ops firehose"),
         ("incident.opened", 0, "wedding emergency"),
     ]
     assert incident.priority == "p0" and incident.title.startswith("WEDDING DAY: ")
@@ -105,8 +117,9 @@ def test_emergency_channels_follow_each_organizations_own_local_saturday(routed,
 def test_without_any_routing_rule_an_emergency_channel_is_still_quiet_on_a_weekday(world):
     with service_context():
         NotificationChannel.objects.create(kind="webhook", name="ops", config={"url": "http://127.0.0.1:9/"})
-        NotificationChannel.objects.create(kind="webhook", name="emergency", config={"url": "http://127.0.0.1:9/"},
-                                           wedding_day_emergency=True)
+        NotificationChannel.objects.create(
+            kind="webhook", name="emergency", config={"url": "http://127.0.0.1:9/"}, wedding_day_emergency=True
+        )
     alert = fire(world.org_a, now=WEDNESDAY)
     with service_context():
         incident = alert.incident

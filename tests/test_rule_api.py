@@ -8,9 +8,19 @@ from wedsync_ops.tenancy.context import service_context
 from wedsync_ops.tenancy.models import UserProfile
 
 URL = "/api/v1/alert-rules/"
-RULE = {"name": "Checkout latency", "metric_name": "checkout_ms", "service": "payments", "aggregation": "p95",
-        "comparison": "above", "threshold": 500, "wedding_day_threshold": 300, "window_minutes": 5,
-        "for_seconds": 120, "severity": "warning", "priority": "medium"}
+RULE = {
+    "name": "Checkout latency",
+    "metric_name": "checkout_ms",
+    "service": "payments",
+    "aggregation": "p95",
+    "comparison": "above",
+    "threshold": 500,
+    "wedding_day_threshold": 300,
+    "window_minutes": 5,
+    "for_seconds": 120,
+    "severity": "warning",
+    "priority": "medium",
+}
 
 
 def client_for(user):

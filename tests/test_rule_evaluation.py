@@ -49,8 +49,17 @@ def make_rule(org=None, **overrides):
     """A threshold rule; it fires on the first breaching evaluation (``for_seconds=0``) unless told otherwise:
     the default for-duration (60 s) and minimum sample count (5) have their own tests."""
     fields = dict(
-        organization=org, name="Checkout latency", metric_name=METRIC, service=SERVICE, aggregation="p95",
-        comparison="above", threshold=500, window_minutes=5, severity="warning", priority="medium", for_seconds=0,
+        organization=org,
+        name="Checkout latency",
+        metric_name=METRIC,
+        service=SERVICE,
+        aggregation="p95",
+        comparison="above",
+        threshold=500,
+        window_minutes=5,
+        severity="warning",
+        priority="medium",
+        for_seconds=0,
     )
     fields.update(overrides)
     with service_context():
@@ -90,8 +99,12 @@ def test_rule_fires_above_its_threshold_and_records_threshold_and_reason(world):
     assert alert.title == "Checkout latency: payments checkout_ms p95 812 > 500"
     assert alert.starts_at == NOW_WED
     assert alert.labels == {
-        "alertname": "Checkout latency", "rule_id": str(rule.id), "organization": "rosewood-florals",
-        "service": "payments", "metric": "checkout_ms", "team": "checkout",
+        "alertname": "Checkout latency",
+        "rule_id": str(rule.id),
+        "organization": "rosewood-florals",
+        "service": "payments",
+        "metric": "checkout_ms",
+        "team": "checkout",
     }
     assert alert.fingerprint == labels_fingerprint(alert.labels)
     assert alert.annotations["runbook_url"] == "https://runbooks.example/checkout"
@@ -176,14 +189,35 @@ def test_only_complete_buckets_inside_the_window_count(world):
     with service_context():
         for start in (end, end - dt.timedelta(minutes=6)):  # still filling; before the 5-minute window
             ApmMetricAggregation.objects.create(
-                organization=world.org_a, service=SERVICE, metric_name=METRIC, bucket_seconds=60, bucket_start=start,
-                count=1, sum=9000, min=9000, max=9000, avg=9000, p50=9000, p95=9000, p99=9000,
+                organization=world.org_a,
+                service=SERVICE,
+                metric_name=METRIC,
+                bucket_seconds=60,
+                bucket_start=start,
+                count=1,
+                sum=9000,
+                min=9000,
+                max=9000,
+                avg=9000,
+                p50=9000,
+                p95=9000,
+                p99=9000,
             )
         # Another bucket width is not a 1-minute bucket.
         ApmMetricAggregation.objects.create(
-            organization=world.org_a, service=SERVICE, metric_name=METRIC, bucket_seconds=3600,
-            bucket_start=end - dt.timedelta(hours=1), count=1, sum=9000, min=9000, max=9000, avg=9000, p50=9000,
-            p95=9000, p99=9000,
+            organization=world.org_a,
+            service=SERVICE,
+            metric_name=METRIC,
+            bucket_seconds=3600,
+            bucket_start=end - dt.timedelta(hours=1),
+            count=1,
+            sum=9000,
+            min=9000,
+            max=9000,
+            avg=9000,
+            p50=9000,
+            p95=9000,
+            p99=9000,
         )
     add_buckets(world.org_a, NOW_WED, [100, 200])
     (row,) = rows(NOW_WED)
@@ -214,8 +248,12 @@ def test_each_aggregation_over_the_window(world, aggregation, expected):
             (1, dict(count=30, sum=9000, min=60, max=700, avg=300, p50=320, p95=620, p99=690)),
         ):
             ApmMetricAggregation.objects.create(
-                organization=world.org_a, service=SERVICE, metric_name=METRIC, bucket_seconds=60,
-                bucket_start=end - dt.timedelta(minutes=minutes), **stats,
+                organization=world.org_a,
+                service=SERVICE,
+                metric_name=METRIC,
+                bucket_seconds=60,
+                bucket_start=end - dt.timedelta(minutes=minutes),
+                **stats,
             )
     (row,) = rows(NOW_WED)
     assert row.aggregation == aggregation and row.value == pytest.approx(expected)
@@ -228,13 +266,21 @@ def test_rule_without_service_covers_every_service_and_a_service_rule_only_its_o
     add_buckets(world.org_a, NOW_WED, [900], service="search")
     assert evaluate(NOW_WED)["fired"] == 3
     assert sorted((a.labels["alertname"], a.labels["service"]) for a in alerts()) == [
-        ("Any service", "payments"), ("Any service", "search"), ("Search only", "search"),
+        ("Any service", "payments"),
+        ("Any service", "search"),
+        ("Search only", "search"),
     ]
 
 
 def test_below_rules_fire_under_their_threshold(world):
-    make_rule(world.org_a, name="Bookings dropped", metric_name="bookings", aggregation="count", comparison="below",
-              threshold=100)
+    make_rule(
+        world.org_a,
+        name="Bookings dropped",
+        metric_name="bookings",
+        aggregation="count",
+        comparison="below",
+        threshold=100,
+    )
     add_buckets(world.org_a, NOW_WED, [1, 1], metric="bookings", counts=[20, 30])
     evaluate(NOW_WED)
     (alert,) = alerts()
@@ -275,8 +321,9 @@ def test_wedding_day_threshold_applies_on_a_weekday_with_a_wedding(world):
 def test_standard_threshold_applies_on_a_weekday_without_a_wedding(world):
     make_rule(world.org_a, wedding_day_threshold=300)
     with service_context():  # a cancelled wedding does not count; another organization's wedding neither
-        Wedding.objects.create(organization=world.org_a, wedding_date=dt.date(2026, 6, 10), couple_name="X",
-                               status="cancelled")
+        Wedding.objects.create(
+            organization=world.org_a, wedding_date=dt.date(2026, 6, 10), couple_name="X", status="cancelled"
+        )
         Wedding.objects.create(organization=world.org_b, wedding_date=dt.date(2026, 6, 10), couple_name="Y")
     add_buckets(world.org_a, NOW_WED, [400])
     (row,) = rows(NOW_WED)
@@ -292,10 +339,12 @@ def test_local_time_zones_decide_the_wedding_day(world):
     add_buckets(world.org_b, now, [400])
     by_org = {row.organization_slug: row for row in rows(now)}
     assert (by_org["bloom-and-vine"].threshold, by_org["bloom-and-vine"].threshold_reason) == (
-        300, "wedding day: local Saturday 2026-06-13",
+        300,
+        "wedding day: local Saturday 2026-06-13",
     )
     assert (by_org["rosewood-florals"].threshold, by_org["rosewood-florals"].threshold_reason) == (
-        500, "standard threshold",
+        500,
+        "standard threshold",
     )
     evaluate(now)
     assert [a.organization.slug for a in alerts()] == ["bloom-and-vine"]
@@ -303,8 +352,15 @@ def test_local_time_zones_decide_the_wedding_day(world):
 
 def test_wedding_season_makes_the_threshold_20_percent_stricter_from_may_to_october(world):
     make_rule(world.org_a, wedding_season_adjustment=True)
-    make_rule(world.org_a, name="Throughput", metric_name="rpm", aggregation="min", comparison="below", threshold=100,
-              wedding_season_adjustment=True)
+    make_rule(
+        world.org_a,
+        name="Throughput",
+        metric_name="rpm",
+        aggregation="min",
+        comparison="below",
+        threshold=100,
+        wedding_season_adjustment=True,
+    )
     add_buckets(world.org_a, NOW_SAT, [450])
     add_buckets(world.org_a, NOW_SAT, [110], metric="rpm")
     evaluate(NOW_SAT)
@@ -332,7 +388,8 @@ def test_platform_wide_rule_applies_to_every_organization(world):
     assert evaluate(NOW_WED)["fired"] == 2
     got = [(a.organization.slug, a.labels["organization"], a.rule_id, a.value) for a in alerts()]
     assert got == [
-        ("bloom-and-vine", "bloom-and-vine", rule.id, 700), ("rosewood-florals", "rosewood-florals", rule.id, 812),
+        ("bloom-and-vine", "bloom-and-vine", rule.id, 700),
+        ("rosewood-florals", "rosewood-florals", rule.id, 812),
     ]
     with service_context():
         assert alerts()[0].fingerprint == labels_fingerprint(
@@ -358,8 +415,11 @@ def test_vendor_of_another_organization_sees_none_of_the_rules_alerts_or_evaluat
         assert AlertRule.objects.count() == 0 and AlertHistory.objects.count() == 0
         assert rule_evaluation_rows(now=NOW_WED) == []
         with connection.cursor() as cur:
-            for query in ("SELECT count(*) FROM alert_configurations", "SELECT count(*) FROM apm_alerts",
-                          "SELECT count(*) FROM alert_history"):
+            for query in (
+                "SELECT count(*) FROM alert_configurations",
+                "SELECT count(*) FROM apm_alerts",
+                "SELECT count(*) FROM alert_history",
+            ):
                 cur.execute(query)
                 assert cur.fetchone() == (0,), query
     with vendor_context(world.org_a.id):

@@ -8,9 +8,21 @@ from tests.conftest import WEDNESDAY
 from wedsync_ops.tenancy.context import service_context
 
 URL_A = "/org/rosewood-florals/alerts/rules/"
-FORM = {"name": "Checkout latency", "alert_type": "threshold", "service": "payments", "metric_name": "checkout_ms",
-        "aggregation": "p95", "comparison": "above", "threshold": "500", "wedding_day_threshold": "300",
-        "window_minutes": "5", "for_seconds": "60", "severity": "warning", "priority": "medium", "enabled": "on"}
+FORM = {
+    "name": "Checkout latency",
+    "alert_type": "threshold",
+    "service": "payments",
+    "metric_name": "checkout_ms",
+    "aggregation": "p95",
+    "comparison": "above",
+    "threshold": "500",
+    "wedding_day_threshold": "300",
+    "window_minutes": "5",
+    "for_seconds": "60",
+    "severity": "warning",
+    "priority": "medium",
+    "enabled": "on",
+}
 
 
 def client_for(user):
@@ -22,11 +34,19 @@ def client_for(user):
 @pytest.fixture
 def page(world):
     with service_context():
-        world.rule = AlertRule.objects.create(organization=world.org_a, name="Gallery p95", metric_name="gallery_ms",
-                                              threshold=800)
-        AlertHistory.objects.create(organization=world.org_a, source="rule", fingerprint="f", title="Gallery slow",
-                                    starts_at=WEDNESDAY, value=912, threshold=640,
-                                    threshold_reason="wedding day: local Saturday 2026-06-13")
+        world.rule = AlertRule.objects.create(
+            organization=world.org_a, name="Gallery p95", metric_name="gallery_ms", threshold=800
+        )
+        AlertHistory.objects.create(
+            organization=world.org_a,
+            source="rule",
+            fingerprint="f",
+            title="Gallery slow",
+            starts_at=WEDNESDAY,
+            value=912,
+            threshold=640,
+            threshold_reason="wedding day: local Saturday 2026-06-13",
+        )
     return world
 
 

@@ -13,6 +13,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 # --- for-duration ----------------------------------------------------------------------------
 
+
 def test_breach_fires_only_after_lasting_for_seconds(world):
     make_rule(world.org_a, for_seconds=120)
     add_buckets(world.org_a, NOW_WED + 3 * MINUTE, [812] * 8)
@@ -63,6 +64,7 @@ def test_pending_breaches_are_invisible_to_other_organizations(world):
 
 # --- heartbeat -----------------------------------------------------------------------------
 
+
 def test_heartbeat_fires_after_n_minutes_without_data_and_resolves_when_data_returns(world):
     make_rule(world.org_a, alert_type="heartbeat", window_minutes=10, name="Payments heartbeat")
     add_buckets(world.org_a, NOW_WED - 15 * MINUTE, [100, 100])  # last bucket ends 15 min before
@@ -90,12 +92,24 @@ def test_heartbeat_uses_the_wedding_day_threshold_in_minutes(world):
 
 # --- anomaly -------------------------------------------------------------------------------
 
+
 def add_hourly(org, at, avg, *, service="payments", metric="checkout_ms"):
     start = at.replace(minute=0, second=0, microsecond=0)
     with service_context():
         ApmMetricAggregation.objects.create(
-            organization=org, service=service, metric_name=metric, bucket_seconds=3600, bucket_start=start,
-            count=100, sum=avg * 100, min=avg, max=avg, avg=avg, p50=avg, p95=avg, p99=avg,
+            organization=org,
+            service=service,
+            metric_name=metric,
+            bucket_seconds=3600,
+            bucket_start=start,
+            count=100,
+            sum=avg * 100,
+            min=avg,
+            max=avg,
+            avg=avg,
+            p50=avg,
+            p95=avg,
+            p99=avg,
         )
 
 
@@ -127,13 +141,19 @@ def test_anomaly_within_the_band_or_without_two_weeks_of_baseline_does_not_fire(
 
 # --- composite -----------------------------------------------------------------------------
 
+
 def test_composite_and_fires_only_when_every_child_rule_has_an_open_alert(world):
     latency = make_rule(world.org_a, name="latency")
     errors = make_rule(world.org_a, name="errors", metric_name="errors", aggregation="count", threshold=10)
     with service_context():
         AlertRule.objects.create(
-            organization=world.org_a, name="Checkout broken", alert_type="composite", metric_name="",
-            threshold=0, composite_operator="and", composite_rule_ids=[str(latency.id), str(errors.id)],
+            organization=world.org_a,
+            name="Checkout broken",
+            alert_type="composite",
+            metric_name="",
+            threshold=0,
+            composite_operator="and",
+            composite_rule_ids=[str(latency.id), str(errors.id)],
             severity="critical",
         )
     add_buckets(world.org_a, NOW_WED, [812])
@@ -151,8 +171,13 @@ def test_composite_or_fires_with_one_child_and_resolves_with_none(world):
     latency = make_rule(world.org_a, name="latency")
     with service_context():
         AlertRule.objects.create(
-            organization=None, name="Anything wrong", alert_type="composite", metric_name="", threshold=0,
-            composite_operator="or", composite_rule_ids=[str(latency.id)],
+            organization=None,
+            name="Anything wrong",
+            alert_type="composite",
+            metric_name="",
+            threshold=0,
+            composite_operator="or",
+            composite_rule_ids=[str(latency.id)],
         )
     add_buckets(world.org_a, NOW_WED, [812])
     evaluate(NOW_WED)
@@ -166,27 +191,41 @@ def test_composite_or_fires_with_one_child_and_resolves_with_none(world):
 
 # --- pattern_match -----------------------------------------------------------------------------
 
+
 def add_errors(org, message, at_list, *, service="payments"):
     """Error reports of ``org`` with ``message`` at each time (one pattern row for all)."""
     from apm.models import ErrorPattern, ErrorReport
 
     with service_context():
         pattern = ErrorPattern.objects.create(
-            organization=org, fingerprint=f"{abs(hash((org.pk, message))):016x}"[:16], service=service,
-            error_type="Error", normalized_message=message, first_seen=at_list[0], last_seen=at_list[-1],
+            organization=org,
+            fingerprint=f"{abs(hash((org.pk, message))):016x}"[:16],
+            service=service,
+            error_type="Error",
+            normalized_message=message,
+            first_seen=at_list[0],
+            last_seen=at_list[-1],
         )
         for at in at_list:
-            ErrorReport.objects.create(organization=org, pattern=pattern, service=service, error_type="Error",
-                                       message=message, occurred_at=at)
+            ErrorReport.objects.create(
+                organization=org, pattern=pattern, service=service, error_type="Error", message=message, occurred_at=at
+            )
 
 
 def test_pattern_match_fires_at_the_threshold_of_matching_errors_in_the_window(world):
     from alerts.rules import alert_rule_create
 
     with service_context():
-        alert_rule_create(organization_id=world.org_a.id, name="Payment timeouts", alert_type="pattern_match",
-                          pattern="(stripe|payment).*timed? ?out", threshold=3, window_minutes=10, service="",
-                              for_seconds=0)
+        alert_rule_create(
+            organization_id=world.org_a.id,
+            name="Payment timeouts",
+            alert_type="pattern_match",
+            pattern="(stripe|payment).*timed? ?out",
+            threshold=3,
+            window_minutes=10,
+            service="",
+            for_seconds=0,
+        )
     window_end = NOW_WED.replace(second=0)
     add_errors(world.org_a, "Stripe request TIMED OUT after 30 s", [window_end - m * MINUTE for m in (1, 2)])
     add_errors(world.org_a, "KeyError: 'couple'", [window_end - m * MINUTE for m in (1, 2, 3, 4)])
@@ -206,8 +245,15 @@ def test_pattern_match_fires_at_the_threshold_of_matching_errors_in_the_window(w
 
 
 def test_pattern_match_uses_the_wedding_day_threshold(world):
-    make_rule(world.org_a, alert_type="pattern_match", pattern="timeout", metric_name="error_reports",
-              threshold=5, wedding_day_threshold=1, window_minutes=10)
+    make_rule(
+        world.org_a,
+        alert_type="pattern_match",
+        pattern="timeout",
+        metric_name="error_reports",
+        threshold=5,
+        wedding_day_threshold=1,
+        window_minutes=10,
+    )
     add_errors(world.org_a, "upstream timeout", [NOW_SAT.replace(second=0) - MINUTE])
     assert evaluate(NOW_SAT)["fired"] == 1
     assert alerts()[0].threshold_reason.startswith("wedding day: local Saturday")

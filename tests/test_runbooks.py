@@ -164,16 +164,28 @@ def test_notifications_link_the_alerts_runbook_annotation_or_the_matching_runboo
     with _service():
         runbook = Runbook.objects.create(title="Payments slow", service="payments", content="# Do this")
         annotated, _ = alert_fire(
-            organization_id=world.org_a.id, fingerprint="rb00000000000001", source="alertmanager", title="a",
-            labels={"alertname": "X", "service": "payments"}, annotations={"runbook_url": "https://rb.example/x"},
-            severity="warning", priority="low", starts_at=now, now=now,
+            organization_id=world.org_a.id,
+            fingerprint="rb00000000000001",
+            source="alertmanager",
+            title="a",
+            labels={"alertname": "X", "service": "payments"},
+            annotations={"runbook_url": "https://rb.example/x"},
+            severity="warning",
+            priority="low",
+            starts_at=now,
+            now=now,
         )
         plain, _ = alert_fire(
-            organization_id=world.org_a.id, fingerprint="rb00000000000002", source="alertmanager", title="b",
-            labels={"alertname": "Y", "service": "payments"}, annotations={},
-            severity="warning", priority="low", starts_at=now, now=now,
+            organization_id=world.org_a.id,
+            fingerprint="rb00000000000002",
+            source="alertmanager",
+            title="b",
+            labels={"alertname": "Y", "service": "payments"},
+            annotations={},
+            severity="warning",
+            priority="low",
+            starts_at=now,
+            now=now,
         )
         assert alert_payload(event="alert.firing", alert=annotated)["runbook_url"] == "https://rb.example/x"
-        assert alert_payload(event="alert.firing", alert=plain)["runbook_url"].endswith(
-            f"/ops/runbooks/{runbook.pk}/"
-        )
+        assert alert_payload(event="alert.firing", alert=plain)["runbook_url"].endswith(f"/ops/runbooks/{runbook.pk}/")

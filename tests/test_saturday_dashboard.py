@@ -13,17 +13,38 @@ NOW = dt.datetime(2026, 6, 13, 10, 0, tzinfo=dt.UTC)  # Saturday 11:00 in London
 
 def test_incidents_rank_p0_first_then_wedding_impact_then_time_to_ceremony(world):
     with service_context():
-        soon = Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="Soon",
-                                      ceremony_time=dt.time(12, 0))  # 11:00 BST ceremony in 1 h
-        later = Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="Later",
-                                       ceremony_time=dt.time(18, 0))
+        soon = Wedding.objects.create(
+            organization=world.org_a, wedding_date=NOW.date(), couple_name="Soon", ceremony_time=dt.time(12, 0)
+        )  # 11:00 BST ceremony in 1 h
+        later = Wedding.objects.create(
+            organization=world.org_a, wedding_date=NOW.date(), couple_name="Later", ceremony_time=dt.time(18, 0)
+        )
         Incident.objects.create(organization=world.org_a, title="ordinary p0", priority="p0", detected_at=NOW)
-        Incident.objects.create(organization=world.org_a, title="later wedding", priority="p0", wedding=later,
-                                wedding_impact="wedding_day_critical", detected_at=NOW)
-        Incident.objects.create(organization=world.org_a, title="sooner wedding", priority="p1", wedding=soon,
-                                wedding_impact="wedding_day_critical", detected_at=NOW)
-        Incident.objects.create(organization=world.org_a, title="resolved", priority="p0", status="resolved",
-                                wedding=soon, wedding_impact="wedding_day_critical", detected_at=NOW)
+        Incident.objects.create(
+            organization=world.org_a,
+            title="later wedding",
+            priority="p0",
+            wedding=later,
+            wedding_impact="wedding_day_critical",
+            detected_at=NOW,
+        )
+        Incident.objects.create(
+            organization=world.org_a,
+            title="sooner wedding",
+            priority="p1",
+            wedding=soon,
+            wedding_impact="wedding_day_critical",
+            detected_at=NOW,
+        )
+        Incident.objects.create(
+            organization=world.org_a,
+            title="resolved",
+            priority="p0",
+            status="resolved",
+            wedding=soon,
+            wedding_impact="wedding_day_critical",
+            detected_at=NOW,
+        )
     with staff_context():
         ranked = selectors.incidents_by_wedding_impact(now=NOW)
     assert [i.title for i in ranked] == ["later wedding", "ordinary p0", "sooner wedding"]
@@ -33,10 +54,12 @@ def test_incidents_rank_p0_first_then_wedding_impact_then_time_to_ceremony(world
 def test_weddings_today_are_ordered_by_ceremony_across_time_zones_with_a_countdown(world):
     with service_context():
         # 11:00 in London is 20:00 in Sydney: Sydney's 19:00 ceremony started an hour ago.
-        Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="London 14:00",
-                               ceremony_time=dt.time(14, 0))
-        Wedding.objects.create(organization=world.org_b, wedding_date=NOW.date(), couple_name="Sydney 19:00",
-                               ceremony_time=dt.time(19, 0))
+        Wedding.objects.create(
+            organization=world.org_a, wedding_date=NOW.date(), couple_name="London 14:00", ceremony_time=dt.time(14, 0)
+        )
+        Wedding.objects.create(
+            organization=world.org_b, wedding_date=NOW.date(), couple_name="Sydney 19:00", ceremony_time=dt.time(19, 0)
+        )
     with staff_context():
         rows = selectors.weddings_today(now=NOW)
     assert [r.wedding.couple_name for r in rows] == ["Sydney 19:00", "London 14:00"]
@@ -45,8 +68,13 @@ def test_weddings_today_are_ordered_by_ceremony_across_time_zones_with_a_countdo
 
 def test_escalations_under_way_lists_open_escalated_incidents_only(world):
     with service_context():
-        Incident.objects.create(organization=world.org_a, title="paging", escalation_step=2,
-                                escalation_level="manager", last_escalated_at=NOW)
+        Incident.objects.create(
+            organization=world.org_a,
+            title="paging",
+            escalation_step=2,
+            escalation_level="manager",
+            last_escalated_at=NOW,
+        )
         Incident.objects.create(organization=world.org_a, title="quiet")
         Incident.objects.create(organization=world.org_a, title="done", status="resolved", escalation_step=1)
     with staff_context():
@@ -60,8 +88,19 @@ def test_p95_trend_gives_worst_and_median_per_five_minutes_and_vendors_see_none(
     with service_context():
         for org, p95 in ((world.org_a, 900.0), (world.org_b, 100.0)):
             ApmMetricAggregation.objects.create(
-                organization=org, service="payments", metric_name="http.request.duration_ms", bucket_seconds=300,
-                bucket_start=start, count=10, sum=1, min=1, max=p95, avg=1, p50=1, p95=p95, p99=p95,
+                organization=org,
+                service="payments",
+                metric_name="http.request.duration_ms",
+                bucket_seconds=300,
+                bucket_start=start,
+                count=10,
+                sum=1,
+                min=1,
+                max=p95,
+                avg=1,
+                p50=1,
+                p95=p95,
+                p99=p95,
             )
     with staff_context():
         trend = selectors.p95_trend(now=NOW)
@@ -85,7 +124,7 @@ def test_wedding_readiness_says_what_to_fix_and_turns_green_when_fixed(world, cl
         Incident.objects.create(organization=world.org_b, title="bob's own p0", priority="p0")
     client.force_login(world.alice)
     html = client.get("/org/rosewood-florals/").content.decode()
-    readiness = html[html.index('id="readiness"'):html.index('id="weddings"')]
+    readiness = html[html.index('id="readiness"') : html.index('id="weddings"')]
     assert "1 open p0/p1 incident(s)" in readiness and "add a channel" in readiness
     assert "ask the operations team" in readiness
 
@@ -103,10 +142,11 @@ def test_wedding_readiness_says_what_to_fix_and_turns_green_when_fixed(world, cl
         from notifications.models import DeliveryAttempt
 
         channel = NotificationChannel.objects.get(organization=world.org_a)
-        DeliveryAttempt.objects.create(organization=world.org_a, channel=channel, test=True, ok=True,
-                                       attempted_at=timezone.now(), duration_ms=12)
+        DeliveryAttempt.objects.create(
+            organization=world.org_a, channel=channel, test=True, ok=True, attempted_at=timezone.now(), duration_ms=12
+        )
     html = client.get("/org/rosewood-florals/").content.decode()
-    readiness = html[html.index('id="readiness"'):html.index('id="weddings"')]
+    readiness = html[html.index('id="readiness"') : html.index('id="weddings"')]
     assert readiness.count("to do") == 0 and readiness.count("ready") == 4
 
 
@@ -122,15 +162,33 @@ def test_service_health_lists_the_worst_first_and_error_rate_counts_per_minute(w
 
     with service_context():
         ServiceHealthCheck.objects.create(name="Stripe API", url="https://api.stripe.example/health", status="healthy")
-        ServiceHealthCheck.objects.create(organization=world.org_a, name="Rosewood shop", url="https://shop.example/",
-                                          status="critical", consecutive_failures=4, last_error="timeout after 5 s")
+        ServiceHealthCheck.objects.create(
+            organization=world.org_a,
+            name="Rosewood shop",
+            url="https://shop.example/",
+            status="critical",
+            consecutive_failures=4,
+            last_error="timeout after 5 s",
+        )
         pattern = ErrorPattern.objects.create(
-            organization=world.org_a, fingerprint="f" * 16, error_type="KeyError", normalized_message="x",
-            top_frame="", service="shop", first_seen=NOW, last_seen=NOW,
+            organization=world.org_a,
+            fingerprint="f" * 16,
+            error_type="KeyError",
+            normalized_message="x",
+            top_frame="",
+            service="shop",
+            first_seen=NOW,
+            last_seen=NOW,
         )
         for minute in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10):
-            ErrorReport.objects.create(organization=world.org_a, pattern=pattern, service="shop", error_type="KeyError",
-                                       message="x", occurred_at=NOW - dt.timedelta(minutes=minute))
+            ErrorReport.objects.create(
+                organization=world.org_a,
+                pattern=pattern,
+                service="shop",
+                error_type="KeyError",
+                message="x",
+                occurred_at=NOW - dt.timedelta(minutes=minute),
+            )
     with staff_context():
         assert [c.name for c in selectors.service_health()] == ["Rosewood shop", "Stripe API"]
         trend = selectors.error_rate_trend(now=NOW)
@@ -173,7 +231,7 @@ def test_data_as_of_is_the_age_of_the_newest_aggregation_and_evaluation_not_the_
     later = NOW + dt.timedelta(minutes=10)
     with time_machine.travel(later, tick=False):
         html = client.get("/ops/saturday/").content.decode()
-    banner = html[html.index('id="stale-banner"'):html.index('id="triage"')]
+    banner = html[html.index('id="stale-banner"') : html.index('id="triage"')]
     assert "Data is behind" in banner and "apm-aggregate last ran 10 min ago (every 60 s)" in banner
     assert "alerts-evaluate-rules last ran" in banner
     assert "data as of <strong>10:59 BST (09:59 UTC)</strong>" in html  # still the data's time, not the page's
@@ -186,27 +244,43 @@ def test_triage_comes_first_with_actions_and_the_healthy_collapse_to_a_count(wor
     from apm.models import ServiceHealthCheck
 
     with service_context():
-        wedding = Wedding.objects.create(organization=world.org_a, wedding_date=NOW.date(), couple_name="Ana & Zara",
-                                         ceremony_time=dt.time(14, 0))
-        incident = Incident.objects.create(organization=world.org_a, title="Checkout down", priority="p0",
-                                           wedding=wedding, wedding_impact="wedding_day_critical", detected_at=NOW)
-        alert, _ = alert_fire(organization_id=world.org_b.id, fingerprint="f1" * 8, source="alertmanager",
-                              title="Gallery slow", labels={"alertname": "GallerySlow"}, annotations={},
-                              severity="warning", priority="medium", starts_at=NOW, now=NOW)
+        wedding = Wedding.objects.create(
+            organization=world.org_a, wedding_date=NOW.date(), couple_name="Ana & Zara", ceremony_time=dt.time(14, 0)
+        )
+        incident = Incident.objects.create(
+            organization=world.org_a,
+            title="Checkout down",
+            priority="p0",
+            wedding=wedding,
+            wedding_impact="wedding_day_critical",
+            detected_at=NOW,
+        )
+        alert, _ = alert_fire(
+            organization_id=world.org_b.id,
+            fingerprint="f1" * 8,
+            source="alertmanager",
+            title="Gallery slow",
+            labels={"alertname": "GallerySlow"},
+            annotations={},
+            severity="warning",
+            priority="medium",
+            starts_at=NOW,
+            now=NOW,
+        )
         for i in range(3):
             ServiceHealthCheck.objects.create(name=f"ok {i}", url=f"https://ok{i}.example/", status="healthy")
         ServiceHealthCheck.objects.create(name="broken", url="https://broken.example/", status="critical")
     client.force_login(world.staff)
     with time_machine.travel(NOW, tick=False):
         html = client.get("/ops/saturday/").content.decode()
-    triage = html[html.index('id="triage"'):html.index('aria-label="Summary"')]
+    triage = html[html.index('id="triage"') : html.index('aria-label="Summary"')]
     # Open incidents, then firing alerts, then weddings at risk, then the healthy as a count: before anything else.
     assert triage.index("Checkout down") < triage.index("Gallery slow") < triage.index("Weddings at risk")
     assert f'href="/ops/incidents/{incident.pk}/"' in triage and f'href="/ops/alerts/{alert.pk}/"' in triage
     assert f'href="/ops/silences/new/?alert={alert.pk}"' in triage
     assert f'href="/ops/silences/new/?incident={incident.pk}"' in triage
     assert triage.count('value="acknowledge"') == 2
-    assert "Ana &amp; Zara" in triage[triage.index("Weddings at risk"):]
+    assert "Ana &amp; Zara" in triage[triage.index("Weddings at risk") :]
     assert "3 services ok" in triage and "1 critical" in triage
     # the incident linked to an alert has a "→ incident" link
     with service_context():

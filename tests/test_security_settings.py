@@ -73,8 +73,10 @@ def test_the_openapi_document_needs_a_login(client, world):
     assert client.get("/api/schema/").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/accounts/login/", "/ops/saturday/", "/ops/db/", "/org/rosewood-florals/",
-                                  "/ops/incidents/reports/", "/admin/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/accounts/login/", "/ops/saturday/", "/ops/db/", "/org/rosewood-florals/", "/ops/incidents/reports/", "/admin/"],
+)
 def test_pages_send_a_csp_without_inline_script_or_style(client, world, path):
     client.force_login(world.staff if path.startswith(("/ops", "/admin")) else world.alice)
     if path == "/accounts/login/":
@@ -90,16 +92,27 @@ def test_pages_send_a_csp_without_inline_script_or_style(client, world, path):
 
 
 def _production_env(**overrides):
-    env = dict(os.environ, DEBUG="false", SECRET_KEY="x" * 60 + "-a-long-random-production-key",
-               FIELD_ENCRYPTION_KEYS="kXRv8Cgd5O0ZtlpxFzQwaHxK0x2Nh6G3z1t8VcNqYJE=", ALLOWED_HOSTS="ops.example.com",
-               REQUIRE_SECRET_KEY="true")
+    env = dict(
+        os.environ,
+        DEBUG="false",
+        SECRET_KEY="x" * 60 + "-a-long-random-production-key",
+        FIELD_ENCRYPTION_KEYS="kXRv8Cgd5O0ZtlpxFzQwaHxK0x2Nh6G3z1t8VcNqYJE=",
+        ALLOWED_HOSTS="ops.example.com",
+        REQUIRE_SECRET_KEY="true",
+    )
     env.update(overrides)
     return env
 
 
 def _manage(*args, env):
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_production_starts_with_its_keys():

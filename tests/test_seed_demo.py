@@ -33,8 +33,16 @@ NOW = dt.datetime(2026, 6, 10, 12, 0, tzinfo=dt.UTC)  # a Wednesday everywhere f
 MINUTES, SAMPLES = 120, 2
 HOOK = "http://127.0.0.1:9/demo-hook"
 MODELS = (
-    Organization, Wedding, UserProfile, ApmMetric, ApmMetricAggregation, AlertRule, AlertHistory, Incident,
-    NotificationChannel, NotificationDelivery,
+    Organization,
+    Wedding,
+    UserProfile,
+    ApmMetric,
+    ApmMetricAggregation,
+    AlertRule,
+    AlertHistory,
+    Incident,
+    NotificationChannel,
+    NotificationDelivery,
 )
 MODELS += (HeartbeatCheck, HeartbeatPing, HeartbeatFlip)
 MODELS += (BusinessEvent, ConversionFunnel, UserSegment, BusinessAlertRule)
@@ -43,8 +51,17 @@ BUSINESS_WEEKS = 1
 
 def seed(*extra, quiet=True):
     out = io.StringIO()
-    args = ["--now", NOW.isoformat(), "--minutes", str(MINUTES), "--samples", str(SAMPLES),
-            "--business-weeks", str(BUSINESS_WEEKS), *extra]
+    args = [
+        "--now",
+        NOW.isoformat(),
+        "--minutes",
+        str(MINUTES),
+        "--samples",
+        str(SAMPLES),
+        "--business-weeks",
+        str(BUSINESS_WEEKS),
+        *extra,
+    ]
     call_command("seed_demo", *args, *(["--quiet"] if quiet else []), stdout=out)
     return out.getvalue()
 
@@ -126,10 +143,7 @@ def test_seed_demo_fires_alerts_through_the_services_with_a_wedding_day_incident
         channel = NotificationChannel.objects.get(organization=None, kind="webhook")
         rules = {r.name: r for r in AlertRule.objects.all()}
         deliveries = set(NotificationDelivery.objects.filter(channel=channel).values_list("event", flat=True))
-        p95 = {
-            (r.organization_slug, r.service): r.p95
-            for r in selectors.latest_latency_p95(now=NOW)
-        }
+        p95 = {(r.organization_slug, r.service): r.p95 for r in selectors.latest_latency_p95(now=NOW)}
     # acme-weddings has a wedding on its local today: wedding-day protocol, p0 incident.
     assert spike.incident is not None and spike.incident.priority == "p0"
     assert spike.incident.title.startswith("WEDDING DAY: ")
@@ -198,8 +212,13 @@ def test_seed_demo_creates_heartbeat_checks_some_up_one_late_one_down_with_its_a
         down = HeartbeatCheck.objects.get(name="Payments reconciliation")
         alert = AlertHistory.objects.get(fingerprint=f"heartbeat:{down.pk}")
         backup = HeartbeatCheck.objects.get(name="Nightly backup")
-    assert states == {"Nightly backup": "up", "Invoice run": "up", "Gallery export": "late",
-                      "Payments reconciliation": "down", "Platform database backup": "up"}
+    assert states == {
+        "Nightly backup": "up",
+        "Invoice run": "up",
+        "Gallery export": "late",
+        "Payments reconciliation": "down",
+        "Platform database backup": "up",
+    }
     assert alert.status == "firing" and alert.severity == "critical" and alert.organization_id == down.organization_id
     assert backup.last_duration_ms == 5 * 60 * 1000 and backup.timezone == "Europe/London"
 

@@ -19,8 +19,12 @@ from tests.conftest import WEDNESDAY
 from tests.factories import fire_alert
 from wedsync_ops.tenancy.context import service_context, vendor_context
 
-LABELS = {"alertname": "HighCheckoutLatency", "organization": "rosewood-florals", "service": "payments",
-          "severity": "warning"}
+LABELS = {
+    "alertname": "HighCheckoutLatency",
+    "organization": "rosewood-florals",
+    "service": "payments",
+    "severity": "warning",
+}
 HOUR = dt.timedelta(hours=1)
 
 
@@ -31,16 +35,26 @@ def fire(org, *, labels=LABELS, now=WEDNESDAY, severity="warning"):
 def silence(matchers, *, org=None, start=WEDNESDAY - HOUR, end=WEDNESDAY + HOUR, now=WEDNESDAY, **kw):
     with service_context():
         return suppression_rule_create(
-            kind="silence", matchers=matchers, organization_id=org.id if org else None, starts_at=start,
-            ends_at=end, now=now, comment="deploy", **kw,
+            kind="silence",
+            matchers=matchers,
+            organization_id=org.id if org else None,
+            starts_at=start,
+            ends_at=end,
+            now=now,
+            comment="deploy",
+            **kw,
         )
 
 
 def deliveries():
     with service_context():
         titles = dict(AlertHistory.objects.values_list("pk", "title"))
-        return sorted((event, titles.get(alert_id)) for event, alert_id in NotificationDelivery.objects.exclude(
-            status="cancelled").values_list("event", "alert_id"))
+        return sorted(
+            (event, titles.get(alert_id))
+            for event, alert_id in NotificationDelivery.objects.exclude(status="cancelled").values_list(
+                "event", "alert_id"
+            )
+        )
 
 
 def reload(alert):
@@ -51,12 +65,14 @@ def reload(alert):
 @pytest.fixture
 def channels(world):
     with service_context():
-        NotificationChannel.objects.create(organization=None, kind="webhook", name="ops hook",
-                                           config={"url": "http://127.0.0.1:9/ops"})
+        NotificationChannel.objects.create(
+            organization=None, kind="webhook", name="ops hook", config={"url": "http://127.0.0.1:9/ops"}
+        )
     return world
 
 
 # --- matchers (Alertmanager's semantics) -------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("name", "op", "value", "labels", "expected"),
@@ -109,9 +125,14 @@ def test_silence_states_pending_active_expired():
 
 # --- silences mute -----------------------------------------------------------------
 
+
 def test_silenced_alert_is_recorded_as_suppressed_and_not_notified(channels):
-    rule = silence([{"name": "alertname", "op": "=", "value": "HighCheckoutLatency"},
-                    {"name": "service", "op": "=~", "value": "pay.*"}])
+    rule = silence(
+        [
+            {"name": "alertname", "op": "=", "value": "HighCheckoutLatency"},
+            {"name": "service", "op": "=~", "value": "pay.*"},
+        ]
+    )
     alert = reload(fire(channels.org_a))
     assert alert.status == "suppressed"
     assert alert.suppressed_by_id == rule.id
@@ -170,8 +191,12 @@ def test_alert_muted_from_the_start_is_notified_when_its_silence_expires(channel
 def test_apply_suppressions_task_runs_in_a_service_context(channels):
     alert = fire(channels.org_a)
     with service_context():
-        SuppressionRule.objects.create(kind="silence", matchers=[{"name": "service", "op": "=", "value": "payments"}],
-                                       starts_at=WEDNESDAY - HOUR, ends_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+        SuppressionRule.objects.create(
+            kind="silence",
+            matchers=[{"name": "service", "op": "=", "value": "payments"}],
+            starts_at=WEDNESDAY - HOUR,
+            ends_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+        )
     assert apply_suppressions() == {"suppressed": 1, "released": 0}
     assert reload(alert).status == "suppressed"
 
@@ -179,13 +204,28 @@ def test_apply_suppressions_task_runs_in_a_service_context(channels):
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        (dict(kind="silence", matchers=[{"name": "a", "op": "=", "value": "b"}], starts_at=WEDNESDAY,
-              ends_at=WEDNESDAY), "ends_at"),
+        (
+            dict(
+                kind="silence",
+                matchers=[{"name": "a", "op": "=", "value": "b"}],
+                starts_at=WEDNESDAY,
+                ends_at=WEDNESDAY,
+            ),
+            "ends_at",
+        ),
         (dict(kind="silence", matchers=[], starts_at=WEDNESDAY, ends_at=WEDNESDAY + HOUR), "matchers"),
-        (dict(kind="maintenance", matchers=[], weekdays=[0], start_time=dt.time(1), end_time=dt.time(2)),
-         "weekdays"),
-        (dict(kind="maintenance", matchers=[], weekdays=[1], start_time=dt.time(1), end_time=dt.time(2),
-              timezone_name="Mars/Olympus"), "timezone"),
+        (dict(kind="maintenance", matchers=[], weekdays=[0], start_time=dt.time(1), end_time=dt.time(2)), "weekdays"),
+        (
+            dict(
+                kind="maintenance",
+                matchers=[],
+                weekdays=[1],
+                start_time=dt.time(1),
+                end_time=dt.time(2),
+                timezone_name="Mars/Olympus",
+            ),
+            "timezone",
+        ),
         (dict(kind="inhibition", matchers=[{"name": "a", "op": "=", "value": "b"}]), "source_matchers"),
         (dict(kind="nap", matchers=[]), "kind"),
     ],
@@ -199,6 +239,7 @@ def test_invalid_suppression_rules_are_refused_before_anything_is_written(world,
 
 
 # --- maintenance windows -----------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("weekdays", "start", "end", "tz", "at", "expected"),
@@ -223,9 +264,13 @@ def test_maintenance_window_table_in_local_time(weekdays, start, end, tz, at, ex
 def test_maintenance_window_mutes_inside_and_not_outside(channels):
     with service_context():
         suppression_rule_create(
-            kind="maintenance", name="Wednesday deploys",
+            kind="maintenance",
+            name="Wednesday deploys",
             matchers=[{"name": "service", "op": "=", "value": "payments"}],
-            weekdays=[3], start_time=dt.time(12, 30), end_time=dt.time(14), timezone_name="Europe/London",
+            weekdays=[3],
+            start_time=dt.time(12, 30),
+            end_time=dt.time(14),
+            timezone_name="Europe/London",
             now=WEDNESDAY,
         )
     inside = reload(fire(channels.org_a))
@@ -235,6 +280,7 @@ def test_maintenance_window_mutes_inside_and_not_outside(channels):
 
 
 # --- tenancy ------------------------------------------------------------------------
+
 
 def test_suppression_rules_are_invisible_to_other_organizations_and_without_context(world):
     silence([{"name": "service", "op": "=", "value": "payments"}], org=world.org_a)
@@ -249,6 +295,7 @@ def test_suppression_rules_are_invisible_to_other_organizations_and_without_cont
 
 
 # --- admin: "silence this" with a preview ------------------------------------------------
+
 
 def staff_client(world):
     models = ("suppressionrule", "alerthistory")
@@ -285,14 +332,24 @@ def test_staff_create_a_silence_in_admin_and_it_mutes_the_open_alert(channels):
     alert = fire(channels.org_a)
     client = staff_client(channels)
     now = dt.datetime.now(dt.UTC)
-    response = client.post("/admin/alerts/suppressionrule/add/", {
-        "kind": "silence", "name": "deploy", "organization": str(channels.org_a.id),
-        "matchers": 'service="payments"', "enabled": "on",
-        "comment": "deploying", "starts_at_0": (now - HOUR).strftime("%Y-%m-%d"),
-        "starts_at_1": (now - HOUR).strftime("%H:%M:%S"), "ends_at_0": (now + HOUR).strftime("%Y-%m-%d"),
-        "ends_at_1": (now + HOUR).strftime("%H:%M:%S"), "timezone": "UTC",
-        "source_matchers": "", "equal_labels": "",
-    })
+    response = client.post(
+        "/admin/alerts/suppressionrule/add/",
+        {
+            "kind": "silence",
+            "name": "deploy",
+            "organization": str(channels.org_a.id),
+            "matchers": 'service="payments"',
+            "enabled": "on",
+            "comment": "deploying",
+            "starts_at_0": (now - HOUR).strftime("%Y-%m-%d"),
+            "starts_at_1": (now - HOUR).strftime("%H:%M:%S"),
+            "ends_at_0": (now + HOUR).strftime("%Y-%m-%d"),
+            "ends_at_1": (now + HOUR).strftime("%H:%M:%S"),
+            "timezone": "UTC",
+            "source_matchers": "",
+            "equal_labels": "",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     with service_context():
         rule = SuppressionRule.objects.get()
@@ -302,11 +359,20 @@ def test_staff_create_a_silence_in_admin_and_it_mutes_the_open_alert(channels):
 
 def test_admin_refuses_a_bad_regex_with_the_field_named(world):
     client = staff_client(world)
-    response = client.post("/admin/alerts/suppressionrule/add/", {
-        "kind": "silence", "matchers": 'service=~"("',
-        "starts_at_0": "2026-06-10", "starts_at_1": "10:00:00", "ends_at_0": "2026-06-10", "ends_at_1": "11:00:00",
-        "timezone": "UTC", "source_matchers": "", "equal_labels": "",
-    })
+    response = client.post(
+        "/admin/alerts/suppressionrule/add/",
+        {
+            "kind": "silence",
+            "matchers": 'service=~"("',
+            "starts_at_0": "2026-06-10",
+            "starts_at_1": "10:00:00",
+            "ends_at_0": "2026-06-10",
+            "ends_at_1": "11:00:00",
+            "timezone": "UTC",
+            "source_matchers": "",
+            "equal_labels": "",
+        },
+    )
     assert response.status_code == 200
     assert "invalid regex" in response.content.decode()
     with service_context():

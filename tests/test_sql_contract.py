@@ -6,9 +6,20 @@ from django.db import connection
 from wedsync_ops.choices import PG_ENUMS
 
 FOUNDATION_TABLES = [
-    "organizations", "user_profiles", "weddings", "apm_metrics", "apm_metric_aggregations",
-    "alert_configurations", "alert_history", "notification_channels", "incidents", "incident_updates",
-    "monitoring_events", "oncall_schedules", "oncall_rotations", "oncall_overrides",
+    "organizations",
+    "user_profiles",
+    "weddings",
+    "apm_metrics",
+    "apm_metric_aggregations",
+    "alert_configurations",
+    "alert_history",
+    "notification_channels",
+    "incidents",
+    "incident_updates",
+    "monitoring_events",
+    "oncall_schedules",
+    "oncall_rotations",
+    "oncall_overrides",
 ]
 
 
@@ -20,7 +31,7 @@ def _rows(sql, params=None):
 
 @pytest.mark.parametrize("type_name", sorted(PG_ENUMS))
 def test_django_choices_and_the_database_enum_agree(db, type_name):
-    (labels,), = _rows(f"SELECT enum_range(NULL::{type_name})::text[]")
+    ((labels,),) = _rows(f"SELECT enum_range(NULL::{type_name})::text[]")
     assert labels == [c.value for c in PG_ENUMS[type_name]]
 
 
@@ -64,8 +75,8 @@ def test_partitions_are_not_reachable_directly_by_the_application_role(db):
 
     with service_context():
         _rows("SELECT apm_ensure_metric_partitions(current_date, current_date)")
-    (part,), = _rows("SELECT 'apm_metrics_' || to_char(current_date, 'YYYYMMDD')")
-    (allowed,), = _rows("SELECT has_table_privilege(current_user, %s, 'SELECT')", [part])
+    ((part,),) = _rows("SELECT 'apm_metrics_' || to_char(current_date, 'YYYYMMDD')")
+    ((allowed,),) = _rows("SELECT has_table_privilege(current_user, %s, 'SELECT')", [part])
     assert allowed is False
 
 

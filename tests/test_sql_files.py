@@ -51,7 +51,8 @@ def object_files() -> dict[tuple[str, str, str], list[tuple[int, Path]]]:
             match = _FILE.match(path.name)
             assert match, f"{path.relative_to(ROOT)}: an object file is named <name>.v<N>.sql"
             found[(str(path.parent.parent.relative_to(ROOT)), kind, match["name"])].append(
-                (int(match["version"]), path))
+                (int(match["version"]), path)
+            )
     return {key: sorted(versions, reverse=True) for key, versions in found.items()}
 
 
@@ -102,8 +103,13 @@ def rendered(cur, kind: str, schema: str) -> dict[str, tuple[str, str]]:
 def owner_cursor():
     """A cursor of the owner role on the migrated test database, in a transaction that is rolled back."""
     owner = settings.DATABASE_OWNER
-    with psycopg.connect(dbname=connection.settings_dict["NAME"], host=owner["HOST"], port=owner["PORT"] or 5432,
-                         user=owner["USER"], password=owner["PASSWORD"]) as conn:
+    with psycopg.connect(
+        dbname=connection.settings_dict["NAME"],
+        host=owner["HOST"],
+        port=owner["PORT"] or 5432,
+        user=owner["USER"],
+        password=owner["PASSWORD"],
+    ) as conn:
         with conn.cursor() as cur:
             cur.execute("SET search_path = scratch, public")
             cur.execute("SET check_function_bodies = off")  # older versions may name columns since dropped
@@ -148,8 +154,9 @@ def test_every_sql_object_in_the_database_is_its_newest_file(owner_cursor):
                 if have != definition:
                     pairs = zip(have.splitlines() + [""], definition.splitlines() + [""], strict=False)
                     first = next((f"{a!r} here, {b!r} in the file" for a, b in pairs if a != b), "")
-                    problems.append(f"{KIND_NAMES[kind]} {key} differs from its newest file "
-                                    f"{path.relative_to(ROOT)}: {first[:300]}")
+                    problems.append(
+                        f"{KIND_NAMES[kind]} {key} differs from its newest file {path.relative_to(ROOT)}: {first[:300]}"
+                    )
                 elif kind == "functions" and have_acl != acl:
                     problems.append(f"function {key}: {have_acl}, but not after its file {path.relative_to(ROOT)}")
     declared = library_functions()
@@ -167,7 +174,9 @@ def library_functions() -> set[str]:
     import pgtrigger
 
     return {trigger.get_pgid(model) for model, trigger in pgtrigger.registered()} | {
-        "_pgtrigger_should_ignore", "_pgh_attach_context"}
+        "_pgtrigger_should_ignore",
+        "_pgh_attach_context",
+    }
 
 
 def test_every_declared_trigger_is_installed_as_declared():
@@ -176,8 +185,9 @@ def test_every_declared_trigger_is_installed_as_declared():
 
     triggers = pgtrigger.registered()
     assert len(triggers) >= 24, "the audit trail's triggers are registered"
-    statuses = {f"{model._meta.label}:{trigger.name}": trigger.get_installation_status(model)[0]
-                for model, trigger in triggers}
+    statuses = {
+        f"{model._meta.label}:{trigger.name}": trigger.get_installation_status(model)[0] for model, trigger in triggers
+    }
     assert {uri: status for uri, status in statuses.items() if status != "INSTALLED"} == {}
 
 
@@ -186,8 +196,10 @@ def test_the_check_sees_a_function_that_differs_from_its_file(owner_cursor):
     cur = owner_cursor
     path = ROOT / "wedsync_ops/tenancy/sql/functions/org_local_date.v1.sql"
     before = rendered(cur, "functions", "public")["org_local_date(org uuid, at timestamp with time zone)"]
-    cur.execute("CREATE OR REPLACE FUNCTION org_local_date(org uuid, at timestamptz) RETURNS date LANGUAGE sql "
-                "STABLE AS $$ SELECT (at AT TIME ZONE 'UTC')::date $$")
+    cur.execute(
+        "CREATE OR REPLACE FUNCTION org_local_date(org uuid, at timestamptz) RETURNS date LANGUAGE sql "
+        "STABLE AS $$ SELECT (at AT TIME ZONE 'UTC')::date $$"
+    )
     after = rendered(cur, "functions", "public")["org_local_date(org uuid, at timestamp with time zone)"]
     cur.execute("CREATE SCHEMA scratch")
     cur.execute(path.read_text())

@@ -31,12 +31,24 @@ def public_page(demo):  # noqa: F811
     with service_context():
         Organization.objects.filter(pk=demo["org_a"].pk).update(status_page_public=True)
         demo_health_checks_seed(organizations=[demo["org_a"]], now=now)
-        SuppressionRule.objects.create(organization=demo["org_a"], kind="maintenance", name="Database upgrade",
-                                       weekdays=[7], start_time=dt.time(2), end_time=dt.time(4),
-                                       timezone="Europe/London", matchers=[{"name": "a", "op": "=", "value": "b"}])
+        SuppressionRule.objects.create(
+            organization=demo["org_a"],
+            kind="maintenance",
+            name="Database upgrade",
+            weekdays=[7],
+            start_time=dt.time(2),
+            end_time=dt.time(4),
+            timezone="Europe/London",
+            matchers=[{"name": "a", "op": "=", "value": "b"}],
+        )
         incident = Incident.objects.get(pk=demo["incident_id"])
-        incident_note_add(incident=incident, by=demo["staff"], now=now, vendor_visible=True,
-                          message="Card payments are slow for some couples; we are rerouting them.")
+        incident_note_add(
+            incident=incident,
+            by=demo["staff"],
+            now=now,
+            vendor_visible=True,
+            message="Card payments are slow for some couples; we are rerouting them.",
+        )
     forget_status_page("rosewood-florals")
     yield demo
     forget_status_page("rosewood-florals")
@@ -52,8 +64,9 @@ def test_the_public_status_page_at_three_sizes_in_light_and_dark(live_server, br
     base = live_server.url
     for scheme in SCHEMES:
         for name, (width, height) in SIZES.items():
-            context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
-                                          is_mobile=name == "phone")
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, color_scheme=scheme, is_mobile=name == "phone"
+            )
             page = context.new_page()
             errors = _watch_console(page)
             _visit(page, base, "/status/rosewood-florals/", f"status-page-{name}-{scheme}")
@@ -115,13 +128,15 @@ def test_history_tabs_and_sections_and_api_docs(live_server, browser, public_pag
     # The vendor's incident page shows its History too, at each size.
     for scheme in SCHEMES:
         for name, (width, height) in SIZES.items():
-            context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme,
-                                          is_mobile=name == "phone")
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, color_scheme=scheme, is_mobile=name == "phone"
+            )
             page = context.new_page()
             errors = _watch_console(page)
             _login(page, base, "alice", "alice-browser-pass")
-            _visit(page, base, f"/org/rosewood-florals/incidents/{incident_id}/",
-                   f"history-org-incident-{name}-{scheme}")
+            _visit(
+                page, base, f"/org/rosewood-florals/incidents/{incident_id}/", f"history-org-incident-{name}-{scheme}"
+            )
             assert "History" in page.inner_text("#history")
             _no_overflow(page)
             context.close()

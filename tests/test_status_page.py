@@ -24,8 +24,19 @@ from wedsync_ops.tenancy.models import Organization
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 # Text that exists in the database but must never reach the public page or feed.
-SECRETS = ("HighCheckoutLatency", "rule-7f3a", "alertname", "10.0.4.17", "internal.example", "INTERNAL ONLY",
-           "by staff", "fp-secret", "team_lead", "matchers", "=~")
+SECRETS = (
+    "HighCheckoutLatency",
+    "rule-7f3a",
+    "alertname",
+    "10.0.4.17",
+    "internal.example",
+    "INTERNAL ONLY",
+    "by staff",
+    "fp-secret",
+    "team_lead",
+    "matchers",
+    "=~",
+)
 
 
 @pytest.fixture
@@ -37,40 +48,81 @@ def public(world):
     with service_context():
         Organization.objects.filter(pk=world.org_a.pk).update(status_page_public=True)
         world.booking = ServiceHealthCheck.objects.create(
-            organization=world.org_a, name="Booking site", category="platform", status="healthy",
-            url="http://internal.example/secret-health", last_error="connection refused by 10.0.4.17")
+            organization=world.org_a,
+            name="Booking site",
+            category="platform",
+            status="healthy",
+            url="http://internal.example/secret-health",
+            last_error="connection refused by 10.0.4.17",
+        )
         world.payments = ServiceHealthCheck.objects.create(
-            organization=world.org_a, name="Payments", category="payments", status="critical",
-            url="http://internal.example/pay")
+            organization=world.org_a,
+            name="Payments",
+            category="payments",
+            status="critical",
+            url="http://internal.example/pay",
+        )
         world.b_check = ServiceHealthCheck.objects.create(
-            organization=world.org_b, name="Bloom private service", status="critical", url="http://b.example/")
+            organization=world.org_b, name="Bloom private service", status="critical", url="http://b.example/"
+        )
         runs = []
         for hours_ago in range(0, 48):
             at = now - dt.timedelta(hours=hours_ago)
-            runs.append(ServiceHealthResult(health_check=world.booking, organization=world.org_a, checked_at=at,
-                                            ok=True))
-            runs.append(ServiceHealthResult(health_check=world.payments, organization=world.org_a, checked_at=at,
-                                            ok=hours_ago % 2 == 0))
+            runs.append(
+                ServiceHealthResult(health_check=world.booking, organization=world.org_a, checked_at=at, ok=True)
+            )
+            runs.append(
+                ServiceHealthResult(
+                    health_check=world.payments, organization=world.org_a, checked_at=at, ok=hours_ago % 2 == 0
+                )
+            )
         ServiceHealthResult.objects.bulk_create(runs)
         SuppressionRule.objects.create(
-            organization=world.org_a, kind="maintenance", name="Database upgrade", weekdays=[6, 7],
-            start_time=dt.time(2, 0), end_time=dt.time(4, 0), timezone="Europe/London",
-            matchers=[{"name": "alertname", "op": "=~", "value": "HighCheckoutLatency"}])
+            organization=world.org_a,
+            kind="maintenance",
+            name="Database upgrade",
+            weekdays=[6, 7],
+            start_time=dt.time(2, 0),
+            end_time=dt.time(4, 0),
+            timezone="Europe/London",
+            matchers=[{"name": "alertname", "op": "=~", "value": "HighCheckoutLatency"}],
+        )
         alert = AlertHistory.objects.create(
-            organization=world.org_a, source=AlertHistory.Source.ALERTMANAGER, fingerprint="fp-secret",
-            title="HighCheckoutLatency rule-7f3a on payments", severity="critical", priority="high",
-            labels={"alertname": "HighCheckoutLatency"}, starts_at=now - dt.timedelta(minutes=30))
+            organization=world.org_a,
+            source=AlertHistory.Source.ALERTMANAGER,
+            fingerprint="fp-secret",
+            title="HighCheckoutLatency rule-7f3a on payments",
+            severity="critical",
+            priority="high",
+            labels={"alertname": "HighCheckoutLatency"},
+            starts_at=now - dt.timedelta(minutes=30),
+        )
         with connection.cursor() as cur:
             cur.execute("SELECT create_incident_from_alert(%s)", [alert.pk])
             (incident_id,) = cur.fetchone()
         world.auto = Incident.objects.get(pk=incident_id)
         incident_acknowledge(incident=world.auto, by=world.staff, now=now)
-        incident_note_add(incident=world.auto, by=world.staff, now=now, vendor_visible=True,
-                          message="Card payments fail for some couples; we are rerouting them.")
-        incident_note_add(incident=world.auto, by=world.staff, now=now, vendor_visible=False,
-                          message="INTERNAL ONLY: matchers alertname=~HighCheckoutLatency on 10.0.4.17")
-        world.manual = incident_create(organization=world.org_a, title="Photo uploads are slow", by=world.staff,
-                                       now=now - dt.timedelta(days=2), severity="warning")
+        incident_note_add(
+            incident=world.auto,
+            by=world.staff,
+            now=now,
+            vendor_visible=True,
+            message="Card payments fail for some couples; we are rerouting them.",
+        )
+        incident_note_add(
+            incident=world.auto,
+            by=world.staff,
+            now=now,
+            vendor_visible=False,
+            message="INTERNAL ONLY: matchers alertname=~HighCheckoutLatency on 10.0.4.17",
+        )
+        world.manual = incident_create(
+            organization=world.org_a,
+            title="Photo uploads are slow",
+            by=world.staff,
+            now=now - dt.timedelta(days=2),
+            severity="warning",
+        )
         Incident.objects.filter(pk=world.manual.pk).update(status="resolved", resolved_at=now - dt.timedelta(days=1))
         world.b_incident = incident_create(organization=world.org_b, title="Bloom outage", by=world.staff, now=now)
     yield world
@@ -102,8 +154,9 @@ def test_nothing_internal_leaks_into_the_page_or_the_feed(public):
         assert leaked == [], (url, leaked)
         assert str(public.auto.pk) not in body and str(public.manual.pk) not in body  # no database ids
     with service_context():
-        kinds = set(IncidentUpdate.objects.filter(incident=public.auto, vendor_visible=True)
-                    .values_list("kind", flat=True))
+        kinds = set(
+            IncidentUpdate.objects.filter(incident=public.auto, vendor_visible=True).values_list("kind", flat=True)
+        )
     assert {"created", "status_change"} <= kinds  # vendor-visible machine entries exist, and were left out
 
 
@@ -137,9 +190,13 @@ def test_unknown_and_private_pages_answer_the_same_404(public):
 
 def _table_queries(captured) -> list[str]:
     """Queries that read data: not the tenant middleware's transaction (savepoints) and set_config/current_setting."""
-    return [q["sql"] for q in captured.captured_queries
-            if "set_config" not in q["sql"] and "current_setting" not in q["sql"]
-            and not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))]
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if "set_config" not in q["sql"]
+        and "current_setting" not in q["sql"]
+        and not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))
+    ]
 
 
 def test_a_second_visitor_costs_no_query_and_the_page_refreshes_after_the_cache(public):
@@ -188,8 +245,10 @@ def test_day_states_and_schedule_words():
     assert day_state(24, 24) == ("up", 100.0)
     assert day_state(96, 100) == ("degraded", 96.0)
     assert day_state(12, 24) == ("down", 50.0)
-    assert maintenance_schedule(weekdays=[7, 6], start_time=dt.time(23, 0), end_time=dt.time(1, 0),
-                                timezone="UTC") == "Sat, Sun 23:00–01:00 (next day) UTC"
+    assert (
+        maintenance_schedule(weekdays=[7, 6], start_time=dt.time(23, 0), end_time=dt.time(1, 0), timezone="UTC")
+        == "Sat, Sun 23:00–01:00 (next day) UTC"
+    )
 
 
 def test_the_status_page_is_off_by_default(world):

@@ -35,22 +35,34 @@ def test_two_beats_escalate_and_notify_once(transactional_db, world, receiver, t
     redis.Redis.from_url(TEST_BROKER).flushdb()
     with service_context():
         policy = EscalationPolicy.objects.create(organization=world.org_a, name="p", repeat_count=1)
-        EscalationStep.objects.create(organization=world.org_a, policy=policy, position=1, wait_minutes=5,
-                                      level="team_lead")
-        EscalationStep.objects.create(organization=world.org_a, policy=policy, position=2, wait_minutes=60,
-                                      level="manager")
-        NotificationChannel.objects.create(organization=world.org_a, kind="webhook", name="hook",
-                                           config={"url": f"{receiver.url}/hook"})
-        incident = incident_create(organization=world.org_a, title="checkout down", by=None, priority="p1",
-                                   severity="critical", now=timezone.now() - dt.timedelta(minutes=6))
-    env = app_env(ESCALATION_BEAT_SECONDS=1, BEAT_MAX_LOOP_INTERVAL_S=1, REDBEAT_LOCK_TIMEOUT_S=4,
-                  REDBEAT_KEY_PREFIX=f"wedsync-test-beats-{os.getpid()}:")
+        EscalationStep.objects.create(
+            organization=world.org_a, policy=policy, position=1, wait_minutes=5, level="team_lead"
+        )
+        EscalationStep.objects.create(
+            organization=world.org_a, policy=policy, position=2, wait_minutes=60, level="manager"
+        )
+        NotificationChannel.objects.create(
+            organization=world.org_a, kind="webhook", name="hook", config={"url": f"{receiver.url}/hook"}
+        )
+        incident = incident_create(
+            organization=world.org_a,
+            title="checkout down",
+            by=None,
+            priority="p1",
+            severity="critical",
+            now=timezone.now() - dt.timedelta(minutes=6),
+        )
+    env = app_env(
+        ESCALATION_BEAT_SECONDS=1,
+        BEAT_MAX_LOOP_INTERVAL_S=1,
+        REDBEAT_LOCK_TIMEOUT_S=4,
+        REDBEAT_KEY_PREFIX=f"wedsync-test-beats-{os.getpid()}:",
+    )
     logs = {name: tmp_path / f"{name}.log" for name in ("beat_a", "beat_b", "worker")}
     beat_a = start_beat(env, log_path=logs["beat_a"])
     procs = [beat_a]
     try:
-        wait_until(lambda: "Acquired lock" in logs["beat_a"].read_text(), timeout=30, what="beat A's lock",
-                   proc=beat_a)
+        wait_until(lambda: "Acquired lock" in logs["beat_a"].read_text(), timeout=30, what="beat A's lock", proc=beat_a)
         beat_b = start_beat(env, log_path=logs["beat_b"])
         procs.append(beat_b)
         wait_until(lambda: "beat: Starting" in logs["beat_b"].read_text(), timeout=30, what="beat B", proc=beat_b)
@@ -66,8 +78,9 @@ def test_two_beats_escalate_and_notify_once(transactional_db, world, receiver, t
 
         # The active beat dies: the standby takes the lock and ticks on; still nothing doubles.
         os.killpg(beat_a.pid, 9)
-        wait_until(lambda: "Acquired lock" in logs["beat_b"].read_text(), timeout=30, what="beat B's takeover",
-                   proc=beat_b)
+        wait_until(
+            lambda: "Acquired lock" in logs["beat_b"].read_text(), timeout=30, what="beat B's takeover", proc=beat_b
+        )
         wait_until(lambda: _sends(logs["beat_b"]) >= 3, timeout=30, what="beat B's ticks", proc=beat_b)
     finally:
         for proc in procs:

@@ -29,8 +29,9 @@ def hook(world, receiver, monkeypatch, settings):
     monkeypatch.setattr(conf, "RATE_REDIS_URL", url)
     monkeypatch.setattr(conf, "TEST_RATE", "2/10minute")
     with service_context():
-        world.hook = NotificationChannel.objects.create(organization=world.org_a, kind="webhook", name="shop hook",
-                                                        config={"url": receiver.url + "/shop"})
+        world.hook = NotificationChannel.objects.create(
+            organization=world.org_a, kind="webhook", name="shop hook", config={"url": receiver.url + "/shop"}
+        )
     world.receiver = receiver
     return world
 
@@ -45,7 +46,7 @@ def _check(html: str, name: str) -> str:
 
 
 def _readiness(html: str) -> str:
-    return html[html.index('id="readiness"'):html.index('id="weddings"')]
+    return html[html.index('id="readiness"') : html.index('id="weddings"')]
 
 
 def _stuck(world, n=6):
@@ -53,11 +54,24 @@ def _stuck(world, n=6):
     with service_context():
         for i in range(n):
             d = NotificationDelivery.objects.create(
-                organization=world.org_a, channel=world.hook, event="alert.firing", step=i, payload={"title": "x"},
-                status="pending", attempts=3, last_error="connection failed: refused")
-            DeliveryAttempt.objects.create(organization=world.org_a, channel=world.hook, delivery=d, ok=False,
-                                           error="connection failed: [Errno 111] refused", duration_ms=3,
-                                           attempted_at=now - dt.timedelta(minutes=i))
+                organization=world.org_a,
+                channel=world.hook,
+                event="alert.firing",
+                step=i,
+                payload={"title": "x"},
+                status="pending",
+                attempts=3,
+                last_error="connection failed: refused",
+            )
+            DeliveryAttempt.objects.create(
+                organization=world.org_a,
+                channel=world.hook,
+                delivery=d,
+                ok=False,
+                error="connection failed: [Errno 111] refused",
+                duration_ms=3,
+                attempted_at=now - dt.timedelta(minutes=i),
+            )
 
 
 def test_a_failing_channel_says_so_and_readiness_names_it(client, hook):
@@ -88,8 +102,14 @@ def test_a_test_notification_from_the_page_confirms_the_channel_and_is_rate_limi
 
 def test_an_old_success_does_not_keep_readiness_green(client, hook):
     with service_context():
-        DeliveryAttempt.objects.create(organization=hook.org_a, channel=hook.hook, test=True, ok=True,
-                                       attempted_at=timezone.now() - dt.timedelta(days=8), duration_ms=5)
+        DeliveryAttempt.objects.create(
+            organization=hook.org_a,
+            channel=hook.hook,
+            test=True,
+            ok=True,
+            attempted_at=timezone.now() - dt.timedelta(days=8),
+            duration_ms=5,
+        )
     client.force_login(hook.alice)
     notified = _check(client.get(HOME).content.decode(), "you are notified")
     assert "to do" in notified and "no channel has delivered yet" in notified

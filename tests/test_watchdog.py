@@ -33,16 +33,21 @@ AMTOOL = "/usr/bin/amtool"
 def watchdog_payload(status="firing", extra_alerts=()):
     payload = json.loads((SAMPLES_DIR / "alertmanager" / "captured-0.25-firing.json").read_text())
     watchdog = dict(payload["alerts"][0])
-    watchdog.update(status=status, labels={"alertname": "Watchdog", "severity": "none"}, fingerprint="e0d2b6b1c5f3a1a0",
-                    annotations={"summary": "An alert that should always be firing"})
+    watchdog.update(
+        status=status,
+        labels={"alertname": "Watchdog", "severity": "none"},
+        fingerprint="e0d2b6b1c5f3a1a0",
+        annotations={"summary": "An alert that should always be firing"},
+    )
     payload["alerts"] = [watchdog, *extra_alerts]
     payload["groupKey"] = '{}:{alertname="Watchdog"}'
     return payload
 
 
 def post(client, token, payload):
-    return client.post(URL, data=json.dumps(payload), content_type="application/json",
-                       HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client.post(
+        URL, data=json.dumps(payload), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
 
 
 def watchdog_check(integration):
@@ -67,7 +72,9 @@ def test_a_watchdog_arrival_pings_its_check_and_is_not_stored_as_an_alert(client
     with service_context():
         assert AlertHistory.objects.count() == 0
         assert list(HeartbeatPing.objects.filter(heartbeat_check=check).values_list("via", "kind")) == [
-            ("alertmanager", "success"), ("alertmanager", "success")]
+            ("alertmanager", "success"),
+            ("alertmanager", "success"),
+        ]
 
 
 def test_other_alerts_of_the_payload_are_stored_as_usual(client, integration):
@@ -148,14 +155,29 @@ def alertmanager(live_server, transactional_db):
             f"          authorization:\n            credentials: {token}\n"
         )
         proc = subprocess.Popen(
-            [ALERTMANAGER, f"--config.file={config}", f"--storage.path={tmp}/data",
-             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                ALERTMANAGER,
+                f"--config.file={config}",
+                f"--storage.path={tmp}/data",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             url = f"http://127.0.0.1:{port}"
-            ready = _wait_for(lambda: subprocess.run([AMTOOL, "config", "show", f"--alertmanager.url={url}"],
-                                                     capture_output=True).returncode == 0, 20)
+            ready = _wait_for(
+                lambda: (
+                    subprocess.run(
+                        [AMTOOL, "config", "show", f"--alertmanager.url={url}"], capture_output=True
+                    ).returncode
+                    == 0
+                ),
+                20,
+            )
             assert ready, proc.stdout.read() if proc.poll() is not None else "alertmanager did not start"
             yield {"url": url, "integration": integration, "proc": proc}
         finally:
@@ -165,9 +187,19 @@ def alertmanager(live_server, transactional_db):
 
 def _amtool_add(url, *extra):
     result = subprocess.run(
-        [AMTOOL, "alert", "add", "alertname=Watchdog", "severity=none", f"--alertmanager.url={url}",
-         "--annotation=summary=An alert that should always be firing", *extra],
-        capture_output=True, text=True, timeout=20,
+        [
+            AMTOOL,
+            "alert",
+            "add",
+            "alertname=Watchdog",
+            "severity=none",
+            f"--alertmanager.url={url}",
+            "--annotation=summary=An alert that should always be firing",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
     assert result.returncode == 0, result.stderr
 

@@ -30,17 +30,17 @@ ZONES = {
 # European DST change (Sunday 2026-10-25 01:00 UTC) with a Saturday on either side of it.
 INSTANTS = [
     dt.datetime(2026, 6, 12, 13, 59, tzinfo=UTC),  # Sat 00:59 in Auckland, still Friday elsewhere
-    dt.datetime(2026, 6, 12, 14, 0, tzinfo=UTC),   # Sat 00:00 in Sydney
+    dt.datetime(2026, 6, 12, 14, 0, tzinfo=UTC),  # Sat 00:00 in Sydney
     dt.datetime(2026, 6, 12, 18, 30, tzinfo=UTC),  # Sat 00:00 in Kolkata
     dt.datetime(2026, 6, 12, 22, 59, tzinfo=UTC),  # Fri 23:59 in London (BST)
-    dt.datetime(2026, 6, 12, 23, 0, tzinfo=UTC),   # Sat 00:00 in London
-    dt.datetime(2026, 6, 13, 6, 59, tzinfo=UTC),   # Fri 23:59 in Los Angeles (PDT)
-    dt.datetime(2026, 6, 13, 7, 0, tzinfo=UTC),    # Sat 00:00 in Los Angeles
-    dt.datetime(2026, 6, 13, 12, 0, tzinfo=UTC),   # Saturday noon in London; Sunday morning in Auckland
-    dt.datetime(2026, 10, 24, 22, 59, tzinfo=UTC), # Sat 23:59 in London (BST, before the change)
+    dt.datetime(2026, 6, 12, 23, 0, tzinfo=UTC),  # Sat 00:00 in London
+    dt.datetime(2026, 6, 13, 6, 59, tzinfo=UTC),  # Fri 23:59 in Los Angeles (PDT)
+    dt.datetime(2026, 6, 13, 7, 0, tzinfo=UTC),  # Sat 00:00 in Los Angeles
+    dt.datetime(2026, 6, 13, 12, 0, tzinfo=UTC),  # Saturday noon in London; Sunday morning in Auckland
+    dt.datetime(2026, 10, 24, 22, 59, tzinfo=UTC),  # Sat 23:59 in London (BST, before the change)
     dt.datetime(2026, 10, 24, 23, 0, tzinfo=UTC),  # Sun 00:00 in London
-    dt.datetime(2026, 10, 17, 23, 30, tzinfo=UTC), # Sun 00:30 BST in London; Sunday in Sydney
-    dt.datetime(2026, 6, 10, 12, 0, tzinfo=UTC),   # a Wednesday: a wedding in Sydney, none elsewhere
+    dt.datetime(2026, 10, 17, 23, 30, tzinfo=UTC),  # Sun 00:30 BST in London; Sunday in Sydney
+    dt.datetime(2026, 6, 10, 12, 0, tzinfo=UTC),  # a Wednesday: a wedding in Sydney, none elsewhere
 ]
 
 
@@ -49,15 +49,32 @@ def orgs(db):
     with service_context():
         made = {slug: Organization.objects.create(slug=slug, name=slug, timezone=tz) for slug, tz in ZONES.items()}
         # A Wednesday wedding in Sydney (local date), and a cancelled one in London the same day.
-        Wedding.objects.create(organization=made["sydney"], wedding_date=dt.date(2026, 6, 10), couple_name="A & B",
-                               ceremony_time=dt.time(15, 0))
-        Wedding.objects.create(organization=made["sydney"], wedding_date=dt.date(2026, 6, 10), couple_name="C & D",
-                               ceremony_time=dt.time(11, 0))
-        Wedding.objects.create(organization=made["london"], wedding_date=dt.date(2026, 6, 10), couple_name="E & F",
-                               status="cancelled")
-        rule = AlertRule.objects.create(organization=None, name="p95", metric_name="ms", aggregation="p95",
-                                        threshold=500, wedding_day_threshold=100, window_minutes=5, for_seconds=0,
-                                        min_samples=1)
+        Wedding.objects.create(
+            organization=made["sydney"],
+            wedding_date=dt.date(2026, 6, 10),
+            couple_name="A & B",
+            ceremony_time=dt.time(15, 0),
+        )
+        Wedding.objects.create(
+            organization=made["sydney"],
+            wedding_date=dt.date(2026, 6, 10),
+            couple_name="C & D",
+            ceremony_time=dt.time(11, 0),
+        )
+        Wedding.objects.create(
+            organization=made["london"], wedding_date=dt.date(2026, 6, 10), couple_name="E & F", status="cancelled"
+        )
+        rule = AlertRule.objects.create(
+            organization=None,
+            name="p95",
+            metric_name="ms",
+            aggregation="p95",
+            threshold=500,
+            wedding_day_threshold=100,
+            window_minutes=5,
+            for_seconds=0,
+            min_samples=1,
+        )
     return made, rule
 
 
@@ -72,9 +89,19 @@ def test_the_function_and_the_rule_evaluation_agree_at_the_same_instants(orgs, a
     with service_context():
         for org in made.values():
             ApmMetricAggregation.objects.create(
-                organization=org, service="api", metric_name="ms", bucket_seconds=60,
+                organization=org,
+                service="api",
+                metric_name="ms",
+                bucket_seconds=60,
                 bucket_start=at.replace(second=0, microsecond=0) - dt.timedelta(minutes=1),
-                count=5, sum=1000, min=200, max=200, avg=200, p50=200, p95=200, p99=200,
+                count=5,
+                sum=1000,
+                min=200,
+                max=200,
+                avg=200,
+                p50=200,
+                p95=200,
+                p99=200,
             )
         rows = {r.organization_slug: r for r in rule_evaluation_rows(now=at)}
         answers = {slug: wedding_day(organization_id=org.id, at=at) for slug, org in made.items()}
@@ -97,8 +124,12 @@ def test_value_object_reason_and_wedding(orgs):
         london = wedding_day(organization_id=made["london"].id, at=wednesday)
         saturday = wedding_day(organization_id=made["london"].id, at=dt.datetime(2026, 6, 13, 9, 0, tzinfo=UTC))
         first = Wedding.objects.get(organization=made["sydney"], couple_name="C & D")
-    assert sydney == WeddingDay(on=True, reason="wedding day: a wedding on 2026-06-10 (local)",
-                                local_date=dt.date(2026, 6, 10), wedding_id=first.id)  # earliest ceremony
+    assert sydney == WeddingDay(
+        on=True,
+        reason="wedding day: a wedding on 2026-06-10 (local)",
+        local_date=dt.date(2026, 6, 10),
+        wedding_id=first.id,
+    )  # earliest ceremony
     assert london.on is False and london.wedding_id is None  # the cancelled wedding does not count
     assert saturday.on and saturday.reason == "wedding day: local Saturday 2026-06-13" and saturday.wedding_id is None
     assert bool(sydney) and not bool(london)

@@ -27,8 +27,14 @@ def perf_demo(transactional_db, django_user_model):
         alice = django_user_model.objects.create_user("alice", password="alice-browser-pass")
         UserProfile.objects.create(user=alice, organization=org_a, role="admin")
         seeded = demo_performance_seed(organizations={"a": org_a, "b": org_b}, now=now, minutes=20)
-        incident = incident_create(organization=org_a, title="Payments failing", by=None,
-                                   now=now - dt.timedelta(minutes=4), priority="p1", severity="critical")
+        incident = incident_create(
+            organization=org_a,
+            title="Payments failing",
+            by=None,
+            now=now - dt.timedelta(minutes=4),
+            priority="p1",
+            severity="critical",
+        )
     assert seeded["rolled_up"]["api_performance"] > 0 and seeded["correlations"] > 0
     return {"incident_id": incident.pk}
 

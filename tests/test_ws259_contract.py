@@ -44,16 +44,25 @@ def _one(sql, params=None):
 
 # --- types on their columns --------------------------------------------------------------------
 
-@pytest.mark.parametrize(("table", "column", "type_name"), [
-    ("error_reports", "severity", "error_severity_type"),
-    ("performance_metrics", "metric_type", "performance_metric_type"),
-    ("incidents", "incident_severity", "incident_severity_type"),
-    ("alert_configurations", "alert_type", "alert_type_enum"),
-])
+
+@pytest.mark.parametrize(
+    ("table", "column", "type_name"),
+    [
+        ("error_reports", "severity", "error_severity_type"),
+        ("performance_metrics", "metric_type", "performance_metric_type"),
+        ("incidents", "incident_severity", "incident_severity_type"),
+        ("alert_configurations", "alert_type", "alert_type_enum"),
+    ],
+)
 def test_each_ws259_type_is_the_type_of_the_column_it_describes(db, table, column, type_name):
     assert type_name in PG_ENUMS
-    assert _one("SELECT udt_name FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
-                [table, column]) == type_name
+    assert (
+        _one(
+            "SELECT udt_name FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
+            [table, column],
+        )
+        == type_name
+    )
 
 
 def test_the_spec_indexes_exist_as_specified(db):
@@ -66,18 +75,26 @@ def test_the_spec_indexes_exist_as_specified(db):
 
 # --- error_reports' spec columns ---------------------------------------------------------------
 
+
 def test_ingest_fills_the_spec_columns_from_level_time_and_wedding_day(world):
     now = WEDNESDAY
     with service_context():
         Wedding.objects.create(organization=world.org_a, wedding_date=now.date(), couple_name="Ana & Ben")
         payload = [
-            {"service": "rsvp", "type": "RsvpError", "message": "form 12 broke", "level": level,
-             "timestamp": (now - dt.timedelta(days=days)).isoformat()}
+            {
+                "service": "rsvp",
+                "type": "RsvpError",
+                "message": "form 12 broke",
+                "level": level,
+                "timestamp": (now - dt.timedelta(days=days)).isoformat(),
+            }
             for level, days in (("info", 0), ("warning", 0), ("error", 1), ("critical", 1), ("critical", 0))
         ]
         errors_ingest(organization_id=world.org_a.id, now=now, payload=payload)
-        got = sorted((r.level, r.occurred_at.date() == now.date(), r.severity, r.is_wedding_day)
-                     for r in ErrorReport.objects.all())
+        got = sorted(
+            (r.level, r.occurred_at.date() == now.date(), r.severity, r.is_wedding_day)
+            for r in ErrorReport.objects.all()
+        )
         report = ErrorReport.objects.first()
     assert got == [
         ("critical", False, "critical", False),
@@ -104,13 +121,22 @@ def test_the_specs_load_test_inserts_10000_reports_for_a_real_organization(world
                 [world.org_a.id],
             )
             assert cur.rowcount == 10000
-        by_severity = {r["severity"]: (r["level"], r["n"]) for r in _rows(
-            "SELECT severity::text, level, count(*) AS n FROM error_reports GROUP BY 1, 2")}
+        by_severity = {
+            r["severity"]: (r["level"], r["n"])
+            for r in _rows("SELECT severity::text, level, count(*) AS n FROM error_reports GROUP BY 1, 2")
+        }
         pattern = ErrorPattern.objects.get()
-    assert by_severity == {"low": ("info", 2500), "medium": ("warning", 2500), "high": ("error", 2500),
-                           "critical": ("critical", 2500)}
+    assert by_severity == {
+        "low": ("info", 2500),
+        "medium": ("warning", 2500),
+        "high": ("error", 2500),
+        "critical": ("critical", 2500),
+    }
     assert (pattern.occurrence_count, pattern.level, pattern.normalized_message) == (
-        10000, "critical", "Load test error <num>")
+        10000,
+        "critical",
+        "Load test error <num>",
+    )
     with vendor_context(world.org_b.id):  # an outsider sees none of them
         assert _one("SELECT count(*) FROM error_reports") == 0
 
@@ -120,20 +146,44 @@ def spec_data(world):
     """Errors (some on a wedding day) and latency points of org A at the database's now()."""
     now = timezone.now()
     with service_context():
-        Wedding.objects.create(organization=world.org_a,
-                               wedding_date=now.astimezone(dt.timezone(dt.timedelta(hours=0))).date(),
-                               couple_name="Cara & Dev")
+        Wedding.objects.create(
+            organization=world.org_a,
+            wedding_date=now.astimezone(dt.timezone(dt.timedelta(hours=0))).date(),
+            couple_name="Cara & Dev",
+        )
         with connection.cursor() as cur:
             cur.execute("SELECT org_local_date(%s, now())", [world.org_a.id])
             local = cur.fetchone()[0]
         Wedding.objects.filter(organization=world.org_a).update(wedding_date=local)
-        errors_ingest(organization_id=world.org_a.id, now=now, payload=[
-            {"service": "payments", "type": "CardError", "message": f"card {i} declined", "level": "error",
-             "timestamp": (now - dt.timedelta(minutes=5 * i)).isoformat()} for i in range(1, 7)])
-        metrics_copy(rows=[
-            MetricRow(world.org_a.id, "checkout-api", "http.server.duration", float(ms),
-                      now - dt.timedelta(minutes=m), "ms", {"route": "/api/checkout", "status": "2xx"})
-            for m in (1, 2, 3) for ms in (100, 200, 300, 1000)])
+        errors_ingest(
+            organization_id=world.org_a.id,
+            now=now,
+            payload=[
+                {
+                    "service": "payments",
+                    "type": "CardError",
+                    "message": f"card {i} declined",
+                    "level": "error",
+                    "timestamp": (now - dt.timedelta(minutes=5 * i)).isoformat(),
+                }
+                for i in range(1, 7)
+            ],
+        )
+        metrics_copy(
+            rows=[
+                MetricRow(
+                    world.org_a.id,
+                    "checkout-api",
+                    "http.server.duration",
+                    float(ms),
+                    now - dt.timedelta(minutes=m),
+                    "ms",
+                    {"route": "/api/checkout", "status": "2xx"},
+                )
+                for m in (1, 2, 3)
+                for ms in (100, 200, 300, 1000)
+            ]
+        )
     world.now = now
     return world
 
@@ -149,13 +199,15 @@ def test_the_specs_error_trending_and_saturday_queries_run(spec_data):
             WHERE created_at > NOW() - INTERVAL '24 hours'
             GROUP BY DATE_TRUNC('hour', created_at), error_type, severity
             ORDER BY hour DESC
-            """)
+            """
+        )
         wedding_day = _rows(
             """
             SELECT error_type, error_message, severity, created_at FROM error_reports
             WHERE is_wedding_day = true AND created_at > NOW() - INTERVAL '1 hour'
             ORDER BY created_at DESC
-            """)
+            """
+        )
         (view_row,) = _rows("SELECT * FROM error_trending_analysis")
         (sat,) = _rows("SELECT * FROM saturday_monitoring")
         (health,) = _rows("SELECT * FROM system_health_overview")
@@ -183,7 +235,8 @@ def test_the_specs_percentile_queries_run_over_performance_metrics(spec_data):
             FROM performance_metrics
             WHERE timestamp > NOW() - INTERVAL '1 hour' AND metric_type = 'response_time'
             GROUP BY service_name, metric_type
-            """)
+            """
+        )
         (view,) = _rows("SELECT * FROM performance_percentile_analysis")
         (point,) = _rows("SELECT endpoint, status_code, is_wedding_day FROM performance_metrics LIMIT 1")
     assert (row["service_name"], row["metric_type"], row["sample_count"]) == ("checkout-api", "response_time", 12)
@@ -198,28 +251,43 @@ def test_the_specs_percentile_queries_run_over_performance_metrics(spec_data):
     assert _rows("SELECT * FROM performance_metrics") == []  # no context, no rows
 
 
-@pytest.mark.parametrize(("name", "unit", "expected"), [
-    ("web_vitals.LCP", "ms", "core_web_vitals"), ("db.query.duration", "ms", "database_query_time"),
-    ("process.cpu.utilization", "", "cpu_usage"), ("process.memory.rss", "bytes", "memory_usage"),
-    ("http.errors", "", "error_rate"), ("http.server.duration", "ms", "response_time"),
-    ("http.requests", "", "throughput"), ("queue.depth", "", None),
-])
+@pytest.mark.parametrize(
+    ("name", "unit", "expected"),
+    [
+        ("web_vitals.LCP", "ms", "core_web_vitals"),
+        ("db.query.duration", "ms", "database_query_time"),
+        ("process.cpu.utilization", "", "cpu_usage"),
+        ("process.memory.rss", "bytes", "memory_usage"),
+        ("http.errors", "", "error_rate"),
+        ("http.server.duration", "ms", "response_time"),
+        ("http.requests", "", "throughput"),
+        ("queue.depth", "", None),
+    ],
+)
 def test_metric_types_come_from_the_metric_name(db, name, unit, expected):
     assert _one("SELECT performance_metric_type_of(%s, %s)::text", [name, unit]) == expected
 
 
 # --- incidents --------------------------------------------------------------------------------
 
+
 def test_saturday_is_the_organizations_local_saturday_and_auto_created_is_not_by_hand(world):
     friday_night_utc = dt.datetime(2026, 6, 12, 20, 0, tzinfo=dt.UTC)  # Saturday 06:00 in Sydney, Friday in London
     with service_context():
         london = incident_create(organization=world.org_a, title="a", by=world.staff, now=friday_night_utc)
         sydney = incident_create(organization=world.org_b, title="b", by=world.staff, now=friday_night_utc)
-        auto, _ = incident_open_from_error_pattern(organization_id=world.org_b.id, service="rsvp", signature="E#1",
-                                                   message="boom", occurrences=3, now=friday_night_utc)
+        auto, _ = incident_open_from_error_pattern(
+            organization_id=world.org_b.id,
+            service="rsvp",
+            signature="E#1",
+            message="boom",
+            occurrences=3,
+            now=friday_night_utc,
+        )
         rows = {i.pk: i for i in Incident.objects.all()}
-        saturday_ids = {r["id"] for r in _rows(
-            "SELECT id FROM incidents WHERE is_saturday_incident ORDER BY detected_at DESC")}
+        saturday_ids = {
+            r["id"] for r in _rows("SELECT id FROM incidents WHERE is_saturday_incident ORDER BY detected_at DESC")
+        }
         Incident.objects.filter(pk=london.pk).update(detected_at=SATURDAY)  # moving detection re-decides
         moved = Incident.objects.get(pk=london.pk).is_saturday_incident
     assert (rows[london.pk].is_saturday_incident, rows[sydney.pk].is_saturday_incident) == (False, True)
@@ -232,9 +300,19 @@ def test_saturday_is_the_organizations_local_saturday_and_auto_created_is_not_by
 
 
 def _critical_report(world, org, now, message="payment 7 failed"):
-    errors_ingest(organization_id=org.id, now=now, payload=[
-        {"service": "payments", "type": "PaymentError", "message": message, "level": "critical",
-         "timestamp": now.isoformat()}])
+    errors_ingest(
+        organization_id=org.id,
+        now=now,
+        payload=[
+            {
+                "service": "payments",
+                "type": "PaymentError",
+                "message": message,
+                "level": "critical",
+                "timestamp": now.isoformat(),
+            }
+        ],
+    )
     return ErrorReport.objects.filter(organization_id=org.id).order_by("-id").first()
 
 
@@ -248,14 +326,24 @@ def test_create_incident_from_critical_error_opens_or_joins_as_the_error_pattern
         again = _one("SELECT create_incident_from_critical_error(%s, %s)", [pattern.public_id, now + MIN])
         # The Python service finds the same incident: one definition of "the pattern's incident".
         same, created = incident_open_from_error_pattern(
-            organization_id=world.org_a.id, service="payments", signature=f"PaymentError#{pattern.fingerprint[:12]}",
-            message="payment 7 failed", occurrences=1, now=now + 2 * MIN)
-        kinds = list(IncidentUpdate.objects.filter(incident=incident).order_by("created_at")
-                     .values_list("kind", flat=True))
+            organization_id=world.org_a.id,
+            service="payments",
+            signature=f"PaymentError#{pattern.fingerprint[:12]}",
+            message="payment 7 failed",
+            occurrences=1,
+            now=now + 2 * MIN,
+        )
+        kinds = list(
+            IncidentUpdate.objects.filter(incident=incident).order_by("created_at").values_list("kind", flat=True)
+        )
         pattern.refresh_from_db()
     assert again == incident_id and same.pk == incident_id and created is False
     assert (incident.priority, incident.severity, incident.source, incident.auto_created) == (
-        "p1", "critical", "error_pattern", True)
+        "p1",
+        "critical",
+        "error_pattern",
+        True,
+    )
     assert incident.title == "Critical error pattern in payments: payment 7 failed"
     assert incident.escalation_clock_at == now and pattern.incident_id == incident_id
     assert kinds == ["created", "alert", "alert"]
@@ -265,18 +353,32 @@ def test_create_incident_from_critical_error_on_a_wedding_day_is_a_p0_linked_to_
     with service_context():
         wedding = Wedding.objects.create(organization=world.org_a, wedding_date=WEDNESDAY.date(), couple_name="E & F")
         report = _critical_report(world, world.org_a, WEDNESDAY - dt.timedelta(days=1))
-        incident = Incident.objects.get(pk=_one("SELECT create_incident_from_critical_error(%s, %s)",
-                                                [report.public_id, WEDNESDAY]))
-    assert (incident.priority, incident.wedding_impact, incident.wedding_id) == ("p0", "wedding_day_critical",
-                                                                                 wedding.pk)
+        incident = Incident.objects.get(
+            pk=_one("SELECT create_incident_from_critical_error(%s, %s)", [report.public_id, WEDNESDAY])
+        )
+    assert (incident.priority, incident.wedding_impact, incident.wedding_id) == (
+        "p0",
+        "wedding_day_critical",
+        wedding.pk,
+    )
     assert incident.title.startswith("WEDDING DAY: ") and incident.incident_severity == "wedding_day_emergency"
 
 
 def test_create_incident_from_critical_error_returns_null_for_the_rest(world):
     with service_context():
-        errors_ingest(organization_id=world.org_a.id, now=WEDNESDAY, payload=[
-            {"service": "s", "type": "Minor", "message": "meh", "level": "warning",
-             "timestamp": WEDNESDAY.isoformat()}])
+        errors_ingest(
+            organization_id=world.org_a.id,
+            now=WEDNESDAY,
+            payload=[
+                {
+                    "service": "s",
+                    "type": "Minor",
+                    "message": "meh",
+                    "level": "warning",
+                    "timestamp": WEDNESDAY.isoformat(),
+                }
+            ],
+        )
         minor = ErrorReport.objects.get()
         critical = _critical_report(world, world.org_a, WEDNESDAY, message="other")
         ignored = ErrorPattern.objects.get(pk=critical.pattern_id)
@@ -295,10 +397,14 @@ def test_create_incident_from_critical_error_returns_null_for_the_rest(world):
 
 # --- escalate_unacknowledged_alerts agrees with the beat ---------------------------------------
 
+
 def _policy(org, *steps, wedding_day=False, repeat=1):
-    policy = EscalationPolicy.objects.create(organization=org, name=f"{org.slug if org else 'platform'} "
-                                             f"{'wd' if wedding_day else 'ordinary'}", wedding_day=wedding_day,
-                                             repeat_count=repeat)
+    policy = EscalationPolicy.objects.create(
+        organization=org,
+        name=f"{org.slug if org else 'platform'} {'wd' if wedding_day else 'ordinary'}",
+        wedding_day=wedding_day,
+        repeat_count=repeat,
+    )
     for i, (wait, level) in enumerate(steps):
         EscalationStep.objects.create(organization=org, policy=policy, position=i + 1, wait_minutes=wait, level=level)
     return policy
@@ -322,10 +428,30 @@ def test_escalate_unacknowledged_alerts_names_exactly_what_the_next_beat_pass_ta
         incident_create(organization=None, title="platform", by=None, now=t0, priority="p2")
         muted = incident_create(organization=world.org_a, title="muted", by=None, now=t0)
         Incident.objects.filter(pk=muted.pk).update(muted_at=t0)
-        alert_fire(organization_id=world.org_a.id, fingerprint="crit-1", source="rule", title="DB down",
-                           labels={}, annotations={}, severity="critical", priority="high", starts_at=t0, now=t0)
-        alert_fire(organization_id=world.org_a.id, fingerprint="warn-1", source="rule", title="slow",
-                   labels={}, annotations={}, severity="warning", priority="low", starts_at=t0, now=t0)
+        alert_fire(
+            organization_id=world.org_a.id,
+            fingerprint="crit-1",
+            source="rule",
+            title="DB down",
+            labels={},
+            annotations={},
+            severity="critical",
+            priority="high",
+            starts_at=t0,
+            now=t0,
+        )
+        alert_fire(
+            organization_id=world.org_a.id,
+            fingerprint="warn-1",
+            source="rule",
+            title="slow",
+            labels={},
+            annotations={},
+            severity="warning",
+            priority="low",
+            starts_at=t0,
+            now=t0,
+        )
         seen = []
         for minutes in (2, 3, 4, 5, 6, 15, 16, 31, 60, 200):
             at = t0 + minutes * MIN
@@ -336,7 +462,8 @@ def test_escalate_unacknowledged_alerts_names_exactly_what_the_next_beat_pass_ta
             taken = _taken(before)
             escalated = firing_before - set(AlertHistory.objects.filter(status="firing").values_list("pk", flat=True))
             assert {d["id"]: d["step"] for d in due if d["kind"] == "incident"} == {
-                pk: step for pk, step in taken.items()}, minutes
+                pk: step for pk, step in taken.items()
+            }, minutes
             assert {d["id"] for d in due if d["kind"] == "alert"} == escalated, minutes
             seen.append((minutes, sorted((d["title"], d["step"], str(d["level"])) for d in due)))
     # The plan each one follows, as the beat took it. "DB down" is the critical alert and its incident;
@@ -346,8 +473,15 @@ def test_escalate_unacknowledged_alerts_names_exactly_what_the_next_beat_pass_ta
         (2, []),
         (3, [("b1 wedding day", 1, "team_lead")]),  # the platform's wedding-day variant: 3 min
         (4, []),
-        (5, [("DB down", 1, "team_lead"), ("DB down", 1, "team_lead"), ("a1", 1, "team_lead"),
-             ("platform", 1, "team_lead")]),  # platform-wide: the built-in 5 min default
+        (
+            5,
+            [
+                ("DB down", 1, "team_lead"),
+                ("DB down", 1, "team_lead"),
+                ("a1", 1, "team_lead"),
+                ("platform", 1, "team_lead"),
+            ],
+        ),  # platform-wide: the built-in 5 min default
         (6, []),
         (15, [("DB down", 2, "manager"), ("a1", 2, "manager")]),
         (16, []),
@@ -364,14 +498,20 @@ def test_escalate_unacknowledged_alerts_names_exactly_what_the_next_beat_pass_ta
 def test_escalate_unacknowledged_alerts_says_which_step_and_why(world):
     with service_context():
         _policy(world.org_a, (5, "team_lead"), (10, "manager"))
-        incident = incident_create(organization=world.org_a, title="checkout down", by=None, now=WEDNESDAY,
-                                   priority="p1")
+        incident = incident_create(
+            organization=world.org_a, title="checkout down", by=None, now=WEDNESDAY, priority="p1"
+        )
         (row,) = escalations_due(now=WEDNESDAY + 7 * MIN)
         # Read-only: STABLE (PostgreSQL refuses writes inside it), and the incident is as it was.
         assert _one("SELECT provolatile FROM pg_proc WHERE proname = 'escalate_unacknowledged_alerts'") == "s"
         assert Incident.objects.get(pk=incident.pk).escalation_step == 0
     assert (row["kind"], row["id"], row["step"], row["of_steps"], str(row["level"])) == (
-        "incident", incident.pk, 1, 2, "team_lead")
+        "incident",
+        incident.pk,
+        1,
+        2,
+        "team_lead",
+    )
     assert row["due_at"] == WEDNESDAY + 5 * MIN and float(row["overdue_minutes"]) == 2.0
     assert row["reason"].startswith("unacknowledged: step 1 of 2 (team_lead after 5 min) of policy 'rosewood-florals")
     with pytest.raises(ValueError):

@@ -19,13 +19,20 @@ S = dt.timedelta(seconds=1)
 
 
 def _report(service, type_, message, at, **tags):
-    return {"service": service, "type": type_, "message": message, "level": "error", "timestamp": at.isoformat(),
-            "tags": tags}
+    return {
+        "service": service,
+        "type": type_,
+        "message": message,
+        "level": "error",
+        "timestamp": at.isoformat(),
+        "tags": tags,
+    }
 
 
 def _ingest(org, reports):
-    errors_ingest(organization_id=org.id, now=max(dt.datetime.fromisoformat(r["timestamp"]) for r in reports),
-                  payload=reports)
+    errors_ingest(
+        organization_id=org.id, now=max(dt.datetime.fromisoformat(r["timestamp"]) for r in reports), payload=reports
+    )
 
 
 def _db_now():
@@ -41,10 +48,20 @@ def cascade(world):
     now = _db_now()  # reports are stored at the database's now(): correlate around it
     t = now - dt.timedelta(minutes=5)
     with service_context():
-        _ingest(world.org_a, [_report("payments-db", "DeadlockDetected", "deadlock on bookings", t + i * S,
-                                      trace_id=f"tr-{i}") for i in range(4)])
-        _ingest(world.org_a, [_report("checkout-api", "UpstreamTimeout", "payments timed out", t + (i + 2) * S,
-                                      trace_id=f"tr-{i}") for i in range(4)])
+        _ingest(
+            world.org_a,
+            [
+                _report("payments-db", "DeadlockDetected", "deadlock on bookings", t + i * S, trace_id=f"tr-{i}")
+                for i in range(4)
+            ],
+        )
+        _ingest(
+            world.org_a,
+            [
+                _report("checkout-api", "UpstreamTimeout", "payments timed out", t + (i + 2) * S, trace_id=f"tr-{i}")
+                for i in range(4)
+            ],
+        )
         _ingest(world.org_a, [_report("rsvp-web", "FetchFailed", "checkout 502", t + 30 * S, request_id="other")])
         _ingest(world.org_a, [_report("gallery", "ImageMissing", "thumb 9 missing", t + 9 * 60 * S)])
         _ingest(world.org_b, [_report("florist-site", "Boom", "b's own", t + S, trace_id="tr-0")])
@@ -57,9 +74,11 @@ def cascade(world):
 def test_a_shared_trace_links_two_services_and_the_first_to_fail_is_the_origin(cascade):
     p = cascade.p
     with service_context():
-        pair = ErrorCorrelation.objects.get(pattern__in=[p["payments-db"]], related_pattern__in=[p["checkout-api"]]) \
-            if p["payments-db"].pk < p["checkout-api"].pk else \
-            ErrorCorrelation.objects.get(pattern=p["checkout-api"], related_pattern=p["payments-db"])
+        pair = (
+            ErrorCorrelation.objects.get(pattern__in=[p["payments-db"]], related_pattern__in=[p["checkout-api"]])
+            if p["payments-db"].pk < p["checkout-api"].pk
+            else ErrorCorrelation.objects.get(pattern=p["checkout-api"], related_pattern=p["payments-db"])
+        )
     assert (pair.rule, pair.shared_traces, pair.score) == ("shared_trace", 4, 1.0)
     assert pair.origin_pattern_id == p["payments-db"].pk and pair.gap_seconds == pytest.approx(2.0)
 
@@ -87,14 +106,17 @@ def test_a_pair_keeps_its_strongest_evidence_and_a_rerun_writes_nothing_weaker(c
 def test_the_incident_page_shows_the_correlated_errors_and_the_first_cause(cascade, client):
     with service_context():
         checkout = cascade.p["checkout-api"]
-        incident = incident_create(organization=cascade.org_a, title="Checkout failing", by=None,
-                                   now=cascade.t + 3 * S, priority="p1")
+        incident = incident_create(
+            organization=cascade.org_a, title="Checkout failing", by=None, now=cascade.t + 3 * S, priority="p1"
+        )
         ErrorPattern.objects.filter(pk=checkout.pk).update(incident=incident)
         found = incident_correlated_errors(incident)
     assert found["first_cause"].service == "payments-db"
     # payments-db by the shared traces (1.0), rsvp-web by starting 28 s after checkout (0.38)
     assert [(c["origin"].service, c["pattern"].service) for c in found["correlations"]] == [
-        ("payments-db", "checkout-api"), ("checkout-api", "rsvp-web")]
+        ("payments-db", "checkout-api"),
+        ("checkout-api", "rsvp-web"),
+    ]
     client.force_login(cascade.staff)
     html = client.get(f"/ops/incidents/{incident.pk}/").content.decode()
     assert "Correlated errors" in html and "First cause (likely origin):</strong> payments-db" in html
@@ -103,8 +125,9 @@ def test_the_incident_page_shows_the_correlated_errors_and_the_first_cause(casca
 
 def test_an_incident_without_linked_errors_uses_the_patterns_that_started_around_it(cascade):
     with service_context():
-        incident = incident_create(organization=cascade.org_a, title="RSVP broken", by=None,
-                                   now=cascade.t + 40 * S, priority="p1")
+        incident = incident_create(
+            organization=cascade.org_a, title="RSVP broken", by=None, now=cascade.t + 40 * S, priority="p1"
+        )
         found = incident_correlated_errors(incident)
     assert {p.service for p in found["patterns"]} == {"payments-db", "checkout-api", "rsvp-web"}
     assert found["first_cause"].service == "payments-db"

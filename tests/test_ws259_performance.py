@@ -35,9 +35,18 @@ def _count(table):
 
 def _api_points(org, minute):
     """One minute of checkout timings: 20 requests, 2 of them 5xx, plus a point without an endpoint."""
-    rows = [MetricRow(org.id, "checkout-api", "http.server.duration", float(10 * (i + 1)),
-                      minute + i * dt.timedelta(seconds=2), "ms",
-                      {"route": "/api/checkout", "status_code": "500" if i in (3, 7) else "200"}) for i in range(20)]
+    rows = [
+        MetricRow(
+            org.id,
+            "checkout-api",
+            "http.server.duration",
+            float(10 * (i + 1)),
+            minute + i * dt.timedelta(seconds=2),
+            "ms",
+            {"route": "/api/checkout", "status_code": "500" if i in (3, 7) else "200"},
+        )
+        for i in range(20)
+    ]
     rows.append(MetricRow(org.id, "checkout-api", "http.server.duration", 5000.0, minute, "ms", {}))
     rows.append(MetricRow(org.id, "checkout-api", "http.server.duration", 0.25, minute, "s", {"route": "/api/pay"}))
     return rows
@@ -50,28 +59,51 @@ def filled(world):
     with service_context():
         metrics_copy(rows=_api_points(world.org_a, minute))
         _, key = api_key_create(organization=world.org_a, name="web")
-    vitals = [{"name": name, "value": value, "page": "/rsvp", "device": "mobile"}
-              for name, values in (("LCP", (1200, 2400, 2500, 2600)), ("INP", (80, 120, 180, 520)),
-                                   ("CLS", (0.01, 0.05, 0.3, 0.4)), ("FCP", (900, 1000, 1100, 3500)),
-                                   ("TTFB", (100, 200, 300, 2000)))
-              for value in values]
+    vitals = [
+        {"name": name, "value": value, "page": "/rsvp", "device": "mobile"}
+        for name, values in (
+            ("LCP", (1200, 2400, 2500, 2600)),
+            ("INP", (80, 120, 180, 520)),
+            ("CLS", (0.01, 0.05, 0.3, 0.4)),
+            ("FCP", (900, 1000, 1100, 3500)),
+            ("TTFB", (100, 200, 300, 2000)),
+        )
+        for value in values
+    ]
     vitals.append({"name": "LCP", "value": 5000, "page": "/rsvp", "device": "desktop"})
     from django.test import Client
 
     with time_machine.travel(minute, tick=False):
-        response = Client().post("/api/v1/web-vitals/", data=json.dumps(vitals), content_type="application/json",
-                                 HTTP_AUTHORIZATION=f"Bearer {key}")
+        response = Client().post(
+            "/api/v1/web-vitals/",
+            data=json.dumps(vitals),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
     assert response.status_code == 202, response.content
     journey_rows = []
     for run, (outcome_2, reached) in enumerate((("ok", 3), ("ok", 3), ("failed", 2))):
         for index, (step, ms) in enumerate((("open_form", 300.0), ("submit", 900.0), ("confirmation", 200.0)), 1):
             if index > reached:
                 break
-            journey_rows.append(MetricRow(
-                world.org_a.id, "rsvp-web", "journey.step", ms + run * 10,
-                minute + (index + run) * dt.timedelta(seconds=5), "ms",
-                {"journey": "rsvp", "journey_id": f"run-{run}", "step": step, "step_index": str(index),
-                 "steps": "3", "outcome": outcome_2 if index == 2 else "ok"}))
+            journey_rows.append(
+                MetricRow(
+                    world.org_a.id,
+                    "rsvp-web",
+                    "journey.step",
+                    ms + run * 10,
+                    minute + (index + run) * dt.timedelta(seconds=5),
+                    "ms",
+                    {
+                        "journey": "rsvp",
+                        "journey_id": f"run-{run}",
+                        "step": step,
+                        "step_index": str(index),
+                        "steps": "3",
+                        "outcome": outcome_2 if index == 2 else "ok",
+                    },
+                )
+            )
     with service_context():
         metrics_copy(rows=journey_rows)
         # Ingest time is the database's now(): roll up around it.
@@ -97,9 +129,19 @@ def test_api_performance_has_each_endpoints_minute_percentiles_and_error_rate(fi
 
 def test_a_second_pass_recomputes_the_same_buckets_without_duplicates(filled):
     with service_context():
-        metrics_copy(rows=[MetricRow(filled.org_a.id, "checkout-api", "http.server.duration", 400.0,
-                                     filled.minute + dt.timedelta(seconds=50), "ms",
-                                     {"route": "/api/checkout", "status_code": "503"})])
+        metrics_copy(
+            rows=[
+                MetricRow(
+                    filled.org_a.id,
+                    "checkout-api",
+                    "http.server.duration",
+                    400.0,
+                    filled.minute + dt.timedelta(seconds=50),
+                    "ms",
+                    {"route": "/api/checkout", "status_code": "503"},
+                )
+            ]
+        )
         performance_rollup(now=filled.db_now + 2 * MIN)
         checkout = ApiPerformance.objects.get(endpoint="/api/checkout")
         assert ApiPerformance.objects.count() == 2
@@ -120,12 +162,26 @@ def test_core_web_vitals_are_p75_per_page_and_device_with_the_libraries_ratings(
     assert (desktop.lcp_ms, desktop.lcp_rating, desktop.inp_ms, desktop.inp_rating) == (5000.0, "poor", None, "")
 
 
-@pytest.mark.parametrize(("name", "value", "rating"), [
-    ("LCP", 2500, "good"), ("LCP", 2501, "needs-improvement"), ("LCP", 4000, "needs-improvement"),
-    ("LCP", 4001, "poor"), ("INP", 200, "good"), ("INP", 500.5, "poor"), ("CLS", 0.1, "good"),
-    ("CLS", 0.25, "needs-improvement"), ("CLS", 0.26, "poor"), ("FCP", 1800, "good"), ("FCP", 3001, "poor"),
-    ("TTFB", 800, "good"), ("TTFB", 1800, "needs-improvement"), ("TTFB", 1801, "poor"), ("XYZ", 1, None),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "rating"),
+    [
+        ("LCP", 2500, "good"),
+        ("LCP", 2501, "needs-improvement"),
+        ("LCP", 4000, "needs-improvement"),
+        ("LCP", 4001, "poor"),
+        ("INP", 200, "good"),
+        ("INP", 500.5, "poor"),
+        ("CLS", 0.1, "good"),
+        ("CLS", 0.25, "needs-improvement"),
+        ("CLS", 0.26, "poor"),
+        ("FCP", 1800, "good"),
+        ("FCP", 3001, "poor"),
+        ("TTFB", 800, "good"),
+        ("TTFB", 1800, "needs-improvement"),
+        ("TTFB", 1801, "poor"),
+        ("XYZ", 1, None),
+    ],
+)
 def test_web_vitals_rating_uses_the_web_vitals_thresholds(db, name, value, rating):
     with connection.cursor() as cur:
         cur.execute("SELECT web_vitals_rating(%s, %s)", [name, value])
@@ -135,8 +191,12 @@ def test_web_vitals_rating_uses_the_web_vitals_thresholds(db, name, value, ratin
 def test_a_web_vital_with_an_unknown_device_is_a_400_naming_the_field(world, client):
     with service_context():
         _, key = api_key_create(organization=world.org_a, name="web")
-    response = client.post("/api/v1/web-vitals/", data=json.dumps({"name": "LCP", "value": 1, "device": "fridge"}),
-                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    response = client.post(
+        "/api/v1/web-vitals/",
+        data=json.dumps({"name": "LCP", "value": 1, "device": "fridge"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
     assert response.status_code == 400
     assert any(e["field"] == "device" for e in response.json()["errors"])
 
@@ -147,7 +207,10 @@ def test_user_journeys_have_each_steps_durations_and_the_success_rate(filled):
     assert (row.journey, row.journeys_started, row.journeys_completed) == ("rsvp", 3, 2)
     assert row.success_rate == pytest.approx(2 / 3)
     assert [(s["index"], s["step"], s["count"], s["failed"]) for s in row.steps] == [
-        (1, "open_form", 3, 0), (2, "submit", 3, 1), (3, "confirmation", 2, 0)]
+        (1, "open_form", 3, 0),
+        (2, "submit", 3, 1),
+        (3, "confirmation", 2, 0),
+    ]
     assert row.steps[1]["p50_ms"] == 910.0
     assert row.p50_total_ms == pytest.approx(1415.0)  # the completed runs took 1400 and 1430 ms
 
@@ -168,8 +231,10 @@ def test_an_outsider_sees_none_of_the_performance_rows_and_cannot_write_them(fil
         row["id"] = row["id"] + 100_000
         with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
             with connection.cursor() as cur:  # a row of org A written from org B's context is refused
-                cur.execute(f"INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, %s)",  # noqa: S608
-                            [json.dumps(row)])
+                cur.execute(
+                    f"INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, %s)",  # noqa: S608
+                    [json.dumps(row)],
+                )
     assert _count(table) == 0  # no context, no rows
 
 
@@ -206,6 +271,7 @@ def test_database_performance_is_per_query_fingerprint_and_staff_only(world):
 
 
 # --- pages ------------------------------------------------------------------------------------
+
 
 def test_the_vendor_apm_page_shows_endpoints_vitals_and_journeys_of_its_own_organization(filled, client):
     client.force_login(filled.alice)

@@ -31,11 +31,24 @@ def recovery(world, receiver, monkeypatch):
     monkeypatch.setattr(conf, "AUTO_RECOVERY_HTTP_ALLOWLIST", [f"{receiver.url}/recover/"])
     monkeypatch.setattr(conf, "AUTO_RECOVERY_TASKS", ["apm.tasks.run_health_checks"])
     with service_context():
-        world.runbook = runbook_save(title="Checkout down", content="1. Restart the checkout workers.", by=None,
-                                     now=T0, organization=world.org_a, alertname="CheckoutDown")
-        world.action = RecoveryAction(organization=world.org_a, runbook=world.runbook, name="restart checkout",
-                                      kind="http", target=f"{receiver.url}/recover/checkout", payload={"pool": "web"},
-                                      wedding_day_policy="approval_on_wedding_days", recovery_window_minutes=5)
+        world.runbook = runbook_save(
+            title="Checkout down",
+            content="1. Restart the checkout workers.",
+            by=None,
+            now=T0,
+            organization=world.org_a,
+            alertname="CheckoutDown",
+        )
+        world.action = RecoveryAction(
+            organization=world.org_a,
+            runbook=world.runbook,
+            name="restart checkout",
+            kind="http",
+            target=f"{receiver.url}/recover/checkout",
+            payload={"pool": "web"},
+            wedding_day_policy="approval_on_wedding_days",
+            recovery_window_minutes=5,
+        )
         world.action.full_clean()
         world.action.save()
     world.receiver = receiver
@@ -43,23 +56,38 @@ def recovery(world, receiver, monkeypatch):
 
 
 def _fire(world, at=T0, fingerprint="checkout-1"):
-    alert, _ = alert_fire(organization_id=world.org_a.id, fingerprint=fingerprint, source="rule",
-                          title="Checkout down", labels={"alertname": "CheckoutDown", "service": "checkout"},
-                          annotations={}, severity="critical", priority="high", starts_at=at, now=at)
+    alert, _ = alert_fire(
+        organization_id=world.org_a.id,
+        fingerprint=fingerprint,
+        source="rule",
+        title="Checkout down",
+        labels={"alertname": "CheckoutDown", "service": "checkout"},
+        annotations={},
+        severity="critical",
+        priority="high",
+        starts_at=at,
+        now=at,
+    )
     return alert
 
 
 def test_an_http_action_runs_when_the_alert_fires_and_its_run_is_logged_and_on_the_timeline(recovery):
     with service_context():
         alert = _fire(recovery)
-        assert recovery_start(now=T0 + 15 * dt.timedelta(seconds=1)) == {"pending": 1, "awaiting_approval": 0,
-                                                                          "skipped": 0}
+        assert recovery_start(now=T0 + 15 * dt.timedelta(seconds=1)) == {
+            "pending": 1,
+            "awaiting_approval": 0,
+            "skipped": 0,
+        }
         assert recovery_start(now=T0 + 30 * dt.timedelta(seconds=1))["pending"] == 0  # once per alert
         log = AutoRecoveryLog.objects.get()
         done = recovery_run(log_id=log.pk, now=T0 + MIN)
         assert recovery_run(log_id=log.pk, now=T0 + MIN) is None  # claimed once
-        timeline = list(IncidentUpdate.objects.filter(incident_id=alert.incident_id, kind="recovery")
-                        .order_by("created_at").values_list("message", flat=True))
+        timeline = list(
+            IncidentUpdate.objects.filter(incident_id=alert.incident_id, kind="recovery")
+            .order_by("created_at")
+            .values_list("message", flat=True)
+        )
     (request,) = recovery.receiver.requests
     assert request["path"] == "/recover/checkout"
     assert recovery.receiver.json() == {"alert": str(alert.pk), "pool": "web"}
@@ -144,8 +172,9 @@ def test_an_off_wedding_days_action_is_skipped_on_a_wedding_day(recovery):
 
 def test_a_task_action_sends_an_allow_listed_celery_task(recovery):
     with service_context():
-        RecoveryAction.objects.filter(pk=recovery.action.pk).update(kind="task", target="apm.tasks.run_health_checks",
-                                                                    payload={})
+        RecoveryAction.objects.filter(pk=recovery.action.pk).update(
+            kind="task", target="apm.tasks.run_health_checks", payload={}
+        )
         _fire(recovery)
         recovery_start(now=T0)
         log = recovery_run(log_id=AutoRecoveryLog.objects.get().pk, now=T0 + MIN)
@@ -159,8 +188,13 @@ def test_only_allow_listed_targets_are_accepted_and_run(recovery):
     assert "allow-listed" in action_target_problem(kind="http", target="http://169.254.169.254/recover/")
     assert "allow-listed" in action_target_problem(kind="task", target="incidents.tasks.escalate_due")
     with service_context():
-        bad = RecoveryAction(organization=recovery.org_a, runbook=recovery.runbook, name="evil", kind="http",
-                             target="http://169.254.169.254/latest/meta-data/")
+        bad = RecoveryAction(
+            organization=recovery.org_a,
+            runbook=recovery.runbook,
+            name="evil",
+            kind="http",
+            target="http://169.254.169.254/latest/meta-data/",
+        )
         with pytest.raises(ValidationError, match="allow-listed"):
             bad.full_clean()
         _fire(recovery)

@@ -95,8 +95,11 @@ ERROR_RESPONSES = {
     "413": "The body is larger than the limit",
     "429": "Rate limited: retry after the Retry-After header's seconds",
 }
-_ERROR_SCHEMA = {"type": "object", "additionalProperties": True,
-                 "description": "DRF's error shape: {\"detail\": str} or {field: [reasons]}"}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "additionalProperties": True,
+    "description": 'DRF\'s error shape: {"detail": str} or {field: [reasons]}',
+}
 
 
 def document_error_responses(result, generator, request, public):
@@ -112,8 +115,9 @@ def document_error_responses(result, generator, request, public):
                 continue
             responses = operation.setdefault("responses", {})
             for code, description in ERROR_RESPONSES.items():
-                responses.setdefault(code, {"description": description,
-                                            "content": {"application/json": {"schema": _ERROR_SCHEMA}}})
+                responses.setdefault(
+                    code, {"description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+                )
             if "requestBody" in operation:  # a body of another media type; its answer's own (OTLP: protobuf Status)
                 responses.setdefault("415", {"description": "The body's Content-Type is not one this operation reads"})
     return result

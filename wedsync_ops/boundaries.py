@@ -54,7 +54,7 @@ class AppInterfacesContract(Contract):
         used = set()
         broken = []
         for importer, imported, _source, target, lines in _app_imports(graph, apps):
-            rest = imported[len(target) + 1:].split(".")[0] if imported != target else ""
+            rest = imported[len(target) + 1 :].split(".")[0] if imported != target else ""
             if rest in public:
                 continue
             if (importer, imported) in allowed:

@@ -3,6 +3,7 @@
 Queues, priorities and time limits: ``wedsync_ops/queues.py``; one beat at a time: celery-redbeat's
 lock (settings). Workers log JSON lines with the task id (django-structlog's worker step).
 """
+
 import os
 
 from celery import Celery
@@ -18,10 +19,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 @app.on_after_configure.connect
 def _redbeat_settings(sender, **kwargs):
     """celery-redbeat looks its settings up by bare name (``redbeat_redis_url``…), not by the namespaced one."""
-    sender.conf.update({
-        name.removeprefix("CELERY_").lower(): getattr(settings, name) for name in dir(settings)
-        if name.startswith("CELERY_REDBEAT_")
-    })
+    sender.conf.update(
+        {
+            name.removeprefix("CELERY_").lower(): getattr(settings, name)
+            for name in dir(settings)
+            if name.startswith("CELERY_REDBEAT_")
+        }
+    )
 
 
 app.steps["worker"].add(DjangoStructLogInitStep)

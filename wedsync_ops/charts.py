@@ -44,8 +44,15 @@ def _fmt(value: float, unit: str) -> str:
 
 
 def line_chart(
-    *, title: str, times: list[dt.datetime], series: list[Series], unit: str = "", width: int = 640,
-    height: int = 190, chart_id: str = "", zero_based: bool = True,
+    *,
+    title: str,
+    times: list[dt.datetime],
+    series: list[Series],
+    unit: str = "",
+    width: int = 640,
+    height: int = 190,
+    chart_id: str = "",
+    zero_based: bool = True,
 ) -> SafeString:
     """An accessible SVG line chart of ``series`` over ``times`` (oldest first).
 
@@ -66,7 +73,12 @@ def line_chart(
             '<text x="8" y="16" font-size="13" font-weight="bold" fill="currentColor">{0}</text>'
             '<text x="{4}" y="{5}" font-size="12" text-anchor="middle" fill="currentColor">'
             "not enough history yet</text></svg>",
-            title, width, height, chart_id, width // 2, height // 2,
+            title,
+            width,
+            height,
+            chart_id,
+            width // 2,
+            height // 2,
         )
     lo, hi = (min(0.0, min(values)) if zero_based else min(values)), max(values)
     if hi == lo:
@@ -93,24 +105,46 @@ def line_chart(
         if current:
             segments.append(current)
         d = " ".join("M" + " L".join(seg) for seg in segments if seg)
-        paths.append(format_html(
-            '<path d="{}" fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}"><title>{}</title></path>',
-            d, PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)], s.label,
-        ))
+        paths.append(
+            format_html(
+                '<path d="{}" fill="none" stroke="{}" stroke-width="2" stroke-dasharray="{}"><title>{}</title></path>',
+                d,
+                PALETTE[i % len(PALETTE)],
+                DASHES[i % len(DASHES)],
+                s.label,
+            )
+        )
         # Every point has its own tooltip (a lone point between two gaps is drawn as a dot).
-        lone = {j for j, v in enumerate(s.values) if v is not None
-                and (j == 0 or s.values[j - 1] is None) and (j == len(s.values) - 1 or s.values[j + 1] is None)}
-        paths.extend(format_html(
-            '<circle class="point{}" cx="{}" cy="{}" r="{}" fill="{}"><title>{} · {}: {}</title></circle>',
-            " point--lone" if j in lone else "", f"{x(t):.1f}", f"{y(v):.1f}", 3 if j in lone else 4,
-            PALETTE[i % len(PALETTE)],
-            t.astimezone(dt.UTC).strftime("%d %b %H:%M UTC"), s.label, _fmt(v, unit),
-        ) for j, (t, v) in enumerate(zip(times, s.values, strict=True)) if v is not None)
+        lone = {
+            j
+            for j, v in enumerate(s.values)
+            if v is not None
+            and (j == 0 or s.values[j - 1] is None)
+            and (j == len(s.values) - 1 or s.values[j + 1] is None)
+        }
+        paths.extend(
+            format_html(
+                '<circle class="point{}" cx="{}" cy="{}" r="{}" fill="{}"><title>{} · {}: {}</title></circle>',
+                " point--lone" if j in lone else "",
+                f"{x(t):.1f}",
+                f"{y(v):.1f}",
+                3 if j in lone else 4,
+                PALETTE[i % len(PALETTE)],
+                t.astimezone(dt.UTC).strftime("%d %b %H:%M UTC"),
+                s.label,
+                _fmt(v, unit),
+            )
+            for j, (t, v) in enumerate(zip(times, s.values, strict=True))
+            if v is not None
+        )
     legend = format_html_join(
-        "", '<g transform="translate({},{})"><line x1="0" y1="-4" x2="18" y2="-4" stroke="{}" stroke-width="2" '
+        "",
+        '<g transform="translate({},{})"><line x1="0" y1="-4" x2="18" y2="-4" stroke="{}" stroke-width="2" '
         'stroke-dasharray="{}"/><text x="22" y="0" font-size="11" fill="currentColor">{}</text></g>',
-        ((left + i * 150, 32, PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)], s.label)
-         for i, s in enumerate(series)),
+        (
+            (left + i * 150, 32, PALETTE[i % len(PALETTE)], DASHES[i % len(DASHES)], s.label)
+            for i, s in enumerate(series)
+        ),
     )
     summary = "; ".join(
         f"{s.label} last {_fmt(last, unit)}, max {_fmt(max(v for v in s.values if v is not None), unit)}"
@@ -128,10 +162,24 @@ def line_chart(
         '<text x="{l}" y="{tl}" font-size="11" fill="currentColor">{start}</text>'
         '<text x="{r}" y="{tl}" font-size="11" text-anchor="end" fill="currentColor">{end} UTC</text>'
         "{paths}{legend}</svg>",
-        title=title, summary=summary, w=width, h=height, cid=chart_id, l=left, r=left + plot_w, t=top,
-        base=top + plot_h, lx=left - 4, ty=top + 10, hi=_fmt(hi, unit), lo=_fmt(lo, unit), tl=height - 8,
-        start=times[0].astimezone(dt.UTC).strftime("%d %b %H:%M"), end=times[-1].astimezone(dt.UTC).strftime("%H:%M"),
-        paths=mark_safe("".join(paths)), legend=legend,
+        title=title,
+        summary=summary,
+        w=width,
+        h=height,
+        cid=chart_id,
+        l=left,
+        r=left + plot_w,
+        t=top,
+        base=top + plot_h,
+        lx=left - 4,
+        ty=top + 10,
+        hi=_fmt(hi, unit),
+        lo=_fmt(lo, unit),
+        tl=height - 8,
+        start=times[0].astimezone(dt.UTC).strftime("%d %b %H:%M"),
+        end=times[-1].astimezone(dt.UTC).strftime("%H:%M"),
+        paths=mark_safe("".join(paths)),
+        legend=legend,
     )
 
 
@@ -247,8 +295,9 @@ def bar_chart(
 # --- time series, as widgets ask for them ------------------------------------------
 
 
-def series_chart(points: list[tuple[dt.datetime, float]], *, kind: str, title: str, unit: str = "",
-                 tz=dt.UTC) -> SafeString:
+def series_chart(
+    points: list[tuple[dt.datetime, float]], *, kind: str, title: str, unit: str = "", tz=dt.UTC
+) -> SafeString:
     """One time series ``[(time, value)]`` as a line (``kind="line"``) or bar chart (``kind="bar"``).
 
     Bars are labelled with the time in ``tz`` (HH:MM); lines use ``line_chart``'s
@@ -263,7 +312,9 @@ def series_chart(points: list[tuple[dt.datetime, float]], *, kind: str, title: s
             y_label=unit or "value",
         )
     return line_chart(
-        title=label, times=[at for at, _ in points], series=[Series(title, [value for _, value in points])],
+        title=label,
+        times=[at for at, _ in points],
+        series=[Series(title, [value for _, value in points])],
         unit=f" {unit}" if unit else "",
     )
 
@@ -281,8 +332,9 @@ STRIP_STATES = {
 }
 
 
-def status_strip(*, title: str, cells: list[tuple[str, str, str]], chart_id: str = "", cell_w: int = 9,
-                 height: int = 22) -> SafeString:
+def status_strip(
+    *, title: str, cells: list[tuple[str, str, str]], chart_id: str = "", cell_w: int = 9, height: int = 22
+) -> SafeString:
     """A row of day cells, oldest first: ``cells`` are ``(label, state, detail)`` with state ``up``,
     ``late``, ``down`` or ``none`` (no data).
 
@@ -294,8 +346,9 @@ def status_strip(*, title: str, cells: list[tuple[str, str, str]], chart_id: str
     gap = 2
     width = max(len(cells), 1) * (cell_w + gap)
     counts = {state: sum(1 for _l, s, _d in cells if s == state) for state in STRIP_STATES}
-    summary = ", ".join(f"{counts[s]} {STRIP_STATES[s][2]}" for s in ("up", "late", "degraded", "down", "none")
-                        if counts[s])
+    summary = ", ".join(
+        f"{counts[s]} {STRIP_STATES[s][2]}" for s in ("up", "late", "degraded", "down", "none") if counts[s]
+    )
     rects = []
     for i, (label, state, detail) in enumerate(cells):
         fill, pattern, word = STRIP_STATES.get(state, STRIP_STATES["none"])
@@ -304,24 +357,47 @@ def status_strip(*, title: str, cells: list[tuple[str, str, str]], chart_id: str
         y = height - h
         tip = f"{label}: {word}" + (f" ({detail})" if detail else "")
         if state == "none":
-            rects.append(format_html(
-                '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="currentColor" stroke-opacity="0.4">'
-                "<title>{}</title></rect>", x + 0.5, y + 0.5, cell_w - 1, h - 1, tip))
+            rects.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="currentColor" stroke-opacity="0.4">'
+                    "<title>{}</title></rect>",
+                    x + 0.5,
+                    y + 0.5,
+                    cell_w - 1,
+                    h - 1,
+                    tip,
+                )
+            )
         else:
-            rects.append(format_html(
-                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" class="strip-{}"><title>{}</title></rect>',
-                x, y, cell_w, h, f"url(#{pattern}-{chart_id})" if pattern else fill, state, tip))
+            rects.append(
+                format_html(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" class="strip-{}"><title>{}</title></rect>',
+                    x,
+                    y,
+                    cell_w,
+                    h,
+                    f"url(#{pattern}-{chart_id})" if pattern else fill,
+                    state,
+                    tip,
+                )
+            )
     hatch = format_html(
         '<defs><pattern id="strip-hatch-{}" width="4" height="4" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect width="4" height="4" fill="{}"/>'
         '<line x1="0" y1="0" x2="0" y2="4" stroke="#000" stroke-opacity="0.45" stroke-width="2"/></pattern></defs>',
-        chart_id, OKABE_ITO[1],
+        chart_id,
+        OKABE_ITO[1],
     )
     return format_html(
         '<svg role="img" aria-label="{title}: {summary}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
         'class="status-strip" id="{cid}"><title>{title}: {summary}</title>'
         "{hatch}{rects}</svg>",
-        title=title, summary=summary or "no days", w=width, h=height, cid=chart_id, hatch=hatch,
+        title=title,
+        summary=summary or "no days",
+        w=width,
+        h=height,
+        cid=chart_id,
+        hatch=hatch,
         rects=mark_safe("".join(rects)),
     )
 
@@ -329,8 +405,15 @@ def status_strip(*, title: str, cells: list[tuple[str, str, str]], chart_id: str
 # --- timelines (who is on call when) -------------------------------------------------------------
 
 # Fills for people, with the text colour that reads on each; vermilion is left out: red means a gap.
-TIMELINE_FILLS = (("#0072B2", "#ffffff"), ("#E69F00", "#000000"), ("#009E73", "#ffffff"), ("#CC79A7", "#000000"),
-                  ("#56B4E9", "#000000"), ("#F0E442", "#000000"), ("#000000", "#ffffff"))
+TIMELINE_FILLS = (
+    ("#0072B2", "#ffffff"),
+    ("#E69F00", "#000000"),
+    ("#009E73", "#ffffff"),
+    ("#CC79A7", "#000000"),
+    ("#56B4E9", "#000000"),
+    ("#F0E442", "#000000"),
+    ("#000000", "#ffffff"),
+)
 GAP_FILL = "#C62828"
 
 
@@ -347,8 +430,15 @@ class Segment:
 
 
 def timeline_chart(
-    *, title: str, start: dt.datetime, end: dt.datetime, lanes: list[tuple[str, list[Segment]]], tz,
-    now: dt.datetime | None = None, chart_id: str = "", width: int = 960,
+    *,
+    title: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    lanes: list[tuple[str, list[Segment]]],
+    tz,
+    now: dt.datetime | None = None,
+    chart_id: str = "",
+    width: int = 960,
 ) -> SafeString:
     """An accessible SVG timeline: one row per lane, bars per segment, day ticks at local midnights in ``tz``.
 
@@ -392,7 +482,7 @@ def timeline_chart(
                 f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{height - bottom}" stroke="currentColor"'
                 f' stroke-opacity="{0.45 if saturday else 0.18}"/>'
                 f'<text x="{tx + 2:.1f}" y="{top - 8}" font-size="10" fill="currentColor"'
-                f'{weight}>{escape(day.strftime("%a %d"))}</text>'
+                f"{weight}>{escape(day.strftime('%a %d'))}</text>"
             )
         day += dt.timedelta(days=1)
     gap_hours = 0.0
@@ -400,8 +490,10 @@ def timeline_chart(
     for i, (label, segments) in enumerate(lanes):
         y = top + i * lane_h
         parts.append(f'<text x="4" y="{y + 17}" font-size="12" fill="currentColor">{escape(label[:22])}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 3}" width="{plot_w}" height="{lane_h - 6}" fill="currentColor"'
-                     ' fill-opacity="0.05"/>')
+        parts.append(
+            f'<rect x="{left}" y="{y + 3}" width="{plot_w}" height="{lane_h - 6}" fill="currentColor"'
+            ' fill-opacity="0.05"/>'
+        )
         for seg in segments:
             sx, ex = x(seg.start), x(seg.end)
             w = max(ex - sx, 1.0)
@@ -421,21 +513,29 @@ def timeline_chart(
                 legend.setdefault((seg.color % len(TIMELINE_FILLS),), seg.text)
             label = next((t for t in (seg.text, seg.text.split(" ")[0]) if w > 6.5 * len(t) + 8), "")
             if label:
-                parts.append(f'<text x="{sx + 4:.1f}" y="{y + 17}" font-size="11" fill="{ink}"'
-                             f' pointer-events="none">{escape(label)}</text>')
+                parts.append(
+                    f'<text x="{sx + 4:.1f}" y="{y + 17}" font-size="11" fill="{ink}"'
+                    f' pointer-events="none">{escape(label)}</text>'
+                )
     lx, ly = left, height - 12
     for (color,), text in legend.items():
-        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{TIMELINE_FILLS[color][0]}"/>'
-                     f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="currentColor">{escape(text)}</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="{TIMELINE_FILLS[color][0]}"/>'
+            f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="currentColor">{escape(text)}</text>'
+        )
         lx += 24 + 7 * len(text)
     if gap_count:
-        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="url(#{pid})"/>'
-                     f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="currentColor">gap: nobody on call</text>')
+        parts.append(
+            f'<rect x="{lx}" y="{ly - 9}" width="10" height="10" fill="url(#{pid})"/>'
+            f'<text x="{lx + 14}" y="{ly}" font-size="11" fill="currentColor">gap: nobody on call</text>'
+        )
     if now is not None and start <= now <= end:
         nx = x(now)
-        parts.append(f'<line x1="{nx:.1f}" y1="{top - 4}" x2="{nx:.1f}" y2="{height - bottom}" stroke="currentColor"'
-                     ' stroke-width="2" stroke-dasharray="3 2"><title>now</title></line>')
+        parts.append(
+            f'<line x1="{nx:.1f}" y1="{top - 4}" x2="{nx:.1f}" y2="{height - bottom}" stroke="currentColor"'
+            ' stroke-width="2" stroke-dasharray="3 2"><title>now</title></line>'
+        )
     parts.append("</svg>")
-    aria = (f"{title}: {gap_count} gap(s) totalling {gap_hours:.0f} h" if gap_count else f"{title}: no gaps")
+    aria = f"{title}: {gap_count} gap(s) totalling {gap_hours:.0f} h" if gap_count else f"{title}: no gaps"
     parts[0] = parts[0].replace("{aria}", escape(aria))
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above

@@ -87,8 +87,16 @@ def _or_replace(sql: str) -> str:
     return re.sub(r"(?im)^CREATE (FUNCTION|VIEW)\b", r"CREATE OR REPLACE \1", sql)
 
 
-def copy_through_stage(*, stage_create_sql: str, stage_table: str, columns: str, types: list[str], rows,
-                       move_sql: str, using: str = "default") -> int:
+def copy_through_stage(
+    *,
+    stage_create_sql: str,
+    stage_table: str,
+    columns: str,
+    types: list[str],
+    rows,
+    move_sql: str,
+    using: str = "default",
+) -> int:
     """Write ``rows`` into a table under row-level security with one binary COPY; returns rows moved.
 
     PostgreSQL refuses ``COPY … FROM`` into a table with row-level security ("COPY FROM not supported

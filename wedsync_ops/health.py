@@ -197,8 +197,13 @@ def redbeat_job_runs(*, now: dt.datetime) -> list[JobRun]:
     from wedsync_ops.celery import app
 
     conf = ensure_conf(app)
-    return redbeat_state_runs(get_redis(app), key_prefix=conf.key_prefix, lock_key=conf.lock_key,
-                              schedule=settings.CELERY_BEAT_SCHEDULE, now=now)
+    return redbeat_state_runs(
+        get_redis(app),
+        key_prefix=conf.key_prefix,
+        lock_key=conf.lock_key,
+        schedule=settings.CELERY_BEAT_SCHEDULE,
+        now=now,
+    )
 
 
 def redbeat_state_runs(client, *, key_prefix: str, lock_key: str, schedule: dict, now: dt.datetime) -> list[JobRun]:
@@ -249,8 +254,11 @@ def ready_report() -> tuple[int, dict]:
     results = asyncio.run(gather())
     body_checks, failed_required, failed = {}, False, False
     for name, result in zip(checks, results, strict=True):
-        entry = {"status": "ok" if result.error is None else "fail", "required": name in required,
-                 "time_ms": round(result.time_taken * 1000, 1)}
+        entry = {
+            "status": "ok" if result.error is None else "fail",
+            "required": name in required,
+            "time_ms": round(result.time_taken * 1000, 1),
+        }
         if result.error is not None:
             entry["error"] = str(result.error)
             failed = True

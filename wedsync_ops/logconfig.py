@@ -26,8 +26,9 @@ import structlog
 
 REDACTED = "[redacted]"
 # Keys whose values are secrets wherever they appear in an event.
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|authori[sz]ation|api[_-]?key|cookie|credential|dsn|signature",
-                         re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|authori[sz]ation|api[_-]?key|cookie|credential|dsn|signature", re.IGNORECASE
+)
 # Secrets by shape inside any string: bearer credentials, the portal's own tokens
 # (integration ``wsi_…``, API key ``wso_…``), the password of a URL, secret query values.
 _SECRET_SHAPES = (
@@ -49,8 +50,10 @@ def _redact(value, depth: int = 0):
     if isinstance(value, str):
         return redact_text(value)
     if depth < 3 and isinstance(value, dict):
-        return {k: (REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) and v else _redact(v, depth + 1))
-                for k, v in value.items()}
+        return {
+            k: (REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) and v else _redact(v, depth + 1))
+            for k, v in value.items()
+        }
     if depth < 3 and isinstance(value, list | tuple):
         return [_redact(v, depth + 1) for v in value]
     return value

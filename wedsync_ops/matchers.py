@@ -122,8 +122,9 @@ def parse_matchers(raw, *, field: str = "matchers") -> list[Matcher]:
             try:
                 _anchored(value)
             except re2.error as exc:
-                detail = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) \
-                    else str(exc)
+                detail = (
+                    exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+                )
                 raise ValidationError(
                     {field: f"{where}.value: invalid regex for RE2, Alertmanager's syntax ({detail})"}
                 ) from None

@@ -45,8 +45,9 @@ class TextInputMiddleware:
             try:
                 _ = request.body  # read (and keep) the raw body first: views that read it still can
             except RequestDataTooBig:
-                return self._refuse(request, "body", f"is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes",
-                                    status=413)
+                return self._refuse(
+                    request, "body", f"is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes", status=413
+                )
             found = _first_problem(request.POST)
         if found is not None:
             return self._refuse(request, *found)

@@ -270,8 +270,12 @@ def outbound_session(*, trusted: bool) -> requests.Session:
     """
     # requests-hardened's session: never follows a redirect, always has a timeout (10 s if none given).
     session = HTTPSession(
-        HardenedConfig(ip_filter_enable=False, ip_filter_allow_loopback_ips=False, never_redirect=True,
-                       default_timeout=(10.0, 10.0))
+        HardenedConfig(
+            ip_filter_enable=False,
+            ip_filter_allow_loopback_ips=False,
+            never_redirect=True,
+            default_timeout=(10.0, 10.0),
+        )
     )
     session.trust_env = False  # no HTTP(S)_PROXY, no .netrc credentials
     adapter = PinnedAddressAdapter(allow=allowed_networks(trusted=trusted))

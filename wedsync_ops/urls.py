@@ -24,14 +24,20 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # API docs, offline: Swagger UI and Redoc from drf-spectacular-sidecar's static files (the split view
     # serves Swagger UI's start-up script as a file: the CSP allows no inline script).
-    path("api/docs/", _docs(SpectacularSwaggerSplitView.as_view(url_name="api-schema",
-                                                                template_name="api_docs/swagger_ui.html")),
-         name="api-docs"),
+    path(
+        "api/docs/",
+        _docs(SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api_docs/swagger_ui.html")),
+        name="api-docs",
+    ),
     # Redoc styles itself with <style> elements (styled-components) and parses in a blob: worker: this page
     # alone may do both; scripts still come from the portal only.
-    path("api/redoc/", csp_update({"style-src": ["'self'", "'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})(
-        _docs(SpectacularRedocView.as_view(url_name="api-schema", template_name="api_docs/redoc.html"))),
-        name="api-redoc"),
+    path(
+        "api/redoc/",
+        csp_update({"style-src": ["'self'", "'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})(
+            _docs(SpectacularRedocView.as_view(url_name="api-schema", template_name="api_docs/redoc.html"))
+        ),
+        name="api-redoc",
+    ),
     path("api/v1/", include("apm.urls")),
     path("api/v1/", include("alerts.urls")),
     path("api/v1/", include("incidents.urls")),

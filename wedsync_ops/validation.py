@@ -114,8 +114,7 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
-def json_loads(body: bytes | str, *, field: str = "body", max_depth: int = MAX_JSON_DEPTH,
-               allow_nan: bool = False):
+def json_loads(body: bytes | str, *, field: str = "body", max_depth: int = MAX_JSON_DEPTH, allow_nan: bool = False):
     """Decode a JSON document under the rules above; raises InputError (``field`` or a path inside it).
 
     ``allow_nan``: accept ``NaN``/``Infinity`` (the metrics ingest reports them per point instead).
@@ -183,8 +182,14 @@ def parse_rfc3339(value, *, field: str, allow_zero: bool = False) -> dt.datetime
     micro = int((parts["frac"] or "0")[:6].ljust(6, "0"))
     try:
         parsed = dt.datetime(
-            int(parts["y"]), int(parts["mo"]), int(parts["d"]),
-            int(parts["h"]), int(parts["mi"]), int(parts["s"]), micro, tzinfo=tzinfo,
+            int(parts["y"]),
+            int(parts["mo"]),
+            int(parts["d"]),
+            int(parts["h"]),
+            int(parts["mi"]),
+            int(parts["s"]),
+            micro,
+            tzinfo=tzinfo,
         )
     except ValueError as exc:
         raise InputError(field, f"not a valid time: {value[:40]!r} ({exc})") from None

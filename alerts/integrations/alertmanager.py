@@ -200,7 +200,7 @@ def parse_payload(
     got_version = data.get("version")
     if got_version != version:
         got = repr(got_version)[:80]
-        raise PayloadError("version", f"must be \"{version}\" ({sender}), got {got}")
+        raise PayloadError("version", f'must be "{version}" ({sender}), got {got}')
     if "alerts" not in data:
         raise PayloadError("alerts", "this field is required")
     raw_alerts = data["alerts"]
@@ -233,7 +233,10 @@ def _watchdog_taken(integration: AlertIntegration, alert: AlertmanagerAlert, now
 
 
 def alertmanager_receive(
-    *, integration: AlertIntegration, payload: AlertmanagerPayload, now: dt.datetime,
+    *,
+    integration: AlertIntegration,
+    payload: AlertmanagerPayload,
+    now: dt.datetime,
     source: str = AlertHistory.Source.ALERTMANAGER,
 ) -> dict:
     """Store a validated payload; returns ``{"received": n, "created": x, "resolved": y}``.

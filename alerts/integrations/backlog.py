@@ -45,8 +45,9 @@ def integration_backlog_pending(*, integration: AlertIntegration) -> bool:
         return IntegrationBacklog.objects.filter(integration=integration).exists()
 
 
-def integration_payload_park(*, integration: AlertIntegration, body: bytes, alerts: int,
-                             received_at: dt.datetime) -> IntegrationBacklog:
+def integration_payload_park(
+    *, integration: AlertIntegration, body: bytes, alerts: int, received_at: dt.datetime
+) -> IntegrationBacklog:
     """Park one validated payload (raw ``body`` bytes, ``alerts`` in it) and queue a drain after commit.
 
     Raises BacklogFull when ``INTEGRATION_BACKLOG_MAX`` payloads of the integration are parked already.
@@ -56,7 +57,10 @@ def integration_payload_park(*, integration: AlertIntegration, body: bytes, aler
         if waiting >= conf.INTEGRATION_BACKLOG_MAX:
             raise BacklogFull(retry_after_s=conf.INTEGRATION_RATE_LIMIT_WINDOW_S)
         parked = IntegrationBacklog.objects.create(
-            integration=integration, organization_id=integration.organization_id, body=body, alerts=alerts,
+            integration=integration,
+            organization_id=integration.organization_id,
+            body=body,
+            alerts=alerts,
             received_at=received_at,
         )
         transaction.on_commit(_queue_drain)
@@ -88,8 +92,9 @@ def integration_backlog_drain(*, limit: int = 500, batch: int = 50) -> dict:
 
     counts = {"ingested": 0, "failed": 0, "dropped": 0, "busy": 0}
     with service_context():
-        integration_ids = list(IntegrationBacklog.objects.order_by().values_list("integration_id", flat=True)
-                               .distinct())
+        integration_ids = list(
+            IntegrationBacklog.objects.order_by().values_list("integration_id", flat=True).distinct()
+        )
     for integration_id in integration_ids:
         turn_over = False
         while not turn_over and counts["ingested"] < limit:
@@ -133,6 +138,7 @@ def _ingest(entry: IntegrationBacklog, integration: AlertIntegration, kind, coun
 def _try_lock(integration_id) -> bool:
     """Take the transaction-level advisory lock of one integration's backlog, without waiting."""
     with connection.cursor() as cur:
-        cur.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
-                    [f"integration-backlog:{integration_id}"])
+        cur.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", [f"integration-backlog:{integration_id}"]
+        )
         return cur.fetchone()[0]

@@ -26,6 +26,4 @@ def parse_grafana_payload(body: bytes) -> AlertmanagerPayload:
 
 def grafana_receive(*, integration: AlertIntegration, payload: AlertmanagerPayload, now: dt.datetime) -> dict:
     """Store a validated Grafana payload; returns ``{"received", "created", "resolved"}`` as Alertmanager's."""
-    return alertmanager_receive(
-        integration=integration, payload=payload, now=now, source=AlertHistory.Source.GRAFANA
-    )
+    return alertmanager_receive(integration=integration, payload=payload, now=now, source=AlertHistory.Source.GRAFANA)

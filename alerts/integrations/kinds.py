@@ -50,8 +50,12 @@ KINDS: dict[str, IntegrationKind] = {
         parse=lambda body, integration: parse_pagerduty_event(body),
         count=lambda parsed: 1,
         receive=lambda integration, parsed, now: pagerduty_receive(integration=integration, event=parsed, now=now),
-        parked=lambda parsed: {"status": "success", "message": "Event queued (integration over its rate limit)",
-                               "dedup_key": parsed.dedup_key, "changed": False},
+        parked=lambda parsed: {
+            "status": "success",
+            "message": "Event queued (integration over its rate limit)",
+            "dedup_key": parsed.dedup_key,
+            "changed": False,
+        },
     ),
     "webhook": IntegrationKind(
         parse=lambda body, integration: parse_webhook_payload(body, mapping=mapping_for(integration)),

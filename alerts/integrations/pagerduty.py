@@ -134,10 +134,18 @@ def parse_pagerduty_event(body: bytes) -> PagerDutyEvent:
     if isinstance(links, list) and links and isinstance(links[0], dict) and isinstance(links[0].get("href"), str):
         link = links[0]["href"][:1000]
     return PagerDutyEvent(
-        action=action, dedup_key=dedup_key, routing_key=routing_key, summary=summary.strip(), source=source,
-        severity=severity, timestamp=timestamp, component=_optional_str(payload, "component", "payload."),
-        group=_optional_str(payload, "group", "payload."), event_class=_optional_str(payload, "class", "payload."),
-        custom_details=details, link=link,
+        action=action,
+        dedup_key=dedup_key,
+        routing_key=routing_key,
+        summary=summary.strip(),
+        source=source,
+        severity=severity,
+        timestamp=timestamp,
+        component=_optional_str(payload, "component", "payload."),
+        group=_optional_str(payload, "group", "payload."),
+        event_class=_optional_str(payload, "class", "payload."),
+        custom_details=details,
+        link=link,
     )
 
 
@@ -173,10 +181,19 @@ def pagerduty_receive(*, integration: AlertIntegration, event: PagerDutyEvent, n
             labels["organization"] = org_slug
         description = "\n".join(f"{k}: {v}" for k, v in sorted(event.custom_details.items()))
         _alert, created = alert_fire(
-            organization_id=organization_id, fingerprint=fingerprint, source=AlertHistory.Source.PAGERDUTY,
-            title=event.summary, labels=labels, annotations={"summary": event.summary},
-            severity=severity, priority=priority, starts_at=event.timestamp or now, now=now,
-            integration=integration, generator_url=event.link, description=description,
+            organization_id=organization_id,
+            fingerprint=fingerprint,
+            source=AlertHistory.Source.PAGERDUTY,
+            title=event.summary,
+            labels=labels,
+            annotations={"summary": event.summary},
+            severity=severity,
+            priority=priority,
+            starts_at=event.timestamp or now,
+            now=now,
+            integration=integration,
+            generator_url=event.link,
+            description=description,
         )
         changed, message = created, "Event processed"
     else:

@@ -126,10 +126,17 @@ class PagerDutyEventsView(IntegrationView):
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
-        responses={202: inline_serializer("PagerDutyEventResult", {
-            "status": serializers.CharField(), "message": serializers.CharField(),
-            "dedup_key": serializers.CharField(), "changed": serializers.BooleanField(),
-        })},
+        responses={
+            202: inline_serializer(
+                "PagerDutyEventResult",
+                {
+                    "status": serializers.CharField(),
+                    "message": serializers.CharField(),
+                    "dedup_key": serializers.CharField(),
+                    "changed": serializers.BooleanField(),
+                },
+            )
+        },
     )
     def post(self, request):
         return super().post(request)

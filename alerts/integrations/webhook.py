@@ -41,8 +41,13 @@ DEFAULT_MAPPING = {
     "resolved_values": ["resolved", "ok", "closed"],
     "fingerprint": "id",
     "severity": "severity",
-    "severity_map": {"critical": "critical", "error": "critical", "emergency": "emergency", "warning": "warning",
-                     "info": "info"},
+    "severity_map": {
+        "critical": "critical",
+        "error": "critical",
+        "emergency": "emergency",
+        "warning": "warning",
+        "info": "info",
+    },
     "labels": "labels",
     "description": "description",
     "starts_at": "startsAt",
@@ -162,12 +167,19 @@ def parse_webhook_payload(body: bytes, *, mapping: dict) -> list[WebhookAlert]:
         description = _get(item, mapping["description"]) if mapping["description"] else _MISSING
         org = _get(item, mapping["organization"]) if mapping["organization"] else _MISSING
         url = _get(item, mapping["url"]) if mapping["url"] else _MISSING
-        alerts.append(WebhookAlert(
-            title=title.strip(), resolved=resolved, fingerprint=fingerprint, severity=severity, labels=labels,
-            description=description if isinstance(description, str) else "",
-            starts_at=starts_at, organization_slug=org if isinstance(org, str) else labels.get("organization", ""),
-            url=url[:1000] if isinstance(url, str) else "",
-        ))
+        alerts.append(
+            WebhookAlert(
+                title=title.strip(),
+                resolved=resolved,
+                fingerprint=fingerprint,
+                severity=severity,
+                labels=labels,
+                description=description if isinstance(description, str) else "",
+                starts_at=starts_at,
+                organization_slug=org if isinstance(org, str) else labels.get("organization", ""),
+                url=url[:1000] if isinstance(url, str) else "",
+            )
+        )
     return alerts
 
 
@@ -187,18 +199,29 @@ def webhook_receive(*, integration: AlertIntegration, alerts: list[WebhookAlert]
         if alert.resolved:
             open_alert = (
                 AlertHistory.objects.select_for_update()
-                .filter(organization_id=organization_id, fingerprint=alert.fingerprint,
-                        status__in=AlertHistory.OPEN_STATUSES)
+                .filter(
+                    organization_id=organization_id,
+                    fingerprint=alert.fingerprint,
+                    status__in=AlertHistory.OPEN_STATUSES,
+                )
                 .first()
             )
             if open_alert is not None:
                 resolved += alert_resolve(alert=open_alert, ends_at=now, now=now)[1]
             continue
         _row, was_created = alert_fire(
-            organization_id=organization_id, fingerprint=alert.fingerprint, source=AlertHistory.Source.WEBHOOK,
-            title=alert.title, labels=alert.labels, annotations={"summary": alert.title},
-            severity=alert.severity, priority=PRIORITY_BY_SEVERITY[alert.severity],
-            starts_at=alert.starts_at or now, now=now, integration=integration, generator_url=alert.url,
+            organization_id=organization_id,
+            fingerprint=alert.fingerprint,
+            source=AlertHistory.Source.WEBHOOK,
+            title=alert.title,
+            labels=alert.labels,
+            annotations={"summary": alert.title},
+            severity=alert.severity,
+            priority=PRIORITY_BY_SEVERITY[alert.severity],
+            starts_at=alert.starts_at or now,
+            now=now,
+            integration=integration,
+            generator_url=alert.url,
             description=alert.description,
         )
         created += was_created

@@ -12,8 +12,11 @@ from ..validation import METRIC_NAME_MAX_LENGTH, SERVICE_MAX_LENGTH, check_text
 
 DASHBOARD_AGGREGATIONS = ("avg", "p50", "p95", "p99", "min", "max", "count", "sum")
 # Widget windows and the aggregation width drawn for each, in seconds.
-DASHBOARD_WINDOWS = {"1h": (dt.timedelta(hours=1), 60), "24h": (dt.timedelta(hours=24), 3600),
-                     "7d": (dt.timedelta(days=7), 3600)}
+DASHBOARD_WINDOWS = {
+    "1h": (dt.timedelta(hours=1), 60),
+    "24h": (dt.timedelta(hours=24), 3600),
+    "7d": (dt.timedelta(days=7), 3600),
+}
 DASHBOARD_CHARTS = ("line", "bar")
 DASHBOARD_MAX_WIDGETS = 24
 
@@ -38,13 +41,23 @@ def dashboard_validate_widgets(widgets) -> list[dict]:
                 errors.append(f"widgets[{i}].{key}: is required")
             elif reason := check_text(value, max_length=limit, required=key != "title"):
                 errors.append(f"widgets[{i}].{key}: {reason}")
-        for key, options, default in (("aggregation", DASHBOARD_AGGREGATIONS, "p95"),
-                                      ("window", tuple(DASHBOARD_WINDOWS), "24h"), ("chart", DASHBOARD_CHARTS, "line")):
+        for key, options, default in (
+            ("aggregation", DASHBOARD_AGGREGATIONS, "p95"),
+            ("window", tuple(DASHBOARD_WINDOWS), "24h"),
+            ("chart", DASHBOARD_CHARTS, "line"),
+        ):
             if widget.get(key, default) not in options:
                 errors.append(f"widgets[{i}].{key}: must be one of {', '.join(options)}")
-        clean.append({"title": widget.get("title") or "", "service": widget.get("service"),
-                      "metric": widget.get("metric"), "aggregation": widget.get("aggregation", "p95"),
-                      "window": widget.get("window", "24h"), "chart": widget.get("chart", "line")})
+        clean.append(
+            {
+                "title": widget.get("title") or "",
+                "service": widget.get("service"),
+                "metric": widget.get("metric"),
+                "aggregation": widget.get("aggregation", "p95"),
+                "window": widget.get("window", "24h"),
+                "chart": widget.get("chart", "line"),
+            }
+        )
     if errors:
         raise ValidationError({"widgets": errors})
     return clean
@@ -77,4 +90,3 @@ def dashboard_save(*, organization, name: str, widgets, by, dashboard=None):
     dashboard.updated_at = timezone.now()
     dashboard.save()
     return dashboard
-

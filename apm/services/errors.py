@@ -81,8 +81,13 @@ class ErrorsIngestResult:
     incidents: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"accepted": self.accepted, "suppressed": self.suppressed, "patterns": self.patterns,
-                "regressions": self.regressions, "incidents": [str(i) for i in self.incidents]}
+        return {
+            "accepted": self.accepted,
+            "suppressed": self.suppressed,
+            "patterns": self.patterns,
+            "regressions": self.regressions,
+            "incidents": [str(i) for i in self.incidents],
+        }
 
 
 def _suppressing_rule(row, rules):
@@ -154,9 +159,22 @@ def errors_ingest(*, organization_id: uuid.UUID, payload, now: dt.datetime) -> E
             with cur.cursor.copy(f"COPY apm_errors_stage ({_ERROR_COLUMNS}) FROM STDIN") as copy:
                 for r in kept:
                     copy.write_row(
-                        (r.organization_id, r.service, r.error_type, r.message, r.stack_trace, r.level,
-                         r.environment, r.release, r.url, json.dumps(r.tags, separators=(",", ":")), r.occurred_at,
-                         r.normalized_message, r.top_frame, r.fingerprint)
+                        (
+                            r.organization_id,
+                            r.service,
+                            r.error_type,
+                            r.message,
+                            r.stack_trace,
+                            r.level,
+                            r.environment,
+                            r.release,
+                            r.url,
+                            json.dumps(r.tags, separators=(",", ":")),
+                            r.occurred_at,
+                            r.normalized_message,
+                            r.top_frame,
+                            r.fingerprint,
+                        )
                     )
             cur.execute(_UPSERT_PATTERNS_SQL)
             upserted = cur.fetchall()
@@ -219,7 +237,12 @@ def error_pattern_set_status(*, pattern, status: str, now: dt.datetime):
 
 
 def error_suppression_rule_create(
-    *, organization, name: str, service: str = "", error_type: str = "", message_contains: str = "",
+    *,
+    organization,
+    name: str,
+    service: str = "",
+    error_type: str = "",
+    message_contains: str = "",
     expires_at: dt.datetime | None = None,
 ):
     """Create an error suppression rule (``organization`` None: platform-wide); returns it.
@@ -237,8 +260,10 @@ def error_suppression_rule_create(
     if errors:
         raise ValidationError(errors)
     return ErrorSuppressionRule.objects.create(
-        organization=organization, name=name.strip(), service=service, error_type=error_type,
-        message_contains=message_contains, expires_at=expires_at,
+        organization=organization,
+        name=name.strip(),
+        service=service,
+        error_type=error_type,
+        message_contains=message_contains,
+        expires_at=expires_at,
     )
-
-

@@ -63,8 +63,9 @@ def health_check_probe(*, check) -> ProbeResult:
         return ProbeResult(False, None, None, f"no answer: {type(exc).__name__}")
     elapsed_ms = (time.perf_counter() - started) * 1000
     if response.status_code != check.expected_status:
-        return ProbeResult(False, response.status_code, elapsed_ms,
-                           f"HTTP {response.status_code}, expected {check.expected_status}")
+        return ProbeResult(
+            False, response.status_code, elapsed_ms, f"HTTP {response.status_code}, expected {check.expected_status}"
+        )
     return ProbeResult(True, response.status_code, elapsed_ms, "")
 
 
@@ -82,8 +83,13 @@ def health_check_record(*, check, result: ProbeResult, now: dt.datetime):
     with transaction.atomic():
         check = ServiceHealthCheck.objects.select_for_update().get(pk=check.pk)
         ServiceHealthResult.objects.create(
-            health_check=check, organization_id=check.organization_id, checked_at=now, ok=result.ok,
-            status_code=result.status_code, response_ms=result.response_ms, error=result.error[:500],
+            health_check=check,
+            organization_id=check.organization_id,
+            checked_at=now,
+            ok=result.ok,
+            status_code=result.status_code,
+            response_ms=result.response_ms,
+            error=result.error[:500],
         )
         check.consecutive_failures = 0 if result.ok else check.consecutive_failures + 1
         check.last_checked_at = now
@@ -100,8 +106,12 @@ def health_check_record(*, check, result: ProbeResult, now: dt.datetime):
         if check.status != previous:
             check.status_changed_at = now
             ServiceHealthTransition.objects.create(
-                health_check=check, organization_id=check.organization_id, from_status=previous,
-                to_status=check.status, at=now, reason=(result.error or "recovered")[:500],
+                health_check=check,
+                organization_id=check.organization_id,
+                from_status=previous,
+                to_status=check.status,
+                at=now,
+                reason=(result.error or "recovered")[:500],
             )
         check.save()
     return check
@@ -129,5 +139,3 @@ def monitoring_data_cleanup(*, now: dt.datetime) -> int:
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SELECT cleanup_monitoring_data(%s)", [now])
         return cur.fetchone()[0]
-
-

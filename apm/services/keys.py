@@ -31,5 +31,3 @@ def api_key_create(*, organization, name: str):
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(organization=organization, name=name, prefix=raw[:12], key_hash=hash_token(raw))
     return key, raw
-
-

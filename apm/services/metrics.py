@@ -70,7 +70,6 @@ class MetricsValidationError(ValidationError):
         return {"errors": self.errors[:max_errors], "error_count": len(self.errors)}
 
 
-
 # --- ingest -----------------------------------------------------------------
 
 _POINT_FIELDS = frozenset({"service", "name", "value", "unit", "timestamp", "tags"})
@@ -107,9 +106,7 @@ def metrics_validate(*, organization_id: uuid.UUID, payload, now: dt.datetime) -
     else:
         points = payload
     if not isinstance(points, list):
-        raise MetricsValidationError(
-            detail='the body must be {"metrics": [point, ...]} or a list of points'
-        )
+        raise MetricsValidationError(detail='the body must be {"metrics": [point, ...]} or a list of points')
     if not points:
         raise MetricsValidationError(detail="the batch is empty")
     limit = settings.METRICS_MAX_BATCH
@@ -205,7 +202,6 @@ def metrics_ingest(*, organization_id: uuid.UUID, payload, now: dt.datetime) -> 
     return metrics_copy(rows=rows)
 
 
-
 # --- partitions ---------------------------------------------------------------
 
 # UTC days whose apm_metrics partition is known to exist in this process
@@ -264,6 +260,8 @@ def metrics_ensure_partitions_for(*, days: set[dt.date] | frozenset[dt.date]) ->
 _STAGE_COLUMNS = "organization_id, service, metric_name, value, unit, tags, recorded_at"
 # Binary COPY: PostgreSQL parses no text (uuid, float8, timestamptz arrive as their binary forms).
 _STAGE_TYPES = ["uuid", "text", "text", "float8", "text", "text", "timestamptz"]
+
+
 def ensure_stage_table(cur, *, name: str, create_sql: str) -> None:
     """Create the session-local staging table ``name`` in this transaction if it is missing (idempotent SQL).
 
@@ -295,8 +293,17 @@ def metrics_copy(*, rows: list[MetricRow]) -> int:
         at = row.recorded_at
         days.add(at.astimezone(dt.UTC).date())
         org = row.organization_id
-        tuples.append((org if isinstance(org, uuid.UUID) else uuid.UUID(str(org)), row.service, row.metric_name,
-                       float(row.value), row.unit, text, at))
+        tuples.append(
+            (
+                org if isinstance(org, uuid.UUID) else uuid.UUID(str(org)),
+                row.service,
+                row.metric_name,
+                float(row.value),
+                row.unit,
+                text,
+                at,
+            )
+        )
     return metrics_copy_tuples(rows=tuples, days=days)
 
 
@@ -325,9 +332,13 @@ def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
         return 0
     metrics_ensure_partitions_for(days=days)
     return copy_through_stage(
-        stage_create_sql=query("metrics_stage_create"), stage_table="apm_metrics_stage_v3", columns=_STAGE_COLUMNS,
-        types=_STAGE_TYPES, rows=rows, move_sql=query("metrics_move_staged"))
-
+        stage_create_sql=query("metrics_stage_create"),
+        stage_table="apm_metrics_stage_v3",
+        columns=_STAGE_COLUMNS,
+        types=_STAGE_TYPES,
+        rows=rows,
+        move_sql=query("metrics_move_staged"),
+    )
 
 
 # --- aggregation ------------------------------------------------------------------
@@ -351,7 +362,6 @@ def metrics_aggregate(*, bucket_seconds: int = 60) -> int:
     return written
 
 
-
 # --- partition retention ------------------------------------------------------------
 
 
@@ -372,5 +382,3 @@ def metrics_drop_expired_partitions(*, now: dt.datetime) -> int:
     with _known_lock:
         _known_partition_days.difference_update({d for d in _known_partition_days if d < cutoff})
     return dropped
-
-

@@ -16,9 +16,18 @@ POLL_ALERT_SOURCE = "apm"
 
 
 def apm_configuration_create(
-    *, organization, name: str, provider: str, base_url: str, service: str, query: str = "",
-    credentials: dict | None = None, poll_interval_seconds: int = 60, timeout_seconds: float | None = None,
-    alert_after_failures: int | None = None, enabled: bool = True,
+    *,
+    organization,
+    name: str,
+    provider: str,
+    base_url: str,
+    service: str,
+    query: str = "",
+    credentials: dict | None = None,
+    poll_interval_seconds: int = 60,
+    timeout_seconds: float | None = None,
+    alert_after_failures: int | None = None,
+    enabled: bool = True,
 ):
     """Create a provider configuration with its credentials encrypted (``apm.crypto``); returns it.
 
@@ -52,11 +61,17 @@ def apm_configuration_create(
     if errors:
         raise ValidationError(errors)
     return ApmConfiguration.objects.create(
-        organization=organization, name=name.strip(), provider=provider, base_url=base_url, service=service,
-        query=query, credentials_encrypted=encrypt_credentials(credentials or {}),
+        organization=organization,
+        name=name.strip(),
+        provider=provider,
+        base_url=base_url,
+        service=service,
+        query=query,
+        credentials_encrypted=encrypt_credentials(credentials or {}),
         poll_interval_seconds=poll_interval_seconds,
         timeout_seconds=timeout_seconds if timeout_seconds is not None else conf.APM_POLL_TIMEOUT_S,
-        alert_after_failures=alert_after_failures if alert_after_failures is not None
+        alert_after_failures=alert_after_failures
+        if alert_after_failures is not None
         else conf.APM_POLL_ALERT_AFTER_FAILURES,
         enabled=enabled,
     )
@@ -140,8 +155,13 @@ def apm_configuration_record_poll(
             ApmConfiguration.objects.filter(pk=configuration.pk).update(
                 last_success_at=now, last_error="", consecutive_failures=0
             )
-            alerts_sync(source=POLL_ALERT_SOURCE, firing=[], now=now, organization_id=configuration.organization_id,
-                        fingerprints=[fingerprint])
+            alerts_sync(
+                source=POLL_ALERT_SOURCE,
+                firing=[],
+                now=now,
+                organization_id=configuration.organization_id,
+                fingerprints=[fingerprint],
+            )
             return stored
         error = error[:1000]
         failures = configuration.consecutive_failures + 1
@@ -149,16 +169,28 @@ def apm_configuration_record_poll(
         configuration.consecutive_failures, configuration.last_error = failures, error
         if failures >= configuration.alert_after_failures:
             alerts_sync(
-                source=POLL_ALERT_SOURCE, now=now, organization_id=configuration.organization_id,
+                source=POLL_ALERT_SOURCE,
+                now=now,
+                organization_id=configuration.organization_id,
                 fingerprints=[fingerprint],
-                firing=[FireCandidate(
-                    organization_id=configuration.organization_id, fingerprint=fingerprint, source=POLL_ALERT_SOURCE,
-                    title=f"APM provider {configuration.name} failing: {failures} polls in a row",
-                    labels={"alertname": "ApmProviderPollFailing", "provider": configuration.provider,
-                            "configuration": str(configuration.pk)},
-                    annotations={"last_error": error}, severity="warning", priority="high",
-                    starts_at=now, description=error,
-                )],
+                firing=[
+                    FireCandidate(
+                        organization_id=configuration.organization_id,
+                        fingerprint=fingerprint,
+                        source=POLL_ALERT_SOURCE,
+                        title=f"APM provider {configuration.name} failing: {failures} polls in a row",
+                        labels={
+                            "alertname": "ApmProviderPollFailing",
+                            "provider": configuration.provider,
+                            "configuration": str(configuration.pk),
+                        },
+                        annotations={"last_error": error},
+                        severity="warning",
+                        priority="high",
+                        starts_at=now,
+                        description=error,
+                    )
+                ],
             )
     return 0
 
@@ -178,12 +210,10 @@ def credentials_reencrypt(*, batch_size: int = 500, progress=None) -> int:
     done = 0
     for start in range(0, len(ids), batch_size):
         with transaction.atomic():
-            for config in ApmConfiguration.objects.select_for_update().filter(pk__in=ids[start:start + batch_size]):
+            for config in ApmConfiguration.objects.select_for_update().filter(pk__in=ids[start : start + batch_size]):
                 rotated = rotate_token(config.credentials_encrypted)
                 ApmConfiguration.objects.filter(pk=config.pk).update(credentials_encrypted=rotated)
                 done += 1
         if progress:
             progress(done, len(ids))
     return done
-
-

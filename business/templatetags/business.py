@@ -15,8 +15,7 @@ def incident_business_impact(incident):
     (None for a platform-wide incident). One query, under the page's RLS context."""
     if incident is None or incident.organization_id is None:
         return None
-    start, end = impact_window(detected_at=incident.detected_at, resolved_at=incident.resolved_at,
-                               now=timezone.now())
+    start, end = impact_window(detected_at=incident.detected_at, resolved_at=incident.resolved_at, now=timezone.now())
     return organization_impact(organization_id=incident.organization_id, start=start, end=end)
 
 

@@ -25,8 +25,19 @@ from .opening import (
 )
 
 __all__ = [
-    "TRANSITIONS", "incident_acknowledge", "incident_alerts_changed", "incident_assign", "incident_close",
-    "incident_create", "incident_group_key", "incident_investigate", "incident_merge", "incident_note_add",
-    "incident_open_from_alert", "incident_open_from_error_pattern", "incident_reopen", "incident_resolve",
+    "TRANSITIONS",
+    "incident_acknowledge",
+    "incident_alerts_changed",
+    "incident_assign",
+    "incident_close",
+    "incident_create",
+    "incident_group_key",
+    "incident_investigate",
+    "incident_merge",
+    "incident_note_add",
+    "incident_open_from_alert",
+    "incident_open_from_error_pattern",
+    "incident_reopen",
+    "incident_resolve",
     "incidents_open_from_alerts",
 ]

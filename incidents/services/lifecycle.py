@@ -66,8 +66,15 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def _transition(
-    *, incident: Incident, by, now: dt.datetime, allowed_from: tuple[str, ...], to: str, reason: str = "",
-    via: str = "", by_name: str = "",
+    *,
+    incident: Incident,
+    by,
+    now: dt.datetime,
+    allowed_from: tuple[str, ...],
+    to: str,
+    reason: str = "",
+    via: str = "",
+    by_name: str = "",
 ) -> Incident:
     """Move ``incident`` to ``to`` (see the module docstring); ``reason`` is added to the timeline row.
 
@@ -126,7 +133,8 @@ def _transition(
         _timeline(
             locked,
             kind=IncidentUpdate.Kind.STATUS_CHANGE,
-            message=f"{verb} from {old} to {to} by {who}" + (f" via {via}" if via else "")
+            message=f"{verb} from {old} to {to} by {who}"
+            + (f" via {via}" if via else "")
             + (f": {reason}" if reason else ""),
             by=by,
             now=now,
@@ -181,8 +189,9 @@ def incident_acknowledge(*, incident: Incident, by, now: dt.datetime, via: str =
     timeline (a page's link, an SMS reply, a Slack button; a contact
     without a login).
     """
-    return _transition(incident=incident, by=by, now=now, allowed_from=("open",), to="acknowledged", via=via,
-                       by_name=by_name)
+    return _transition(
+        incident=incident, by=by, now=now, allowed_from=("open",), to="acknowledged", via=via, by_name=by_name
+    )
 
 
 def incident_investigate(*, incident: Incident, by, now: dt.datetime) -> Incident:
@@ -208,7 +217,11 @@ def incident_resolve(*, incident: Incident, by, now: dt.datetime, via: str = "")
     updated in place.
     """
     return _transition(
-        incident=incident, by=by, now=now, allowed_from=("open", "acknowledged", "investigating"), to="resolved",
+        incident=incident,
+        by=by,
+        now=now,
+        allowed_from=("open", "acknowledged", "investigating"),
+        to="resolved",
         via=via,
     )
 

@@ -116,8 +116,13 @@ def _page_row(r: Recipient, *, body: dict, now: dt.datetime) -> dict:
     if r.user_id is None and r.contact_id is None:
         raise ValueError("a page is for a user or a contact (user_id or contact_id)")
     delivery_id = str(uuid.uuid4())
-    recipient = {"name": r.name, "method": r.method, "address": r.address, "user_id": r.user_id,
-                 "contact_id": str(r.contact_id) if r.contact_id else None}
+    recipient = {
+        "name": r.name,
+        "method": r.method,
+        "address": r.address,
+        "user_id": r.user_id,
+        "contact_id": str(r.contact_id) if r.contact_id else None,
+    }
     return {
         "id": delivery_id,
         "organization_id": str(r.organization_id) if r.organization_id else None,
@@ -133,14 +138,37 @@ def _page_row(r: Recipient, *, body: dict, now: dt.datetime) -> dict:
 
 def _delivery(row: tuple, *, channel) -> NotificationDelivery:
     """A written delivery from its ``RETURNING`` row, with its channel from the router (no second query)."""
-    (pk, channel_id, event, step, alert_id, incident_id, organization_id, status, payload, attempts, next_attempt_at,
-     group_key, last_error) = row
+    (
+        pk,
+        channel_id,
+        event,
+        step,
+        alert_id,
+        incident_id,
+        organization_id,
+        status,
+        payload,
+        attempts,
+        next_attempt_at,
+        group_key,
+        last_error,
+    ) = row
     if isinstance(payload, str):  # Django's connection reads jsonb as text
         payload = json.loads(payload)
     delivery = NotificationDelivery(
-        id=pk, channel_id=channel_id, event=event, step=step, alert_id=alert_id, incident_id=incident_id,
-        organization_id=organization_id, status=status, payload=payload, attempts=attempts,
-        next_attempt_at=next_attempt_at, group_key=group_key, last_error=last_error,
+        id=pk,
+        channel_id=channel_id,
+        event=event,
+        step=step,
+        alert_id=alert_id,
+        incident_id=incident_id,
+        organization_id=organization_id,
+        status=status,
+        payload=payload,
+        attempts=attempts,
+        next_attempt_at=next_attempt_at,
+        group_key=group_key,
+        last_error=last_error,
     )
     delivery._state.adding, delivery._state.db = False, "default"
     if channel is not None:
@@ -259,14 +287,17 @@ def notifications_enqueue_many(
     if not requests:
         return requests
     with service_context():
-        router = router or Router(organization_ids={r.organization_id for r in requests}, now=now,
-                                  protocols=protocols)
+        router = router or Router(organization_ids={r.organization_id for r in requests}, now=now, protocols=protocols)
         batches: dict[tuple, list] = {}
         for index, request in enumerate(requests):
             request.route = router.route(organization_id=request.organization_id, labels=request.labels)
-            extra = [pk for pk in request.channels if pk not in request.route.channel_ids
-                     and (c := router.channel(pk)) is not None
-                     and c.organization_id in (None, request.organization_id)]
+            extra = [
+                pk
+                for pk in request.channels
+                if pk not in request.route.channel_ids
+                and (c := router.channel(pk)) is not None
+                and c.organization_id in (None, request.organization_id)
+            ]
             for channel_id in (*request.route.channel_ids, *extra):
                 delivery_id = uuid.uuid4()
                 body = dict(request.payload, event=request.event, delivery_id=str(delivery_id))
@@ -279,10 +310,14 @@ def notifications_enqueue_many(
                 # One JSON document, not ten arrays: thousands of rows in one parameter (jsonb_to_recordset).
                 document = [
                     {
-                        "id": str(delivery_id), "channel_id": str(channel_id), "event": request.event,
-                        "step": request.step, "alert_id": str(request.alert_id) if request.alert_id else None,
+                        "id": str(delivery_id),
+                        "channel_id": str(channel_id),
+                        "event": request.event,
+                        "step": request.step,
+                        "alert_id": str(request.alert_id) if request.alert_id else None,
                         "incident_id": str(request.incident_id) if request.incident_id else None,
-                        "group_key": request.group_key[:500], "payload": body,
+                        "group_key": request.group_key[:500],
+                        "payload": body,
                         "send_at": (request.send_at or now).isoformat(),
                     }
                     for _index, delivery_id, channel_id, request, body in rows
@@ -298,10 +333,21 @@ def notifications_enqueue_many(
         for request in requests:
             if request.recipients:
                 request.deliveries += _write_pages(request, now=now)
-            request.deliveries.sort(key=lambda d: (d.channel_id is None, str(d.channel_id), d.recipient_name,
-                                                   d.next_attempt_at or now, d.method))
-    pending = [d.pk for r in requests for d in r.deliveries
-               if d.status == Status.PENDING and (d.next_attempt_at is None or d.next_attempt_at <= now)]
+            request.deliveries.sort(
+                key=lambda d: (
+                    d.channel_id is None,
+                    str(d.channel_id),
+                    d.recipient_name,
+                    d.next_attempt_at or now,
+                    d.method,
+                )
+            )
+    pending = [
+        d.pk
+        for r in requests
+        for d in r.deliveries
+        if d.status == Status.PENDING and (d.next_attempt_at is None or d.next_attempt_at <= now)
+    ]
     if pending:
         transaction.on_commit(lambda: publish(pending), robust=True)
     return requests
@@ -311,11 +357,16 @@ def _write_pages(request: NotificationRequest, *, now: dt.datetime) -> list[Noti
     """Write the request's pages to people (``_UPSERT_PAGES``); returns the rows written (not those that existed)."""
     body = dict(request.payload, event=request.event)
     with connection.cursor() as cur:
-        cur.execute(_UPSERT_PAGES, {
-            "event": request.event, "step": request.step, "alert_id": request.alert_id,
-            "incident_id": request.incident_id,
-            "rows": _json_safe([_page_row(r, body=body, now=now) for r in request.recipients]),
-        })
+        cur.execute(
+            _UPSERT_PAGES,
+            {
+                "event": request.event,
+                "step": request.step,
+                "alert_id": request.alert_id,
+                "incident_id": request.incident_id,
+                "rows": _json_safe([_page_row(r, body=body, now=now) for r in request.recipients]),
+            },
+        )
         ids = [row[0] for row in cur.fetchall()]
     return list(NotificationDelivery.objects.filter(pk__in=ids)) if ids else []
 
@@ -404,7 +455,7 @@ def publish(delivery_ids: list) -> int:
             return 1
         with deliver_notifications.app.producer_or_acquire() as producer:
             for start in range(0, len(ids), PUBLISH_CHUNK):
-                chunk = ids[start:start + PUBLISH_CHUNK]
+                chunk = ids[start : start + PUBLISH_CHUNK]
                 deliver_notifications.apply_async((chunk,), producer=producer)
                 queued += len(chunk)
     except (KombuOperationalError, RedisError, ConnectionError, OSError) as exc:

@@ -92,8 +92,9 @@ def channel_enable(*, channel: NotificationChannel, now: dt.datetime) -> dict[st
     return {"released": len(released), "expired": expired}
 
 
-def channel_test(*, channel: NotificationChannel, now: dt.datetime, organization_slug: str | None = None,
-                 rate_limited: bool = False) -> tuple[bool, str]:
+def channel_test(
+    *, channel: NotificationChannel, now: dt.datetime, organization_slug: str | None = None, rate_limited: bool = False
+) -> tuple[bool, str]:
     """A test notification to ``channel`` now (``notifications.delivery.channel_send_test``); ``(ok, message)``.
 
     ``rate_limited``: a vendor's button, at most ``notifications.conf.TEST_RATE`` per channel (a moving
@@ -139,11 +140,12 @@ def channel_configs_reencrypt(*, batch_size: int = 500, progress=None) -> int:
             cur.execute(
                 "SELECT id, config_encrypted FROM notification_channels WHERE id = ANY(%s::uuid[])"
                 " AND config_encrypted <> '' ORDER BY id FOR UPDATE",
-                [[str(i) for i in ids[start:start + batch_size]]],
+                [[str(i) for i in ids[start : start + batch_size]]],
             )
             for pk, token in cur.fetchall():
-                cur.execute("UPDATE notification_channels SET config_encrypted = %s WHERE id = %s",
-                            [rotate_token(token), pk])
+                cur.execute(
+                    "UPDATE notification_channels SET config_encrypted = %s WHERE id = %s", [rotate_token(token), pk]
+                )
                 done += 1
         if progress:
             progress(done, len(ids))

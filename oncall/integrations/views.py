@@ -64,11 +64,19 @@ def acknowledge(request: HttpRequest, signed: str) -> HttpResponse:
     from ..services.acknowledge import person_name
 
     status = 410 if expired and outcome is None else 200
-    return render(request, "oncall/acknowledge.html", {
-        "token": token, "incident": incident, "outcome": outcome, "expired": expired,
-        "person": person_name(token), "can_acknowledge": not expired and token.used_at is None
-        and incident.status == "open",
-    }, status=status)
+    return render(
+        request,
+        "oncall/acknowledge.html",
+        {
+            "token": token,
+            "incident": incident,
+            "outcome": outcome,
+            "expired": expired,
+            "person": person_name(token),
+            "can_acknowledge": not expired and token.used_at is None and incident.status == "open",
+        },
+        status=status,
+    )
 
 
 # --- Twilio ---------------------------------------------------------------------------------------
@@ -105,8 +113,9 @@ def twilio_sms(request: HttpRequest) -> HttpResponse:
     if token is None:
         reply.message(why)
     else:
-        outcome = page_acknowledge(token=token, via=AcknowledgeToken.Via.SMS, now=now,
-                                   detail=f"ACK {token.code} from {sender}")
+        outcome = page_acknowledge(
+            token=token, via=AcknowledgeToken.Via.SMS, now=now, detail=f"ACK {token.code} from {sender}"
+        )
         reply.message(outcome.message)
     return _twiml(reply)
 
@@ -127,8 +136,12 @@ def twilio_voice(request: HttpRequest, signed: str) -> HttpResponse:
     if request.POST.get("Digits", "").strip() != "1":
         answer.say("Not acknowledged. Goodbye.")
         return _twiml(answer)
-    outcome = page_acknowledge(token=token, via=AcknowledgeToken.Via.VOICE, now=timezone.now(),
-                               detail=f"to {request.POST.get('To') or token.user_id or ''}".strip())
+    outcome = page_acknowledge(
+        token=token,
+        via=AcknowledgeToken.Via.VOICE,
+        now=timezone.now(),
+        detail=f"to {request.POST.get('To') or token.user_id or ''}".strip(),
+    )
     answer.say("Acknowledged. Thank you." if outcome.ok else outcome.message)
     return _twiml(answer)
 
@@ -156,8 +169,9 @@ def slack_request_valid(request: HttpRequest) -> bool:
 def _slack_reply(response_url: str, body: dict) -> None:
     """POST ``body`` to the verified request's ``response_url`` (only under ``SLACK_RESPONSE_URL_PREFIX``)."""
     if not response_url.startswith(conf.SLACK_RESPONSE_URL_PREFIX):
-        logger.warning("Slack response_url %r is not under %s: not answered", response_url[:80],
-                       conf.SLACK_RESPONSE_URL_PREFIX)
+        logger.warning(
+            "Slack response_url %r is not under %s: not answered", response_url[:80], conf.SLACK_RESPONSE_URL_PREFIX
+        )
         return
     try:
         from wedsync_ops.outbound import outbound_request  # the portal's one outbound client (public addresses)
@@ -200,8 +214,10 @@ def _slack_act(*, member: str, action_id: str, value: str) -> dict:
     with service_context():
         user = user_for_slack_member(member) if member else None
     if user is None:
-        return _ephemeral("Your Slack account is not linked to a WedSync Ops user, so this button cannot act for "
-                          "you. Add your Slack member ID on your paging page (/oncall/me/) and try again.")
+        return _ephemeral(
+            "Your Slack account is not linked to a WedSync Ops user, so this button cannot act for "
+            "you. Add your Slack member ID on your paging page (/oncall/me/) and try again."
+        )
     try:
         incident_id = uuid.UUID(value)
     except ValueError:
@@ -222,6 +238,9 @@ def _slack_act(*, member: str, action_id: str, value: str) -> dict:
             except ValidationError:
                 incident.refresh_from_db()
                 return _ephemeral(f"Nothing to do: the incident is {incident.status}.")
-    return {"response_type": "in_channel", "replace_original": False,
-            "text": f"{'✅' if verb == 'acknowledged' else '☑️'} {incident.title}: {verb} by <@{member}> "
-                    f"({display_name(user)}) in WedSync Ops."}
+    return {
+        "response_type": "in_channel",
+        "replace_original": False,
+        "text": f"{'✅' if verb == 'acknowledged' else '☑️'} {incident.title}: {verb} by <@{member}> "
+        f"({display_name(user)}) in WedSync Ops.",
+    }

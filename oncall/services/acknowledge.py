@@ -39,8 +39,11 @@ def token_from_signed(value: str, *, salt: str = LINK_SALT) -> AcknowledgeToken 
     except (signing.BadSignature, ValueError):
         return None
     with service_context():
-        return AcknowledgeToken.objects.select_related("incident", "incident__organization", "user", "contact").filter(
-            pk=token_id).first()
+        return (
+            AcknowledgeToken.objects.select_related("incident", "incident__organization", "user", "contact")
+            .filter(pk=token_id)
+            .first()
+        )
 
 
 def voice_token(value: str) -> AcknowledgeToken | None:
@@ -66,12 +69,16 @@ def token_for_sms(*, body: str, from_number: str, now: dt.datetime) -> tuple[Ack
         return None, "Reply ACK followed by the code in the page to acknowledge it."
     code = match.group(1).upper()
     with service_context():
-        token = (AcknowledgeToken.objects.select_related("incident", "user", "contact")
-                 .filter(code=code, used_at__isnull=True, expires_at__gt=now).first())
+        token = (
+            AcknowledgeToken.objects.select_related("incident", "user", "contact")
+            .filter(code=code, used_at__isnull=True, expires_at__gt=now)
+            .first()
+        )
         if token is not None:
             if token.user_id:
-                owns = ContactMethod.objects.filter(user_id=token.user_id, kind__in=["sms", "voice"],
-                                                    address=from_number).exists()
+                owns = ContactMethod.objects.filter(
+                    user_id=token.user_id, kind__in=["sms", "voice"], address=from_number
+                ).exists()
             else:
                 owns = token.contact is not None and (token.contact.phone or "").replace(" ", "") == from_number
             if owns:
@@ -99,22 +106,31 @@ def page_acknowledge(*, token: AcknowledgeToken, via: str, now: dt.datetime, det
 
     texts = {"link": "the one-time link of their page", "sms": "an SMS reply", "voice": "the voice call (pressed 1)"}
     with service_context(), transaction.atomic():
-        locked = AcknowledgeToken.objects.select_for_update(of=("self",)).select_related(
-            "incident", "user", "contact").get(
-            pk=token.pk)
+        locked = (
+            AcknowledgeToken.objects.select_for_update(of=("self",))
+            .select_related("incident", "user", "contact")
+            .get(pk=token.pk)
+        )
         incident = locked.incident
         if locked.used_at is not None:
-            return AckOutcome(False, f"This page was already used to acknowledge, at {locked.used_at:%H:%M} UTC.",
-                              incident)
+            return AckOutcome(
+                False, f"This page was already used to acknowledge, at {locked.used_at:%H:%M} UTC.", incident
+            )
         if locked.expires_at <= now:
             return AckOutcome(False, "This page has expired.", incident)
         if incident.status != "open":
             return AckOutcome(False, f"Nothing to do: the incident is {incident.status}.", incident)
         how = texts.get(via, via) + (f" {detail}" if detail else "") + (f", step {locked.step}" if locked.step else "")
         try:
-            incident_acknowledge(incident=incident, by=locked.user if locked.user_id else None, now=now, via=how,
-                                 by_name="" if locked.user_id or locked.contact is None
-                                 else f"{locked.contact.name} (escalation contact)")
+            incident_acknowledge(
+                incident=incident,
+                by=locked.user if locked.user_id else None,
+                now=now,
+                via=how,
+                by_name=""
+                if locked.user_id or locked.contact is None
+                else f"{locked.contact.name} (escalation contact)",
+            )
         except ValidationError:
             incident.refresh_from_db()
             return AckOutcome(False, f"Nothing to do: the incident is {incident.status}.", incident)

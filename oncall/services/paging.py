@@ -59,8 +59,7 @@ def acknowledge_link(token: AcknowledgeToken) -> str:
 
 def voice_gather_url(token: AcknowledgeToken) -> str:
     """Where Twilio posts the digit pressed during the voice page of ``token`` (signed like the link)."""
-    return portal_url(
-        f"/oncall/twilio/voice/{_PageSigner(at=token.created_at, salt=VOICE_SALT).sign(str(token.pk))}/")
+    return portal_url(f"/oncall/twilio/voice/{_PageSigner(at=token.created_at, salt=VOICE_SALT).sign(str(token.pk))}/")
 
 
 def acknowledge_token_issue(*, incident, step: int, now: dt.datetime, user=None, contact=None) -> AcknowledgeToken:
@@ -72,8 +71,12 @@ def acknowledge_token_issue(*, incident, step: int, now: dt.datetime, user=None,
     so vendors never read the ops team's tokens. (A step is taken by one process at a time.)
     """
     existing = AcknowledgeToken.objects.filter(  # type: ignore[misc]  # None: IS NULL, which django-stubs does not model
-        incident_id=incident.pk, user_id=getattr(user, "pk", None), contact_id=getattr(contact, "pk", None),
-        step=step, used_at__isnull=True, expires_at__gt=now,
+        incident_id=incident.pk,
+        user_id=getattr(user, "pk", None),
+        contact_id=getattr(contact, "pk", None),
+        step=step,
+        used_at__isnull=True,
+        expires_at__gt=now,
     ).first()
     if existing is not None:
         return existing
@@ -83,8 +86,14 @@ def acknowledge_token_issue(*, incident, step: int, now: dt.datetime, user=None,
         try:
             with transaction.atomic():
                 return AcknowledgeToken.objects.create(
-                    organization_id=org_id, incident_id=incident.pk, user=user, contact=contact, step=step, code=code,
-                    created_at=now, expires_at=now + dt.timedelta(seconds=conf.ACK_LINK_MAX_AGE_S),
+                    organization_id=org_id,
+                    incident_id=incident.pk,
+                    user=user,
+                    contact=contact,
+                    step=step,
+                    code=code,
+                    created_at=now,
+                    expires_at=now + dt.timedelta(seconds=conf.ACK_LINK_MAX_AGE_S),
                 )
         except IntegrityError:  # the code is in use: draw another
             continue
@@ -101,8 +110,12 @@ class PersonPage:
 
 
 def _extras(token: AcknowledgeToken, reason: str) -> dict:
-    return {"acknowledge_url": acknowledge_link(token), "acknowledge_code": token.code,
-            "voice_gather_url": voice_gather_url(token), "paged_because": reason}
+    return {
+        "acknowledge_url": acknowledge_link(token),
+        "acknowledge_code": token.code,
+        "voice_gather_url": voice_gather_url(token),
+        "paged_because": reason,
+    }
 
 
 def person_page(*, user, incident, step: int, wedding_day: bool, now: dt.datetime, reason: str = "") -> PersonPage:
@@ -135,26 +148,46 @@ def person_page(*, user, incident, step: int, wedding_day: bool, now: dt.datetim
         if kind in seen:  # once per person, step and method
             continue
         seen.add(kind)
-        recipients.append(Recipient(
-            method=kind, address=address, name=name, user_id=user.pk, organization_id=org_id,
-            send_at=now + dt.timedelta(minutes=delay), extra=extra,
-        ))
+        recipients.append(
+            Recipient(
+                method=kind,
+                address=address,
+                name=name,
+                user_id=user.pk,
+                organization_id=org_id,
+                send_at=now + dt.timedelta(minutes=delay),
+                extra=extra,
+            )
+        )
     return PersonPage(name=name, recipients=recipients)
 
 
 def contact_page(*, contact, incident, step: int, now: dt.datetime, reason: str = "") -> PersonPage:
     """The page of ``incident``'s ``step`` to an escalation contact (no login): each of its addresses at once."""
     slack = contact.slack.upper() if SLACK_MEMBER.match((contact.slack or "").upper()) else ""  # not a @handle
-    plan = [(kind, address) for kind, address in (("email", contact.email), ("sms", contact.phone),
-                                                  ("slack", slack)) if address]
+    plan = [
+        (kind, address)
+        for kind, address in (("email", contact.email), ("sms", contact.phone), ("slack", slack))
+        if address
+    ]
     if not contact.is_active:
         return PersonPage(name=contact.name, problem="the contact is inactive")
     if not plan:
         return PersonPage(name=contact.name, problem="the contact has no address")
     token = acknowledge_token_issue(incident=incident, step=step, now=now, contact=contact)
     extra = _extras(token, reason)
-    return PersonPage(name=contact.name, recipients=[
-        Recipient(method=kind, address=address, name=contact.name, contact_id=contact.pk,
-                  organization_id=contact.organization_id, send_at=now, extra=extra)
-        for kind, address in plan
-    ])
+    return PersonPage(
+        name=contact.name,
+        recipients=[
+            Recipient(
+                method=kind,
+                address=address,
+                name=contact.name,
+                contact_id=contact.pk,
+                organization_id=contact.organization_id,
+                send_at=now,
+                extra=extra,
+            )
+            for kind, address in plan
+        ],
+    )

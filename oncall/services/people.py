@@ -86,8 +86,13 @@ def contact_method_add(*, user, kind: str, address: str, label: str = "") -> Con
         raise ValidationError({"address": "this Slack member id belongs to someone else"})
     try:
         with transaction.atomic():
-            return ContactMethod.objects.create(user=user, organization_id=person_organization_id(user), kind=kind,
-                                                address=address, label=(label or "")[:60])
+            return ContactMethod.objects.create(
+                user=user,
+                organization_id=person_organization_id(user),
+                kind=kind,
+                address=address,
+                label=(label or "")[:60],
+            )
     except IntegrityError:
         raise ValidationError({"address": "this contact method exists already"}) from None
 
@@ -111,9 +116,14 @@ def rule_add(*, user, contact_method: ContactMethod, delay_minutes: int, wedding
     if existing.filter(contact_method=contact_method).exists():
         raise ValidationError({"contact_method": "already in this list (each method once: the policy repeats pages)"})
     position = (max(existing.values_list("position", flat=True), default=0) or 0) + 1
-    return PersonalRule.objects.create(user=user, organization_id=contact_method.organization_id,
-                                       wedding_day=wedding_day, position=position,
-                                       contact_method=contact_method, delay_minutes=delay_minutes)
+    return PersonalRule.objects.create(
+        user=user,
+        organization_id=contact_method.organization_id,
+        wedding_day=wedding_day,
+        position=position,
+        contact_method=contact_method,
+        delay_minutes=delay_minutes,
+    )
 
 
 def rule_delete(*, rule: PersonalRule) -> None:

@@ -46,9 +46,16 @@ def _check_timezone(name: str, errors: dict) -> None:
         errors["timezone"] = f"{name!r} is not an IANA time zone (e.g. Europe/London)"
 
 
-def schedule_save(*, schedule: Schedule | None = None, organization: Organization | None, name: str,
-                  timezone_name: str, description: str = "", enabled: bool = True,
-                  wedding_day_organizations=None) -> Schedule:
+def schedule_save(
+    *,
+    schedule: Schedule | None = None,
+    organization: Organization | None,
+    name: str,
+    timezone_name: str,
+    description: str = "",
+    enabled: bool = True,
+    wedding_day_organizations=None,
+) -> Schedule:
     """Create (``schedule`` None) or update a schedule; returns it.
 
     ``wedding_day_organizations`` (platform schedules only; None: unchanged) sets whose wedding days
@@ -90,11 +97,23 @@ def schedule_feed_regenerate(*, schedule: Schedule) -> str:
     return schedule.ical_token
 
 
-def rotation_save(*, schedule: Schedule, rotation: Rotation | None = None, name: str, position: int,
-                  starts_on: dt.date, handoff_time: dt.time, period_unit: str = "week", period_count: int = 1,
-                  participants: list, days=(), active_from: dt.time | None = None,
-                  active_until: dt.time | None = None, wedding_day_only: bool = False,
-                  ends_on: dt.date | None = None) -> Rotation:
+def rotation_save(
+    *,
+    schedule: Schedule,
+    rotation: Rotation | None = None,
+    name: str,
+    position: int,
+    starts_on: dt.date,
+    handoff_time: dt.time,
+    period_unit: str = "week",
+    period_count: int = 1,
+    participants: list,
+    days=(),
+    active_from: dt.time | None = None,
+    active_until: dt.time | None = None,
+    wedding_day_only: bool = False,
+    ends_on: dt.date | None = None,
+) -> Rotation:
     """Create or update a layer of ``schedule`` with its ``participants`` (users, in turn order); returns it.
 
     Raises ValidationError naming the field: ``name`` empty; ``period_unit`` not day/week;
@@ -131,9 +150,17 @@ def rotation_save(*, schedule: Schedule, rotation: Rotation | None = None, name:
     with transaction.atomic():
         rotation = rotation or Rotation(schedule=schedule)
         for attr, value in dict(
-            name=name[:120], position=position, starts_on=starts_on, handoff_time=handoff_time,
-            period_unit=period_unit, period_count=period_count, days=days, active_from=active_from,
-            active_until=active_until, wedding_day_only=wedding_day_only, ends_on=ends_on,
+            name=name[:120],
+            position=position,
+            starts_on=starts_on,
+            handoff_time=handoff_time,
+            period_unit=period_unit,
+            period_count=period_count,
+            days=days,
+            active_from=active_from,
+            active_until=active_until,
+            wedding_day_only=wedding_day_only,
+            ends_on=ends_on,
         ).items():
             setattr(rotation, attr, value)
         rotation.save()
@@ -148,8 +175,9 @@ def rotation_delete(*, rotation: Rotation) -> None:
     rotation.delete()
 
 
-def override_create(*, schedule: Schedule, user, starts_at: dt.datetime, ends_at: dt.datetime, by=None,
-                    reason: str = "") -> Override:
+def override_create(
+    *, schedule: Schedule, user, starts_at: dt.datetime, ends_at: dt.datetime, by=None, reason: str = ""
+) -> Override:
     """Put ``user`` on call for ``schedule`` from ``starts_at`` to ``ends_at`` (aware); returns the Override.
 
     Raises ValidationError: naive times, ``ends_at`` not after ``starts_at``, longer than 31 days,
@@ -169,8 +197,14 @@ def override_create(*, schedule: Schedule, user, starts_at: dt.datetime, ends_at
         errors["user"] = f"must be {who}"
     if errors:
         raise ValidationError(errors)
-    return Override.objects.create(schedule=schedule, user=user, starts_at=starts_at, ends_at=ends_at,
-                                   created_by=by if getattr(by, "pk", None) else None, reason=reason[:200])
+    return Override.objects.create(
+        schedule=schedule,
+        user=user,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=by if getattr(by, "pk", None) else None,
+        reason=reason[:200],
+    )
 
 
 def override_delete(*, override: Override) -> None:

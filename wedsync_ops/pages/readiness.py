@@ -32,8 +32,11 @@ def _notified_check(*, organization: Organization, now: dt.datetime) -> Readines
         return ReadinessCheck("you are notified", True, f"{', '.join(working)} delivered within the last 7 days")
     if not health:
         return ReadinessCheck("you are notified", False, "add a channel under Channels and send it a test")
-    failing = [f"{h.channel.name} ({'disabled' if not h.channel.enabled else h.last_reason or 'failing'})"
-               for h in health if not h.channel.enabled or h.last_ok is False]
+    failing = [
+        f"{h.channel.name} ({'disabled' if not h.channel.enabled else h.last_reason or 'failing'})"
+        for h in health
+        if not h.channel.enabled or h.last_ok is False
+    ]
     if failing:
         return ReadinessCheck("you are notified", False, f"failing: {', '.join(failing)}; fix it under Channels")
     return ReadinessCheck("you are notified", False, "no channel has delivered yet: send a test under Channels")
@@ -63,12 +66,22 @@ def wedding_readiness(
         organization=organization, wedding_day_emergency=True, is_active=True
     ).exists()
     return [
-        ReadinessCheck("no urgent incident", urgent == 0,
-                       f"{urgent} open p0/p1 incident(s): see Incidents" if urgent else "none open"),
-        ReadinessCheck("services fast", not slow,
-                       f"slow p95: {', '.join(slow)}" if slow else f"every p95 under {SLOW_P95_MS:.0f} ms"),
+        ReadinessCheck(
+            "no urgent incident",
+            urgent == 0,
+            f"{urgent} open p0/p1 incident(s): see Incidents" if urgent else "none open",
+        ),
+        ReadinessCheck(
+            "services fast",
+            not slow,
+            f"slow p95: {', '.join(slow)}" if slow else f"every p95 under {SLOW_P95_MS:.0f} ms",
+        ),
         _notified_check(organization=organization, now=now),
-        ReadinessCheck("emergency contact on file", contacts,
-                       "ask the operations team to add your wedding-day emergency contact" if not contacts
-                       else "your wedding-day contact is paged with the operations team"),
+        ReadinessCheck(
+            "emergency contact on file",
+            contacts,
+            "ask the operations team to add your wedding-day emergency contact"
+            if not contacts
+            else "your wedding-day contact is paged with the operations team",
+        ),
     ]

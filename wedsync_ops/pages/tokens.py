@@ -23,8 +23,7 @@ def api_tokens(request):
         action = request.POST.get("action")
         if action == "create":
             try:
-                days = bounded_int(request.POST.get("expiry_days") or "90", field="expiry_days", minimum=1,
-                                   maximum=366)
+                days = bounded_int(request.POST.get("expiry_days") or "90", field="expiry_days", minimum=1, maximum=366)
                 _row, created = user_token_create(user=request.user, expiry_days=days)
             except (InputError, ValidationError) as exc:
                 messages.error(request, f"expiry_days: {getattr(exc, 'reason', exc)}")
@@ -38,5 +37,6 @@ def api_tokens(request):
         else:
             messages.error(request, "action: must be create or revoke")
             status = 400
-    return render(request, "pages/tokens.html", {"tokens": user_tokens(user=request.user), "created": created},
-                  status=status)
+    return render(
+        request, "pages/tokens.html", {"tokens": user_tokens(user=request.user), "created": created}, status=status
+    )

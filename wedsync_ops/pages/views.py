@@ -49,7 +49,9 @@ def saturday(request: HttpRequest) -> HttpResponse:
         request,
         "pages/saturday.html",
         {
-            "d": dashboard, "refresh_seconds": _refresh_seconds(request), "slow_ms": selectors.SLOW_P95_MS,
+            "d": dashboard,
+            "refresh_seconds": _refresh_seconds(request),
+            "slow_ms": selectors.SLOW_P95_MS,
             "wall": request.GET.get("wall") == "1",
         },
     )

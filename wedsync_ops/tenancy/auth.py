@@ -137,4 +137,5 @@ class ApiKeyUser:
     def __str__(self):
         return f"api-key:{self.api_key.prefix}"
 
+
 from . import schema as _schema  # noqa: E402,F401  (registers the OpenAPI security schemes above)

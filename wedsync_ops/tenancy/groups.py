@@ -19,19 +19,37 @@ PORTAL_APPS = ("tenancy", "notifications", "apm", "alerts", "incidents", "dbmoni
 
 # (app_label, model_name) -> the actions beyond view; model names are Django's lower-case names.
 _CONFIG = {
-    ("apm", "*"), ("alerts", "alertrule"), ("alerts", "alertintegration"), ("notifications", "notificationchannel"),
-    ("alerts", "suppressionrule"), ("notifications", "notificationrule"), ("incidents", "escalationpolicy"),
-    ("incidents", "escalationstep"), ("incidents", "escalationcontact"), ("incidents", "runbook"),
-    ("dbmonitor", "monitoringevent"), ("oncall", "*"),
+    ("apm", "*"),
+    ("alerts", "alertrule"),
+    ("alerts", "alertintegration"),
+    ("notifications", "notificationchannel"),
+    ("alerts", "suppressionrule"),
+    ("notifications", "notificationrule"),
+    ("incidents", "escalationpolicy"),
+    ("incidents", "escalationstep"),
+    ("incidents", "escalationcontact"),
+    ("incidents", "runbook"),
+    ("dbmonitor", "monitoringevent"),
+    ("oncall", "*"),
 }
 _SHIFT = {
-    ("alerts", "alerthistory"), ("alerts", "suppressionrule"), ("incidents", "incident"),
-    ("incidents", "incidentupdate"), ("incidents", "postincidentanalysis"), ("oncall", "override"),
+    ("alerts", "alerthistory"),
+    ("alerts", "suppressionrule"),
+    ("incidents", "incident"),
+    ("incidents", "incidentupdate"),
+    ("incidents", "postincidentanalysis"),
+    ("oncall", "override"),
 }
 _EMERGENCY = {
-    ("incidents", "incident"), ("incidents", "incidentupdate"), ("incidents", "escalationcontact"),
-    ("incidents", "escalationpolicy"), ("incidents", "escalationstep"), ("oncall", "schedule"),
-    ("oncall", "rotation"), ("oncall", "rotationparticipant"), ("oncall", "override"),
+    ("incidents", "incident"),
+    ("incidents", "incidentupdate"),
+    ("incidents", "escalationcontact"),
+    ("incidents", "escalationpolicy"),
+    ("incidents", "escalationstep"),
+    ("oncall", "schedule"),
+    ("oncall", "rotation"),
+    ("oncall", "rotationparticipant"),
+    ("oncall", "override"),
 }
 _SUPPORT = {("incidents", "incidentupdate")}
 
@@ -59,9 +77,7 @@ def sync_staff_groups(apps=global_apps, **kwargs) -> dict[str, int]:
         Permission = apps.get_model("auth", "Permission")
     except LookupError:
         return {}
-    perms = list(
-        Permission.objects.filter(content_type__app_label__in=PORTAL_APPS).select_related("content_type")
-    )
+    perms = list(Permission.objects.filter(content_type__app_label__in=PORTAL_APPS).select_related("content_type"))
     auth_perms = list(Permission.objects.filter(content_type__app_label="auth"))
     result = {}
     for name, rules in GROUPS.items():

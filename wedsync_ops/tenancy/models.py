@@ -26,7 +26,8 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     status_page_public = models.BooleanField(
-        default=False, db_default=False,
+        default=False,
+        db_default=False,
         help_text="Publish a status page at /status/<slug>/ (no login): services, open incidents, 90-day uptime",
     )
     created_at = models.DateTimeField(db_default=Now(), editable=False)

@@ -10,9 +10,13 @@ class UserTokenScheme(OpenApiAuthenticationExtension):
     name = "userToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "A person's API token (`manage.py drf_create_token`, /accounts/tokens/), sent as "
-                "`Authorization: Token wsu_…`; it expires (API_TOKEN_TTL_DAYS)."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "A person's API token (`manage.py drf_create_token`, /accounts/tokens/), sent as "
+            "`Authorization: Token wsu_…`; it expires (API_TOKEN_TTL_DAYS).",
+        }
 
 
 class UserBearerScheme(OpenApiAuthenticationExtension):
@@ -22,8 +26,11 @@ class UserBearerScheme(OpenApiAuthenticationExtension):
     name = "userBearer"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer",
-                "description": "A person's API token sent as `Authorization: Bearer wsu_…`."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A person's API token sent as `Authorization: Bearer wsu_…`.",
+        }
 
 
 class SessionScheme(OpenApiAuthenticationExtension):

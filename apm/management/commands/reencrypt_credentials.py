@@ -37,5 +37,8 @@ class Command(BaseCommand):
             channels = channel_configs_reencrypt(batch_size=batch_size, progress=channel_progress)
         except CredentialsError as exc:
             raise CommandError(f"{exc}; nothing in the failing batch was changed") from exc
-        self.stdout.write(self.style.SUCCESS(
-            f"done: {done} configuration(s) and {channels} channel(s) re-encrypted under the newest key"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"done: {done} configuration(s) and {channels} channel(s) re-encrypted under the newest key"
+            )
+        )

@@ -68,7 +68,12 @@ ORGANIZATIONS = [
 ]
 #: Organizations with weddings on today's local date (at least four time zones).
 TODAY_SLUGS = (
-    "rosewood-florals", "acme-weddings", "bloom-and-vine", "golden-hour-photo", "sakura-events", "maison-lumiere",
+    "rosewood-florals",
+    "acme-weddings",
+    "bloom-and-vine",
+    "golden-hour-photo",
+    "sakura-events",
+    "maison-lumiere",
 )
 #: Organizations whose public status page (/status/<slug>/) the demo turns on.
 STATUS_PAGE_SLUGS = ("rosewood-florals", "acme-weddings", "bloom-and-vine")
@@ -109,15 +114,47 @@ def _group_key(labels: dict) -> str:
     """Alertmanager's group key for ``group_by: [alertname, organization]`` (README's receiver)."""
     parts = ",".join(f'{k}="{labels[k]}"' for k in ("alertname", "organization") if k in labels)
     return f"{{}}:{{{parts}}}"
+
+
 ORG_RULE = "Rosewood payments p95 latency"
 
 FIRST_NAMES = [
-    "Amelia", "Oliver", "Isla", "Noah", "Maya", "Leo", "Hana", "Ravi", "Chloé", "Mateo", "Yuki", "Aroha",
-    "Sophie", "Liam", "Priya", "Jonas", "Thandi", "Lucas", "Emma", "Kenji", "Zara", "Finn", "Ana", "Sam",
+    "Amelia",
+    "Oliver",
+    "Isla",
+    "Noah",
+    "Maya",
+    "Leo",
+    "Hana",
+    "Ravi",
+    "Chloé",
+    "Mateo",
+    "Yuki",
+    "Aroha",
+    "Sophie",
+    "Liam",
+    "Priya",
+    "Jonas",
+    "Thandi",
+    "Lucas",
+    "Emma",
+    "Kenji",
+    "Zara",
+    "Finn",
+    "Ana",
+    "Sam",
 ]
 VENUES = [
-    "The Old Orangery", "Harbourside Pavilion", "St Mary's Church", "Lakeside Barn", "Rooftop Garden",
-    "Château des Vignes", "Cherry Blossom Hall", "The Glasshouse", "Riverside Mill", "Cliff Top Chapel",
+    "The Old Orangery",
+    "Harbourside Pavilion",
+    "St Mary's Church",
+    "Lakeside Barn",
+    "Rooftop Garden",
+    "Château des Vignes",
+    "Cherry Blossom Hall",
+    "The Glasshouse",
+    "Riverside Mill",
+    "Cliff Top Chapel",
 ]
 CEREMONY_TIMES = [dt.time(11, 0), dt.time(12, 30), dt.time(13, 0), dt.time(14, 0), dt.time(15, 30), dt.time(16, 0)]
 
@@ -163,8 +200,12 @@ class Command(BaseCommand):
         parser.add_argument("--now", help="the instant to seed around, ISO 8601 with offset (default: now)")
         parser.add_argument("--minutes", type=int, default=1440, help="minutes of 1-minute metrics (default 1440)")
         parser.add_argument("--samples", type=int, default=3, help="latency samples per service and minute (default 3)")
-        parser.add_argument("--business-weeks", type=int, default=4,
-                            help="weeks of hourly business events before now (default 4; 0: none)")
+        parser.add_argument(
+            "--business-weeks",
+            type=int,
+            default=4,
+            help="weeks of hourly business events before now (default 4; 0: none)",
+        )
         parser.add_argument("--quiet", action="store_true", help="print nothing")
 
     def handle(self, *args, **opts):
@@ -252,8 +293,10 @@ class Command(BaseCommand):
                     plan += [(local_today, i, Wedding.Status.CONFIRMED) for i in range(1 + (len(slug) % 2))]
                 for n, saturday in enumerate(coming_saturdays(local_today, SATURDAYS_AHEAD)):
                     per_day = 1 + (len(slug) + n) % 3
-                    plan += [(saturday, 10 + i, Wedding.Status.CONFIRMED if n < 2 else Wedding.Status.PLANNED)
-                             for i in range(per_day)]
+                    plan += [
+                        (saturday, 10 + i, Wedding.Status.CONFIRMED if n < 2 else Wedding.Status.PLANNED)
+                        for i in range(per_day)
+                    ]
                     if n == 1 and slug in CANCELLED_SLUGS:
                         plan.append((saturday, 99, Wedding.Status.CANCELLED))
                 for day, index, status in plan:
@@ -396,7 +439,8 @@ class Command(BaseCommand):
             primary = Schedule.objects.get(organization=None, name=ONCALL_SCHEDULE)
             for wedding_day, waits in ((False, (1, 15)), (True, (1, 5))):
                 policy, _ = EscalationPolicy.objects.get_or_create(
-                    organization=None, wedding_day=wedding_day,
+                    organization=None,
+                    wedding_day=wedding_day,
                     name="Platform wedding-day escalation" if wedding_day else "Platform escalation",
                     defaults={"repeat_count": 2},
                 )
@@ -412,17 +456,25 @@ class Command(BaseCommand):
                 ("Dana (director)", "director", "dana@ops.example", False),
             ):
                 EscalationContact.objects.get_or_create(
-                    organization=None, name=name,
+                    organization=None,
+                    name=name,
                     defaults={"level": level, "email": email, "wedding_day_emergency": emergency},
                 )
             for org in orgs.values():
                 EscalationContact.objects.get_or_create(
-                    organization=org, name=f"{org.name} owner",
-                    defaults={"level": "team_lead", "email": f"owner@{org.slug}.example", "wedding_day_emergency": True,
-                              "timezone": org.timezone},
+                    organization=org,
+                    name=f"{org.name} owner",
+                    defaults={
+                        "level": "team_lead",
+                        "email": f"owner@{org.slug}.example",
+                        "wedding_day_emergency": True,
+                        "timezone": org.timezone,
+                    },
                 )
-        self.say(f"escalation: 2 platform policies (step 1 pages the on call of {ONCALL_SCHEDULE!r} after 1 min),"
-                 f" 3 platform contacts, {len(orgs)} organization emergency contacts")
+        self.say(
+            f"escalation: 2 platform policies (step 1 pages the on call of {ONCALL_SCHEDULE!r} after 1 min),"
+            f" 3 platform contacts, {len(orgs)} organization emergency contacts"
+        )
 
     def seed_oncall(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
         """Paging people and their rules, the platform schedule (two zones, a wedding-day layer) and Rosewood's."""
@@ -433,8 +485,10 @@ class Command(BaseCommand):
         people = {}
         with service_context():
             for username, first, last, email, phone, slack, tz in ONCALL_PEOPLE:
-                user, created = User.objects.get_or_create(username=username, defaults={
-                    "first_name": first, "last_name": last, "email": email, "is_staff": True})
+                user, created = User.objects.get_or_create(
+                    username=username,
+                    defaults={"first_name": first, "last_name": last, "email": email, "is_staff": True},
+                )
                 if created:  # paged, never logging in to the demo
                     user.set_unusable_password()
                     user.save(update_fields=["password"])
@@ -457,61 +511,124 @@ class Command(BaseCommand):
             friday = monday - dt.timedelta(days=3)  # the wedding-day rota changes hands before Sydney's Saturday
             p = people
             schedule = Schedule.objects.filter(organization=None, name=ONCALL_SCHEDULE).first() or schedule_save(
-                organization=None, name=ONCALL_SCHEDULE, timezone_name="Europe/London",
+                organization=None,
+                name=ONCALL_SCHEDULE,
+                timezone_name="Europe/London",
                 description="Follow the sun: London days, Sydney nights, and the Saturday wedding-day rota.",
-                wedding_day_organizations=[orgs["rosewood-florals"], orgs["bloom-and-vine"]])
+                wedding_day_organizations=[orgs["rosewood-florals"], orgs["bloom-and-vine"]],
+            )
             layers = [
-                dict(name="Weekdays (London)", position=2, starts_on=monday, handoff_time=dt.time(9),
-                     participants=[p["priya"], p["marcus"]], days=[1, 2, 3, 4, 5],
-                     active_from=dt.time(8), active_until=dt.time(20)),
-                dict(name="London nights (Sydney team)", position=3, starts_on=monday, handoff_time=dt.time(9),
-                     participants=[p["kenji"], p["aroha"]], days=[1, 2, 3, 4, 5, 7],
-                     active_from=dt.time(20), active_until=dt.time(8)),
-                dict(name="Sundays", position=1, starts_on=monday, handoff_time=dt.time(9),
-                     participants=[p["marcus"], p["kenji"]], days=[7]),
-                dict(name="Saturday wedding day", position=5, starts_on=friday, handoff_time=dt.time(12),
-                     participants=[p["priya"], p["kenji"]], wedding_day_only=True),
+                dict(
+                    name="Weekdays (London)",
+                    position=2,
+                    starts_on=monday,
+                    handoff_time=dt.time(9),
+                    participants=[p["priya"], p["marcus"]],
+                    days=[1, 2, 3, 4, 5],
+                    active_from=dt.time(8),
+                    active_until=dt.time(20),
+                ),
+                dict(
+                    name="London nights (Sydney team)",
+                    position=3,
+                    starts_on=monday,
+                    handoff_time=dt.time(9),
+                    participants=[p["kenji"], p["aroha"]],
+                    days=[1, 2, 3, 4, 5, 7],
+                    active_from=dt.time(20),
+                    active_until=dt.time(8),
+                ),
+                dict(
+                    name="Sundays",
+                    position=1,
+                    starts_on=monday,
+                    handoff_time=dt.time(9),
+                    participants=[p["marcus"], p["kenji"]],
+                    days=[7],
+                ),
+                dict(
+                    name="Saturday wedding day",
+                    position=5,
+                    starts_on=friday,
+                    handoff_time=dt.time(12),
+                    participants=[p["priya"], p["kenji"]],
+                    wedding_day_only=True,
+                ),
             ]
             for layer in layers:
                 if not Rotation.objects.filter(schedule=schedule, name=layer["name"]).exists():
                     rotation_save(schedule=schedule, **layer)
             rosewood = orgs["rosewood-florals"]
             own = Schedule.objects.filter(organization=rosewood, name="Rosewood on call").first() or schedule_save(
-                organization=rosewood, name="Rosewood on call", timezone_name="Europe/London",
-                description="The shop's own on call: office hours, and the owner on wedding days.")
+                organization=rosewood,
+                name="Rosewood on call",
+                timezone_name="Europe/London",
+                description="The shop's own on call: office hours, and the owner on wedding days.",
+            )
             for layer in (
-                dict(name="Office hours", position=1, starts_on=monday, handoff_time=dt.time(9), participants=[vendor],
-                     days=[1, 2, 3, 4, 5], active_from=dt.time(9), active_until=dt.time(18)),
-                dict(name="Wedding days", position=2, starts_on=friday, handoff_time=dt.time(6),
-                     participants=[vendor], wedding_day_only=True, active_from=dt.time(6), active_until=dt.time(23)),
+                dict(
+                    name="Office hours",
+                    position=1,
+                    starts_on=monday,
+                    handoff_time=dt.time(9),
+                    participants=[vendor],
+                    days=[1, 2, 3, 4, 5],
+                    active_from=dt.time(9),
+                    active_until=dt.time(18),
+                ),
+                dict(
+                    name="Wedding days",
+                    position=2,
+                    starts_on=friday,
+                    handoff_time=dt.time(6),
+                    participants=[vendor],
+                    wedding_day_only=True,
+                    active_from=dt.time(6),
+                    active_until=dt.time(23),
+                ),
             ):
                 if not Rotation.objects.filter(schedule=own, name=layer["name"]).exists():
                     rotation_save(schedule=own, **layer)
-        self.say(f"on call: {ONCALL_SCHEDULE!r} (London days, Sydney nights, Sundays, Saturday wedding-day layer"
-                 f" for Rosewood and Bloom & Vine), 'Rosewood on call'; {len(people)} paging people"
-                 " (email, SMS, voice, Slack to the local sinks)")
+        self.say(
+            f"on call: {ONCALL_SCHEDULE!r} (London days, Sydney nights, Sundays, Saturday wedding-day layer"
+            f" for Rosewood and Bloom & Vine), 'Rosewood on call'; {len(people)} paging people"
+            " (email, SMS, voice, Slack to the local sinks)"
+        )
 
     def seed_runbooks(self) -> None:
         """Platform runbooks for the services and alerts the demo fires."""
         from incidents.models import Runbook
 
         books = (
-            ("Checkout latency", "payments", "HighCheckoutLatency",
-             "## Checkout is slow\n\n1. Check the payment provider's status page.\n"
-             "2. Look at `/ops/db/` for blocked queries.\n3. On a wedding day, call the vendor first."),
-            ("Booking API down", "booking-api", "VendorBookingAPIDown",
-             "## Booking API down\n\n1. Restart the failing instance.\n2. Fail over to the spare.\n"
-             "3. Post a vendor-visible note on the incident."),
-            ("Gallery uploads", "gallery", "",
-             "## Gallery uploads failing\n\nCheck object-storage credentials and quota."),
+            (
+                "Checkout latency",
+                "payments",
+                "HighCheckoutLatency",
+                "## Checkout is slow\n\n1. Check the payment provider's status page.\n"
+                "2. Look at `/ops/db/` for blocked queries.\n3. On a wedding day, call the vendor first.",
+            ),
+            (
+                "Booking API down",
+                "booking-api",
+                "VendorBookingAPIDown",
+                "## Booking API down\n\n1. Restart the failing instance.\n2. Fail over to the spare.\n"
+                "3. Post a vendor-visible note on the incident.",
+            ),
+            (
+                "Gallery uploads",
+                "gallery",
+                "",
+                "## Gallery uploads failing\n\nCheck object-storage credentials and quota.",
+            ),
         )
         from incidents.runbooks import runbook_save
 
         with service_context():
             for title, service, alertname, content in books:
                 if not Runbook.objects.filter(organization=None, title=title).exists():
-                    runbook_save(title=title, content=content, by=None, now=timezone.now(),
-                                 service=service, alertname=alertname)
+                    runbook_save(
+                        title=title, content=content, by=None, now=timezone.now(), service=service, alertname=alertname
+                    )
         self.say(f"runbooks: {len(books)} platform runbooks")
 
     def seed_alerts(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
@@ -546,7 +663,9 @@ class Command(BaseCommand):
                 {
                     "organization_id": orgs["bloom-and-vine"].id,
                     "labels": {
-                        "alertname": "PhotoUploadsFailing", "organization": "bloom-and-vine", "service": "gallery",
+                        "alertname": "PhotoUploadsFailing",
+                        "organization": "bloom-and-vine",
+                        "service": "gallery",
                     },
                     "title": "Photo uploads failing for Bloom & Vine",
                     "source": "grafana",
@@ -558,7 +677,9 @@ class Command(BaseCommand):
                 {
                     "organization_id": orgs["rosewood-florals"].id,
                     "labels": {
-                        "alertname": "EmailQueueBacklog", "organization": "rosewood-florals", "service": "email",
+                        "alertname": "EmailQueueBacklog",
+                        "organization": "rosewood-florals",
+                        "service": "email",
                     },
                     "title": "Email queue backlog growing for Rosewood Florals",
                     "source": "alertmanager",
@@ -616,8 +737,10 @@ class Command(BaseCommand):
         with service_context():
             Organization.objects.filter(slug__in=STATUS_PAGE_SLUGS).update(status_page_public=True)
             counts = demo_health_checks_seed(organizations=public, now=now)
-        self.say(f"status pages: {len(public)} public ({', '.join(f'/status/{o.slug}/' for o in public)});"
-                 f" {counts['checks']} health checks ({counts['created']} new), {counts['runs']} runs")
+        self.say(
+            f"status pages: {len(public)} public ({', '.join(f'/status/{o.slug}/' for o in public)});"
+            f" {counts['checks']} health checks ({counts['created']} new), {counts['runs']} runs"
+        )
 
     def seed_heartbeats(self, orgs: dict[str, Organization], *, now: dt.datetime) -> None:
         """Heartbeat checks (demo.heartbeats): some up, one late, one down with its alert."""
@@ -626,8 +749,10 @@ class Command(BaseCommand):
         with service_context():
             counts = demo_checks_seed(organizations=orgs, now=now)
             ping = demo_ping_command(organization=orgs[VENDOR_USER[2]])
-        self.say(f"heartbeats: {counts['checks']} checks ({counts['created']} new): {counts['up']} up,"
-                 f" {counts['late']} late, {counts['down']} down")
+        self.say(
+            f"heartbeats: {counts['checks']} checks ({counts['created']} new): {counts['up']} up,"
+            f" {counts['late']} late, {counts['down']} down"
+        )
         self.say(f"  ping a demo check: {ping}")
 
     def seed_business(self, orgs: dict[str, Organization], *, now: dt.datetime, weeks: int) -> None:
@@ -639,16 +764,22 @@ class Command(BaseCommand):
             counts = demo_business_seed(organizations=orgs, now=now, weeks=weeks)
         with service_context():
             rules = business_rules_evaluate(now=now)
-        self.say(f"business: {counts['events']} events over {weeks} weeks for {counts['organizations']} organizations"
-                 f" ({counts['computed']} daily rows computed); {OUTAGE_SLUG}'s payments fail in the last hour;"
-                 f" {rules['fired']} business alert(s) fired")
+        self.say(
+            f"business: {counts['events']} events over {weeks} weeks for {counts['organizations']} organizations"
+            f" ({counts['computed']} daily rows computed); {OUTAGE_SLUG}'s payments fail in the last hour;"
+            f" {rules['fired']} business alert(s) fired"
+        )
+
     def seed_performance(self, orgs: dict[str, Organization], *, now: dt.datetime, minutes: int) -> None:
         """Endpoint timings, web vitals, journeys and an error cascade of the organizations with a wedding today
         (their last hour at most), rolled up (demo.performance, issue 18)."""
         from demo.performance import demo_performance_seed
 
         with service_context():
-            result = demo_performance_seed(organizations={s: orgs[s] for s in TODAY_SLUGS}, now=now,
-                                           minutes=min(minutes, 60))
-        self.say(f"performance: {result['points']} points ({result['skipped']} organizations already seeded),"
-                 f" rolled up {result['rolled_up']}; {result['correlations']} error correlations")
+            result = demo_performance_seed(
+                organizations={s: orgs[s] for s in TODAY_SLUGS}, now=now, minutes=min(minutes, 60)
+            )
+        self.say(
+            f"performance: {result['points']} points ({result['skipped']} organizations already seeded),"
+            f" rolled up {result['rolled_up']}; {result['correlations']} error correlations"
+        )

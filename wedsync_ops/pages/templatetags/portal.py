@@ -15,20 +15,61 @@ SHAPES = {"ok": "✓", "warn": "▲", "bad": "✖", "info": "●"}
 # a status/severity/priority value -> badge kind
 KINDS = {
     # good
-    "ok": "ok", "healthy": "ok", "delivered": "ok", "resolved": "ok", "closed": "ok", "off": "ok",
+    "ok": "ok",
+    "healthy": "ok",
+    "delivered": "ok",
+    "resolved": "ok",
+    "closed": "ok",
+    "off": "ok",
     # needs attention
-    "watch": "warn", "warning": "warn", "pending": "warn", "sending": "warn", "acknowledged": "warn",
-    "investigating": "warn", "medium": "warn", "p2": "warn", "on": "warn", "maintenance": "warn",
+    "watch": "warn",
+    "warning": "warn",
+    "pending": "warn",
+    "sending": "warn",
+    "acknowledged": "warn",
+    "investigating": "warn",
+    "medium": "warn",
+    "p2": "warn",
+    "on": "warn",
+    "maintenance": "warn",
     # bad
-    "slow": "bad", "critical": "bad", "emergency": "bad", "failed": "bad", "firing": "bad", "escalated": "bad",
-    "open": "bad", "high": "bad", "p0": "bad", "p1": "bad",
+    "slow": "bad",
+    "critical": "bad",
+    "emergency": "bad",
+    "failed": "bad",
+    "firing": "bad",
+    "escalated": "bad",
+    "open": "bad",
+    "high": "bad",
+    "p0": "bad",
+    "p1": "bad",
     # neutral
-    "info": "info", "low": "info", "p3": "info", "unknown": "info", "unassigned": "info", "suppressed": "info",
-    "planned": "info", "confirmed": "ok", "completed": "ok", "cancelled": "info",
+    "info": "info",
+    "low": "info",
+    "p3": "info",
+    "unknown": "info",
+    "unassigned": "info",
+    "suppressed": "info",
+    "planned": "info",
+    "confirmed": "ok",
+    "completed": "ok",
+    "cancelled": "info",
     # heartbeat checks and their pings, beat jobs and their runs
-    "up": "ok", "late": "warn", "down": "bad", "new": "info", "paused": "info", "success": "ok", "fail": "bad",
-    "start": "info", "log": "info", "stale": "bad", "failing": "bad", "running": "info", "never": "info",
-    "failure": "bad", "retry": "warn",
+    "up": "ok",
+    "late": "warn",
+    "down": "bad",
+    "new": "info",
+    "paused": "info",
+    "success": "ok",
+    "fail": "bad",
+    "start": "info",
+    "log": "info",
+    "stale": "bad",
+    "failing": "bad",
+    "running": "info",
+    "never": "info",
+    "failure": "bad",
+    "retry": "warn",
 }
 
 
@@ -94,8 +135,12 @@ def error_rate_chart(trend: dict):
     from wedsync_ops.charts import Series, line_chart
 
     return line_chart(
-        title="Errors reported per minute (5-minute buckets)", times=trend["times"],
-        series=[Series("errors/min", trend["per_minute"])], unit="/min", width=640, height=200,
+        title="Errors reported per minute (5-minute buckets)",
+        times=trend["times"],
+        series=[Series("errors/min", trend["per_minute"])],
+        unit="/min",
+        width=640,
+        height=200,
         chart_id="error-rate-chart",
     )
 
