@@ -165,7 +165,7 @@ def organization_silences(request, slug: str):
 
     from alerts.forms import SilenceForm
     from alerts.models import SuppressionRule
-    from alerts.ops_pages import _create, _rules, _rules_page, silence_initial
+    from alerts.silence_pages import _create, _rules, _rules_page, silence_initial
 
     org = get_organization_for_user(request, slug)
     can_edit = _can_edit(request, org)

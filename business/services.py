@@ -347,10 +347,11 @@ def funnel_save(
         errors["steps"] = f"unknown event type(s) {', '.join(map(str, bad))[:200]}"
     if (
         not errors
-        and ConversionFunnel.objects.filter(organization=organization, name=name)
+        # pk None: excludes nothing, which django-stubs does not model
+        and ConversionFunnel.objects.filter(organization=organization, name=name)  # type: ignore[misc]
         .exclude(pk=getattr(funnel, "pk", None))
         .exists()
-    ):  # type: ignore[misc]  # pk None: excludes nothing, which django-stubs does not model
+    ):
         errors["name"] = "another funnel of the organization has this name"
     if errors:
         raise ValidationError(errors)
@@ -394,10 +395,11 @@ def segment_save(*, organization, name: str, rule, segment: UserSegment | None =
         raise ValidationError({"name": "must be 1 to 100 characters"})
     rule = segment_rule_validate(rule)
     if (
-        UserSegment.objects.filter(organization=organization, name=name)
+        # pk None: excludes nothing, which django-stubs does not model
+        UserSegment.objects.filter(organization=organization, name=name)  # type: ignore[misc]
         .exclude(pk=getattr(segment, "pk", None))
         .exists()
-    ):  # type: ignore[misc]  # pk None: excludes nothing, which django-stubs does not model
+    ):
         raise ValidationError({"name": "another segment of the organization has this name"})
     segment = segment or UserSegment(organization=organization)
     segment.name, segment.rule = name, rule
