@@ -19,9 +19,12 @@ ALTER TABLE incidents
 CREATE TRIGGER incidents_saturday BEFORE INSERT OR UPDATE OF detected_at, organization_id ON incidents
   FOR EACH ROW EXECUTE FUNCTION incidents_saturday();
 
-SELECT set_config('app.role', 'service', true);
-UPDATE incidents SET detected_at = detected_at;
-
 CREATE INDEX idx_incidents_saturday ON incidents (is_saturday_incident, detected_at DESC) WHERE is_saturday_incident;
+
+-- Existing incidents get their flag from the trigger. Deferred foreign-key checks fire now, not at commit:
+-- later DDL in this transaction is refused while trigger events are pending ("pending trigger events").
+SELECT set_config('app.role', 'service', true);
+SET CONSTRAINTS ALL IMMEDIATE;
+UPDATE incidents SET detected_at = detected_at;
 
 -- apm_incidents (SELECT * of incidents) shows the new columns: views/apm_incidents.v4.sql.
