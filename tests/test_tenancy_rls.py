@@ -93,3 +93,42 @@ def test_is_wedding_day_uses_the_local_date(weddings):
         at = dt.datetime(2026, 6, 12, 22, 30, tzinfo=dt.UTC)
         assert _sql("SELECT active FROM wedding_day_protocol(%s, %s)", [weddings.org_b.id, at]) == [(True,)]
         assert _sql("SELECT active FROM wedding_day_protocol(%s, %s)", [weddings.org_a.id, at]) == [(False,)]
+
+
+# --- policies evaluate the context once per statement (issue 16 §3) -------------------------------------
+
+# Policies with an expression of their own file (not made by apply_tenant_rls / apply_staff_only_rls).
+_OWN_EXPRESSIONS = {
+    ("organizations", "tenant_rows"),
+    ("audit_organization_events", "tenant_rows"),
+    ("api_keys", "token_lookup"),
+    ("alert_integrations", "token_lookup"),
+    ("user_profiles", "own_profile"),
+}
+
+
+def test_every_generated_policy_reads_the_context_in_an_initplan(db):
+    """apply_tenant_rls/apply_staff_only_rls policies wrap the context functions in scalar subqueries, so
+    PostgreSQL evaluates them once per statement, not once per row."""
+    rows = _sql(
+        "SELECT c.relname, p.polname, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)"
+        " FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public'"
+    )
+    generated = [r for r in rows if (r[0], r[1]) not in _OWN_EXPRESSIONS]
+    assert len(generated) > 40
+    per_row = [
+        (table, policy)
+        for table, policy, using, check in generated
+        if any(e is not None and "SELECT app_is_platform()" not in e for e in (using, check))
+    ]
+    assert per_row == []
+
+
+def test_a_vendor_scan_of_a_tenant_table_runs_the_context_once(weddings):
+    """The plan of a vendor's scan has the context as InitPlans and filters rows by a parameter."""
+    with vendor_context(weddings.org_a.id):
+        plan = "\n".join(r[0] for r in _sql("EXPLAIN (COSTS OFF) SELECT * FROM weddings"))
+        assert "InitPlan" in plan
+        assert "app_vendor_org_id()" not in plan.split("InitPlan")[0]
+        assert {r[0] for r in _sql("SELECT organization_id FROM weddings")} == {weddings.org_a.id}
