@@ -83,6 +83,8 @@ class MetricIngestView(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
+    # Writes apm_metrics only, which the audit trail does not track (audit/middleware.py).
+    audit_context = False
     # Documentation only: the body is decoded by _read_json, so a JSON body
     # is accepted whatever its Content-Type says.
     parser_classes = [JSONParser]
@@ -371,6 +373,8 @@ class OtlpMetricsView(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
+    # Writes apm_metrics and apm_metric_histograms only, untracked by the audit trail (audit/middleware.py).
+    audit_context = False
 
     @extend_schema(
         operation_id="otlp_metrics_export",
@@ -443,6 +447,8 @@ class RemoteWriteView(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
+    # Writes apm_metrics only, untracked by the audit trail (audit/middleware.py).
+    audit_context = False
 
     @extend_schema(
         operation_id="prometheus_remote_write",

@@ -7,17 +7,33 @@ event's ``pgh_context``. Callers that authenticate inside the view (DRF) add the
 ``pghistory.context(key=value)`` (a no-op outside an open context): a person's token
 (``wedsync_ops.tenancy.auth``: ``user``, ``username``), an organization's API key (``api_key``),
 an inbound integration (``alerts.integrations.auth``: ``integration``).
+
+Views that write no tracked table (metric ingest: ``apm_metrics`` and ``apm_metric_histograms`` only)
+say so with ``audit_context = False``; their requests open no context, since pghistory prefixes every
+SQL statement inside one with two ``set_config`` calls (``pghistory.runtime._inject_history_context``),
+which cost the ingest path about 1 ms per request (issue 16 §3).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.urls import Resolver404, resolve
 from pghistory.middleware import HistoryMiddleware
 
 
 class AuditContextMiddleware(HistoryMiddleware):
-    """pghistory's middleware with the user's name besides its id (names outlive deleted users)."""
+    """pghistory's middleware with the user's name besides its id (names outlive deleted users); no context for
+    a view whose class sets ``audit_context = False`` (it writes no tracked table)."""
+
+    def __call__(self, request):
+        try:
+            view_class = getattr(resolve(request.path_info).func, "view_class", None)
+        except Resolver404:
+            view_class = None
+        if view_class is not None and getattr(view_class, "audit_context", True) is False:
+            return self.get_response(request)
+        return super().__call__(request)
 
     def get_context(self, request) -> dict[str, Any]:
         context = super().get_context(request)

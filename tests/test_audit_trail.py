@@ -336,3 +336,32 @@ def test_a_celery_task_that_changes_a_row_is_named_in_the_context(rules):
     with service_context():
         AlertRule.objects.filter(pk=rules.rule_a.pk).update(threshold=100)
     assert _events(AlertRuleEvent, rules.rule_a)[-1].pgh_context is None
+
+
+def test_metric_ingest_opens_no_audit_context_but_a_tracked_edit_does(rules):
+    """Views that write only untracked tables (audit_context = False) run their SQL without pghistory's
+    set_config prefix; a view that writes a tracked row still gets it (audit/middleware.py)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apm.services import api_key_create
+
+    with service_context():
+        _row, key = api_key_create(organization=rules.org_a, name="ingest")
+    client = APIClient()
+    body = {"metrics": [{"service": "checkout-api", "name": "http.request.duration", "value": 1.5}]}
+    with CaptureQueriesContext(connection) as ingest:
+        response = client.post("/api/v1/metrics/", body, format="json", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 202, response.content
+    assert ingest.captured_queries
+    assert not [q["sql"] for q in ingest.captured_queries if "pghistory.context" in q["sql"]]
+
+    token = make_user_token(rules.alice)
+    with CaptureQueriesContext(connection) as edit:
+        response = client.patch(
+            f"/api/v1/alert-rules/{rules.rule_a.pk}/",
+            {"threshold": 751},
+            format="json",
+            HTTP_AUTHORIZATION=f"Token {token}",
+        )
+    assert response.status_code == 200, response.content
+    assert [q for q in edit.captured_queries if "pghistory.context" in q["sql"]]
