@@ -296,12 +296,14 @@ def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.U
         for kv in resource_metrics.resource.attributes:
             if kv.key == "service.name":
                 service = kv.value.string_value
-        points_here = sum(_point_count(m) for s in resource_metrics.scope_metrics for m in s.metrics)
         if not service or not service.strip():
-            batch.reject(points_here, "the resource has no service.name attribute")
+            batch.reject(_resource_point_count(resource_metrics), "the resource has no service.name attribute")
             continue
         if len(service) > SERVICE_MAX_LENGTH or "\x00" in service:
-            batch.reject(points_here, f"service.name must be at most {SERVICE_MAX_LENGTH} characters, no NUL")
+            batch.reject(
+                _resource_point_count(resource_metrics),
+                f"service.name must be at most {SERVICE_MAX_LENGTH} characters, no NUL",
+            )
             continue
         for scope_metrics in resource_metrics.scope_metrics:
             for metric in scope_metrics.metrics:
@@ -328,10 +330,14 @@ def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.U
                         if not isfinite(value):
                             batch.reject(1, f"{name[:60]}: the value must be a finite number")
                             continue
-                        reason, tags = _tags(dp.attributes, tag_cache)
-                        if reason:
-                            batch.reject(1, f"{name[:60]}: {reason}")
-                            continue
+                        attributes = dp.attributes
+                        if attributes:
+                            reason, tags = _tags(attributes, tag_cache)
+                            if reason:
+                                batch.reject(1, f"{name[:60]}: {reason}")
+                                continue
+                        else:
+                            tags = "{}"
                         if lo_ns is None or ns < lo_ns:
                             lo_ns = ns
                         if hi_ns is None or ns > hi_ns:
@@ -422,6 +428,11 @@ def _histogram_point(dp, kind, batch: OtlpBatch, *, org, service, name, unit, te
         bounds=bounds,
         counts=counts,
     )
+
+
+def _resource_point_count(resource_metrics) -> int:
+    """Data points of every metric of a ResourceMetrics (counted only when the whole resource is rejected)."""
+    return sum(_point_count(m) for s in resource_metrics.scope_metrics for m in s.metrics)
 
 
 def _point_count(metric) -> int:
