@@ -387,6 +387,15 @@ def _measure(args, db_name: str, servers: list) -> int:
         )
         verdict = "met" if ratio >= 0.70 and p99 < 50 else "NOT met"
         print(f"{'  ratio to raw COPY':34s}: {ratio:.2f}  (target >= 0.70 and p99 < 50 ms: {verdict})")
+        # Little's law (L = lambda * W): closed-loop clients keep `concurrency` requests in flight, so the mean
+        # latency is concurrency / batch rate whatever the server does with its time.
+        batch_rate = args.batches / wall
+        print(
+            f"{'  in flight':34s}: {args.concurrency} requests, so mean latency = {args.concurrency} / "
+            f"{batch_rate:.1f} batches/s = {1000 * args.concurrency / batch_rate:.1f} ms (measured mean "
+            f"{statistics.fmean(latencies):.1f} ms); a mean under 50 ms needs "
+            f"{args.concurrency * args.batch_size / 0.050:,.0f} points/s"
+        )
     return 0 if ok else 1
 
 
