@@ -19,7 +19,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import Resolver404, resolve
+from pghistory import config as pghistory_config
 from pghistory.middleware import HistoryMiddleware
+
+
+def _audited(request) -> bool:
+    """False when the request's view class says ``audit_context = False``; True otherwise (or no view)."""
+    try:
+        view_class = getattr(resolve(request.path_info).func, "view_class", None)
+    except Resolver404:
+        return True
+    return getattr(view_class, "audit_context", True) is not False
 
 
 class AuditContextMiddleware(HistoryMiddleware):
@@ -27,11 +37,8 @@ class AuditContextMiddleware(HistoryMiddleware):
     a view whose class sets ``audit_context = False`` (it writes no tracked table)."""
 
     def __call__(self, request):
-        try:
-            view_class = getattr(resolve(request.path_info).func, "view_class", None)
-        except Resolver404:
-            view_class = None
-        if view_class is not None and getattr(view_class, "audit_context", True) is False:
+        # Only writing methods open a context, so only they need the view (a second URL resolution).
+        if request.method in pghistory_config.middleware_methods() and not _audited(request):
             return self.get_response(request)
         return super().__call__(request)
 
