@@ -22,6 +22,7 @@ from typing import Annotated
 import msgspec
 from django.conf import settings
 
+from wedsync_ops.db import PG_EPOCH_UNIX_US, pg_timestamp_us, pg_timestamp_us_date
 from wedsync_ops.validation import InputError, json_loads
 
 from .services import MetricsValidationError, metrics_copy, metrics_copy_tuples, metrics_validate
@@ -62,12 +63,14 @@ class _Batch(msgspec.Struct, forbid_unknown_fields=True):
 _decoder = msgspec.json.Decoder(_Batch | list[_Point])
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _encode = msgspec.json.encode
-_fromtimestamp = dt.datetime.fromtimestamp
-_UTC = dt.UTC
 
 
 def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> tuple[list[tuple], set] | None:
-    """``(COPY tuples, UTC days)`` of a valid batch, or None when anything is off (the caller then validates slowly)."""
+    """``(COPY tuples, UTC days)`` of a valid batch, or None when anything is off (the caller then validates slowly).
+
+    Each tuple's ``recorded_at`` is µs since 2000-01-01 UTC (``wedsync_ops.db.pg_timestamp_us``): an epoch
+    timestamp in seconds is rounded to the nearest µs exactly as ``datetime.fromtimestamp`` rounds it.
+    """
     # A NUL can only be written \u0000 in JSON, a surrogate \ud800-\udfff: let the slow path name the field.
     if b"\\u0000" in body or _SURROGATE_ESCAPE.search(body):
         return None
@@ -81,7 +84,8 @@ def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> 
     org = organization_id
     oldest, newest = now - METRICS_RETENTION, now + METRICS_MAX_FUTURE
     oldest_s, newest_s = oldest.timestamp(), newest.timestamp()
-    isfinite = math.isfinite
+    isfinite, modf = math.isfinite, math.modf
+    now_us = pg_timestamp_us(now)
     rows = []
     append = rows.append
     lo = hi = None
@@ -91,15 +95,16 @@ def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> 
             return None
         raw = p.timestamp
         if raw is None:
-            at = now
+            at = now_us
         elif type(raw) is float:
             if raw > EPOCH_MS_HINT or not oldest_s <= raw <= newest_s:
                 return None
-            at = _fromtimestamp(raw, _UTC)
+            frac, whole = modf(raw)  # as datetime.fromtimestamp splits it (Modules/_datetimemodule.c)
+            at = int(whole) * 1_000_000 + round(frac * 1e6) - PG_EPOCH_UNIX_US
         else:
             if not oldest <= raw <= newest:
                 return None
-            at = raw
+            at = pg_timestamp_us(raw)
         tags = p.tags
         if tags:
             for key in tags:
@@ -113,7 +118,7 @@ def _fast_rows(body: bytes, *, organization_id: uuid.UUID, now: dt.datetime) -> 
         if hi is None or at > hi:
             hi = at
         append((org, p.service, p.name, value, p.unit or "", text, at))
-    first, last = lo.astimezone(_UTC).date(), hi.astimezone(_UTC).date()
+    first, last = pg_timestamp_us_date(lo), pg_timestamp_us_date(hi)
     # Every UTC day from the oldest point to the newest (at most the 90-day retention).
     days = {first + dt.timedelta(days=i) for i in range((last - first).days + 1)}
     return rows, days
@@ -131,7 +136,7 @@ def metrics_ingest_json(*, organization_id: uuid.UUID, body: bytes, now: dt.date
     fast = _fast_rows(body, organization_id=organization_id, now=now)
     if fast is not None:
         rows, days = fast
-        return metrics_copy_tuples(rows=rows, days=days)
+        return metrics_copy_tuples(rows=rows, days=days, recorded_at_us=True)
     try:  # wedsync_ops.validation: at most 64 levels, no NUL or lone surrogate anywhere; NaN reported per point
         payload = json_loads(body, allow_nan=True)
     except InputError as exc:

@@ -47,6 +47,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
+from wedsync_ops.db import PG_EPOCH_UNIX_US, pg_timestamp_us_date
+
 from .ingest_batch import PointBatch
 from .validation import (
     METRIC_NAME_MAX_LENGTH,
@@ -187,16 +189,18 @@ def _tags(attributes, cache: dict) -> tuple[str | None, str]:
 
     ``cache`` maps a serialized attribute list to its result (the points of one batch repeat a few sets).
     """
-    if not attributes:
+    count = len(attributes)
+    if not count:
         return None, "{}"
-    key = tuple(kv.SerializeToString() for kv in attributes)
+    # One attribute (the common case) keys by its bytes, several by a tuple of them: the two never collide.
+    key = attributes[0].SerializeToString() if count == 1 else tuple([kv.SerializeToString() for kv in attributes])
     hit = cache.get(key)
     if hit is not None:
         return hit
     tags = {}
     reason = None
-    if len(attributes) > TAGS_MAX_COUNT:
-        reason = f"at most {TAGS_MAX_COUNT} attributes per data point (got {len(attributes)})"
+    if count > TAGS_MAX_COUNT:
+        reason = f"at most {TAGS_MAX_COUNT} attributes per data point (got {count})"
     else:
         for kv in attributes:
             text = _attribute_text(kv.value)
@@ -288,9 +292,8 @@ def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.U
     oldest_ns = int((now - METRICS_RETENTION).timestamp() * 1e9)
     newest_ns = int((now + METRICS_MAX_FUTURE).timestamp() * 1e9)
     tag_cache: dict = {}
-    fromtimestamp = dt.datetime.fromtimestamp
     isfinite = math.isfinite
-    lo_ns = hi_ns = None
+    lo_us = hi_us = None
     for resource_metrics in request.resource_metrics:
         service = None
         for kv in resource_metrics.resource.attributes:
@@ -338,11 +341,13 @@ def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.U
                                 continue
                         else:
                             tags = "{}"
-                        if lo_ns is None or ns < lo_ns:
-                            lo_ns = ns
-                        if hi_ns is None or ns > hi_ns:
-                            hi_ns = ns
-                        batch.points.append((org, service, name, value, unit, tags, fromtimestamp(ns / 1e9, _UTC)))
+                        # PostgreSQL keeps µs: the nanoseconds are truncated.
+                        us = ns // 1000 - PG_EPOCH_UNIX_US
+                        if lo_us is None or us < lo_us:
+                            lo_us = us
+                        if hi_us is None or us > hi_us:
+                            hi_us = us
+                        batch.points.append((org, service, name, value, unit, tags, us))
                 elif kind in ("histogram", "exponential_histogram"):
                     data = getattr(metric, kind)
                     temporality = "cumulative" if data.aggregation_temporality == _CUMULATIVE else "delta"
@@ -368,9 +373,8 @@ def otlp_points(request: ExportMetricsServiceRequest, *, organization_id: uuid.U
                         len(metric.summary.data_points),
                         f"{name[:60]}: Summary points are not stored (send a Histogram)",
                     )
-    if lo_ns is not None:
-        first = fromtimestamp(lo_ns / 1e9, _UTC).date()
-        last = fromtimestamp(hi_ns / 1e9, _UTC).date()
+    if lo_us is not None:
+        first, last = pg_timestamp_us_date(lo_us), pg_timestamp_us_date(hi_us)
         batch.days = {first + dt.timedelta(days=i) for i in range((last - first).days + 1)}
     return batch
 

@@ -32,6 +32,8 @@ import cramjam
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from wedsync_ops.db import PG_EPOCH_UNIX_US, pg_timestamp_us_date
+
 from .ingest_batch import PointBatch
 from .prometheus_text import unit_of
 from .validation import (
@@ -132,7 +134,7 @@ def remote_write_points(
     org = organization_id
     oldest_ms = int((now - METRICS_RETENTION).timestamp() * 1000)
     newest_ms = int((now + METRICS_MAX_FUTURE).timestamp() * 1000)
-    fromtimestamp, utc, isnan = dt.datetime.fromtimestamp, dt.UTC, math.isnan
+    isnan = math.isnan
     lo = hi = None
     for series in request.timeseries:
         labels = {label.name: label.value for label in series.labels}
@@ -177,8 +179,9 @@ def remote_write_points(
                 lo = ms
             if hi is None or ms > hi:
                 hi = ms
-            batch.points.append((org, service, name, value, unit, tags, fromtimestamp(ms / 1000, utc)))
+            batch.points.append((org, service, name, value, unit, tags, ms * 1000 - PG_EPOCH_UNIX_US))
     if lo is not None:
-        first, last = fromtimestamp(lo / 1000, utc).date(), fromtimestamp(hi / 1000, utc).date()
+        first = pg_timestamp_us_date(lo * 1000 - PG_EPOCH_UNIX_US)
+        last = pg_timestamp_us_date(hi * 1000 - PG_EPOCH_UNIX_US)
         batch.days = {first + dt.timedelta(days=i) for i in range((last - first).days + 1)}
     return batch

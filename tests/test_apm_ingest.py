@@ -96,6 +96,21 @@ def test_ingest_stores_the_batch_under_the_key_organization(client, keys):
     ]
 
 
+def test_timestamps_are_stored_to_the_microsecond_as_datetime_would_round_them(client, keys):
+    # Epoch seconds become PostgreSQL's µs without a datetime in between (apm.ingest_json): the stored
+    # value must be what datetime.fromtimestamp gives, half-µs cases included; ISO text keeps its µs.
+    base = WEDNESDAY.timestamp()
+    seconds = [base - 0.0000005, base - 1.2345675, base - 2.000001, base - 3.999999, base - 86399.5]
+    body = [_point(value=i, timestamp=ts) for i, ts in enumerate(seconds)]
+    body.append(_point(value=9, timestamp="2026-06-10T11:59:58.123457+02:00"))
+    assert _post(client, body, keys.key_a).status_code == 202
+    with service_context():
+        stored = dict(_rows("SELECT value, recorded_at FROM apm_metrics"))
+    expected = {float(i): dt.datetime.fromtimestamp(ts, dt.UTC) for i, ts in enumerate(seconds)}
+    expected[9.0] = dt.datetime(2026, 6, 10, 9, 59, 58, 123457, tzinfo=dt.UTC)
+    assert stored == expected
+
+
 def test_a_bare_list_of_points_is_accepted(client, keys):
     response = _post(client, [_point(), _point(value=3)], keys.key_a)
     assert response.status_code == 202 and response.json() == {"accepted": 2}

@@ -241,6 +241,47 @@ def test_partial_success_rejects_only_the_bad_points_and_says_why(keys, client):
     assert points == {} and len(histograms) == 1
 
 
+def test_nanosecond_times_are_truncated_to_microseconds_and_each_attribute_set_keeps_its_tags(keys, client):
+    # Points either side of a UTC midnight (both daily partitions), one, two and no attributes: the
+    # tag cache keys one attribute by its bytes and several by a tuple, and must never mix them up.
+    request = _sdk_request()
+    gauge = {m.name: m for m in request.resource_metrics[0].scope_metrics[0].metrics}["queue.depth"].gauge
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight_ns = int(midnight.timestamp()) * 10**9
+    gauge.data_points[0].time_unix_nano = midnight_ns - 1  # 23:59:59.999999999
+    for value, ns, attributes in (
+        (8, midnight_ns + 1_999, {"queue": "emails"}),  # 00:00:00.000001999
+        (9, midnight_ns + 2_000, {"queue": "emails", "region": "eu"}),
+        (10, midnight_ns + 3_500, {"region": "eu"}),
+        (11, midnight_ns + 4_001, {}),
+    ):
+        point = gauge.data_points.add(time_unix_nano=ns, as_int=value)
+        for key, text in attributes.items():
+            point.attributes.add(key=key).value.string_value = text
+    response = client.post(
+        "/v1/metrics",
+        data=request.SerializeToString(),
+        content_type=PROTOBUF,
+        HTTP_AUTHORIZATION=f"Bearer {keys.key_a}",
+    )
+    assert response.status_code == 200 and ExportMetricsServiceResponse.FromString(response.content).ByteSize() == 0
+    with vendor_context(keys.org_a.id):
+        rows = _rows(
+            "SELECT value, recorded_at, tags::text, tableoid::regclass::text FROM apm_metrics"
+            " WHERE metric_name = 'queue.depth' ORDER BY value"
+        )
+    us = dt.timedelta(microseconds=1)
+    day = f"apm_metrics_{midnight:%Y%m%d}"
+    previous_day = f"apm_metrics_{midnight - dt.timedelta(days=1):%Y%m%d}"
+    assert [(v, at, json.loads(tags), part) for v, at, tags, part in rows] == [
+        (7.0, midnight - us, {"queue": "emails"}, previous_day),
+        (8.0, midnight + us, {"queue": "emails"}, day),
+        (9.0, midnight + 2 * us, {"queue": "emails", "region": "eu"}, day),
+        (10.0, midnight + 3 * us, {"region": "eu"}, day),
+        (11.0, midnight + 4 * us, {}, day),
+    ]
+
+
 def test_summaries_are_rejected_and_points_without_a_value_skipped(keys, client):
     request = _sdk_request()
     scope = request.resource_metrics[0].scope_metrics[0]

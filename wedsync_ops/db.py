@@ -1,5 +1,6 @@
-"""Database helpers shared by the apps: enum columns and raw-SQL migrations."""
+"""Database helpers shared by the apps: enum columns, raw-SQL migrations, binary COPY through a stage."""
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -29,6 +30,24 @@ class EnumField(models.CharField):
 
     def rel_db_type(self, connection):
         return self.enum_type
+
+
+# PostgreSQL's binary timestamptz is an int64 of microseconds since 2000-01-01 00:00 UTC
+# (src/include/datatype/timestamp.h: POSTGRES_EPOCH_JDATE; timestamptz_send/timestamptz_recv).
+PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+PG_EPOCH_UNIX_US = 946_684_800_000_000  # PG_EPOCH as µs since 1970-01-01 UTC
+_ONE_US = dt.timedelta(microseconds=1)
+_US_PER_DAY = 86_400_000_000
+
+
+def pg_timestamp_us(at: dt.datetime) -> int:
+    """An aware datetime as PostgreSQL's binary timestamptz: µs since 2000-01-01 00:00 UTC (int, exact)."""
+    return (at - PG_EPOCH) // _ONE_US
+
+
+def pg_timestamp_us_date(us: int) -> dt.date:
+    """The UTC date of a ``pg_timestamp_us`` value."""
+    return PG_EPOCH.date() + dt.timedelta(days=us // _US_PER_DAY)
 
 
 _VERSIONED = re.compile(r"^(?P<kind>[a-z_]+)/(?P<name>[^/]+)\.v(?P<version>[0-9]+)\.sql$")
@@ -110,6 +129,9 @@ def copy_through_stage(
 
     ``columns``: the stage's column list as SQL text; ``types``: their PostgreSQL type names, for
     COPY's binary format (nothing is parsed as text); ``rows``: an iterable of tuples in that order.
+    A ``timestamptz`` column may be given as ``int8`` with ``pg_timestamp_us`` integers: binary COPY
+    reads each field in the binary form of the column's type, and a timestamptz's binary form is
+    that int64 of µs (psycopg then dumps a plain int instead of converting a datetime).
     Must run inside a transaction whose tenant context may insert the rows. Raises
     ``django.db.DatabaseError`` (an RLS violation, a constraint) and then writes nothing.
     """
