@@ -16,17 +16,22 @@ from django.utils import timezone
 # buckets comes from idx_apm_aggregations_time (bucket_seconds, bucket_start).
 _LATEST_P95_SQL = """
 WITH latest AS MATERIALIZED (
-    SELECT DISTINCT ON (a.organization_id, a.service, a.metric_name)
-           a.organization_id, a.service, a.metric_name, a.p95, a.count, a.bucket_start
+    -- The newest bucket of each series by a hash aggregate (a sort of the hour's ~10k rows for
+    -- DISTINCT ON cost twice as much at 10M points), then its row by the unique bucket key.
+    SELECT a.organization_id, a.service, a.metric_name, max(a.bucket_start) AS bucket_start
     FROM apm_metric_aggregations a
     WHERE a.bucket_seconds = 60
       AND a.bucket_start > %(now)s - interval '1 hour' AND a.bucket_start <= %(now)s
       AND (%(org)s::uuid IS NULL OR a.organization_id = %(org)s::uuid)
-    ORDER BY a.organization_id, a.service, a.metric_name, a.bucket_start DESC
+    GROUP BY a.organization_id, a.service, a.metric_name
 )
 SELECT latest.organization_id, o.slug AS organization_slug, latest.service, latest.metric_name,
-       latest.p95, latest.count, latest.bucket_start
-FROM latest JOIN organizations o ON o.id = latest.organization_id
+       a.p95, a.count, latest.bucket_start
+FROM latest
+JOIN apm_metric_aggregations a
+  ON a.organization_id = latest.organization_id AND a.service = latest.service
+ AND a.metric_name = latest.metric_name AND a.bucket_seconds = 60 AND a.bucket_start = latest.bucket_start
+JOIN organizations o ON o.id = latest.organization_id
 ORDER BY o.slug, latest.service, latest.metric_name
 """
 

