@@ -33,8 +33,10 @@ What it does, in one run:
    progress;
 6. prints every throughput over all rounds and its ratio to the baseline,
    with the range of the per-round ratios (target: HTTP ≥ 0.70 of COPY,
-   p99 < 50 ms), checks that every phase stored every row, and drops the
-   scratch database.
+   p99 < 50 ms), and the CPU each phase cost per batch in PostgreSQL, the
+   portal and the client (``/proc``: steadier than throughput on a shared
+   host, and it says where the time goes); checks that every phase stored
+   every row, and drops the scratch database.
 
 ``--full`` runs 2,000 batches (2 million points) instead of 500. Exits 1 when
 any request is not a 202 or a row count is off.
@@ -165,6 +167,35 @@ def setup_org(db_name: str) -> tuple[str, str]:
     return out[-2], out[-1]
 
 
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+
+
+def cpu_seconds(server_pids: set[int]) -> dict[str, float]:
+    """CPU time used so far (s, user + system, from ``/proc/<pid>/stat``) by the portal processes
+    (``server_pids`` and their children: gunicorn's master and worker), by every PostgreSQL process
+    (command ``postgres``: the backends, WAL writer, checkpointer) and by this client process;
+    ``{}`` where there is no ``/proc``. Differences between two calls give a phase's CPU, which a
+    drifting shared host changes far less than it changes wall-clock throughput."""
+    if not os.path.isdir("/proc"):
+        return {}
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                raw = fh.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        # Fields after the command (proc(5)): state ppid … utime (14th of the line) stime (15th).
+        stats[int(entry)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) * _TICK_S)
+    portal = sum(cpu for pid, (_, ppid, cpu) in stats.items() if pid in server_pids or ppid in server_pids)
+    postgres = sum(cpu for comm, _, cpu in stats.values() if comm.startswith("postgres"))
+    return {"portal": portal, "postgres": postgres, "client": time.process_time()}
+
+
 def wait_for(port: int, proc: subprocess.Popen, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -235,29 +266,30 @@ def copy_rows(org_id: str, batches: list[list[tuple]]) -> list[list[tuple]]:
     return rows
 
 
-def copy_phase(db_name: str, batches: list[list[tuple]], concurrency: int) -> tuple[float, list[float]]:
-    """Raw COPY of every batch (rows from ``copy_rows``), one transaction each; returns ``(wall s, per-batch ms)``."""
+def copy_phase(conns: list, batches: list[list[tuple]]) -> tuple[float, list[float]]:
+    """Raw COPY of every batch (rows from ``copy_rows``), one transaction each, one thread per connection of
+    ``conns`` (open for the whole run, like the portal's persistent ones, so that their backends' CPU is
+    still there to be read); returns ``(wall s, per-batch ms)``."""
     queue = list(enumerate(batches))
     lock = threading.Lock()
     latencies: list[float] = []
 
-    def worker() -> None:
-        with psycopg.connect(with_db(SUPERUSER_URL, db_name)) as conn:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    _, batch = queue.pop()
-                started = time.perf_counter()
-                with conn.transaction(), conn.cursor() as cur:
-                    with cur.copy(f"COPY apm_metrics ({COLUMNS}) FROM STDIN") as copy:
-                        for row in batch:
-                            copy.write_row(row)
-                with lock:
-                    latencies.append((time.perf_counter() - started) * 1000)
+    def worker(conn) -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                _, batch = queue.pop()
+            started = time.perf_counter()
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(f"COPY apm_metrics ({COLUMNS}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+            with lock:
+                latencies.append((time.perf_counter() - started) * 1000)
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(conn,)) for conn in conns]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -336,6 +368,9 @@ def _measure(args, db_name: str, servers: list) -> int:
     rows = copy_rows(org_id, batches)
     phases = [args.formats[0], "copy", *args.formats[1:]]
     walls: dict[str, float] = dict.fromkeys(phases, 0.0)
+    server_pids = {proc.pid for proc in servers}
+    copy_conns = [psycopg.connect(with_db(SUPERUSER_URL, db_name)) for _ in range(args.concurrency)]
+    cpu: dict[str, dict[str, float]] = {p: {} for p in phases}
     latencies_of: dict[str, list[float]] = {p: [] for p in phases}
     round_ratios: dict[str, list[float]] = {fmt: [] for fmt in args.formats}
     ok = True
@@ -351,8 +386,9 @@ def _measure(args, db_name: str, servers: list) -> int:
         order = phases[r % len(phases) :] + phases[: r % len(phases)]
         took: dict[str, float] = {}
         for phase in order:
+            before = cpu_seconds(server_pids)
             if phase == "copy":
-                wall, ms = copy_phase(db_name, rows[lo:hi], args.concurrency)
+                wall, ms = copy_phase(copy_conns, rows[lo:hi])
             else:
                 path, content_type, ok_status, _ = FORMATS[phase]
                 wall, ms, failed = http_phase(
@@ -372,6 +408,9 @@ def _measure(args, db_name: str, servers: list) -> int:
                 print(f"{phase}: {now_stored - stored} rows stored, expected {expected}", file=sys.stderr)
                 ok = False
             stored = now_stored
+            after = cpu_seconds(server_pids)
+            for part, seconds in after.items():
+                cpu[phase][part] = cpu[phase].get(part, 0.0) + seconds - before[part]
             walls[phase] += wall
             latencies_of[phase] += ms
             took[phase] = wall
@@ -381,10 +420,24 @@ def _measure(args, db_name: str, servers: list) -> int:
             f"round {r + 1}/{args.rounds} ({hi - lo} batches per phase): "
             + ", ".join(f"{p} {expected / took[p]:,.0f} points/s" for p in order)
         )
+    for conn in copy_conns:
+        conn.close()
     copy_wall, copy_ms = walls["copy"], sorted(latencies_of["copy"])
     results = {fmt: (walls[fmt], sorted(latencies_of[fmt])) for fmt in args.formats}
 
     copy_rate = total / copy_wall
+
+    def cpu_line(phase: str) -> str:
+        used = cpu[phase]
+        if not used:
+            return ""
+        per = {part: 1000 * seconds / args.batches for part, seconds in used.items()}
+        parts = [f"PostgreSQL {per['postgres']:.1f}"]
+        if phase != "copy":
+            parts.append(f"portal {per['portal']:.1f}")
+        parts.append(f"client {per['client']:.1f}")
+        return f"\n{'  CPU per batch':34s}: " + ", ".join(parts) + f" ms (total {sum(per.values()):.1f} ms)"
+
     print()
     print(
         f"points: {total:,} per phase in batches of {args.batch_size:,}; concurrency {args.concurrency}, "
@@ -393,6 +446,7 @@ def _measure(args, db_name: str, servers: list) -> int:
     print(
         f"{'raw COPY apm_metrics':34s}: {copy_rate:>10,.0f} points/s  ({copy_wall:.2f} s)  "
         f"batch latency   p50 {statistics.median(copy_ms):.1f} ms, p99 {percentile(copy_ms, 0.99):.1f} ms"
+        + cpu_line("copy")
     )
     for fmt, (wall, latencies) in results.items():
         rate = total / wall
@@ -401,7 +455,7 @@ def _measure(args, db_name: str, servers: list) -> int:
         label = f"HTTP {fmt} {FORMATS[fmt][0]}"
         print(
             f"{label:34s}: {rate:>10,.0f} points/s  ({wall:.2f} s)  request latency p50 "
-            f"{statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms"
+            f"{statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms" + cpu_line(fmt)
         )
         verdict = "met" if ratio >= 0.70 and p99 < 50 else "NOT met"
         spread = round_ratios[fmt]

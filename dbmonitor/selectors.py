@@ -287,15 +287,18 @@ CHECKS = {
 }
 
 
-def findings(*, summary: dict | None = None) -> list[Finding]:
+def findings(*, summary: dict | None = None, read: dict | None = None) -> list[Finding]:
     """Every threshold breach now, from the views and checks (platform contexts; empty otherwise).
 
     Thresholds are those of ``dbmonitor.conf``. One finding per object:
     a backend (pid plus its start so a reused pid is a new object), a
     table, a sequence, a standby, or the database. ``summary``: a
     ``database_summary()`` the caller read already in this transaction (saves
-    reading pg_stat_statements again).
+    reading pg_stat_statements again). ``read``: what the caller read already of
+    ``cache_hit_ratios()``, ``replication()`` and ``rls_status()``, under those keys
+    (``health_report`` passes its own; each saves a scan of the statistics or catalogs).
     """
+    read = read or {}
     found: list[Finding] = []
     with connection.cursor() as cur:
         # pg_stat_activity and the cumulative statistics are read once per transaction; read them afresh.
@@ -382,7 +385,7 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
                 {"pid": row["pid"]},
             )
         )
-    ratios = cache_hit_ratios()
+    ratios = read["cache_hit_ratios"] if "cache_hit_ratios" in read else cache_hit_ratios()
     if ratios["blocks"] >= conf.CACHE_HIT_MIN_BLOCKS:
         for kind in ("table", "index"):
             ratio = ratios[f"{kind}_hit_ratio"]
@@ -435,7 +438,7 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
                 {"last_value": row["last_value"], "max_value": row["max_value"]},
             )
         )
-    for row in replication():
+    for row in read["replication"] if "replication" in read else replication():
         lag = row["replay_lag_s"]
         if lag is not None and lag >= conf.REPLICATION_LAG_WARNING_S:
             critical = lag >= conf.REPLICATION_LAG_CRITICAL_S
@@ -450,7 +453,7 @@ def findings(*, summary: dict | None = None) -> list[Finding]:
                     "s",
                 )
             )
-    for row in rls_status():
+    for row in read["rls_status"] if "rls_status" in read else rls_status():
         if row["flagged"]:
             found.append(
                 Finding(
@@ -591,26 +594,29 @@ def health_report(*, limit: int = 50) -> dict:
     (row shapes: the selectors of the same names).
     """
     summary = database_summary()
+    rls = rls_status()
+    checks = {
+        "long_running_queries": long_running_queries(),
+        "blocked_queries": blocked_queries(),
+        "cache_hit_ratios": cache_hit_ratios(),
+        "unused_indexes": unused_indexes(limit=limit),
+        "duplicate_indexes": duplicate_indexes(),
+        "missing_index_candidates": missing_index_candidates(),
+        "table_bloat": table_bloat(limit=10),
+        "index_bloat": index_bloat(limit=10),
+        "xid_wraparound": xid_wraparound(limit=5),
+        "sequences": sequence_usage(limit=10),
+        "replication": replication(),
+        "stats_info": stats_info(),
+    }
+    read = {"cache_hit_ratios": checks["cache_hit_ratios"], "replication": checks["replication"], "rls_status": rls}
     return {
         "summary": summary,
         "slow_queries": slow_queries(limit=limit),
         "connections": connections(),
         "table_health": table_health(limit=limit),
-        "rls_status": rls_status(),
-        "checks": {
-            "long_running_queries": long_running_queries(),
-            "blocked_queries": blocked_queries(),
-            "cache_hit_ratios": cache_hit_ratios(),
-            "unused_indexes": unused_indexes(limit=limit),
-            "duplicate_indexes": duplicate_indexes(),
-            "missing_index_candidates": missing_index_candidates(),
-            "table_bloat": table_bloat(limit=10),
-            "index_bloat": index_bloat(limit=10),
-            "xid_wraparound": xid_wraparound(limit=5),
-            "sequences": sequence_usage(limit=10),
-            "replication": replication(),
-            "stats_info": stats_info(),
-        },
-        "findings": [dataclasses.asdict(f) for f in findings(summary=summary)],
+        "rls_status": rls,
+        "checks": checks,
+        "findings": [dataclasses.asdict(f) for f in findings(summary=summary, read=read)],
         "thresholds": {name: getattr(conf, name) for name in dir(conf) if name.isupper()},
     }
