@@ -25,8 +25,8 @@ WITH latest AS MATERIALIZED (
       AND (%(org)s::uuid IS NULL OR a.organization_id = %(org)s::uuid)
     GROUP BY a.organization_id, a.service, a.metric_name
 )
-SELECT latest.organization_id, o.slug AS organization_slug, latest.service, latest.metric_name,
-       a.p95, a.count, latest.bucket_start
+SELECT latest.organization_id, o.slug AS organization_slug, o.name AS organization_name,
+       latest.service, latest.metric_name, a.p95, a.count, latest.bucket_start
 FROM latest
 JOIN apm_metric_aggregations a
   ON a.organization_id = latest.organization_id AND a.service = latest.service
@@ -39,8 +39,8 @@ ORDER BY o.slug, latest.service, latest.metric_name
 def latest_p95_by_service(*, organization_id: uuid.UUID | None = None, now: dt.datetime | None = None) -> list[dict]:
     """The latest 1-minute p95 per (organization, service, metric) within the last hour.
 
-    Returns ``[{"organization_id", "organization_slug", "service", "metric_name",
-    "p95", "count", "bucket_start"}]`` ordered by organization slug, service; filtered
+    Returns ``[{"organization_id", "organization_slug", "organization_name", "service",
+    "metric_name", "p95", "count", "bucket_start"}]`` ordered by organization slug, service; filtered
     to ``organization_id`` when given. RLS applies as usual.
 
     "Within the last hour": buckets starting in ``(now - 1 h, now]``

@@ -450,11 +450,6 @@ def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = 
     from apm import selectors as apm_selectors
 
     rows = apm_selectors.latest_p95_by_service(organization_id=organization_id, now=now)
-    names = (
-        dict(Organization.objects.filter(id__in={r["organization_id"] for r in rows}).values_list("id", "name"))
-        if rows
-        else {}
-    )
     out = []
     for r in rows:
         if organization_id is not None and str(r["organization_id"]) != str(organization_id):
@@ -471,7 +466,7 @@ def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = 
                 count=r.get("count"),
                 bucket_start=r.get("bucket_start"),
                 level=p95_level(r["p95"]),
-                organization_name=names.get(r["organization_id"], ""),
+                organization_name=r["organization_name"],
             )
         )
     return out
