@@ -295,8 +295,9 @@ def findings(*, summary: dict | None = None, read: dict | None = None) -> list[F
     table, a sequence, a standby, or the database. ``summary``: a
     ``database_summary()`` the caller read already in this transaction (saves
     reading pg_stat_statements again). ``read``: what the caller read already of
-    ``cache_hit_ratios()``, ``replication()`` and ``rls_status()``, under those keys
-    (``health_report`` passes its own; each saves a scan of the statistics or catalogs).
+    ``cache_hit_ratios()``, ``replication()`` and ``rls_status()``, under those keys, and
+    ``"sequences": (sequence_usage(limit) rows, limit)`` (``health_report`` passes its own; each
+    saves a scan of the statistics or catalogs).
     """
     read = read or {}
     found: list[Finding] = []
@@ -419,9 +420,15 @@ def findings(*, summary: dict | None = None, read: dict | None = None) -> list[F
                 {"to_forced_autovacuum": row["to_forced_autovacuum"], "to_shutdown": row["to_shutdown"]},
             )
         )
-    sequences = _dicts(
-        "SELECT * FROM monitoring_sequence_usage() WHERE used_ratio >= %s", [conf.SEQUENCE_WARNING_RATIO]
-    )
+    # ``read["sequences"]``: ``(sequence_usage(limit) rows, limit)``, most used first. They hold every
+    # sequence over the warning ratio unless the list is full and its last one is still over it.
+    listed, listed_limit = read.get("sequences", ([], 0))
+    if listed_limit and (len(listed) < listed_limit or listed[-1]["used_ratio"] < conf.SEQUENCE_WARNING_RATIO):
+        sequences = [row for row in listed if row["used_ratio"] >= conf.SEQUENCE_WARNING_RATIO]
+    else:
+        sequences = _dicts(
+            "SELECT * FROM monitoring_sequence_usage() WHERE used_ratio >= %s", [conf.SEQUENCE_WARNING_RATIO]
+        )
     for row in sequences:
         critical = row["used_ratio"] >= conf.SEQUENCE_CRITICAL_RATIO
         found.append(
@@ -582,6 +589,9 @@ def _migration_plan() -> tuple[tuple[str, str], ...]:
 # --- The page and the API (dbmonitor.views, dbmonitor.api) ---------------------------------------
 
 
+SEQUENCES_SHOWN = 10  # the most used sequences the page and the API list
+
+
 def health_report(*, limit: int = 50) -> dict:
     """Everything the page and the API show, read in the caller's (staff) context.
 
@@ -605,11 +615,16 @@ def health_report(*, limit: int = 50) -> dict:
         "table_bloat": table_bloat(limit=10),
         "index_bloat": index_bloat(limit=10),
         "xid_wraparound": xid_wraparound(limit=5),
-        "sequences": sequence_usage(limit=10),
+        "sequences": sequence_usage(limit=SEQUENCES_SHOWN),
         "replication": replication(),
         "stats_info": stats_info(),
     }
-    read = {"cache_hit_ratios": checks["cache_hit_ratios"], "replication": checks["replication"], "rls_status": rls}
+    read = {
+        "cache_hit_ratios": checks["cache_hit_ratios"],
+        "replication": checks["replication"],
+        "rls_status": rls,
+        "sequences": (checks["sequences"], SEQUENCES_SHOWN),
+    }
     return {
         "summary": summary,
         "slow_queries": slow_queries(limit=limit),

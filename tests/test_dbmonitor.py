@@ -107,6 +107,21 @@ def test_slow_query_thresholds_are_function_parameters(db):
         )
 
 
+def test_the_summary_counts_the_slow_statements_the_view_lists(world):
+    # get_database_monitoring_summary() v2 counts with monitoring_slow_query_count(), which reads
+    # pg_stat_statements without the texts: it must count exactly what monitoring_slow_query_rows()
+    # lists, at every threshold, and nothing outside platform contexts.
+    with staff_context():
+        _exec("WITH dbmon_count_probe AS (SELECT pg_sleep(0.11)) SELECT * FROM dbmon_count_probe")
+        for mean_ms, calls in ((100, 1), (50, 1), (100, 2), (100_000, 1)):
+            counted = _one("SELECT monitoring_slow_query_count(%s, %s)", [mean_ms, calls])
+            assert counted == _one("SELECT count(*) FROM monitoring_slow_query_rows(%s, %s)", [mean_ms, calls])
+        summary = selectors.database_summary()
+        assert summary["slow_queries"] == len(selectors.slow_queries(limit=1000)) >= 1
+    with vendor_context(world.org_a.id):
+        assert _one("SELECT monitoring_slow_query_count(0, 1)") == 0
+
+
 def test_secrets_in_utility_statements_are_redacted_in_slow_queries(db):
     secret = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
     with staff_context():

@@ -197,9 +197,19 @@ def test_a_smallint_identity_near_its_limit_is_reported_against_the_column_type(
         assert row["last_value"] == 32000 and row["max_value"] == 32767
         assert row["used_ratio"] == pytest.approx(32000 / 32767)
         found = [f for f in selectors.findings() if f.check == "sequence_exhaustion"]
+        # health_report() hands its top-10 list to findings(): the same finding, with the list short or
+        # full (a full list whose last sequence is still over the ratio makes findings() read them all).
+        reported = [f for f in selectors.health_report()["findings"] if f["check"] == "sequence_exhaustion"]
+        monkeypatch.setattr(selectors, "SEQUENCES_SHOWN", 1)
+        monkeypatch.setattr(conf, "SEQUENCE_WARNING_RATIO", 0.0)
+        everything = [f for f in selectors.health_report()["findings"] if f["check"] == "sequence_exhaustion"]
+        sequences = selectors.sequence_usage(limit=1000)
+        monkeypatch.setattr(conf, "SEQUENCE_WARNING_RATIO", 0.9)
         monkeypatch.setattr(conf, "SEQUENCE_CRITICAL_RATIO", 0.95)
         critical = [f for f in selectors.findings() if f.check == "sequence_exhaustion"]
     assert [(f.object, f.severity) for f in found] == [(f"public.{probe_table}_id_seq", "warning")]
+    assert [(f["object"], f["severity"]) for f in reported] == [(f"public.{probe_table}_id_seq", "warning")]
+    assert len(everything) == len(sequences) > 1
     assert [(f.object, f.severity) for f in critical] == [(f"public.{probe_table}_id_seq", "critical")]
 
 
