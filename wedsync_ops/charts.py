@@ -61,7 +61,8 @@ def line_chart(
     legend sits between the title and the plot; labels show the extremes and the first/last time (UTC, HH:MM).
     With fewer than two points it renders a labelled "not enough history"
     box instead. ``unit`` is appended to axis labels (``"%"`` formats as a
-    percentage). Returns safe HTML (an ``<svg>`` element).
+    percentage). Returns safe HTML (an ``<svg>`` element). Raises ValueError when a series has
+    not one value per time.
     """
     left, right, top, bottom = 56, 12, 40, 28
     plot_w, plot_h = width - left - right, height - top - bottom
