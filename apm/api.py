@@ -412,7 +412,7 @@ class OtlpMetricsView(APIView):
                 f"at most {limit} are accepted: export smaller batches",
                 content_type,
             )
-        metrics_copy_tuples(rows=batch.points, days=batch.days, recorded_at_us=True)
+        metrics_copy_tuples(rows=batch.points, days=batch.days)
         histograms_copy(points=batch.histograms)
         message = "; ".join(batch.reasons)
         return HttpResponse(
@@ -495,7 +495,7 @@ class RemoteWriteView(APIView):
             )
         if batch.rejected and not batch.points:
             return _text(400, "every sample was rejected: " + "; ".join(batch.reasons))
-        metrics_copy_tuples(rows=batch.points, days=batch.days, recorded_at_us=True)
+        metrics_copy_tuples(rows=batch.points, days=batch.days)
         response = HttpResponse(status=204)
         if batch.rejected:
             response["X-Wedsync-Rejected-Samples"] = str(batch.rejected)

@@ -10,8 +10,8 @@ class PointBatch:
     """Metric point tuples (``apm.services.metrics_copy_tuples``) and their UTC days, plus the data points
     rejected and the distinct reasons why (at most ``MAX_REASONS``, in order of first appearance).
 
-    Each tuple's ``recorded_at`` is an int of µs since 2000-01-01 UTC (``wedsync_ops.db.pg_timestamp_us``;
-    pass ``recorded_at_us=True``): the wire formats carry integer epoch times, so no datetime is made."""
+    Each tuple's ``recorded_at`` is an int of µs since 2000-01-01 UTC (``wedsync_ops.db.pg_timestamp_us``):
+    the wire formats carry integer epoch times, so no datetime is made."""
 
     MAX_REASONS = 10
 

@@ -136,7 +136,7 @@ def metrics_ingest_json(*, organization_id: uuid.UUID, body: bytes, now: dt.date
     fast = _fast_rows(body, organization_id=organization_id, now=now)
     if fast is not None:
         rows, days = fast
-        return metrics_copy_tuples(rows=rows, days=days, recorded_at_us=True)
+        return metrics_copy_tuples(rows=rows, days=days)
     try:  # wedsync_ops.validation: at most 64 levels, no NUL or lone surrogate anywhere; NaN reported per point
         payload = json_loads(body, allow_nan=True)
     except InputError as exc:

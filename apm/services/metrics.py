@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from wedsync_ops.db import copy_through_stage
+from wedsync_ops.db import copy_through_stage, pg_timestamp_us
 
 from ..queries import query
 from ..validation import (
@@ -258,10 +258,9 @@ def metrics_ensure_partitions_for(*, days: set[dt.date] | frozenset[dt.date]) ->
 # --- COPY -----------------------------------------------------------------------
 
 _STAGE_COLUMNS = "organization_id, service, metric_name, value, unit, tags, recorded_at"
-# Binary COPY: PostgreSQL parses no text (uuid, float8, timestamptz arrive as their binary forms).
-_STAGE_TYPES = ["uuid", "text", "text", "float8", "text", "text", "timestamptz"]
-# recorded_at sent as PostgreSQL's binary timestamptz itself (wedsync_ops.db.pg_timestamp_us).
-_STAGE_TYPES_US = [*_STAGE_TYPES[:-1], "int8"]
+# Binary COPY: PostgreSQL parses no text (uuid, float8 arrive as their binary forms; recorded_at as an
+# int8 of µs since 2000-01-01, which is the binary form of timestamptz: wedsync_ops.db.pg_timestamp_us).
+_STAGE_TYPES = ["uuid", "text", "text", "float8", "text", "text", "int8"]
 
 
 def ensure_stage_table(cur, *, name: str, create_sql: str) -> None:
@@ -303,21 +302,21 @@ def metrics_copy(*, rows: list[MetricRow]) -> int:
                 float(row.value),
                 row.unit,
                 text,
-                at,
+                pg_timestamp_us(at),
             )
         )
     return metrics_copy_tuples(rows=tuples, days=days)
 
 
-def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date], recorded_at_us: bool = False) -> int:
+def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date]) -> int:
     """Write validated points into ``apm_metrics`` with one COPY; returns rows written.
 
     ``rows``: ``(organization_id, service, metric_name, value, unit,
     tags_json, recorded_at)`` tuples (organization id a ``uuid.UUID``,
-    value a float, tags a JSON object text, recorded_at an aware datetime,
-    or with ``recorded_at_us`` an int of µs since 2000-01-01 UTC from
-    ``wedsync_ops.db.pg_timestamp_us``, which the hot ingest paths compute
-    without making datetimes: they go out in COPY's binary format); ``days``: the
+    value a float, tags a JSON object text, recorded_at an int of µs since
+    2000-01-01 UTC, ``wedsync_ops.db.pg_timestamp_us``, which the hot ingest
+    paths compute without making datetimes: they go out in COPY's binary
+    format); ``days``: the
     UTC days of their ``recorded_at``, whose daily partitions are ensured
     first. Must run in a transaction whose tenant context may insert these
     organizations' rows.
@@ -339,7 +338,7 @@ def metrics_copy_tuples(*, rows: list[tuple], days: set[dt.date], recorded_at_us
         stage_create_sql=query("metrics_stage_create"),
         stage_table="apm_metrics_stage_v3",
         columns=_STAGE_COLUMNS,
-        types=_STAGE_TYPES_US if recorded_at_us else _STAGE_TYPES,
+        types=_STAGE_TYPES,
         rows=rows,
         move_sql=query("metrics_move_staged"),
     )
