@@ -146,15 +146,16 @@ def spec_data(world):
     """Errors (some on a wedding day) and latency points of org A at the database's now()."""
     now = timezone.now()
     with service_context():
-        Wedding.objects.create(
-            organization=world.org_a,
-            wedding_date=now.astimezone(dt.timezone(dt.timedelta(hours=0))).date(),
-            couple_name="Cara & Dev",
-        )
+        # The errors span the last 30 minutes, which may cross the organization's local midnight: every local
+        # date they fall on holds a wedding, so all six are wedding-day errors whenever the suite runs.
         with connection.cursor() as cur:
-            cur.execute("SELECT org_local_date(%s, now())", [world.org_a.id])
-            local = cur.fetchone()[0]
-        Wedding.objects.filter(organization=world.org_a).update(wedding_date=local)
+            cur.execute(
+                "SELECT DISTINCT org_local_date(%s, t) FROM unnest(%s::timestamptz[]) AS t",
+                [world.org_a.id, [now, now - dt.timedelta(minutes=30)]],
+            )
+            local_dates = sorted(row[0] for row in cur.fetchall())
+        for i, local in enumerate(local_dates):
+            Wedding.objects.create(organization=world.org_a, wedding_date=local, couple_name=f"Cara & Dev {i}")
         errors_ingest(
             organization_id=world.org_a.id,
             now=now,
