@@ -408,3 +408,35 @@ def test_login_page_logs_a_vendor_in_and_lands_on_her_organization(client, cast)
     assert b"Rosewood Florals" in response.content
     bad = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
     assert bad.status_code == 200 and b"didn't match" in bad.content
+
+
+def test_panels_load_in_one_savepoint_and_a_broken_one_is_retried_alone(cast):
+    def broken():
+        with connection.cursor() as cur:
+            cur.execute("SELECT no_such_function()")
+
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql.split()[0].upper())
+        return execute(sql, params, many, context)
+
+    with service_context():
+        with connection.execute_wrapper(record):
+            fine = selectors.load_panels(
+                {
+                    "weddings": ("weddings", lambda: selectors.weddings_today(now=FRIDAY_NIGHT)),
+                    "one": ("one", lambda: 1),
+                }
+            )
+        assert statements.count("SAVEPOINT") == 1 and fine["one"].rows == 1 and fine["weddings"].rows
+        panels = selectors.load_panels(
+            {
+                "weddings": ("weddings", lambda: selectors.weddings_today(now=FRIDAY_NIGHT)),
+                "broken": ("broken", broken),
+                "one": ("one", lambda: 1),
+            }
+        )
+        assert selectors.weddings_today(now=FRIDAY_NIGHT)  # the transaction is still usable
+    assert not panels["broken"].ok and "broken unavailable" in panels["broken"].error
+    assert panels["weddings"].ok and panels["weddings"].rows and panels["one"].rows == 1

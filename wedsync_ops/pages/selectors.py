@@ -12,14 +12,11 @@ filters by organization explicitly as well.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 import zoneinfo
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import DateField, DateTimeField, F, Func, Prefetch, Value
 
 from alerts.models import AlertHistory
@@ -27,7 +24,8 @@ from incidents.models import Incident, IncidentUpdate
 from notifications.models import NotificationDelivery
 from wedsync_ops.tenancy.models import Organization, Wedding
 
-logger = logging.getLogger(__name__)
+from .panels import Panel, load_panel, load_panels  # noqa: F401 - re-exported: the pages' panel contract
+
 
 #: Latency p95 at or above this (ms) is marked "slow" on the pages: the
 #: platform-wide rule's weekday threshold (seed_demo creates that rule).
@@ -47,33 +45,6 @@ class LocalDate(Func):
     template = "((%(expressions)s))::date"
     arg_joiner = " AT TIME ZONE "
     output_field = DateField()
-
-
-@dataclass
-class Panel:
-    """One dashboard panel: ``rows`` when it loaded, else ``error`` (a short message for the page)."""
-
-    rows: Any = None
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error
-
-
-def load_panel(name: str, loader: Callable[[], Any]) -> Panel:
-    """Run ``loader()`` in a savepoint and wrap its result in a Panel.
-
-    A failing panel (a database error, a contract not implemented yet) is
-    logged and shown as unavailable instead of taking the whole dashboard
-    down on a Saturday; the savepoint keeps the request's transaction usable.
-    """
-    try:
-        with transaction.atomic():
-            return Panel(rows=loader())
-    except Exception as exc:  # noqa: BLE001 - one broken panel must not blank the dashboard
-        logger.exception("page panel %s failed", name)
-        return Panel(error=f"{name} unavailable ({type(exc).__name__})")
 
 
 def local_moment(day: dt.date, time: dt.time | None, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
@@ -517,31 +488,33 @@ class SaturdayDashboard:
 def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
     """The operations Saturday dashboard at ``now``: for staff (RLS shows every organization).
 
-    A fixed number of queries: one per panel plus one count. The triage panels (``freshness``,
-    ``firing``, ``at_risk``, ``health_counts``, from ``wedsync_ops.pages.triage``) come first on the page.
+    A fixed number of queries: one per panel plus one count, the panels in one savepoint
+    (``load_panels``). The triage panels (``freshness``, ``firing``, ``at_risk``, ``health_counts``,
+    from ``wedsync_ops.pages.triage``) come first on the page.
     """
     from .triage import data_freshness, firing_alerts, service_health_counts, weddings_at_risk
 
-    board = SaturdayDashboard(
-        now=now.astimezone(dt.UTC),
-        weddings=load_panel("weddings today", lambda: weddings_today(now=now)),
-        wedding_day_orgs=load_panel("wedding-day mode", lambda: organizations_in_wedding_day_mode(now=now)),
-        incidents=load_panel("open incidents", lambda: incidents_by_wedding_impact(now=now)),
-        alerts=load_panel("firing alerts", lambda: open_alerts()),
-        p95=load_panel("latest p95", lambda: latest_latency_p95(now=now)),
-        database=load_panel("database", database_summary),
-        deliveries=load_panel("notifications", lambda: recent_deliveries()),
-        failed=load_panel("failed notifications", lambda: failed_deliveries(now=now)),
-        escalations=load_panel("escalations", lambda: escalations_under_way()),
-        p95_trend=load_panel("p95 trend", lambda: p95_trend(now=now)),
-        health=load_panel("service health", lambda: service_health()),
-        error_rate=load_panel("error rate", lambda: error_rate_trend(now=now)),
-        organization_count=Organization.objects.count(),
-        oncall=load_panel("on call today", lambda: oncall_today(now=now)),
-        freshness=load_panel("data freshness", lambda: data_freshness(now=now)),
-        firing=load_panel("firing alerts", lambda: firing_alerts()),
-        health_counts=load_panel("service health", service_health_counts),
+    panels = load_panels(
+        {
+            "weddings": ("weddings today", lambda: weddings_today(now=now)),
+            "wedding_day_orgs": ("wedding-day mode", lambda: organizations_in_wedding_day_mode(now=now)),
+            "incidents": ("open incidents", lambda: incidents_by_wedding_impact(now=now)),
+            "alerts": ("firing alerts", lambda: open_alerts()),
+            "p95": ("latest p95", lambda: latest_latency_p95(now=now)),
+            "database": ("database", database_summary),
+            "deliveries": ("notifications", lambda: recent_deliveries()),
+            "failed": ("failed notifications", lambda: failed_deliveries(now=now)),
+            "escalations": ("escalations", lambda: escalations_under_way()),
+            "p95_trend": ("p95 trend", lambda: p95_trend(now=now)),
+            "health": ("service health", lambda: service_health()),
+            "error_rate": ("error rate", lambda: error_rate_trend(now=now)),
+            "oncall": ("on call today", lambda: oncall_today(now=now)),
+            "freshness": ("data freshness", lambda: data_freshness(now=now)),
+            "firing": ("firing alerts", lambda: firing_alerts()),
+            "health_counts": ("service health", service_health_counts),
+        }
     )
+    board = SaturdayDashboard(now=now.astimezone(dt.UTC), organization_count=Organization.objects.count(), **panels)
     board.at_risk = load_panel(
         "weddings at risk",
         lambda: weddings_at_risk(
@@ -573,15 +546,20 @@ def organization_page(*, organization: Organization, now: dt.datetime) -> Organi
     Every part is filtered by ``organization`` explicitly (a staff viewer's
     context sees all rows), and no part reads staff-only tables.
     """
+    panels = load_panels(
+        {
+            "protocol": ("wedding-day mode", lambda: wedding_day_protocol(organization=organization, now=now)),
+            "services": ("services", lambda: latest_latency_p95(now=now, organization_id=organization.id)),
+            "incidents": ("incidents", lambda: open_incidents(organization_id=organization.id)),
+            "weddings": ("weddings", lambda: upcoming_weddings(organization=organization, now=now)),
+        }
+    )
     page = OrganizationPage(
         organization=organization,
         now=now.astimezone(dt.UTC),
         local_now=now.astimezone(organization.tz),
-        protocol=load_panel("wedding-day mode", lambda: wedding_day_protocol(organization=organization, now=now)),
-        services=load_panel("services", lambda: latest_latency_p95(now=now, organization_id=organization.id)),
-        incidents=load_panel("incidents", lambda: open_incidents(organization_id=organization.id)),
-        weddings=load_panel("weddings", lambda: upcoming_weddings(organization=organization, now=now)),
         readiness=None,
+        **panels,
     )
     from .readiness import wedding_readiness
 
