@@ -26,7 +26,6 @@ from wedsync_ops.tenancy.models import Organization, Wedding
 
 from .panels import Panel, load_panel, load_panels  # noqa: F401 - re-exported: the pages' panel contract
 
-
 #: Latency p95 at or above this (ms) is marked "slow" on the pages: the
 #: platform-wide rule's weekday threshold (seed_demo creates that rule).
 SLOW_P95_MS = 800.0
