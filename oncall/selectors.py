@@ -64,22 +64,23 @@ def _rotation_spec(rotation: Rotation, participants: list[int]) -> RotationSpec:
     )
 
 
-def _wedding_windows(orgs: list[Organization], start: dt.datetime, end: dt.datetime) -> list[tuple]:
-    """UTC intervals of the (not cancelled) wedding days of ``orgs`` that touch [start, end)."""
+def _wedding_windows(orgs: list[Organization], start: dt.datetime, end: dt.datetime) -> dict[uuid.UUID, list[tuple]]:
+    """``{organization id: [(start, end)]}``: UTC intervals of the (not cancelled) wedding days of
+    ``orgs`` that touch [start, end), each organization's in date order. One query for all of them."""
     if not orgs:
-        return []
+        return {}
     by_org = {o.pk: o for o in orgs}
-    lo = min(start.astimezone(o.tz).date() for o in orgs) - dt.timedelta(days=1)
-    hi = max(end.astimezone(o.tz).date() for o in orgs) + dt.timedelta(days=1)
+    lo = min(start.astimezone(o.tz).date() for o in by_org.values()) - dt.timedelta(days=1)
+    hi = max(end.astimezone(o.tz).date() for o in by_org.values()) + dt.timedelta(days=1)
     days = set(
         Wedding.objects.filter(organization_id__in=list(by_org), wedding_date__gte=lo, wedding_date__lte=hi)
         .exclude(status=Wedding.Status.CANCELLED)
         .values_list("organization_id", "wedding_date")
     )
-    out = []
+    out: dict[uuid.UUID, list[tuple]] = defaultdict(list)
     for org_id, day in sorted(days, key=lambda x: (str(x[0]), x[1])):
         tz = by_org[org_id].tz
-        out.append(
+        out[org_id].append(
             (
                 localize(dt.datetime.combine(day, dt.time()), tz),
                 localize(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), tz),
@@ -91,7 +92,8 @@ def _wedding_windows(orgs: list[Organization], start: dt.datetime, end: dt.datet
 def schedule_specs(schedules, *, start: dt.datetime, end: dt.datetime) -> dict[uuid.UUID, ScheduleSpec]:
     """``{schedule id: ScheduleSpec}`` valid for instants in [start, end): rotations with their
     participants, the overrides overlapping the range, and the wedding days of the organizations in
-    scope (the schedule's own, or a platform schedule's ``wedding_day_organizations``). Five queries."""
+    scope (the schedule's own, or a platform schedule's ``wedding_day_organizations``). At most five
+    queries, whatever the number of schedules (the wedding days of all of them in one)."""
     schedules = list(schedules)
     ids = [s.pk for s in schedules]
     rotations = defaultdict(list)
@@ -114,10 +116,12 @@ def schedule_specs(schedules, *, start: dt.datetime, end: dt.datetime) -> dict[u
     for s in schedules:
         if s.organization_id is not None:
             scope[s.pk] = [orgs[s.organization_id]]
+    # The wedding days of every organization that a schedule with a wedding-day layer scopes: one query.
+    layered = {s.pk for s in schedules if any(r.wedding_day_only for r in rotations[s.pk])}
+    windows = _wedding_windows(list({o.pk: o for pk in layered for o in scope.get(pk, [])}.values()), start, end)
     specs = {}
     for s in schedules:
         scoped = scope.get(s.pk, [])
-        wedding_layers = any(r.wedding_day_only for r in rotations[s.pk])
         specs[s.pk] = ScheduleSpec(
             id=s.pk,
             name=s.name,
@@ -125,7 +129,9 @@ def schedule_specs(schedules, *, start: dt.datetime, end: dt.datetime) -> dict[u
             rotations=tuple(rotations[s.pk]),
             overrides=tuple(overrides[s.pk]),
             wedding_day_zones=tuple(o.timezone for o in scoped),
-            wedding_day_windows=tuple(_wedding_windows(scoped, start, end)) if wedding_layers else (),
+            wedding_day_windows=(
+                tuple(sorted(w for o in scoped for w in windows.get(o.pk, ()))) if s.pk in layered else ()
+            ),
         )
     return specs
 
@@ -276,29 +282,66 @@ class TodayRow:
 
 
 def oncall_today(*, now: dt.datetime) -> list[TodayRow]:
-    """Every enabled schedule (platform first) with its shifts over the schedule's local today."""
+    """Every enabled schedule (platform first) with its shifts over the schedule's local today.
+
+    Each row's ``timeline`` spans that local day: ``final`` is the day's shifts (gaps included),
+    ``now`` the answer at ``now`` and ``until`` when its shift ends within the day; ``lanes`` are
+    left empty (the per-layer lanes are the schedule page's). One query for the schedules, the
+    five of ``schedule_specs`` and one for the names.
+    """
     schedules = list(
         Schedule.objects.filter(enabled=True).select_related("organization").order_by("organization__name", "name")
     )
+    days = {}
+    for s in schedules:
+        tz = zoneinfo.ZoneInfo(s.timezone)
+        local_date = now.astimezone(tz).date()
+        days[s.pk] = (
+            local_date,
+            localize(dt.datetime.combine(local_date, dt.time()), tz),
+            localize(dt.datetime.combine(local_date + dt.timedelta(days=1), dt.time()), tz),
+        )
+    if not schedules:
+        return []
+    specs = schedule_specs(
+        schedules,
+        start=min(d[1] for d in days.values()) - dt.timedelta(days=1),
+        end=max(d[2] for d in days.values()) + dt.timedelta(days=1),
+    )
+    answers = {s.pk: oncall_at(specs[s.pk], now) for s in schedules}
+    today = {s.pk: shifts_between(specs[s.pk], days[s.pk][1], days[s.pk][2]) for s in schedules}
+    names = people_names(
+        {x.person for shifts in today.values() for x in shifts} | {a.person for a in answers.values() if a}
+    )
     rows = []
-    for t in schedule_timelines(schedules, now=now, days=2):
-        local_date = now.astimezone(t.tz).date()
-        day_start = localize(dt.datetime.combine(local_date, dt.time()), t.tz)
-        day_end = localize(dt.datetime.combine(local_date + dt.timedelta(days=1), dt.time()), t.tz)
-        today = shifts_between(t.spec, day_start, day_end)
-        t.names.update(people_names({x.person for x in today} - set(t.names)))
+    for s in schedules:
+        spec, (local_date, day_start, day_end), shifts = specs[s.pk], days[s.pk], today[s.pk]
+        current = next((x for x in shifts if x.start <= now < x.end), None)
+        timeline = ScheduleTimeline(
+            schedule=s,
+            spec=spec,
+            start=day_start,
+            end=day_end,
+            final=shifts,
+            lanes=[],
+            now=answers[s.pk],
+            until=current.end if current and current.end < day_end else None,
+            next_shift=next((x for x in shifts if x.start > now and x.person is not None), None),
+            gaps=[x for x in shifts if x.is_gap],
+            names=names,
+        )
         named = [
             NamedShift(
                 x.start,
                 x.end,
-                t.names.get(x.person, "?") if x.person else "",
+                names.get(x.person, "?") if x.person else "",
                 x.source,
-                f"{x.start.astimezone(t.tz):%H:%M}–"
-                + ("24:00" if x.end == day_end else f"{x.end.astimezone(t.tz):%H:%M}"),
+                f"{x.start.astimezone(spec.tz):%H:%M}–"
+                + ("24:00" if x.end == day_end else f"{x.end.astimezone(spec.tz):%H:%M}"),
             )
-            for x in today
+            for x in shifts
         ]
-        rows.append(TodayRow(timeline=t, today=named, local_date=local_date))
+        rows.append(TodayRow(timeline=timeline, today=named, local_date=local_date))
     return sorted(rows, key=lambda r: r.timeline.schedule.organization_id is not None)  # platform first
 
 
