@@ -39,7 +39,7 @@ def _dicts(sql: str, params: list | None = None) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def database_summary() -> dict:
+def database_summary(counts: tuple[int, int, int] | None = None) -> dict:
     """``get_database_monitoring_summary()`` as a dict.
 
     Shape: ``{"status": "ok"|"warning"|"critical"|"unknown", "checked_at": iso str,
@@ -59,7 +59,17 @@ def database_summary() -> dict:
     ``slow_queries`` counts with ``conf.SLOW_QUERY_MS`` / ``conf.SLOW_QUERY_MIN_CALLS``, set
     for the current transaction as ``dbmonitor.slow_query_ms`` / ``…_min_calls`` (the settings
     the view ``monitoring_slow_queries`` reads), so the count and ``slow_queries()`` agree.
+
+    ``counts``: ``(slow_queries, tables_needing_vacuum, rls_unprotected_tables)`` the caller has
+    counted from full reads of ``slow_queries``, ``table_health`` and ``rls_status`` in this
+    transaction: the summary is then assembled from them (SQL ``monitoring_summary``) instead of
+    reading pg_stat_statements and every table's size a second time.
     """
+    if counts is not None:
+        with connection.cursor() as cur:
+            cur.execute("SELECT monitoring_summary(%s, %s, %s)", [int(c) for c in counts])
+            (value,) = cur.fetchone()
+        return json.loads(value) if isinstance(value, str | bytes) else value
     with connection.cursor() as cur:
         if connection.in_atomic_block:
             cur.execute(
@@ -374,8 +384,17 @@ def health_report(*, limit: int = 50) -> dict:
     "stats_info": dicts}, "findings": [Finding as dict], "thresholds": {name: value}}``
     (row shapes: the selectors of the same names).
     """
-    summary = database_summary()
+    # Read in full once: the summary's three costly counts come from these rows (database_summary),
+    # unless a list reached MAX_LIMIT rows and may be cut short: then the summary counts on its own.
+    slow = slow_queries(limit=MAX_LIMIT)
+    tables = table_health(limit=MAX_LIMIT)
     rls = rls_status()
+    complete = len(slow) < MAX_LIMIT and len(tables) < MAX_LIMIT
+    summary = database_summary(
+        counts=(len(slow), sum(bool(t["needs_vacuum"]) for t in tables), sum(bool(r["flagged"]) for r in rls))
+        if complete
+        else None
+    )
     checks = {
         "long_running_queries": long_running_queries(),
         "blocked_queries": blocked_queries(),
@@ -398,9 +417,9 @@ def health_report(*, limit: int = 50) -> dict:
     }
     return {
         "summary": summary,
-        "slow_queries": slow_queries(limit=limit),
+        "slow_queries": slow[:limit],
         "connections": connections(),
-        "table_health": table_health(limit=limit),
+        "table_health": tables[:limit],
         "rls_status": rls,
         "checks": checks,
         "findings": [dataclasses.asdict(f) for f in findings(summary=summary, read=read)],

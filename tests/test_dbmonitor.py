@@ -122,6 +122,30 @@ def test_the_summary_counts_the_slow_statements_the_view_lists(world):
         assert _one("SELECT monitoring_slow_query_count(0, 1)") == 0
 
 
+def test_the_database_pages_summary_from_its_own_reads_is_the_summary(db):
+    # health_report() counts slow statements, tables needing vacuum and unprotected tables from its
+    # full reads and has monitoring_summary() assemble the rest: the same summary as
+    # get_database_monitoring_summary(), here with a slow statement and an open warning event; then
+    # the summary of counts given outright.
+    with staff_context():
+        _exec("WITH dbmon_report_probe AS (SELECT pg_sleep(0.11)) SELECT * FROM dbmon_report_probe")
+        _event(severity="warning")
+        own = selectors.database_summary()
+        report = selectors.health_report()
+        given = selectors.database_summary(counts=(0, 0, 0))
+        flagged = selectors.database_summary(counts=(0, 0, 3))
+        listed = len(selectors.slow_queries(limit=1000))
+    drop = ("checked_at", "connections")
+    assert {k: v for k, v in report["summary"].items() if k not in drop} == {
+        k: v for k, v in own.items() if k not in drop
+    }
+    assert own["slow_queries"] >= 1 and own["open_events"] == 1 and own["status"] == "warning"
+    assert report["summary"]["slow_queries"] == listed >= 1
+    assert given["slow_queries"] == given["tables_needing_vacuum"] == given["rls_unprotected_tables"] == 0
+    assert given["status"] == "warning" and given["open_events"] == 1  # the event alone keeps it a warning
+    assert flagged["rls_unprotected_tables"] == 3 and given["pg_stat_statements"] is True
+
+
 def test_secrets_in_utility_statements_are_redacted_in_slow_queries(db):
     secret = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
     with staff_context():
@@ -409,12 +433,14 @@ def _outsider_sees_nothing():
     assert _one("SELECT count(*) FROM monitoring_rls_status_in('public')") == 0
     assert selectors.slow_queries() == selectors.connections() == []
     assert selectors.table_health() == selectors.rls_status() == []
-    summary = selectors.database_summary()
-    assert set(summary) == SUMMARY_KEYS
-    assert summary["status"] == "unknown" and summary["pg_stat_statements"] is False
-    assert summary["connections"] == {"used": 0, "max": 0, "idle_in_transaction": 0}
-    counts = ("slow_queries", "tables_needing_vacuum", "rls_unprotected_tables", "open_events")
-    assert [summary[k] for k in counts] == [0] * 4
+    # The summary, and the summary assembled from counts a caller gives (which an outsider cannot
+    # use to learn anything: the counts are ignored outside platform contexts).
+    for summary in (selectors.database_summary(), selectors.database_summary(counts=(7, 8, 9))):
+        assert set(summary) == SUMMARY_KEYS
+        assert summary["status"] == "unknown" and summary["pg_stat_statements"] is False
+        assert summary["connections"] == {"used": 0, "max": 0, "idle_in_transaction": 0}
+        counts = ("slow_queries", "tables_needing_vacuum", "rls_unprotected_tables", "open_events")
+        assert [summary[k] for k in counts] == [0] * 4
 
 
 def test_vendor_and_no_context_see_nothing_from_views_events_or_summary(world):
