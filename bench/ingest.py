@@ -35,8 +35,11 @@ What it does, in one run:
    with the range of the per-round ratios (target: HTTP ≥ 0.70 of COPY,
    p99 < 50 ms), and the CPU each phase cost per batch in PostgreSQL, the
    portal and the client (``/proc``: steadier than throughput on a shared
-   host, and it says where the time goes); checks that every phase stored
-   every row, and drops the scratch database.
+   host, and it says where the time goes); the server's own time per batch
+   (p50/p99 and the share served within 50 ms, from the portal's
+   request-duration histogram on ``/metrics``, read before and after each
+   HTTP phase: the request latency less gunicorn's queue); checks that
+   every phase stored every row, and drops the scratch database.
 
 ``--full`` runs 2,000 batches (2 million points) instead of 500. Exits 1 when
 any request is not a 202 or a row count is off.
@@ -75,6 +78,9 @@ from _scratch import (  # noqa: E402
 )
 
 COLUMNS = "organization_id, service, metric_name, value, unit, tags, recorded_at, wedding_context"
+#: The bearer token the portal processes' /metrics answers to (their own request-duration histogram).
+METRICS_TOKEN = "bench-ingest-metrics"
+DURATION_FAMILY = "wedsync_ops_http_request_duration_seconds"
 TIMEZONE = "Europe/London"
 
 
@@ -216,6 +222,49 @@ def count_rows(db_name: str, org_id) -> int:
         return conn.execute("SELECT count(*) FROM apm_metrics WHERE organization_id = %s", [org_id]).fetchone()[0]
 
 
+def server_buckets(ports: list[int], route: str) -> dict[float, float]:
+    """``{upper bound (s): cumulative count}`` of the portal's own request-duration histogram
+    (``apm.middleware.REQUEST_DURATION``: the time from the first middleware in to the response out,
+    so without gunicorn's queue and HTTP parsing) for successful POSTs to ``route``, summed over the
+    processes on ``ports`` (each one's ``/metrics``, bearer ``METRICS_TOKEN``)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[float, float] = {}
+    for port in ports:
+        text = requests.get(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30
+        ).text
+        for family in text_string_to_metric_families(text):
+            if family.name != DURATION_FAMILY:
+                continue
+            for sample in family.samples:
+                labels = sample.labels
+                if sample.name.endswith("_bucket") and labels.get("route") == route and labels.get("method") == "POST":
+                    if labels.get("status") == "2xx":
+                        le = float(labels["le"])
+                        out[le] = out.get(le, 0.0) + sample.value
+    return out
+
+
+def bucket_quantile(buckets: dict[float, float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) of a cumulative histogram ``{upper bound: count}``, in its unit, or None
+    when empty: Prometheus' ``histogram_quantile`` (linear interpolation inside the bucket that holds
+    the rank, the first bucket starting at 0; a rank in the +Inf bucket answers the largest finite bound)."""
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]] if bounds else 0
+    if not total:
+        return None
+    rank, lower, below = q * total, 0.0, 0.0
+    for le in bounds:
+        count = buckets[le]
+        if count >= rank:
+            if le == float("inf"):
+                return lower
+            return lower + (le - lower) * (rank - below) / (count - below) if count > below else le
+        lower, below = le, count
+    return lower
+
+
 def http_phase(
     ports: list[int], key: str, bodies: list[bytes], concurrency: int, *, path: str, content_type: str, ok_status: int
 ) -> tuple[float, list[float], list]:
@@ -355,7 +404,7 @@ def _measure(args, db_name: str, servers: list) -> int:
                     "warning",
                 ],
                 cwd=ROOT,
-                env=run_env(db_name),
+                env=run_env(db_name, APM_METRICS_TOKEN=METRICS_TOKEN),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -373,6 +422,7 @@ def _measure(args, db_name: str, servers: list) -> int:
     cpu: dict[str, dict[str, float]] = {p: {} for p in phases}
     latencies_of: dict[str, list[float]] = {p: [] for p in phases}
     round_ratios: dict[str, list[float]] = {fmt: [] for fmt in args.formats}
+    served: dict[str, dict[float, float]] = {fmt: {} for fmt in args.formats}
     ok = True
     stored = count_rows(db_name, org_id)
     size = -(-args.batches // args.rounds)
@@ -391,6 +441,7 @@ def _measure(args, db_name: str, servers: list) -> int:
                 wall, ms = copy_phase(copy_conns, rows[lo:hi])
             else:
                 path, content_type, ok_status, _ = FORMATS[phase]
+                histogram_before = server_buckets(ports, path)
                 wall, ms, failed = http_phase(
                     ports,
                     key,
@@ -400,6 +451,8 @@ def _measure(args, db_name: str, servers: list) -> int:
                     content_type=content_type,
                     ok_status=ok_status,
                 )
+                for le, count in server_buckets(ports, path).items():
+                    served[phase][le] = served[phase].get(le, 0.0) + count - histogram_before.get(le, 0.0)
                 if failed:
                     print(f"{phase}: {len(failed)} requests failed: status {sorted(set(failed))}", file=sys.stderr)
                     ok = False
@@ -472,6 +525,16 @@ def _measure(args, db_name: str, servers: list) -> int:
             f"{statistics.fmean(latencies):.1f} ms); a mean under 50 ms needs "
             f"{args.concurrency * args.batch_size / 0.050:,.0f} points/s"
         )
+        # The server's share of that latency, from the portal's own histogram (no queue, no HTTP parsing).
+        buckets = served[fmt]
+        total_served = buckets.get(float("inf"), 0.0)
+        if total_served:
+            p50, p99 = (1000 * bucket_quantile(buckets, q) for q in (0.5, 0.99))
+            print(
+                f"{'  server time per batch':34s}: p50 {p50:.1f} ms, p99 {p99:.1f} ms (the portal's histogram, "
+                f"interpolated in its buckets); {100 * buckets.get(0.05, 0.0) / total_served:.1f}% of "
+                f"{total_served:,.0f} batches served in <= 50 ms"
+            )
     return 0 if ok else 1
 
 
