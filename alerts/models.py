@@ -142,7 +142,8 @@ class AlertRulePending(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: alert_rule_pending_once leads with organization_id.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="pending")
     fingerprint = models.CharField(max_length=64)
     pending_since = models.DateTimeField()
@@ -211,7 +212,8 @@ class IntegrationBacklog(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    integration = models.ForeignKey(AlertIntegration, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: integration_backlog_order leads with integration_id.
+    integration = models.ForeignKey(AlertIntegration, on_delete=models.CASCADE, related_name="+", db_index=False)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     body = models.BinaryField()
     alerts = models.PositiveIntegerField()
@@ -347,15 +349,22 @@ class AlertHistory(models.Model):
         BUSINESS = "business"
 
     id = _uuid_pk()
+    # No index of its own: alert_history_fp_start leads with organization_id.
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts", db_index=False
     )
     rule = models.ForeignKey(AlertRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     integration = models.ForeignKey(
         AlertIntegration, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
     )
+    # No index of its own: alert_history_incident leads with incident_id.
     incident = models.ForeignKey(
-        "incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="source_alerts"
+        "incidents.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="source_alerts",
+        db_index=False,
     )
     source = models.CharField(max_length=20, choices=Source.choices)
     fingerprint = models.CharField(max_length=64)

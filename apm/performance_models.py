@@ -143,7 +143,8 @@ class ErrorCorrelation(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
-    pattern = models.ForeignKey(ErrorPattern, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: error_correlations_pair leads with pattern_id.
+    pattern = models.ForeignKey(ErrorPattern, on_delete=models.CASCADE, related_name="+", db_index=False)
     related_pattern = models.ForeignKey(ErrorPattern, on_delete=models.CASCADE, related_name="+")
     origin_pattern = models.ForeignKey(ErrorPattern, on_delete=models.CASCADE, related_name="+")
     rule = models.CharField(max_length=20, choices=Rule.choices)

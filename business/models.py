@@ -94,7 +94,8 @@ class ConversionFunnel(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: conversion_funnels_org_name leads with organization_id.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=100)
     steps = ArrayField(models.CharField(max_length=32, choices=EventType.choices), size=8)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -116,8 +117,10 @@ class ConversionFunnelStep(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    funnel = models.ForeignKey(ConversionFunnel, on_delete=models.CASCADE, related_name="days")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: conversion_funnel_steps_uniq leads with funnel_id.
+    funnel = models.ForeignKey(ConversionFunnel, on_delete=models.CASCADE, related_name="days", db_index=False)
+    # No index of its own: idx_funnel_steps_org_day leads with organization_id.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     step = models.PositiveSmallIntegerField()
     event_type = models.CharField(max_length=32, choices=EventType.choices)
@@ -142,7 +145,8 @@ class FeatureUsage(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: feature_usage_uniq leads with organization_id.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     feature = models.CharField(max_length=100)
     active_users = models.IntegerField()
@@ -166,7 +170,8 @@ class RevenueMetric(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: revenue_metrics_uniq leads with organization_id.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     currency = models.CharField(max_length=3)
     bookings = models.IntegerField()
@@ -193,7 +198,8 @@ class UserSegment(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: user_segments_org_name leads with organization_id.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=100)
     rule = models.JSONField()
     created_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -210,7 +216,8 @@ class UserSegmentCount(models.Model):
     """Members of a segment on one local day. Table ``user_segment_counts`` (computed)."""
 
     id = models.BigAutoField(primary_key=True)
-    segment = models.ForeignKey(UserSegment, on_delete=models.CASCADE, related_name="counts")
+    # No index of its own: user_segment_counts_uniq leads with segment_id.
+    segment = models.ForeignKey(UserSegment, on_delete=models.CASCADE, related_name="counts", db_index=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     members = models.IntegerField()
@@ -240,7 +247,8 @@ class BusinessAlertRule(models.Model):
         RISE = "rise"
 
     id = models.BigAutoField(primary_key=True)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: business_alert_rules_org_name leads with organization_id.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=100)
     event_type = models.CharField(max_length=32, choices=EventType.choices)
     direction = models.CharField(max_length=8, choices=Direction.choices, default=Direction.DROP)

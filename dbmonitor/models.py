@@ -135,7 +135,8 @@ class DbTableSnapshot(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    snapshot = models.ForeignKey(DbSnapshot, on_delete=models.CASCADE, related_name="tables")
+    # No index of its own: db_table_snapshots_snap leads with snapshot_id.
+    snapshot = models.ForeignKey(DbSnapshot, on_delete=models.CASCADE, related_name="tables", db_index=False)
     schema_name = models.CharField(max_length=63)
     table_name = models.CharField(max_length=63)
     n_live_tup = models.BigIntegerField()

@@ -41,8 +41,9 @@ class Incident(models.Model):
     OPEN_STATUSES = ("open", "acknowledged", "investigating")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
+    # No index of its own: incidents_org_status leads with organization_id.
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents"
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="incidents", db_index=False
     )
     title = models.CharField(max_length=500)
     description = models.TextField(blank=True)
@@ -268,7 +269,8 @@ class EscalationStep(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    # No index of its own: escalation_step_position leads with policy_id.
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps", db_index=False)
     position = models.PositiveSmallIntegerField(help_text="Order within the policy, smallest first")
     wait_minutes = models.PositiveIntegerField(default=5)
     level = EnumField(enum_type="escalation_level", choices=EscalationLevel.choices, default=EscalationLevel.TEAM_LEAD)
@@ -445,7 +447,8 @@ class RunbookVersion(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="versions")
+    # No index of its own: runbook_version_once leads with runbook_id.
+    runbook = models.ForeignKey(Runbook, on_delete=models.CASCADE, related_name="versions", db_index=False)
     version = models.PositiveIntegerField()
     title = models.CharField(max_length=200)
     content = models.TextField()

@@ -90,7 +90,8 @@ class AutoRecoveryLog(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, db_default=RandomUUID(), editable=False)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    action = models.ForeignKey(RecoveryAction, on_delete=models.CASCADE, related_name="logs")
+    # No index of its own: auto_recovery_once_per_alert leads with action_id.
+    action = models.ForeignKey(RecoveryAction, on_delete=models.CASCADE, related_name="logs", db_index=False)
     alert = models.ForeignKey("alerts.AlertHistory", on_delete=models.CASCADE, related_name="+")
     incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

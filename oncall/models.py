@@ -61,6 +61,7 @@ class Schedule(models.Model):
     """
 
     id = _uuid_pk()
+    # No index of its own: oncall_schedule_name_once leads with organization_id.
     organization = models.ForeignKey(
         Organization,
         null=True,
@@ -68,6 +69,7 @@ class Schedule(models.Model):
         on_delete=models.CASCADE,
         related_name="oncall_schedules",
         help_text="Empty: a platform schedule (staff)",
+        db_index=False,
     )
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
@@ -104,7 +106,8 @@ class ScheduleWeddingDayScope(models.Model):
     layers on. Table ``oncall_schedule_wedding_day_scope`` (staff-only)."""
 
     id = models.BigAutoField(primary_key=True)
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="scope_rows")
+    # No index of its own: oncall_scope_once leads with schedule_id.
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="scope_rows", db_index=False)
     scoped_organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
@@ -188,7 +191,8 @@ class RotationParticipant(ParentOrganization):
     parent_field = "rotation"
     id = models.BigAutoField(primary_key=True)
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="participants")
+    # No index of its own: oncall_participant_position leads with rotation_id.
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="participants", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField()
 
@@ -208,7 +212,8 @@ class Override(ParentOrganization):
     parent_field = "schedule"
     id = _uuid_pk()
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
+    # No index of its own: oncall_override_schedule_end leads with schedule_id.
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
@@ -264,7 +269,10 @@ class ContactMethod(models.Model):
 
     id = _uuid_pk()
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_methods")
+    # No index of its own: oncall_contact_method_once leads with user_id.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_methods", db_index=False
+    )
     kind = models.CharField(max_length=8, choices=Method.choices)
     address = models.CharField(max_length=254)
     label = models.CharField(max_length=60, blank=True, help_text="e.g. work mobile")
@@ -296,7 +304,10 @@ class PersonalRule(models.Model):
 
     id = _uuid_pk()
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_rules")
+    # No index of its own: oncall_rule_method_once leads with user_id.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_rules", db_index=False
+    )
     wedding_day = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=1)
     contact_method = models.ForeignKey(ContactMethod, on_delete=models.CASCADE, related_name="rules")
@@ -333,7 +344,8 @@ class AcknowledgeToken(models.Model):
 
     id = _uuid_pk()
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: oncall_ack_token_incident leads with incident_id.
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+", db_index=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

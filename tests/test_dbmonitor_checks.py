@@ -153,6 +153,25 @@ def test_a_rarely_scanned_index_is_unused_and_a_covered_index_is_a_duplicate(db,
     ]
 
 
+# Tables the portal does not define (Django's contrib apps, django-axes, django-rest-knox): their indexes are theirs.
+THIRD_PARTY_TABLE_PREFIXES = ("auth_", "axes_", "knox_", "django_")
+
+
+def test_the_portals_own_tables_have_no_duplicate_index(db, probe_table):
+    """A foreign key covered by a composite index or unique constraint leading with its column has
+    ``db_index=False`` (its own index would only cost writes and space)."""
+    with staff_context():
+        rows = _fresh("SELECT * FROM monitoring_duplicate_indexes()")
+    # The probe table's covered index is reported: the check sees this database's tables.
+    assert (probe_table, f"{probe_table}_a") in {(r["table_name"], r["index_name"]) for r in rows}
+    ours = [
+        r for r in rows if r["table_name"] != probe_table and not r["table_name"].startswith(THIRD_PARTY_TABLE_PREFIXES)
+    ]
+    assert not ours, "covered indexes on the portal's tables:\n" + "\n".join(
+        f"  {r['table_name']}: {r['index_name']} covered by {r['covering_index_name']}" for r in ours
+    )
+
+
 def test_unused_index_threshold_is_the_scan_count(db, probe_table):
     with psycopg.connect(autocommit=True, **_params(settings.DATABASE_OWNER)) as owner:
         owner.execute("SET enable_seqscan = off")

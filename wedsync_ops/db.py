@@ -91,6 +91,26 @@ def run_sql_file(migration_file: str, *paths: str, reverse: str | None = None) -
     return migrations.RunSQL(forward, reverse_sql=reverse or migrations.RunSQL.noop)
 
 
+def fk_index_dropped(alter: migrations.AlterField, *, table: str, column: str, index: str):
+    """The state change ``alter`` (a foreign key's ``db_index=False``) that drops only the index ``index``.
+
+    Django's own ``AlterField`` on a foreign key drops its constraint and adds it back, and adding it
+    back locks the table and checks every row; a foreign key whose own index another index covers
+    (one leading with ``column``: ``monitoring_duplicate_indexes()``) needs only the index dropped.
+    Unapplied, the index is made again under the same name (``CREATE INDEX … (column)``, as Django
+    makes it). Returns a ``SeparateDatabaseAndState`` operation.
+    """
+    return migrations.SeparateDatabaseAndState(
+        state_operations=[alter],
+        database_operations=[
+            migrations.RunSQL(
+                f'DROP INDEX IF EXISTS "{index}"',
+                reverse_sql=f'CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" ("{column}")',
+            )
+        ],
+    )
+
+
 def sql_text(migration_file: str, path: str, *, or_replace: bool = False) -> str:
     """The text of ``<app>/sql/<path>`` (``migration_file``: the migration's ``__file__``), for a ``reverse=``.
 
