@@ -292,7 +292,9 @@ def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
     with connection.cursor() as cur:
         # The name test reads ASCII case only (COLLATE "C"): the patterns are ASCII, so it matches what
         # is_latency_metric() matches, at half the cost of ILIKE under the database's UTF-8 locale
-        # (at 10M points the filter was half of the query's 21 ms).
+        # (at 10M points the filter was half of the query's 21 ms). The WHERE is the predicate of the
+        # partial index idx_apm_aggregations_latency_5m (apm migration 0025), word for word, so the rows
+        # come from that index alone (7.7 -> 1.3 ms at 10M points); change both or neither.
         cur.execute(
             """
             SELECT bucket_start, max(p95), percentile_cont(0.5) WITHIN GROUP (ORDER BY p95)
