@@ -19,7 +19,7 @@ from incidents.models import Incident, IncidentUpdate
 from notifications.models import NotificationChannel, NotificationDelivery
 from tests.factories import make_wedding
 from wedsync_ops.pages import selectors
-from wedsync_ops.tenancy.context import service_context, vendor_context
+from wedsync_ops.tenancy.context import service_context, staff_context, vendor_context
 from wedsync_ops.tenancy.models import Organization, Wedding
 
 FRIDAY_NIGHT = dt.datetime(2026, 6, 12, 22, 30, tzinfo=dt.UTC)
@@ -249,6 +249,39 @@ def test_saturday_dashboard_shows_delivery_status_p95_database_and_data_time(cli
     database = section(html, "database")
     assert "unavailable" not in database, database
     assert "Connections" in database and "Slow queries" in database
+
+
+def test_saturday_p95_table_shows_the_slowest_series_first_and_counts_the_rest(client, cast):
+    """30 more series: the table holds the 25 slowest, highest p95 first, and says how many there are."""
+    bucket = FRIDAY_NIGHT.replace(second=0) - dt.timedelta(minutes=2)
+    with service_context():
+        for i in range(30):
+            ApmMetricAggregation.objects.create(
+                organization=cast.org_c,
+                service=f"svc-{i:02d}",
+                metric_name="http.duration_ms",
+                bucket_seconds=60,
+                bucket_start=bucket,
+                count=5,
+                sum=1,
+                min=1,
+                max=1,
+                avg=1,
+                p50=1,
+                p95=100.0 + 20 * i,  # svc-29: 680 ms (slow), svc-15..28: 400-660 ms (watch)
+                p99=1,
+            )
+    html = get(client, cast.staff, "/ops/saturday/").content.decode()
+    rows = section(html, "p95").split("<tr>")[2:]
+    assert len(rows) == selectors.SATURDAY_P95_ROWS == 25
+    # cast's own series: payments 950 ms (slow) first, then svc-29 down; booking-api (180 ms) is cut.
+    assert "payments" in rows[0] and "950 ms" in rows[0]
+    assert "svc-29" in rows[1] and "680 ms" in rows[1] and "svc-06" in rows[24]
+    assert "booking-api" not in section(html, "p95")
+    with staff_context():
+        total = len(selectors.latest_latency_p95(now=FRIDAY_NIGHT))
+    # Slow: payments (950 ms); to watch (400-799 ms): svc-15 .. svc-29.
+    assert total > 30 and f"The 25 slowest of {total} series (1 slow, 15 to watch)" in section(html, "p95")
 
 
 def test_saturday_dashboard_query_count_does_not_grow_with_rows(client, cast):

@@ -36,6 +36,9 @@ UPCOMING_WEDDING_DAYS = 60
 #: Most rows a dashboard table shows.
 PANEL_LIMIT = 100
 RECENT_DELIVERIES = 25
+# The Saturday dashboard's latest-p95 table: the slowest series, not all of them (20 organizations
+# send ~100 series, a thousand would send thousands; each organization's page lists all of its own).
+SATURDAY_P95_ROWS = 25
 
 
 class LocalDate(Func):
@@ -444,6 +447,17 @@ def latest_latency_p95(*, now: dt.datetime, organization_id: uuid.UUID | None = 
     return out
 
 
+def slowest_first(rows: list[P95Row], *, limit: int) -> tuple[list[P95Row], dict[str, int]]:
+    """The ``limit`` slowest ``rows`` (highest p95 first, unknown last; ties by organization, service,
+    metric) and how many of all ``rows`` are at each level: ``{"total", "slow", "watch"}``."""
+    ranked = sorted(rows, key=lambda r: (r.p95 is None, -(r.p95 or 0.0), r.organization_slug, r.service, r.metric_name))
+    levels = {"total": len(rows), "slow": 0, "watch": 0}
+    for r in rows:
+        if r.level in levels:
+            levels[r.level] += 1
+    return ranked[:limit], levels
+
+
 def oncall_today(*, now: dt.datetime) -> list:
     """``oncall.selectors.oncall_today``: each schedule's person on call now and its shifts of the local day."""
     from oncall.selectors import oncall_today as today
@@ -479,6 +493,8 @@ class SaturdayDashboard:
     health: Panel
     error_rate: Panel
     organization_count: int = 0
+    # Of every latest-p95 series (``p95`` holds the slowest SATURDAY_P95_ROWS): {"total", "slow", "watch"}.
+    p95_levels: dict | None = None
     oncall: Panel | None = None
     freshness: Panel | None = None
     firing: Panel | None = None
@@ -516,6 +532,8 @@ def saturday_dashboard(*, now: dt.datetime) -> SaturdayDashboard:
         }
     )
     board = SaturdayDashboard(now=now.astimezone(dt.UTC), organization_count=Organization.objects.count(), **panels)
+    if board.p95.ok:
+        board.p95.rows, board.p95_levels = slowest_first(board.p95.rows, limit=SATURDAY_P95_ROWS)
     board.at_risk = load_panel(
         "weddings at risk",
         lambda: weddings_at_risk(
