@@ -127,7 +127,7 @@ class ApmMetricAggregation(models.Model):
             models.Index(fields=["bucket_start", "id"], name="idx_apm_aggregations_recent"),
         ]
         # Also idx_apm_aggregations_latency_5m, in raw SQL (migration 0025): a partial index of the
-        # 5-minute p95s of latency metrics whose predicate is written as p95_trend's query writes it.
+        # 5-minute p95s of latency metrics whose predicate is written as latency_p95_by_five_minutes() writes it.
 
     def __str__(self):
         return f"{self.service}/{self.metric_name} {self.bucket_start:%H:%M} n={self.count}"

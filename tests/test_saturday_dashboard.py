@@ -121,8 +121,9 @@ def test_p95_trend_gives_worst_and_median_per_five_minutes_and_vendors_see_none(
 
 
 def test_p95_trend_reads_the_latency_index_only(world):
-    """p95_trend's WHERE implies idx_apm_aggregations_latency_5m's predicate (written alike in apm's
-    migration 0025), so the 6 hours of 5-minute latency p95s come from that partial index alone."""
+    """p95_trend's query (apm.selectors.latency_p95_by_five_minutes) implies the predicate of
+    idx_apm_aggregations_latency_5m (written alike in apm's migration 0025), so the 6 hours of
+    5-minute latency p95s come from that partial index alone."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -290,26 +290,12 @@ def p95_trend(*, now: dt.datetime, hours: int = 6) -> dict:
     (names with ``duration``/``latency`` or ending ``_ms``). Returns
     ``{"times": [datetime], "worst": [float|None], "median": [float|None]}``,
     one entry per 5-minute bucket of the range, None where nothing was
-    aggregated (a gap in the chart), oldest first. One query.
+    aggregated (a gap in the chart), oldest first. One query
+    (``apm.selectors.latency_p95_by_five_minutes``).
     """
-    with connection.cursor() as cur:
-        # The name test reads ASCII case only (COLLATE "C"): the patterns are ASCII, so it matches what
-        # is_latency_metric() matches, at half the cost of ILIKE under the database's UTF-8 locale
-        # (at 10M points the filter was half of the query's 21 ms). The WHERE is the predicate of the
-        # partial index idx_apm_aggregations_latency_5m (apm migration 0025), word for word, so the rows
-        # come from that index alone (7.7 -> 1.3 ms at 10M points); change both or neither.
-        cur.execute(
-            """
-            SELECT bucket_start, max(p95), percentile_cont(0.5) WITHIN GROUP (ORDER BY p95)
-            FROM apm_metric_aggregations
-            WHERE bucket_seconds = 300 AND bucket_start >= %s AND bucket_start < %s
-              AND (metric_name COLLATE "C" ILIKE '%%duration%%' OR metric_name COLLATE "C" ILIKE '%%latency%%'
-                   OR metric_name COLLATE "C" ILIKE '%%\\_ms')
-            GROUP BY bucket_start ORDER BY bucket_start
-            """,
-            [now - dt.timedelta(hours=hours), now],
-        )
-        rows = cur.fetchall()
+    from apm import selectors as apm_selectors
+
+    rows = apm_selectors.latency_p95_by_five_minutes(start=now - dt.timedelta(hours=hours), end=now)
     found = {r[0]: r for r in rows}
     times = five_minute_buckets(now=now, hours=hours)
     # A bucket without aggregations is a gap (None), never 0 ms: nothing was measured then.
